@@ -1,0 +1,29 @@
+"""The ``tally`` command line: one typer app, commands registered from their own modules."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="tally",
+    help="Tally keeps warehouse inventory records true.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit code 2, no traceback."""
+
+
+def main() -> None:
+    """Entry point: run the app and turn user errors into one-line messages."""
+    import sys
+
+    from rich.console import Console
+
+    try:
+        app()
+    except UserError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

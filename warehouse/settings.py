@@ -1,0 +1,37 @@
+"""Service settings from environment variables with the ``TALLY_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of Tally's configuration; read once per process through :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="TALLY_", env_file=None, extra="ignore")
+
+    env: str = Field(default="dev", description="dev, test or prod")
+    data_dir: Path = Field(default=Path(".tally"), description="where the embedded store lives")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir"
+    )
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint")
+    llm_model: str | None = Field(default=None, description="model name at that endpoint")
+    llm_api_key: str | None = Field(default=None, description="key for the endpoint")
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tally.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Build the settings once per process (tests clear the cache after monkeypatching)."""
+    return Settings()
