@@ -23,6 +23,16 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, description="model name at that endpoint")
     llm_api_key: str | None = Field(default=None, description="key for the endpoint")
     llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_calls: int = Field(default=4, ge=1, le=20, description="model calls per ticket, hard")
+    llm_max_tokens: int = Field(
+        default=8000, ge=256, description="prompt + completion tokens per ticket, hard"
+    )
+    llm_json_mode: str = Field(
+        default="auto",
+        pattern="^(auto|json_schema|json_object|prompt)$",
+        description="structured-output mode; auto starts at json_schema and steps down on a 400",
+    )
+    llm_retries: int = Field(default=2, ge=0, le=10, description="retries on 429, 5xx, timeouts")
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one or the embedded SQLite file."""
