@@ -33,6 +33,16 @@ class Settings(BaseSettings):
         description="structured-output mode; auto starts at json_schema and steps down on a 400",
     )
     llm_retries: int = Field(default=2, ge=0, le=10, description="retries on 429, 5xx, timeouts")
+    wms_url: str | None = Field(default=None, description="base URL of the WMS write-back API")
+    wms_api_key: str | None = Field(default=None, description="bearer token for the WMS API")
+    wms_timeout_s: float = Field(default=10.0, gt=0, description="per-request WMS timeout")
+    wms_attempts: int = Field(default=5, ge=1, le=20, description="tries per write-back call")
+    supervisor_adjust_value: float = Field(
+        default=500.0, ge=0, description="largest adjustment value a supervisor may approve"
+    )
+    dual_approval_value: float = Field(
+        default=5000.0, ge=0, description="adjustments above this value need two approvers"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one or the embedded SQLite file."""
