@@ -27,3 +27,8 @@ def main() -> None:
     except UserError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}")
         sys.exit(2)
+
+
+from api.cli import audit_app  # noqa: E402 - commands register after the app exists
+
+app.add_typer(audit_app, name="audit")
