@@ -1,0 +1,337 @@
+"""The OpenAI-compatible reasoner: a chat model classifies and explains, the offline one catches.
+
+Works against OpenAI, vLLM, Ollama and llama.cpp servers, which differ in ways this module
+absorbs:
+
+- structured output: ``response_format`` ``json_schema`` first; a server that answers 400
+  gets ``json_object`` with the schema attached (llama.cpp), then plain prompt-JSON. The mode
+  that worked is remembered for the rest of the process.
+- answers wrapped in code fences or surrounded by prose: the JSON object is cut out.
+- tool calls written as text because ``tool_choice="auto"`` was ignored: the same request is
+  sent again with ``tool_choice`` naming that function.
+- assistant messages are always sent with ``content=""`` rather than null.
+
+Every answer is validated with pydantic. Budgets per ticket are hard (``llm_max_calls`` model
+calls, ``llm_max_tokens`` tokens, retries included). Any API error, invalid answer or spent
+budget hands the ticket to the offline reasoner, and :meth:`OpenAIReasoner.usage` says why.
+The retry policy is this module's tenacity loop; the SDK's own retries are off (see
+:func:`agents.reasoners.client.make_client`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from openai import APIConnectionError, APIStatusError, BadRequestError, OpenAI, OpenAIError
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from agents.case import CaseFile, Classification, Explanation, Reasoner, ReasonerUsage
+from prompts import render
+from warehouse.contract import Action
+
+T = TypeVar("T", bound=BaseModel)
+
+JSON_MODES = ("json_schema", "json_object", "prompt")
+MAX_TOOL_RUNS = 3
+"""Read-only tool executions per ticket, on top of the model-call budget."""
+COMPLETION_TOKENS = 700
+"""Largest completion asked for in one call (further capped by the ticket's token budget)."""
+
+
+class BudgetExhausted(Exception):
+    """The ticket's call or token budget is spent."""
+
+
+class InvalidOutput(Exception):
+    """The model's answer is not the JSON object the schema asks for."""
+
+
+@dataclass(frozen=True)
+class ToolBox:
+    """Read-only tools the model may call for extra context on one store.
+
+    Attributes:
+        schemas: OpenAI function-tool definitions (``{"type": "function", "function": ...}``).
+        call: runs one tool by name with parsed arguments; returns the JSON envelope text
+            (``{"status": "ok|no_data|error", ...}``), never raises for a bad call.
+    """
+
+    schemas: list[dict[str, Any]]
+    call: Callable[[str, dict[str, Any]], str]
+
+    @property
+    def names(self) -> set[str]:
+        """The function names the model may call."""
+        return {s["function"]["name"] for s in self.schemas}
+
+
+@dataclass
+class _Ticket:
+    """What one incident has spent so far."""
+
+    usage: ReasonerUsage = field(default_factory=ReasonerUsage)
+    tool_runs: int = 0
+    offline: bool = False
+
+
+def strip_json(text: str | None) -> str:
+    """Cut the JSON object out of an answer: code fences and surrounding prose removed."""
+    if not text:
+        raise InvalidOutput("empty answer")
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, flags=re.DOTALL)
+    body = fenced.group(1) if fenced else text
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end < start:
+        raise InvalidOutput(f"no JSON object in answer: {text[:80]!r}")
+    return body[start : end + 1]
+
+
+def parse_answer(text: str | None, model: type[T]) -> T:
+    """Validate an answer against ``model``; :class:`InvalidOutput` names what was wrong."""
+    try:
+        return model.model_validate_json(strip_json(text))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        raise InvalidOutput(f"{where}: {first['msg']}") from err
+
+
+def _is_transient(err: BaseException) -> bool:
+    if isinstance(err, APIConnectionError):  # includes APITimeoutError
+        return True
+    return isinstance(err, APIStatusError) and (err.status_code == 429 or err.status_code >= 500)
+
+
+def _assistant_message(msg: ChatCompletionMessage) -> dict[str, Any]:
+    """The assistant turn to send back: content never null, tool calls kept."""
+    turn: dict[str, Any] = {"role": "assistant", "content": msg.content or ""}
+    if msg.tool_calls:
+        turn["tool_calls"] = [
+            {"id": tc.id, "type": "function",
+             "function": {"name": tc.function.name, "arguments": tc.function.arguments or "{}"}}
+            for tc in msg.tool_calls
+        ]
+    return turn
+
+
+def _tool_named_in(text: str | None, names: set[str]) -> str | None:
+    """A tool call the model wrote as text (``{"name": ..., "arguments": ...}``), if any."""
+    try:
+        data = json.loads(strip_json(text))
+    except (InvalidOutput, ValueError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if name in names else None
+
+
+class OpenAIReasoner:
+    """Classifies and explains with a chat model; falls back to ``fallback`` visibly.
+
+    Args:
+        client: from :func:`agents.reasoners.client.make_client` (SDK retries off).
+        model: model name at the endpoint.
+        fallback: the reasoner that takes over on any failure (the offline one).
+        tools: read-only tools for extra context; None offers none.
+        max_calls: model calls per ticket, retries included.
+        max_tokens: prompt plus completion tokens per ticket.
+        json_mode: ``auto`` (json_schema, stepping down on a 400) or one fixed mode.
+        retries: further attempts after a 429, 5xx, timeout or connection error.
+        retry_wait_s: base of the exponential back-off between attempts.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        client: OpenAI,
+        model: str,
+        fallback: Reasoner,
+        *,
+        tools: ToolBox | None = None,
+        max_calls: int = 4,
+        max_tokens: int = 8000,
+        json_mode: str = "auto",
+        retries: int = 2,
+        retry_wait_s: float = 0.5,
+    ) -> None:
+        if json_mode not in ("auto", *JSON_MODES):
+            raise ValueError(f"json_mode must be auto or one of {JSON_MODES}, not {json_mode!r}")
+        self.client = client
+        self.model = model
+        self.fallback = fallback
+        self.tools = tools
+        self.max_calls = max_calls
+        self.max_tokens = max_tokens
+        self.json_mode = json_mode
+        self.retries = retries
+        self.retry_wait_s = retry_wait_s
+        self._mode = "json_schema" if json_mode == "auto" else json_mode
+        self._tickets: dict[str, _Ticket] = {}
+
+    # -- the Reasoner interface -------------------------------------------------------------
+
+    def classify(self, case: CaseFile) -> Classification:
+        """Classify with the model (tools first if offered); the offline verdict on failure."""
+        ticket = self._tickets.setdefault(case.incident.incident_id, _Ticket())
+        try:
+            return self._classify(case, ticket)
+        except (OpenAIError, BudgetExhausted, InvalidOutput) as err:
+            self._fall_back(ticket, "classify", err)
+            return self.fallback.classify(case)
+
+    def explain(
+        self, case: CaseFile, classification: Classification, action: Action
+    ) -> Explanation:
+        """Explain with the model unless this ticket already fell back; offline on failure."""
+        ticket = self._tickets.setdefault(case.incident.incident_id, _Ticket())
+        if not ticket.offline:
+            messages = [
+                {"role": "system", "content": render("system")},
+                {"role": "user", "content": render(
+                    "explain", case=case, classification=classification, action=action,
+                    schema=_schema_text(Explanation))},
+            ]
+            try:
+                return self._structured(ticket, messages, Explanation)
+            except (OpenAIError, BudgetExhausted, InvalidOutput) as err:
+                self._fall_back(ticket, "explain", err)
+        return self.fallback.explain(case, classification, action)
+
+    def usage(self, case: CaseFile) -> ReasonerUsage:
+        """Calls, tokens and any fallback reason spent on this case so far."""
+        ticket = self._tickets.get(case.incident.incident_id)
+        return ticket.usage.model_copy() if ticket else ReasonerUsage()
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _classify(self, case: CaseFile, ticket: _Ticket) -> Classification:
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": render("system")},
+            {"role": "user", "content": render(
+                "classify", case=case, tools_available=self.tools is not None,
+                schema=_schema_text(Classification))},
+        ]
+        choice: Any = "auto"
+        # Leave two calls: one for the structured answer, one for the explanation.
+        while self.tools is not None and self._calls_left(ticket) > 2:
+            msg = self._chat(ticket, messages, tools=self.tools.schemas, tool_choice=choice)
+            if msg.tool_calls:
+                messages.append(_assistant_message(msg))
+                messages.extend(self._run_tools(ticket, msg))
+                choice = "auto"
+                continue
+            named = _tool_named_in(msg.content, self.tools.names)
+            if named and choice == "auto":
+                choice = {"type": "function", "function": {"name": named}}
+                continue
+            try:
+                return parse_answer(msg.content, Classification)
+            except InvalidOutput:
+                break  # no usable answer yet: ask for it in structured mode
+        return self._structured(ticket, messages, Classification)
+
+    def _run_tools(self, ticket: _Ticket, msg: ChatCompletionMessage) -> list[dict[str, Any]]:
+        """Run the requested tools; every tool_call_id gets an answer, even past the budget."""
+        assert self.tools is not None
+        replies = []
+        for tc in msg.tool_calls or []:
+            if ticket.tool_runs >= MAX_TOOL_RUNS:
+                content = _tool_error("tool budget for this ticket spent")
+            else:
+                ticket.tool_runs += 1
+                try:
+                    args = json.loads(tc.function.arguments or "{}")
+                except ValueError:
+                    args = None
+                if isinstance(args, dict):
+                    content = self.tools.call(tc.function.name, args)
+                else:
+                    content = _tool_error("arguments are not a JSON object")
+            replies.append({"role": "tool", "tool_call_id": tc.id, "content": content})
+        return replies
+
+    def _structured(self, ticket: _Ticket, messages: list[dict[str, Any]], model: type[T]) -> T:
+        """One answer validated as ``model``, stepping the JSON mode down on a 400."""
+        while True:
+            try:
+                msg = self._chat(ticket, messages, response_format=self._response_format(model))
+            except BadRequestError:
+                if self.json_mode != "auto" or self._mode == JSON_MODES[-1]:
+                    raise
+                self._mode = JSON_MODES[JSON_MODES.index(self._mode) + 1]
+                continue
+            return parse_answer(msg.content, model)
+
+    def _response_format(self, model: type[BaseModel]) -> dict[str, Any] | None:
+        schema = model.model_json_schema()
+        if self._mode == "json_schema":
+            return {"type": "json_schema",
+                    "json_schema": {"name": model.__name__.lower(), "schema": schema,
+                                    "strict": False}}
+        if self._mode == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return None  # prompt mode: the schema is in the prompt already
+
+    def _chat(self, ticket: _Ticket, messages: list[dict[str, Any]], **kwargs: Any
+              ) -> ChatCompletionMessage:
+        """One chat completion under the ticket's budget and the retry policy."""
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        retrying = Retrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait_exponential(multiplier=self.retry_wait_s, max=8.0),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                response = self._send(ticket, messages, kwargs)
+        if not response.choices:
+            raise InvalidOutput("answer has no choices")
+        return response.choices[0].message
+
+    def _send(self, ticket: _Ticket, messages: list[dict[str, Any]], kwargs: dict[str, Any]
+              ) -> ChatCompletion:
+        usage = ticket.usage
+        if usage.calls >= self.max_calls:
+            raise BudgetExhausted(f"call budget of {self.max_calls} spent")
+        spent = usage.prompt_tokens + usage.completion_tokens
+        if spent >= self.max_tokens:
+            raise BudgetExhausted(f"token budget of {self.max_tokens} spent ({spent})")
+        usage.calls += 1
+        response = self.client.chat.completions.create(
+            model=self.model, messages=messages,  # type: ignore[arg-type]
+            max_tokens=min(COMPLETION_TOKENS, self.max_tokens - spent), temperature=0, **kwargs)
+        if response.usage is not None:
+            usage.prompt_tokens += response.usage.prompt_tokens
+            usage.completion_tokens += response.usage.completion_tokens
+        else:  # some local servers send no usage block: estimate ~4 characters per token
+            usage.prompt_tokens += len(json.dumps(messages)) // 4
+            usage.completion_tokens += sum(
+                len(c.message.content or "") for c in response.choices) // 4
+        if usage.prompt_tokens + usage.completion_tokens > self.max_tokens:
+            raise BudgetExhausted(f"token budget of {self.max_tokens} exceeded")
+        return response
+
+    def _calls_left(self, ticket: _Ticket) -> int:
+        return self.max_calls - ticket.usage.calls
+
+    @staticmethod
+    def _fall_back(ticket: _Ticket, step: str, err: Exception) -> None:
+        ticket.offline = True
+        kind = type(err).__name__
+        detail = str(err).splitlines()[0][:160] if str(err) else ""
+        ticket.usage.fallback_reason = f"{step}: {kind}: {detail}".rstrip(": ")
+
+
+def _schema_text(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema(), indent=1)
+
+
+def _tool_error(message: str) -> str:
+    return json.dumps({"status": "error", "data": message})
