@@ -32,3 +32,7 @@ def main() -> None:
 from api.cli import audit_app  # noqa: E402 - commands register after the app exists
 
 app.add_typer(audit_app, name="audit")
+
+from warehouse.generator.command import generate_command  # noqa: E402
+
+app.command("generate")(generate_command)
