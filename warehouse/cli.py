@@ -36,3 +36,7 @@ app.add_typer(audit_app, name="audit")
 from warehouse.generator.command import generate_command  # noqa: E402
 
 app.command("generate")(generate_command)
+
+from warehouse.wms_sim.command import wms_sim_command  # noqa: E402
+
+app.command("wms-sim")(wms_sim_command)
