@@ -1,0 +1,144 @@
+"""The offline reasoner: no network, no key, deterministic. The default, and every fallback.
+
+Classification: an explicit rule where the evidence is unambiguous (one payload under two
+ids is an integration fault), otherwise a multinomial logistic regression over
+:data:`agents.features.FEATURE_NAMES`, temperature-calibrated on held-back training cases and
+stored as plain JSON coefficients (``offline_model.json``, written by
+``python -m agents.reasoners.train``). Inference is a few numpy products.
+
+Explanation: ``prompts/offline_explain/<ROOT_CAUSE>.md.j2`` templates, which quote evidence
+facts verbatim with their ids, so every number they print is one the evidence holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from prompts import render
+from warehouse.contract import Action, EvidenceItem, RootCause
+
+MODEL_PATH = Path(__file__).with_name("offline_model.json")
+
+# Words that mark an evidence fact as bearing on a root cause (for choosing what to cite).
+CITE_WORDS: dict[RootCause, tuple[str, ...]] = {
+    RootCause.MIS_SCAN: ("look-alike", "lookalike", "weight", "scan", "device", "without stock"),
+    RootCause.UOM_MASTER_DATA: ("case", "pack", "weight", "ratio", "master", "variance"),
+    RootCause.SLOTTING: ("neighbour", "home", "cage", "limit", "slot", "putaway", "variance"),
+    RootCause.RECEIVING_ERROR: ("asn", "expected", "receipt", "received", "po"),
+    RootCause.SHRINKAGE: ("adjust", "shift", "user", "value", "short", "written"),
+    RootCause.SYSTEM_SYNC: ("duplicate", "identical", "twice", "late", "negative"),
+    RootCause.LEGITIMATE: ("promotion", "replenish", "relocation", "volume", "bulk"),
+}
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A calibrated multinomial logistic regression as plain arrays."""
+
+    features: tuple[str, ...]
+    classes: tuple[RootCause, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float
+
+    @staticmethod
+    def load(path: Path = MODEL_PATH) -> LinearModel:
+        """Read the JSON written by the training script."""
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return LinearModel(
+            features=tuple(raw["features"]),
+            classes=tuple(RootCause(c) for c in raw["classes"]),
+            mean=np.asarray(raw["mean"], dtype=float),
+            scale=np.asarray(raw["scale"], dtype=float),
+            coef=np.asarray(raw["coef"], dtype=float),
+            intercept=np.asarray(raw["intercept"], dtype=float),
+            temperature=float(raw["temperature"]),
+        )
+
+    def predict_proba(self, features: dict[str, float]) -> np.ndarray:
+        """Class probabilities for one feature dict (a missing feature counts as 0)."""
+        x = np.array([features.get(name, 0.0) for name in self.features], dtype=float)
+        z = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+        z = z / self.temperature
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+
+@lru_cache(maxsize=1)
+def _default_model() -> LinearModel:
+    return LinearModel.load()
+
+
+def rule_verdict(features: dict[str, float]) -> tuple[RootCause, float, str] | None:
+    """A verdict the evidence makes unambiguous, or None to let the model decide."""
+    if features.get("dup_payload", 0.0) >= 1.0:
+        return RootCause.SYSTEM_SYNC, 0.97, "the same payload was posted under two ids"
+    return None
+
+
+class OfflineReasoner:
+    """Classifies from ``CaseFile.features`` and explains from templates; no I/O.
+
+    Args:
+        model: the linear model; by default the packaged ``offline_model.json``.
+    """
+
+    name = "offline"
+
+    def __init__(self, model: LinearModel | None = None) -> None:
+        self.model = model or _default_model()
+
+    def classify(self, case: CaseFile) -> Classification:
+        """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
+        rule = rule_verdict(case.features)
+        if rule is not None:
+            cause, confidence, why = rule
+        else:
+            proba = self.model.predict_proba(case.features)
+            best = int(np.argmax(proba))
+            cause, confidence = self.model.classes[best], float(proba[best])
+            why = f"closest to the learned signature of {cause.value}"
+        cited = [e.id for e in cited_evidence(case.evidence, cause) if e.id]
+        ids = ", ".join(f"[{i}]" for i in cited)
+        return Classification(root_cause=cause, confidence=round(confidence, 3),
+                              rationale=f"{why}{'; see ' + ids if ids else ''}",
+                              cited_evidence=cited)
+
+    def explain(
+        self, case: CaseFile, classification: Classification, action: Action
+    ) -> Explanation:
+        """Fill the root cause's template with the cited evidence, quoted verbatim."""
+        cause = classification.root_cause
+        cited = cited_evidence(case.evidence, cause, prefer=classification.cited_evidence)
+        facts = " ".join(e.fact for e in case.evidence)
+        where = [v for v in (case.incident.sku, case.incident.location) if v and v in facts]
+        ctx = {"cause": cause.value, "cited": cited, "where": where, "action": action,
+               "certain": classification.confidence >= 0.8}
+        return Explanation(
+            summary=render("offline_explain/summary", **ctx).strip(),
+            explanation=render(f"offline_explain/{cause.value}", **ctx).strip(),
+            cited_evidence=[e.id for e in cited if e.id],
+        )
+
+    def usage(self, case: CaseFile) -> ReasonerUsage:
+        """The offline reasoner costs no model calls."""
+        return ReasonerUsage()
+
+
+def cited_evidence(evidence: list[EvidenceItem], cause: RootCause, *,
+                   prefer: list[str] | None = None, limit: int = 3) -> list[EvidenceItem]:
+    """Up to ``limit`` evidence items: preferred ids, then facts that bear on ``cause``."""
+    usable = [e for e in evidence if e.id]
+    chosen = [e for e in usable if prefer and e.id in prefer]
+    words = CITE_WORDS[cause]
+    chosen += [e for e in usable if e not in chosen and any(w in e.fact.lower() for w in words)]
+    chosen += [e for e in usable if e not in chosen]
+    return chosen[:limit]
