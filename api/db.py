@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, Table, create_engine, inspect
 
+from api.auth import ApiKey, User
+from api.worker import PendingWork
+from warehouse.audit import AuditHead, AuditRecord
 from warehouse.cli import UserError
 from warehouse.settings import Settings, get_settings
+
+SERVICE_TABLES: list[Table] = [
+    t.__table__  # type: ignore[attr-defined]
+    for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork)
+]
 
 
 def open_engine(settings: Settings | None = None, *, require: tuple[str, ...] = ()) -> Engine:
@@ -17,6 +25,16 @@ def open_engine(settings: Settings | None = None, *, require: tuple[str, ...] = 
         if missing:
             raise UserError(
                 f"database {engine.url.render_as_string(hide_password=True)} has no "
-                f"{', '.join(sorted(missing))} table: run `tally db upgrade` first"
+                f"{', '.join(sorted(missing))} table: nothing has been recorded there yet"
             )
+    return engine
+
+
+def prepare_database(settings: Settings | None = None) -> Engine:
+    """An engine on the configured database with the service's tables in place."""
+    settings = settings or get_settings()
+    if settings.resolved_database_url().startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(settings)
+    SERVICE_TABLES[0].metadata.create_all(engine, tables=SERVICE_TABLES)
     return engine

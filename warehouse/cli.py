@@ -29,9 +29,10 @@ def main() -> None:
         sys.exit(2)
 
 
-from api.cli import audit_app  # noqa: E402 - commands register after the app exists
+from api.cli import audit_app, users_app  # noqa: E402 - commands register after the app exists
 
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 from warehouse.generator.command import generate_command  # noqa: E402
 
