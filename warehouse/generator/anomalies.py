@@ -48,9 +48,10 @@ SHRINKAGE
 SYSTEM_SYNC
   duplicate: the interface delivers one PICK, RETURN or RECEIPT twice under two ids with
     identical payload and timestamp.
-  late_event: a replenishment MOVE is confirmed 1.5-7 hours after the goods moved; picks in
-    between take the face below zero and the late MOVE explains it. Case = the late MOVE
-    and the picks that went negative.
+  late_event: a replenishment MOVE is held by the interface: it posts 0.3-4 hours after the
+    first pick that took the face below zero (or 10-30 hours after the move if none did);
+    the late MOVE explains the negative balance. Case = the late MOVE and the picks that
+    went negative.
 LEGITIMATE
   promotion: a 4-9x demand spike on one SKU for 2-4 days (case = the promotion's picks).
   bulk_replenishment: a large delivery put to a bulk lane and moved to the face in one go.
@@ -213,8 +214,8 @@ def wrong_location(sim: Simulation, ts: int) -> bool:
 # -- UOM_MASTER_DATA -----------------------------------------------------------------------------
 
 def _wrong_pack(sim: Simulation, true: int) -> int:
-    options = [p for p in {true * 2, max(1, true // 2), true + 2, max(1, true - 2),
-                           int(true * 1.5)} if p != true and p >= 1]
+    options = sorted(p for p in {true * 2, max(1, true // 2), true + 2, max(1, true - 2),
+                                 int(true * 1.5)} if p >= 1 and abs(p / true - 1) >= 0.1)
     return options[int(sim.rng.integers(len(options)))]
 
 
@@ -406,10 +407,9 @@ def writeoffs(sim: Simulation, ts: int) -> bool:
     case = _case(sim, R.SHRINKAGE, "writeoffs", sku, home)
     favourite = ("DAMAGED", "LOST", "OTHER")[int(rng.integers(3))]
     start, end = SHIFTS[op.shift]
-    t = ts
-    for _ in range(int(rng.integers(3, 8))):
-        t += int(rng.uniform(0.4, 2.5) * DAY)
-        day = t // DAY * DAY
+    span = min(10 * DAY, int((sim.end - ts) * 0.9))
+    for t in sorted(ts + rng.uniform(0, span, size=int(rng.integers(3, 8))).astype(int)):
+        day = int(t) // DAY * DAY
         if rng.random() < 0.65:  # off-shift: after the shift ends or before it starts
             when = day + end % DAY + int(rng.uniform(0.3, 3.5) * HOUR) if rng.random() < 0.6 \
                 else day + (start - int(rng.uniform(0.5, 2.0) * HOUR)) % DAY
@@ -490,11 +490,13 @@ def duplicate(sim: Simulation, ts: int) -> bool:
 
 def late_event(sim: Simulation, ts: int) -> bool:
     """The next replenishment of a fast mover is confirmed hours late."""
-    sku = _sku(sim, lambda s: s not in sim.cat.cage and s not in sim.late_replen)
+    fast = sorted(sim.rate.values())[len(sim.rate) * 3 // 4]
+    sku = _sku(sim, lambda s: s not in sim.cat.cage and sim.cat.reserve[s] is not None
+               and sim.rate[s] >= fast)
     if sku is None:
         return False
     case = _case(sim, R.SYSTEM_SYNC, "late_event", sku, sim.cat.home[sku])
-    sim.late_replen[sku] = (case, int(sim.rng.uniform(1.5, 7.0) * HOUR))
+    sim.late_replen[sku] = (case, int(sim.rng.uniform(0.3, 4.0) * HOUR))
     sim.watch([(sku, sim.cat.home[sku])])
     return True
 

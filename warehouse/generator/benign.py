@@ -75,7 +75,8 @@ def plan_promotions(sim: Simulation) -> None:
 
 def shape_asn(sim: Simulation, asn: Asn) -> None:
     """Make an ordinary ASN a partial delivery or give it a scale glitch, now and then."""
-    if asn.label is not None or asn.putaway_label is not None or asn.dest or asn.bulk:
+    if (asn.label is not None or asn.putaway_label is not None or asn.dest or asn.bulk
+            or asn.sku in sim.receipt_cases):
         return
     rate = sim.cfg.noise
     if asn.expected >= 3 and sim.rng.random() < 0.06 * rate:

@@ -86,12 +86,18 @@ class Asn:
 
 @dataclass
 class PickWatch:
-    """Collects pick rows of a SKU into a case: inside a window, or only when they go negative."""
+    """Collects pick rows of a SKU into a case: inside a window, or only when they go negative.
+
+    A late replenishment keeps its unposted MOVE in ``move``; the first pick that takes the
+    system balance below zero schedules the MOVE ``delay`` seconds later.
+    """
 
     label: CaseLabel
     start: int
     end: int
     negative_only: bool = False
+    delay: int = 0
+    move: tuple[int, str, str, str, str, str] | None = None
 
 
 class Simulation:
@@ -228,7 +234,10 @@ class Simulation:
     # -- opening stock -----------------------------------------------------------------------
 
     def open_stock(self) -> None:
-        """Opening balances as adjustments just before the first day (ref OPENING)."""
+        """Opening balances as adjustments just before the first day (ref OPENING).
+
+        Pick faces are loaded in eaches (counted), reserve slots in full cases.
+        """
         rng = self.rng
         for sku in self.cat.skus:
             cq = self.cat.master_case_qty[sku]
@@ -240,7 +249,7 @@ class Simulation:
             res = self.cat.reserve[sku]
             if res is not None:
                 cases = max(1, math.ceil(self.rate[sku] * rng.uniform(3, 8) / cq))
-                self.ledger.post(t + 1, ADJUSTMENT, sku, cases * cq, res, "MIGRATION",
+                self.ledger.post(t + 1, ADJUSTMENT, sku, cases, res, "MIGRATION", uom="CS",
                                  reason="OTHER", ref="OPENING")
 
     # -- day planning ------------------------------------------------------------------------
@@ -456,12 +465,17 @@ class Simulation:
             if watch is not None and watch.start <= ts < watch.end and (
                     not watch.negative_only or self.ledger.system[(sku, home)] < 0):
                 watch.label.seqs.append(seq)
+                if watch.negative_only and watch.delay:
+                    self.at(ts + watch.delay, self.post_late_move, sku, watch)
+                    watch.delay = 0
         self.need_replenishment(ts, sku)
 
     def need_replenishment(self, ts: int, sku: str) -> None:
         """Raise a replenishment task when the face is under its minimum."""
+        # a late-event case waits for a nearly empty face, so the held MOVE is missed
+        floor = self.face_max[sku] // 10 if sku in self.late_replen else self.face_min[sku]
         if (sku in self.pending_replen or sku in self.cat.cage
-                or self.ledger.system[(sku, self.cat.home[sku])] >= self.face_min[sku]):
+                or self.ledger.system[(sku, self.cat.home[sku])] >= floor):
             return
         self.pending_replen.add(sku)
         self.at(ts + self.minutes(4, 45), self.replenish, sku)
@@ -486,27 +500,32 @@ class Simulation:
         ref = self.next_ref("T")
         moved = [(sku, src, -cases * cq_t), (sku, home, cases * cq_t)]
         late = self.late_replen.pop(sku, None)
-        delay = 0
         if late is not None:
             case, delay = late
-            self.pick_watch[sku] = PickWatch(case, ts, ts + delay, negative_only=True)
-        elif self.rng.random() < 0.02 * self.cfg.noise:
-            delay = self.minutes(1, 9)  # confirmation latency: benign
-        if delay:
             ledger.shift(moved)
-            self.at(ts + delay, self.post_late_move, sku, cases, src, home, user, device, ref,
-                    late[0] if late else None)
+            watch = PickWatch(case, ts, self.end, negative_only=True, delay=delay,
+                              move=(cases, src, home, user, device, ref))
+            self.pick_watch[sku] = watch
+            self.pending_replen.add(sku)  # the WMS still sees the task open
+            self.at(ts + self.minutes(10 * 60, 30 * 60), self.post_late_move, sku, watch)
+            return
+        if self.rng.random() < 0.02 * self.cfg.noise:  # benign confirmation latency
+            ledger.shift(moved)
+            self.post_at(ts + self.minutes(1, 9), MOVE, sku, cases, src, user, uom="CS",
+                         to=home, device=device, ref=ref, physical=[])
             return
         ledger.post(ts, MOVE, sku, cases, src, user, uom="CS", to=home, device=device, ref=ref)
 
-    def post_late_move(self, ts: int, sku: str, cases: int, src: str, home: str, user: str,
-                       device: str, ref: str, case: CaseLabel | None) -> None:
-        """The confirmation of a replenishment that physically happened earlier."""
-        seq = self.ledger.post(ts, MOVE, sku, cases, src, user, uom="CS", to=home,
-                               device=device, ref=ref, physical=[])
-        if case is not None:
-            case.seqs.append(seq)
-            self.pick_watch.pop(sku, None)
+    def post_late_move(self, ts: int, sku: str, watch: PickWatch) -> None:
+        """The confirmation of a replenishment that physically happened hours earlier."""
+        if watch.move is None:
+            return
+        cases, src, home, user, device, ref = watch.move
+        watch.move = None
+        watch.label.seqs.append(self.ledger.post(ts, MOVE, sku, cases, src, user, uom="CS",
+                                                 to=home, device=device, ref=ref, physical=[]))
+        self.pick_watch.pop(sku, None)
+        self.pending_replen.discard(sku)
 
     def dispose_return(self, ts: int, sku: str, qty: int) -> None:
         """Put a return back on its home face, or quarantine it and write it off later."""
@@ -562,9 +581,9 @@ class Simulation:
         """Simulate every day; ``on_day`` is called after each (progress bars)."""
         from warehouse.generator import anomalies
 
+        anomalies.schedule(self)  # first: some recipes make the master wrong from day one
         self.open_stock()
         benign.plan_promotions(self)
-        anomalies.schedule(self)
         for day in range(self.cfg.days):
             self.plan_day(day)
             self.run_until((day + 1) * DAY)
