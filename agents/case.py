@@ -69,6 +69,12 @@ class Reasoner(Protocol):
         """Decide the likely root cause of the case."""
         ...
 
-    def explain(self, case: CaseFile, classification: Classification, action: Action) -> Explanation:
+    def explain(
+        self, case: CaseFile, classification: Classification, action: Action
+    ) -> Explanation:
         """Write the summary and explanation, citing only numbers found in the evidence."""
+        ...
+
+    def usage(self, case: CaseFile) -> ReasonerUsage:
+        """Model calls, tokens and any fallback reason spent on this case so far."""
         ...
