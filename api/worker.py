@@ -155,7 +155,7 @@ class WorkQueue:
         """Items per status."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(_T.c.status, func.count()).group_by(_T.c.status))
-            return dict(rows.tuples().all())
+            return {row[0]: row[1] for row in rows}
 
     def _finish(self, item: WorkItem, status: WorkStatus, error: str | None) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,92 @@
+"""FastAPI dependencies: settings, database session, the calling user and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.auth import Principal, Role, authenticate
+from api.errors import Forbidden, NotAuthenticated
+from api.worker import WorkQueue
+from warehouse.audit import AuditLog
+from warehouse.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    """The store's database engine."""
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """A database session for one request."""
+    with Session(engine) as session:
+        yield session
+
+
+def get_store(request: Request) -> Any:
+    """The warehouse store (loader/store stage) the app writes events into."""
+    return request.app.state.store
+
+
+def get_queue(request: Request) -> WorkQueue:
+    """The pending-work queue."""
+    return request.app.state.queue
+
+
+def get_audit(request: Request) -> AuditLog:
+    """The audit log."""
+    return request.app.state.audit
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+StoreDep = Annotated[Any, Depends(get_store)]
+QueueDep = Annotated[WorkQueue, Depends(get_queue)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
+
+
+def get_current_user(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    token = x_api_key
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise NotAuthenticated("Authorization header must be 'Bearer <api key>'")
+        token = value
+    if not token:
+        raise NotAuthenticated("missing API key: send 'Authorization: Bearer <api key>'")
+    principal = authenticate(session, token)
+    if principal is None:
+        raise NotAuthenticated("invalid or revoked API key")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require_role(minimum: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only callers with ``minimum`` or a stronger role."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not user.role.at_least(minimum):
+            raise Forbidden(f"{user.name} is a {user.role}; this needs {minimum} or above")
+        return user
+
+    return check
+
+
+SupervisorUser = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
+AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]

@@ -1,0 +1,88 @@
+"""API errors and the handlers that turn them (and bad requests) into clear 4xx answers.
+
+Routes raise :class:`ApiError` subclasses; nothing catches exceptions route by route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a message meant for the caller."""
+
+    status_code = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+        self.extra = extra or {}
+
+
+class NotAuthenticated(ApiError):
+    """No valid API key (401)."""
+
+    status_code = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    """The caller's role may not do this (403)."""
+
+    status_code = 403
+
+
+class NotFound(ApiError):
+    """No such resource (404)."""
+
+    status_code = 404
+
+
+class Conflict(ApiError):
+    """The request conflicts with the current state (409)."""
+
+    status_code = 409
+
+
+class Unavailable(ApiError):
+    """A dependency (database, WMS) is not reachable (503)."""
+
+    status_code = 503
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A validation error location as a dotted field path, without the 'body' prefix."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map API errors and request validation errors once, for every route."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, **exc.extra}, status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
+                            status_code=422)
