@@ -140,5 +140,6 @@ def cited_evidence(evidence: list[EvidenceItem], cause: RootCause, *,
     chosen = [e for e in usable if prefer and e.id in prefer]
     words = CITE_WORDS[cause]
     chosen += [e for e in usable if e not in chosen and any(w in e.fact.lower() for w in words)]
-    chosen += [e for e in usable if e not in chosen]
+    if not chosen:  # nothing bears on the cause by name: cite what there is
+        chosen = usable
     return chosen[:limit]
