@@ -44,7 +44,7 @@ class GeneratorConfig(BaseModel):
     anomalies: int = Field(default=56, ge=0, le=5_000)
     anomaly_counts: dict[RootCause, int] | None = None
     noise: float = Field(default=1.0, ge=0.0, le=5.0)
-    lines_per_sku_day: float = Field(default=2.2, gt=0.0, le=100.0)
+    lines_per_sku_day: float = Field(default=2.8, gt=0.0, le=100.0)
     count_fraction: float = Field(default=0.03, ge=0.0, le=1.0)
     return_rate: float = Field(default=0.015, ge=0.0, le=0.5)
     operators: int | None = Field(default=None, ge=8, le=5_000)

@@ -411,6 +411,7 @@ class Simulation:
         case = asn.label if asn.label is not None else self.receipt_cases.get(sku)
         if case is not None:
             case.seqs.append(seq)
+            case.location = case.location or dock
         if asn.duplicate and case is not None:
             case.seqs.append(self.ledger.post(ts, RECEIPT, sku, keyed, dock, user, physical=[],
                                               **row))
