@@ -89,3 +89,15 @@ def users_revoke_command(
         except AuthError as exc:
             raise UserError(str(exc)) from exc
     typer.echo(f"revoked {len(revoked)} key(s): {' '.join(revoked) or '-'}")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8800,
+) -> None:
+    """Run the Tally API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

@@ -29,10 +29,11 @@ def main() -> None:
         sys.exit(2)
 
 
-from api.cli import audit_app, users_app  # noqa: E402 - commands register after the app exists
+from api.cli import audit_app, serve_command, users_app  # noqa: E402 - after the app exists
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.command("serve")(serve_command)
 
 from warehouse.generator.command import generate_command  # noqa: E402
 
