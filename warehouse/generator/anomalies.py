@@ -23,7 +23,10 @@ UOM_MASTER_DATA
     sign; the dock-scale weight / (qty x master case_qty x unit weight) is the same ratio
     for every receipt, whoever received it. Case = all its receipts plus the counts.
   pack_change: as case_qty, but the supplier changes the pack mid-run and the master is not
-    updated; only receipts after the change are off.
+    updated; only receipts after the change are off (and old-pack cases still in reserve
+    may move as new-pack ones, so the reserve can show the opposite sign). A face that ran
+    dry physically while the system still shows stock is counted empty: its variance is
+    the whole phantom balance, not a pack multiple.
   unit_weight: the master unit weight is wrong (x0.1, x0.5, x2, x10, grams keyed as kg);
     every weighed receipt shows one constant measured/expected ratio. No count variance.
 SLOTTING
@@ -244,6 +247,8 @@ def case_qty(sim: Simulation, ts: int) -> bool:
     sim.cat.master.loc[sim.cat.master["sku"] == sku, "case_qty"] = master
     case = _case(sim, R.UOM_MASTER_DATA, "case_qty", sku, sim.cat.home[sku])
     sim.receipt_cases[sku] = case
+    sim.order(int(sim.rng.integers(1, max(2, sim.cfg.days // 2))) * DAY, sku,
+              _order_cases(sim, sku))  # a slow mover still gets at least one delivery
     _reveal_over_run(sim, case, sku, DAY)
     return True
 
@@ -438,19 +443,21 @@ def unrecorded_loss(sim: Simulation, ts: int) -> bool:
     home = sim.cat.home[sku]
     case = _case(sim, R.SHRINKAGE, "unrecorded_loss", sku, home)
     sim.watch([(sku, home)])
-    t = ts
-    for _ in range(int(sim.rng.integers(1, 4))):
-        sim.at(t, _vanish, sim, sku, home, float(sim.rng.uniform(0.1, 0.35)))
-        t += int(sim.rng.uniform(0.2, 1.2) * DAY)
-    sim.reveal(case, [(sku, home)], t, days=(0.3, 2.0))
+    sim.at(ts, _vanish, sim, case, sku, home, int(sim.rng.integers(1, 4)))
     return True
 
 
-def _vanish(ts: int, sim: Simulation, sku: str, loc: str, share: float) -> None:
+def _vanish(ts: int, sim: Simulation, case: CaseLabel, sku: str, loc: str, left: int) -> None:
+    """Take 10-35% of the shelf; when the last theft is done, schedule the revealing count."""
     have = sim.ledger.physical[(sku, loc)]
-    gone = min(have, max(1, round(have * share)))
-    if gone > 0:
-        sim.ledger.shift([(sku, loc, -gone)])
+    if have <= 0:  # nothing to take right now: come back later
+        sim.at(ts + sim.minutes(120, 480), _vanish, sim, case, sku, loc, left)
+        return
+    sim.ledger.shift([(sku, loc, -min(have, max(1, round(have * sim.rng.uniform(0.1, 0.35)))))])
+    if left > 1:
+        sim.at(ts + int(sim.rng.uniform(0.2, 1.2) * DAY), _vanish, sim, case, sku, loc, left - 1)
+    else:
+        sim.reveal(case, [(sku, loc)], ts, days=(0.3, 2.0))
 
 
 # -- SYSTEM_SYNC ---------------------------------------------------------------------------------
