@@ -21,6 +21,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
+from api.intake import Intake
 from api.metrics import ApiMetrics
 from api.routes import health, transactions
 from api.worker import Triage, Worker, WorkQueue
@@ -70,6 +71,8 @@ def create_app(
         app.state.scorer = scorer
         app.state.audit = AuditLog(engine)
         app.state.queue = WorkQueue(engine)
+        app.state.intake = Intake(store=opened, queue=app.state.queue, audit=app.state.audit,
+                                  scorer=scorer, metrics=app.state.metrics)
         worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
         app.state.worker = worker
         if worker:

@@ -1,0 +1,144 @@
+"""The one path events take into Tally, from HTTP or a message queue.
+
+Validate each row against the contract, persist the valid ones (idempotent on ``txn_id``),
+score them online and queue what the scorer flags as pending work. Bad rows are named by
+index and field; nothing valid is lost because a neighbour was bad.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from api.errors import field_path
+from api.metrics import ApiMetrics
+from api.worker import WorkQueue
+from warehouse.audit import AuditKind, AuditLog
+from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
+
+
+class RowError(BaseModel):
+    """Why one posted row was rejected."""
+
+    index: int
+    field: str
+    message: str
+
+
+class IngestResult(BaseModel):
+    """What happened to a posted event or batch."""
+
+    received: int
+    accepted: int
+    rejected: list[RowError]
+    flagged: int
+
+
+def validate_rows(rows: list[Any]) -> tuple[list[Transaction], list[RowError]]:
+    """Contract-validate each row; bad rows are named by index and field, good ones kept."""
+    good: list[Transaction] = []
+    bad: list[RowError] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            bad.append(RowError(index=index, field="row", message="must be a JSON object"))
+            continue
+        try:
+            txn = Transaction.model_validate(row)
+        except ValidationError as exc:
+            bad.extend(
+                RowError(index=index, field=field_path(tuple(e["loc"])), message=e["msg"])
+                for e in exc.errors()
+            )
+            continue
+        problem = _row_rule(txn)
+        if problem:
+            bad.append(RowError(index=index, field=problem[0], message=problem[1]))
+            continue
+        good.append(txn)
+    return good, bad
+
+
+def _row_rule(txn: Transaction) -> tuple[str, str] | None:
+    """Contract rules beyond field types: a parsable, offset-aware ts; a destination."""
+    try:
+        ts = datetime.fromisoformat(txn.ts)
+    except ValueError:
+        return "ts", f"not an ISO-8601 time: {txn.ts!r}"
+    if ts.tzinfo is None:
+        return "ts", "needs a UTC offset, e.g. 2024-05-01T08:00:00+00:00"
+    if txn.type in TYPES_WITH_DESTINATION and not txn.to_location:
+        return "to_location", f"required for {txn.type.value}"
+    return None
+
+
+def to_frame(txns: list[Transaction]) -> pd.DataFrame:
+    """Validated events as a transactions frame (contract columns first, ts as UTC)."""
+    frame = pd.DataFrame([t.model_dump(mode="json") for t in txns])
+    extras = [c for c in frame.columns if c not in TRANSACTION_COLUMNS]
+    frame = frame.reindex(columns=[*TRANSACTION_COLUMNS, *extras])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    return frame.drop_duplicates("txn_id", keep="first").reset_index(drop=True)
+
+
+class Intake:
+    """Validates, persists and scores events; shared by the HTTP route and the queue consumer.
+
+    Args:
+        store: the warehouse store (``append_transactions(frame)``).
+        queue: pending work, where flagged events wait for triage.
+        audit: the audit log; every queued flag is recorded with its txn_id.
+        scorer: online scorer (``score_event(txn) -> list[Flag]``); None scores nothing.
+        metrics: Prometheus counters to update, if any.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Any,
+        queue: WorkQueue,
+        audit: AuditLog,
+        scorer: Any = None,
+        metrics: ApiMetrics | None = None,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.audit = audit
+        self.scorer = scorer
+        self.metrics = metrics
+
+    def accept(self, rows: list[Any]) -> IngestResult:
+        """Persist the valid rows, score them and report the bad ones by index and field."""
+        good, bad = validate_rows(rows)
+        self._count("rejected", len({e.index for e in bad}))
+        flagged = 0
+        if good:
+            self.store.append_transactions(to_frame(good))
+            self._count("accepted", len(good))
+            flagged = self._score(good)
+        return IngestResult(received=len(rows), accepted=len(good), rejected=bad,
+                            flagged=flagged)
+
+    def _score(self, txns: list[Transaction]) -> int:
+        """Score each event online; queue (once per txn_id) and audit what is flagged."""
+        if self.scorer is None:
+            return 0
+        flagged = 0
+        for txn in txns:
+            flags = self.scorer.score_event(txn)
+            if not flags:
+                continue
+            payload = {"txn_id": txn.txn_id, "flags": [f.model_dump(mode="json") for f in flags]}
+            if self.queue.enqueue(kind="FLAGS", dedup_key=f"flags:{txn.txn_id}",
+                                  payload=payload, correlation_id=txn.txn_id):
+                self.audit.append(AuditKind.FLAG, payload, correlation_id=txn.txn_id)
+                flagged += 1
+        if self.metrics is not None:
+            self.metrics.flags.inc(flagged)
+        return flagged
+
+    def _count(self, outcome: str, n: int) -> None:
+        if self.metrics is not None and n:
+            self.metrics.events.labels(outcome).inc(n)
