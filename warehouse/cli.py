@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from warehouse.errors import UserError
+
+__all__ = ["UserError", "app", "main"]
+
 app = typer.Typer(
     name="tally",
     help="Tally keeps warehouse inventory records true.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-
-class UserError(Exception):
-    """Bad input from the user: printed as one line, exit code 2, no traceback."""
 
 
 def main() -> None:
