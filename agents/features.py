@@ -20,6 +20,7 @@ import pandas as pd
 
 from scoring.types import Incident
 from warehouse.dataset import Dataset
+from warehouse.ledger import with_balances
 
 FEATURE_NAMES: tuple[str, ...] = (
     "log_txns", "n_skus", "n_locations", "n_users", "log_span_h",
@@ -46,31 +47,14 @@ class FeatureContext:
 
     Args:
         data: the dataset (or a store snapshot in the same shape).
+        ledger: ``warehouse.ledger.with_balances(data.transactions)`` when the caller has it
+            already (the tools' view does); computed here otherwise.
     """
 
-    def __init__(self, data: Dataset) -> None:
-        tx = data.transactions.copy()
-        tx["eaches"] = pd.to_numeric(tx.get("eaches", tx["qty"]), errors="coerce")
-        tx["eaches"] = tx["eaches"].fillna(pd.to_numeric(tx["qty"], errors="coerce"))
-        sign = tx["type"].map({"RECEIPT": 1, "RETURN": 1, "ADJUSTMENT": 1, "PUTAWAY": -1,
-                               "MOVE": -1, "PICK": -1}).fillna(0.0)
-        # signed effect at `location` (destinations handled by a second leg below)
-        legs = pd.DataFrame({"sku": tx["sku"], "loc": tx["location"], "d": sign * tx["eaches"],
-                             "i": np.arange(len(tx))})
-        dest = tx["to_location"].notna() & tx["type"].isin(["PUTAWAY", "MOVE"])
-        legs2 = pd.DataFrame({"sku": tx.loc[dest, "sku"], "loc": tx.loc[dest, "to_location"],
-                              "d": tx.loc[dest, "eaches"], "i": np.arange(len(tx))[dest]})
-        all_legs = pd.concat([legs, legs2]).sort_values("i", kind="stable")
-        all_legs["after"] = all_legs.groupby(["sku", "loc"], sort=False)["d"].cumsum()
-        first_leg = ~all_legs.duplicated(subset="i", keep="first")
-        tx["bal_after"] = all_legs.loc[first_leg.to_numpy()].sort_values("i")["after"].to_numpy()
-        dest_after = all_legs.loc[~first_leg.to_numpy()].set_index("i")["after"]
-        tx["dest_after"] = dest_after.reindex(np.arange(len(tx))).to_numpy()
-        tx["bal_before"] = tx["bal_after"] - sign * tx["eaches"]
+    def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None) -> None:
+        tx = ledger if ledger is not None else with_balances(data.transactions)
+        tx = tx.copy()
         tx["dup_payload"] = tx.duplicated(subset=_PAYLOAD, keep=False)
-        tx["var"] = np.where(tx["type"] == "CYCLE_COUNT",
-                             pd.to_numeric(tx["qty"], errors="coerce")
-                             - pd.to_numeric(tx["expected_qty"], errors="coerce"), np.nan)
         self.tx = tx.set_index("txn_id", drop=False)
         self.by_sku = dict(iter(tx.groupby("sku", sort=False)))
         self.items = data.items.set_index("sku", drop=False)
