@@ -101,3 +101,36 @@ def serve_command(
     from api.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def consume_command(
+    queue: Annotated[str | None, typer.Option(help="queue to read (TALLY_AMQP_QUEUE)")] = None,
+    url: Annotated[str | None, typer.Option(help="AMQP URL (TALLY_AMQP_URL)")] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="stop after this many seconds without a message")
+    ] = None,
+    max_messages: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
+) -> None:
+    """Consume WMS events from RabbitMQ into the store (bad rows go to <queue>.rejects)."""
+    import asyncio
+
+    from rich.console import Console
+
+    from api.intake import Intake
+    from api.queue_consumer import consume, rejects_queue
+    from api.worker import WorkQueue
+    from warehouse.audit import AuditLog
+    from warehouse.settings import get_settings
+    from warehouse.store import Store
+
+    settings = get_settings()
+    store = Store.open(settings.resolved_database_url())
+    store.upgrade()
+    intake = Intake(store=store, queue=WorkQueue(store.engine), audit=AuditLog(store.engine))
+    name = queue or settings.amqp_queue
+    console = Console()
+    console.print(f"consuming {name} (rejects to {rejects_queue(name)}); Ctrl-C stops")
+    stats = asyncio.run(consume(intake, url=url or settings.amqp_url, queue=name,
+                                max_messages=max_messages, idle_timeout_s=idle_timeout))
+    console.print(f"{stats.messages} messages: {stats.accepted} events stored, "
+                  f"{stats.rejected_rows} rows and {stats.bad_messages} bodies rejected")

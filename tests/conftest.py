@@ -76,3 +76,24 @@ def pg_url() -> Iterator[str]:
         if conn is not None:
             with conn:  # type: ignore[attr-defined]
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+
+
+AMQP_URL = os.environ.get("TALLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    """The RabbitMQ broker for queue tests (each test declares and deletes its own queues).
+
+    Skips with a reason when no broker answers, except under CI=true where it must run.
+    """
+    host_port = AMQP_URL.split("@", 1)[-1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    try:
+        with socket.create_connection((host, int(port or 5672)), timeout=3):
+            pass
+    except OSError:
+        if IN_CI:
+            pytest.fail(f"CI=true but RabbitMQ does not answer at {host_port}")
+        pytest.skip(f"no RabbitMQ broker answers at {host_port} (set CI=true to require it)")
+    return AMQP_URL

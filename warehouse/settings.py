@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     wms_api_key: str | None = Field(default=None, description="bearer token for the WMS API")
     wms_timeout_s: float = Field(default=10.0, gt=0, description="per-request WMS timeout")
     wms_attempts: int = Field(default=5, ge=1, le=20, description="tries per write-back call")
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ for `tally consume`"
+    )
+    amqp_queue: str = Field(default="tally.transactions", description="queue of WMS events")
     supervisor_adjust_value: float = Field(
         default=500.0, ge=0, description="largest adjustment value a supervisor may approve"
     )
