@@ -29,11 +29,12 @@ def main() -> None:
         sys.exit(2)
 
 
-from api.cli import audit_app, serve_command, users_app  # noqa: E402 - after the app exists
+from api.cli import audit_app, consume_command, serve_command, users_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.command("serve")(serve_command)
+app.command("consume")(consume_command)
 
 from warehouse.generator.command import generate_command  # noqa: E402
 
