@@ -7,13 +7,18 @@ and starts the background worker when a triage callable is given. Seams for late
   scored online and their flags queued as pending work (kind ``FLAGS``).
 - ``triage``: a :data:`api.worker.Triage` callable that takes one pending-work item; the
   agent graph plugs in here (e.g. ``lambda item: graph.invoke(...)``).
+- ``graph_factory``: builds the compiled agent graph around the checkpointer the lifespan
+  opens (a SQLite file in the data dir), so decisions resume paused threads after restarts.
+- ``wms``: the write-back adapter; a :class:`warehouse.wms_rest.RestWmsAdapter` on
+  ``TALLY_WMS_URL`` when None and that is set.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -23,10 +28,15 @@ from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics
-from api.routes import health, transactions
+from api.routes import decisions, health, tickets, transactions
 from api.worker import Triage, Worker, WorkQueue
+from api.writeback import WriteBackRunner
 from warehouse.audit import AuditLog
 from warehouse.settings import Settings, get_settings
+from warehouse.wms import WmsAdapter
+
+GraphFactory = Callable[[Any], Any]
+"""Builds the compiled agent graph around a LangGraph checkpointer."""
 
 
 def _open_store(settings: Settings) -> Any:
@@ -38,12 +48,37 @@ def _open_store(settings: Settings) -> Any:
     return store
 
 
+def _open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
+    """The graph's checkpointer: a SQLite file in the data dir, set up once, closed on exit."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(settings.data_dir / "checkpoints.sqlite", check_same_thread=False)
+    stack.callback(conn.close)
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+def _open_wms(settings: Settings, stack: ExitStack) -> WmsAdapter | None:
+    """A REST adapter on the configured WMS URL, or None when none is configured."""
+    if not settings.wms_url:
+        return None
+    from warehouse.wms_rest import RestWmsAdapter
+
+    adapter = RestWmsAdapter(settings=settings)
+    stack.callback(adapter.close)
+    return adapter
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     store: Any = None,
     scorer: Any = None,
     triage: Triage | None = None,
+    graph_factory: GraphFactory | None = None,
+    wms: WmsAdapter | None = None,
     worker_poll_s: float = 0.5,
 ) -> FastAPI:
     """Build the Tally API.
@@ -56,6 +91,9 @@ def create_app(
             when None.
         triage: what the background worker does with each pending item; no worker when None
             (items wait in the store until a server with a triage callable runs).
+        graph_factory: builds the agent graph around the lifespan's checkpointer; no graph
+            (decisions call the WMS adapter directly) when None.
+        wms: the WMS write-back adapter (from ``TALLY_WMS_URL`` when None).
         worker_poll_s: how often an idle worker looks for new items.
     """
 
@@ -73,15 +111,18 @@ def create_app(
         app.state.queue = WorkQueue(engine)
         app.state.intake = Intake(store=opened, queue=app.state.queue, audit=app.state.audit,
                                   scorer=scorer, metrics=app.state.metrics)
-        worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
-        app.state.worker = worker
-        if worker:
-            worker.start()
-        try:
-            yield
-        finally:
+        with ExitStack() as stack:
+            app.state.graph = graph_factory(_open_checkpointer(cfg, stack)) if graph_factory \
+                else None
+            app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
+            app.state.write_back = WriteBackRunner(wms=app.state.wms, graph=app.state.graph,
+                                                   audit=app.state.audit)
+            worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
+            app.state.worker = worker
             if worker:
-                worker.stop()
+                worker.start()
+                stack.callback(worker.stop)
+            yield
 
     app = FastAPI(
         title="Tally",
@@ -93,6 +134,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(transactions.router)
+    app.include_router(tickets.router)
+    app.include_router(decisions.router)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: RequestResponseEndpoint) -> Response:

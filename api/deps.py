@@ -9,9 +9,11 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.approvals import ApprovalPolicy
 from api.auth import Principal, Role, authenticate
 from api.errors import Forbidden, NotAuthenticated
 from api.worker import WorkQueue
+from api.writeback import WriteBackRunner
 from warehouse.audit import AuditLog
 from warehouse.settings import Settings
 
@@ -90,3 +92,17 @@ def require_role(minimum: Role) -> Callable[[Principal], Principal]:
 
 SupervisorUser = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+def get_runner(request: Request) -> WriteBackRunner:
+    """Carries decided tickets to the WMS (through the graph when it holds the ticket)."""
+    return request.app.state.write_back
+
+
+def get_policy(settings: SettingsDep) -> ApprovalPolicy:
+    """The approval value limits in force."""
+    return ApprovalPolicy.from_settings(settings)
+
+
+RunnerDep = Annotated[WriteBackRunner, Depends(get_runner)]
+PolicyDep = Annotated[ApprovalPolicy, Depends(get_policy)]
