@@ -13,7 +13,6 @@ than an error. The signals follow the contract's root-cause signatures (CONTRACT
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ import pandas as pd
 from scoring.types import Incident
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
+from warehouse.lookalikes import lookalike_index
 
 FEATURE_NAMES: tuple[str, ...] = (
     "log_txns", "n_skus", "n_locations", "n_users", "log_span_h",
@@ -59,7 +59,7 @@ class FeatureContext:
         self.by_sku = dict(iter(tx.groupby("sku", sort=False)))
         self.items = data.items.set_index("sku", drop=False)
         self.locations = data.locations.set_index("location_id", drop=False)
-        self.lookalikes = _lookalikes(data.items)
+        self.lookalikes = lookalike_index(data.items)
         med = tx.groupby(["sku", "type"])["eaches"].median()
         self.median_qty = med.to_dict()
         picks = tx[tx["type"] == "PICK"]
@@ -73,25 +73,6 @@ class FeatureContext:
     def location(self, loc: str) -> pd.Series | None:
         """The location row of ``loc``, if known."""
         return self.locations.loc[loc] if loc in self.locations.index else None
-
-
-def _tokens(text: object) -> set[str]:
-    return {t for t in re.split(r"[^a-z0-9]+", str(text).lower()) if len(t) > 1}
-
-
-def _lookalikes(items: pd.DataFrame) -> dict[str, list[str]]:
-    """SKUs whose descriptions share most words (same brand and product, another size)."""
-    toks = {row.sku: _tokens(row.description) for row in items.itertuples()}
-    by_word: dict[str, set[str]] = {}
-    for sku, ws in toks.items():
-        for w in ws:
-            by_word.setdefault(w, set()).add(sku)
-    out: dict[str, list[str]] = {}
-    for sku, ws in toks.items():
-        cands = set().union(*(by_word[w] for w in ws)) - {sku} if ws else set()
-        scored = [(len(ws & toks[c]) / len(ws | toks[c]), c) for c in cands]
-        out[sku] = [c for s, c in sorted(scored, reverse=True)[:8] if s >= 0.4]
-    return out
 
 
 def _frac(mask: pd.Series) -> float:

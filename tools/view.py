@@ -1,0 +1,141 @@
+"""A read-only, indexed view of one warehouse dataset: what every tool queries.
+
+Built once per dataset (or store snapshot): the perpetual ledger with running balances
+(:func:`warehouse.ledger.with_balances`), the item master and locations keyed by id, and
+row positions by SKU, location (source or destination), user, device and reference, so a
+tool looks rows up without scanning the log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from warehouse.dataset import Dataset
+from warehouse.ledger import with_balances
+from warehouse.lookalikes import lookalike_index
+
+_KEYS = ("sku", "user_id", "device_id", "ref")
+T = TypeVar("T")
+
+
+class WarehouseView:
+    """Indexes over a dataset for the read-only tools.
+
+    Args:
+        data: the dataset (a loader result or a store snapshot).
+
+    Attributes:
+        dataset: the dataset the view was built from.
+        ledger: the transactions in time order with ``eaches``, ``bal_before``,
+            ``bal_after``, ``dest_after`` and ``var`` (positional index 0..n-1).
+        items: item master indexed by sku.
+        locations: locations indexed by location_id.
+    """
+
+    def __init__(self, data: Dataset) -> None:
+        self.dataset = data
+        self.ledger = with_balances(data.transactions).reset_index(drop=True)
+        self.items = data.items.drop_duplicates("sku", keep="last").set_index("sku", drop=False)
+        self.locations = data.locations.drop_duplicates("location_id", keep="last").set_index(
+            "location_id", drop=False)
+        self._by: dict[str, dict[object, np.ndarray]] = {
+            key: self.ledger.groupby(key, sort=False).indices
+            for key in _KEYS if key in self.ledger and self.ledger[key].notna().any()
+        }
+        n = len(self.ledger)
+        keys = np.concatenate([self.ledger["location"].to_numpy(dtype=object),
+                               self.ledger["to_location"].to_numpy(dtype=object)])
+        valid = pd.notna(keys)
+        pos = np.concatenate([np.arange(n), np.arange(n)])[valid]
+        groups = pd.Series(pos).groupby(keys[valid], sort=False).indices
+        self._by["location"] = {k: np.unique(pos[v]) for k, v in groups.items()}
+        ids = self.ledger["txn_id"]
+        self._memo: dict[str, Any] = {}
+        self._first = pd.Series(np.arange(n), index=ids)[~ids.duplicated().to_numpy()]
+
+    def rows(self, **where: str | None) -> pd.DataFrame:
+        """Ledger rows matching every given key (sku, location, user_id, device_id, ref).
+
+        A location matches a row's source or destination. Keys given as None are ignored.
+        """
+        picked: np.ndarray | None = None
+        for key, value in where.items():
+            if value is None:
+                continue
+            if key not in ("location", *_KEYS):
+                raise ValueError(f"unknown key {key!r}")
+            hit = self._by.get(key, {}).get(value, np.empty(0, dtype=int))
+            picked = hit if picked is None else np.intersect1d(picked, hit)
+        if picked is None:
+            return self.ledger
+        return self.ledger.iloc[np.sort(picked)]
+
+    def txn(self, txn_id: str) -> pd.Series | None:
+        """The ledger row of ``txn_id`` (its first delivery), if present."""
+        pos = self._first.get(txn_id)
+        return None if pos is None else self.ledger.iloc[int(pos)]
+
+    def txns(self, txn_ids: list[str]) -> pd.DataFrame:
+        """Ledger rows of the known ids among ``txn_ids``, in time order."""
+        mask = self.ledger["txn_id"].isin(txn_ids)
+        return self.ledger[mask & ~self.ledger["txn_id"].duplicated()]
+
+    def item(self, sku: str) -> pd.Series | None:
+        """The item master row of ``sku``, if known."""
+        return self.items.loc[sku] if sku in self.items.index else None
+
+    def location(self, location_id: str) -> pd.Series | None:
+        """The location row of ``location_id``, if known."""
+        return self.locations.loc[location_id] if location_id in self.locations.index else None
+
+    def memo(self, name: str, build: Callable[[], T]) -> T:
+        """A per-view cached aggregate (built by ``build`` on first use, then reused)."""
+        if name not in self._memo:
+            self._memo[name] = build()
+        return self._memo[name]
+
+    @cached_property
+    def lookalikes(self) -> dict[str, list[str]]:
+        """SKU -> SKUs whose descriptions share most words (built on first use)."""
+        return lookalike_index(self.dataset.items)
+
+    @cached_property
+    def hour_share(self) -> np.ndarray:
+        """Share of the site's transactions in each UTC hour (24 values)."""
+        hours = self.ledger["ts"].dt.hour.to_numpy()
+        counts = np.bincount(hours, minlength=24).astype(float)
+        return counts / max(counts.sum(), 1.0)
+
+    @cached_property
+    def quiet_hours(self) -> set[int]:
+        """Hours in which the site does well under its average hourly volume: off-shift."""
+        return {h for h, share in enumerate(self.hour_share) if share < 1 / 48}
+
+
+
+def cell_float(value: object) -> float | None:
+    """A frame cell as a float, None when missing or not a number."""
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def cell_str(value: object) -> str | None:
+    """A frame cell as a non-empty string, None when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def iso(ts: object) -> str:
+    """A timestamp cell as ISO-8601 UTC text (seconds)."""
+    return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
