@@ -386,14 +386,13 @@ def test_generate_command_rejects_bad_input_with_one_line(tmp_path: Path) -> Non
 
 
 def test_generated_folder_loads_with_zero_rejects(tmp_path: Path) -> None:
-    loader = pytest.importorskip("warehouse.loader")
     from warehouse.cli import app
+    from warehouse.loader import load_dataset
 
     result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--days", "7",
                                       "--skus", "50", "--anomalies", "7"])
     assert result.exit_code == 0, result.output
-    loaded = loader.load_dataset(tmp_path)
-    dataset = getattr(loaded, "dataset", loaded)
-    rejects = getattr(loaded, "rejects", [])
-    assert len(rejects) == 0
-    assert len(dataset.transactions) == len(pd.read_csv(tmp_path / "transactions.csv"))
+    loaded = load_dataset(tmp_path)
+    assert loaded.report.rejected == 0 and loaded.report.rejects == []
+    assert loaded.report.redelivered == 0
+    assert len(loaded.dataset.transactions) == len(pd.read_csv(tmp_path / "transactions.csv"))

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from warehouse.cli import UserError
-
-if TYPE_CHECKING:
-    from warehouse.dataset import Dataset
 
 
 def generate_command(
@@ -28,6 +25,7 @@ def generate_command(
     from rich.table import Table
 
     from warehouse.generator import GeneratorConfig, generate
+    from warehouse.writer import write_dataset
 
     try:
         config = GeneratorConfig(seed=seed, days=days, skus=skus, anomalies=anomalies,
@@ -38,7 +36,7 @@ def generate_command(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
     dataset = generate(config, progress=True)
-    paths = _write(dataset, out, gzip=gzip)
+    paths = write_dataset(dataset, out, gzip=gzip)
 
     console = Console()
     table = Table(title=f"dataset written to {out}")
@@ -56,26 +54,3 @@ def generate_command(
         cases.add_row(str(rc), str(len(group)), ", ".join(sorted(set(group["variant"]))))
     console.print(cases)
 
-
-def _write(dataset: Dataset, out: Path, *, gzip: bool) -> dict[str, int]:
-    """Write the contract files (until the shared warehouse.writer lands); rows per file."""
-    from warehouse.contract import (
-        ITEM_COLUMNS,
-        LABEL_COLUMNS,
-        LOCATION_COLUMNS,
-        TRANSACTION_COLUMNS,
-    )
-
-    out.mkdir(parents=True, exist_ok=True)
-    tx = dataset.transactions[TRANSACTION_COLUMNS].copy()
-    tx["ts"] = tx["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    frames = {
-        "items.csv": dataset.items[ITEM_COLUMNS],
-        "locations.csv": dataset.locations[LOCATION_COLUMNS],
-        "transactions.csv.gz" if gzip else "transactions.csv": tx,
-    }
-    if dataset.labels is not None:
-        frames["labels.csv"] = dataset.labels[[*LABEL_COLUMNS, "variant"]]
-    for name, frame in frames.items():
-        frame.to_csv(out / name, index=False)
-    return {name: len(frame) for name, frame in frames.items()}
