@@ -1,0 +1,16 @@
+"""The supervisor web UI under ``/ui``: server-rendered pages over the service layer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.web.templating import STATIC_DIR
+
+
+def install_web_ui(app: FastAPI) -> None:
+    """Serve the UI's pages and its static files (shipped in the package) on ``app``."""
+    from api.web import pages
+
+    app.include_router(pages.router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

@@ -1,0 +1,180 @@
+"""The ticket page's plot: a SKU's system balance at a location over time.
+
+The flagged transactions and the cycle counts are marked on the line. Where the ticket also
+involves a look-alike SKU or a neighbouring bin (another SKU or location among its
+transactions, its evidence or its action), that series is drawn beside it on the same time
+axis, so mirrored variances show at a glance. Rendered to SVG on a bare matplotlib ``Figure`` (no
+pyplot state, safe across request threads).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from warehouse.contract import TYPES_WITH_DESTINATION, TxnType
+
+MAX_COMPANIONS = 2
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./:-]*[A-Za-z0-9]")
+_DEST_TYPES = [t.value for t in TYPES_WITH_DESTINATION]
+_PARAM_SKUS = ("sku",)
+_PARAM_LOCATIONS = ("location", "from_location", "to_location", "locations")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One SKU at one location, and why it is on the plot."""
+
+    sku: str
+    location: str
+    role: str
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def choose_series(
+    ledger: pd.DataFrame,
+    *,
+    sku: str | None,
+    location: str | None,
+    txn_ids: Iterable[str],
+    evidence_text: str = "",
+    action_params: Mapping[str, Any] | None = None,
+) -> list[Series]:
+    """The series to draw for a ticket: its own SKU and location first, then companions.
+
+    A companion is another location of the ticket's SKU (a neighbouring bin) or another SKU
+    at the ticket's location (a look-alike), named by the ticket's transactions, its
+    evidence or its action's parameters, and present in the log. Tickets without a SKU or a
+    location take both from their first transaction.
+    """
+    tx = ledger
+    own = tx[tx["txn_id"].isin(set(txn_ids))]
+    if (sku is None or location is None) and not own.empty:
+        sku = sku or str(own["sku"].iloc[0])
+        location = location or str(own["location"].iloc[0])
+    if sku is None or location is None:
+        return []
+    main = Series(sku, location, "ticket")
+    skus_here = set(tx.loc[tx["location"] == location, "sku"].astype(str))
+    locations_of_sku = set(tx.loc[tx["sku"] == sku, "location"].astype(str)) | set(
+        tx.loc[tx["sku"] == sku, "to_location"].dropna().astype(str)
+    )
+    candidates: list[Series] = []
+    for _, row in own.iterrows():
+        if row["sku"] != sku:
+            candidates.append(Series(str(row["sku"]), location, "look-alike SKU"))
+        for loc in (row["location"], row.get("to_location")):
+            if isinstance(loc, str) and loc != location and row["sku"] == sku:
+                candidates.append(Series(sku, loc, "other location"))
+    params = action_params or {}
+    named_skus = [s for k in _PARAM_SKUS for s in _strings(params.get(k))]
+    named_locations = [s for k in _PARAM_LOCATIONS for s in _strings(params.get(k))]
+    tokens = _TOKEN.findall(evidence_text)
+    named_skus += tokens
+    named_locations += tokens
+    candidates += [Series(s, location, "look-alike SKU") for s in named_skus
+                   if s != sku and s in skus_here]
+    candidates += [Series(sku, loc, "other location") for loc in named_locations
+                   if loc != location and loc in locations_of_sku]
+    chosen: list[Series] = [main]
+    for series in candidates:
+        if len(chosen) > MAX_COMPANIONS:
+            break
+        if all((s.sku, s.location) != (series.sku, series.location) for s in chosen):
+            chosen.append(series)
+    return chosen
+
+
+def balance_frame(ledger: pd.DataFrame, sku: str, location: str) -> pd.DataFrame:
+    """The balance of ``sku`` at ``location`` after each row that touched it.
+
+    Args:
+        ledger: the log with balance columns (:func:`warehouse.ledger.with_balances`).
+        sku: the item.
+        location: the location.
+
+    Returns:
+        Rows ``ts`` (naive UTC), ``balance``, ``txn_id``, ``type``, ``counted``, ``expected``
+        (the last two only for cycle counts), oldest first.
+    """
+    at_source = ledger[(ledger["sku"] == sku) & (ledger["location"] == location)]
+    at_dest = ledger[(ledger["sku"] == sku) & (ledger["to_location"] == location)
+                     & ledger["type"].isin(_DEST_TYPES)]
+    source = pd.DataFrame({"ts": at_source["ts"], "balance": at_source["bal_after"],
+                           "txn_id": at_source["txn_id"], "type": at_source["type"]})
+    counts = at_source["type"] == TxnType.CYCLE_COUNT.value
+    source["counted"] = at_source["eaches"].where(counts)
+    expected = pd.to_numeric(at_source["expected_qty"], errors="coerce")
+    source["expected"] = expected.where(counts)
+    dest = pd.DataFrame({"ts": at_dest["ts"], "balance": at_dest["dest_after"],
+                         "txn_id": at_dest["txn_id"], "type": at_dest["type"]})
+    frame = pd.concat([source, dest]).sort_index(kind="stable")
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(None)
+    return frame.reset_index(drop=True)
+
+
+def _draw(ax: Any, frame: pd.DataFrame, series: Series, flagged: set[str]) -> None:
+    ax.step(frame["ts"], frame["balance"], where="post", color="#0b5cad", linewidth=1.4,
+            label="system balance")
+    ax.axhline(0, color="#888", linewidth=0.6)
+    counts = frame[frame["counted"].notna()]
+    if not counts.empty:
+        ax.scatter(counts["ts"], counts["counted"], marker="D", s=28, color="#2d6a4f",
+                   zorder=3, label="cycle count (counted)")
+    hits = frame[frame["txn_id"].isin(flagged)]
+    if not hits.empty:
+        ax.scatter(hits["ts"], hits["balance"], marker="o", s=70, facecolors="none",
+                   edgecolors="#b3261e", linewidths=2, zorder=4, label="flagged transaction")
+    title = f"{series.sku} @ {series.location}"
+    if series.role != "ticket":
+        title += f"  ({series.role})"
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel("eaches")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+
+
+def render_balance_svg(
+    ledger: pd.DataFrame, series: list[Series], *, flagged: Iterable[str]
+) -> bytes:
+    """Draw each series in its own panel on a shared time axis, as SVG bytes.
+
+    Args:
+        ledger: the log with balance columns (:func:`warehouse.ledger.with_balances`, or a
+            ``WarehouseView.ledger``).
+        series: what to draw, the ticket's own series first (:func:`choose_series`).
+        flagged: the ticket's transaction ids, marked where they touch a series.
+    """
+    marked = set(flagged)
+    fig = Figure(figsize=(8.0, 0.6 + 2.4 * max(1, len(series))), layout="constrained")
+    if not series:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no SKU and location to plot", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, one in zip(axes, series, strict=True):
+            frame = balance_frame(ledger, one.sku, one.location)
+            if frame.empty:
+                ax.text(0.5, 0.5, f"no transactions for {one.sku} @ {one.location}",
+                        ha="center", va="center", transform=ax.transAxes)
+                continue
+            _draw(ax, frame, one, marked)
+        axes[-1].set_xlabel("time (UTC)")
+        fig.autofmt_xdate()
+    out = io.BytesIO()
+    fig.savefig(out, format="svg")
+    return out.getvalue()

@@ -1,0 +1,317 @@
+"""The supervisor UI's pages: login, the queue, a ticket with its plot, and decisions.
+
+Every page calls the same service functions as the ``/v1`` API (:mod:`api.tickets`,
+:mod:`api.decisions`, :mod:`api.approvals`) with the identity from the login cookie, so the
+UI can do nothing the caller's API key could not do through the API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup, escape
+from pydantic import BaseModel, Field, field_validator
+
+from api.approvals import ApprovalVerdict, action_value, check_approval
+from api.auth import Principal, Role, authenticate
+from api.decisions import DecisionIn, DecisionKind, decide, retry_write_back
+from api.deps import PolicyDep, RunnerDep, SessionDep, require_role
+from api.errors import ApiError, NotFound
+from api.tickets import (
+    TicketDetail,
+    TicketQuery,
+    TicketRecord,
+    TicketSort,
+    detail_of,
+    get_ticket,
+    list_tickets,
+    summarize,
+)
+from api.web.balance_plot import choose_series, render_balance_svg
+from api.web.forms import coerce_param, form_fields, parse_form
+from api.web.ledger_source import current_ledger
+from api.web.session import (
+    SameOrigin,
+    UiUser,
+    clear_login_cookie,
+    cookie_user,
+    safe_next,
+    set_login_cookie,
+)
+from api.web.templating import templates
+from warehouse.contract import Action, RootCause, Severity, TicketStatus
+from warehouse.wms import WriteBackStatus
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+TicketId = Annotated[str, Path(min_length=1, max_length=128)]
+PAGE_SIZE = 25
+_CITATION = re.compile(r"\[?\b(E\d{1,4})\b\]?")
+
+
+class LoginForm(BaseModel):
+    """The login form: an API key pasted by the user."""
+
+    api_key: str = Field(min_length=1, max_length=400)
+    next: str | None = Field(default=None, max_length=2000)
+
+
+class QueueFilters(BaseModel):
+    """The queue page's filter form (empty boxes mean 'any')."""
+
+    status: TicketStatus | None = None
+    severity: Severity | None = None
+    root_cause: RootCause | None = None
+    sku: str | None = Field(default=None, max_length=128)
+    location: str | None = Field(default=None, max_length=128)
+    max_age_h: float | None = Field(default=None, ge=0, le=1e6)
+    sort: TicketSort = TicketSort.QUEUE
+    page: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("status", "severity", "root_cause", "sku", "location", "max_age_h",
+                     mode="before")
+    @classmethod
+    def _blank_is_any(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _blank_sort(cls, value: Any) -> Any:
+        return value or TicketSort.QUEUE
+
+    @field_validator("page", mode="before")
+    @classmethod
+    def _blank_page(cls, value: Any) -> Any:
+        return value or 1
+
+    def to_query(self) -> TicketQuery:
+        """The service-layer query for these filters."""
+        return TicketQuery(
+            status=[self.status] if self.status else None,
+            severity=[self.severity] if self.severity else None,
+            root_cause=[self.root_cause] if self.root_cause else None,
+            sku=self.sku,
+            location=self.location,
+            max_age_h=self.max_age_h,
+            sort=self.sort,
+            limit=PAGE_SIZE,
+            offset=(self.page - 1) * PAGE_SIZE,
+        )
+
+    def link(self, **changes: Any) -> str:
+        """The queue URL with these filters and ``changes`` applied."""
+        values = {**self.model_dump(mode="json", exclude_none=True), **changes}
+        return "/ui/?" + urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+class DecisionForm(BaseModel):
+    """The decide form on a ticket page."""
+
+    decision: DecisionKind
+    comment: str = Field(default="", max_length=2000)
+    action_digest: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
+
+
+def _page(request: Request, name: str, user: Principal | None, status_code: int = 200,
+          **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"user": user, **context},
+                                      status_code=status_code)
+
+
+def _queue_page(session: SessionDep, filters: QueueFilters) -> dict[str, Any]:
+    total, rows = list_tickets(session, query=filters.to_query())
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {"tickets": [summarize(r) for r in rows], "total": total, "pages": pages,
+            "filters": filters, "statuses": list(TicketStatus), "severities": list(Severity),
+            "causes": list(RootCause), "sorts": list(TicketSort)}
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, session: SessionDep,
+               next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
+    """Paste an API key to sign in."""
+    user = cookie_user(request, session)
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _page(request, "login.html", None, next=safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[SameOrigin])
+async def login(request: Request, session: SessionDep) -> Response:
+    """Check the pasted key; a good one is kept in an HttpOnly, SameSite=Strict cookie."""
+    form = parse_form(LoginForm, await form_fields(request))
+    target = safe_next(form.next)
+    user = authenticate(session, form.api_key)
+    if user is None:
+        return _page(request, "login.html", None, status_code=401, next=target,
+                     error="That API key is not valid (unknown, revoked or mistyped).")
+    response = RedirectResponse(target, status_code=303)
+    set_login_cookie(response, request, form.api_key.strip())
+    return response
+
+
+@router.post("/logout", dependencies=[SameOrigin])
+def logout() -> Response:
+    """Forget the key in this browser."""
+    response = RedirectResponse("/ui/login", status_code=303)
+    clear_login_cookie(response)
+    return response
+
+
+@router.get("", include_in_schema=False)
+def ui_root() -> Response:
+    """``/ui`` -> the queue."""
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(request: Request, user: UiUser, session: SessionDep,
+               filters: Annotated[QueueFilters, Query()]) -> Response:
+    """The ticket queue: STOP first, filterable, sortable, paginated, refreshed live."""
+    return _page(request, "queue.html", user, **_queue_page(session, filters))
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+def queue_rows(request: Request, user: UiUser, session: SessionDep,
+               filters: Annotated[QueueFilters, Query()]) -> Response:
+    """The queue table's body alone, for the page's live refresh."""
+    return _page(request, "_queue_rows.html", user, **_queue_page(session, filters))
+
+
+def _load(session: SessionDep, ticket_id: str) -> TicketRecord:
+    record = get_ticket(session, ticket_id=ticket_id)
+    if record is None:
+        raise NotFound(f"no ticket {ticket_id!r}")
+    return record
+
+
+def write_back_state(detail: TicketDetail) -> str | None:
+    """landed, retrying, failed or None (nothing to write back yet)."""
+    status = detail.write_back.status
+    if status in (WriteBackStatus.APPLIED, WriteBackStatus.ALREADY_APPLIED):
+        return "landed"
+    if status == WriteBackStatus.FAILED or detail.status == TicketStatus.WRITE_BACK_FAILED:
+        return "failed"
+    if detail.status == TicketStatus.APPROVED:
+        return "retrying"
+    return None
+
+
+def linkify_citations(text: str, known: set[str]) -> Markup:
+    """Escape ``text`` and turn citations of known evidence ids (``E3``) into row links."""
+    def link(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        if ref not in known:
+            return match.group(0)
+        return f'<a class="cite" href="#ev-{ref}">{match.group(0)}</a>'
+
+    return Markup(_CITATION.sub(link, str(escape(text))))
+
+
+def evidence_ids(detail: TicketDetail) -> list[str]:
+    """Each evidence row's citation id (its own, else E1, E2, ... by position)."""
+    return [e.id or f"E{i}" for i, e in enumerate(detail.evidence, start=1)]
+
+
+def approval_preview(record: TicketRecord, detail: TicketDetail, user: Principal,
+                     policy: PolicyDep) -> ApprovalVerdict:
+    """What would happen if ``user`` approved now (the same rules the decision applies)."""
+    action = detail.action
+    return check_approval(approver=user.name, role=user.role, action=action,
+                          value=action_value(action, record.unit_cost),
+                          edited_by=record.edited_by, prior=detail.approvals, policy=policy)
+
+
+def _ticket_page(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
+                 record: TicketRecord, *, message: str | None = None, error: str | None = None,
+                 status_code: int = 200) -> Response:
+    detail = detail_of(session, record=record)
+    ids = evidence_ids(detail)
+    verdict = approval_preview(record, detail, user, policy)
+    current = [a for a in detail.approvals if a.digest == detail.action_digest]
+    return _page(
+        request, "ticket.html", user, status_code=status_code, t=detail, message=message,
+        error=error, evidence=list(zip(ids, detail.evidence, strict=True)),
+        explanation=linkify_citations(detail.explanation, set(ids)),
+        verdict=verdict, current_approvals=current,
+        can_decide_role=user.role.at_least(Role.SUPERVISOR),
+        may_decide=user.role.at_least(Role.SUPERVISOR)
+        and detail.status == TicketStatus.PENDING_APPROVAL,
+        may_retry=user.role.at_least(Role.SUPERVISOR)
+        and detail.status in (TicketStatus.APPROVED, TicketStatus.WRITE_BACK_FAILED),
+        write_back=write_back_state(detail),
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+def ticket_page(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
+                policy: PolicyDep) -> Response:
+    """One ticket: explanation, evidence, plot, action, decision, history, chat."""
+    return _ticket_page(request, session, user, policy, _load(session, ticket_id))
+
+
+@router.get("/tickets/{ticket_id}/plot.svg")
+def ticket_plot(request: Request, ticket_id: TicketId, user: UiUser,
+                session: SessionDep) -> Response:
+    """The SKU's system balance at the location over time, flagged rows and counts marked."""
+    detail = detail_of(session, record=_load(session, ticket_id))
+    ledger = current_ledger(request.app)
+    series = choose_series(
+        ledger, sku=detail.sku, location=detail.location, txn_ids=detail.txn_ids,
+        evidence_text=" ".join(e.fact for e in detail.evidence),
+        action_params=detail.action.params,
+    )
+    svg = render_balance_svg(ledger, series, flagged=detail.txn_ids)
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=30"})
+
+
+def _edited_action(detail: TicketDetail, fields: dict[str, str]) -> Action:
+    params = dict(detail.action.params)
+    for key, original in detail.action.params.items():
+        box = fields.get(f"param.{key}")
+        if box is not None:
+            params[key] = coerce_param(original, box)
+    return Action(type=detail.action.type, params=params)
+
+
+@router.post("/tickets/{ticket_id}/decision", response_class=HTMLResponse,
+             dependencies=[SameOrigin])
+async def decision(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
+                   policy: PolicyDep, runner: RunnerDep) -> Response:
+    """Approve, reject or edit, through :func:`api.decisions.decide` as the API does."""
+    fields = await form_fields(request)
+    form = parse_form(DecisionForm, fields)
+    record = _load(session, ticket_id)
+    try:
+        require_role(Role.SUPERVISOR)(user)
+        body = DecisionIn(decision=form.decision, comment=form.comment,
+                          action_digest=form.action_digest)
+        if form.decision is DecisionKind.EDIT:
+            body.action = _edited_action(detail_of(session, record=record), fields)
+        outcome = decide(session, record=record, user=user, body=body, policy=policy,
+                         runner=runner)
+    except ApiError as exc:
+        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                            error=exc.message, status_code=exc.status_code)
+    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                        message=outcome.message)
+
+
+@router.post("/tickets/{ticket_id}/write-back", response_class=HTMLResponse,
+             dependencies=[SameOrigin])
+def write_back(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
+               policy: PolicyDep, runner: RunnerDep) -> Response:
+    """Retry a failed write-back under the same idempotency key."""
+    try:
+        require_role(Role.SUPERVISOR)(user)
+        outcome = retry_write_back(session, record=_load(session, ticket_id), user=user,
+                                   runner=runner)
+    except ApiError as exc:
+        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                            error=exc.message, status_code=exc.status_code)
+    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                        message=outcome.message)
