@@ -28,7 +28,7 @@ from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics
-from api.routes import decisions, health, kpis, tickets, transactions
+from api.routes import decisions, health, tickets, transactions
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
@@ -137,7 +137,6 @@ def create_app(
     app.include_router(transactions.router)
     app.include_router(tickets.router)
     app.include_router(decisions.router)
-    app.include_router(kpis.router)
     install_web_ui(app)
 
     @app.middleware("http")
