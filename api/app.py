@@ -28,8 +28,7 @@ from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics
-from api.routes import decisions, health, tickets, transactions
-from api.web import install_web_ui
+from api.routes import decisions, health, kpis, tickets, transactions
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
 from warehouse.audit import AuditLog
@@ -137,7 +136,7 @@ def create_app(
     app.include_router(transactions.router)
     app.include_router(tickets.router)
     app.include_router(decisions.router)
-    install_web_ui(app)
+    app.include_router(kpis.router)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: RequestResponseEndpoint) -> Response:

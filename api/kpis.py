@@ -1,0 +1,121 @@
+"""Queue KPIs from the ticket table: volume, aging, time to decision, precision by cause.
+
+Precision comes from the supervisors' decisions: a ticket that was approved (as proposed or
+after an edit) counts as a correct call, a rejected one as a false alarm. ``strict``
+precision counts only approvals of the action as proposed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, func, select
+
+from api.tickets import OPEN_STATUSES, TicketRecord, age_seconds
+from warehouse.contract import TicketStatus
+
+AGE_BUCKETS: list[tuple[str, float]] = [
+    ("<1h", 3600.0), ("1-4h", 4 * 3600.0), ("4-24h", 86400.0), ("1-3d", 3 * 86400.0),
+    (">3d", float("inf")),
+]
+APPROVED = frozenset({TicketStatus.APPROVED.value, TicketStatus.WRITTEN_BACK.value,
+                      TicketStatus.WRITE_BACK_FAILED.value})
+
+
+class DecisionTimes(BaseModel):
+    """Seconds from ticket creation to its decision."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+    mean_s: float | None
+
+
+class CausePrecision(BaseModel):
+    """How often supervisors agreed with the tickets of one root cause."""
+
+    approved: int
+    edited: int = Field(description="approved after the action was edited")
+    rejected: int
+    precision: float | None = Field(description="approved / decided")
+    strict_precision: float | None = Field(description="approved as proposed / decided")
+
+
+class Kpis(BaseModel):
+    """The queue at a glance."""
+
+    tickets: int
+    by_root_cause: dict[str, int]
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    by_cause_and_severity: dict[str, dict[str, int]]
+    open: int
+    aging: dict[str, int] = Field(description="open tickets by age bucket")
+    oldest_open_s: float | None
+    time_to_decision: DecisionTimes
+    precision_by_cause: dict[str, CausePrecision]
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
+    """Compute every KPI in a few grouped queries."""
+    now = now or datetime.now(UTC)
+    t = TicketRecord
+    by_pair: dict[str, dict[str, int]] = {}
+    by_status: dict[str, int] = {}
+    for cause, severity, status, n in session.exec(
+        select(t.root_cause, t.severity, t.status, func.count())
+        .group_by(t.root_cause, t.severity, t.status)
+    ):
+        by_pair.setdefault(cause, {}).setdefault(severity, 0)
+        by_pair[cause][severity] += n
+        by_status[status] = by_status.get(status, 0) + n
+    by_severity: dict[str, int] = {}
+    for row in by_pair.values():
+        for severity, n in row.items():
+            by_severity[severity] = by_severity.get(severity, 0) + n
+    opened = session.exec(select(t.created_at).where(
+        col(t.status).in_([s.value for s in OPEN_STATUSES]))).all()
+    ages = [age_seconds(c, now) for c in opened]
+    aging = dict.fromkeys((name for name, _ in AGE_BUCKETS), 0)
+    for age in ages:
+        aging[next(name for name, limit in AGE_BUCKETS if age < limit)] += 1
+    decided = session.exec(select(t.root_cause, t.status, t.edited_by, t.created_at,
+                                  t.decided_at).where(col(t.decided_at).is_not(None))).all()
+    waits = sorted((datetime.fromisoformat(d) - datetime.fromisoformat(c)).total_seconds()
+                   for _, _, _, c, d in decided)
+    tallies: dict[str, list[int]] = {}
+    for cause, status, edited_by, _, _ in decided:
+        approved, edited, rejected = tallies.setdefault(cause, [0, 0, 0])
+        if status in APPROVED:
+            tallies[cause] = [approved + 1, edited + (edited_by is not None), rejected]
+        elif status == TicketStatus.REJECTED.value:
+            tallies[cause] = [approved, edited, rejected + 1]
+    return Kpis(
+        tickets=sum(by_status.values()),
+        by_root_cause={c: sum(row.values()) for c, row in sorted(by_pair.items())},
+        by_severity=dict(sorted(by_severity.items())),
+        by_status=dict(sorted(by_status.items())),
+        by_cause_and_severity=dict(sorted(by_pair.items())),
+        open=len(ages),
+        aging=aging,
+        oldest_open_s=max(ages) if ages else None,
+        time_to_decision=DecisionTimes(
+            count=len(waits),
+            median_s=statistics.median(waits) if waits else None,
+            p90_s=waits[min(len(waits) - 1, int(0.9 * len(waits)))] if waits else None,
+            mean_s=statistics.fmean(waits) if waits else None,
+        ),
+        precision_by_cause={
+            cause: CausePrecision(
+                approved=a, edited=e, rejected=r, precision=_ratio(a, a + r),
+                strict_precision=_ratio(a - e, a + r),
+            )
+            for cause, (a, e, r) in sorted(tallies.items())
+        },
+    )
