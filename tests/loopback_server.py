@@ -12,10 +12,13 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve_on_loopback(app: FastAPI) -> Iterator[str]:
-    """Yield the base URL of ``app`` served on 127.0.0.1 at a free port."""
+def serve_on_loopback(app: FastAPI, *, lifespan: str = "off") -> Iterator[str]:
+    """Yield the base URL of ``app`` served on 127.0.0.1 at a free port.
+
+    ``lifespan="on"`` runs the app's startup and shutdown (the Tally app needs them).
+    """
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
