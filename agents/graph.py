@@ -1,0 +1,75 @@
+"""The triage graph, one incident per thread, from evidence to an approved write-back.
+
+gather_context -> classify -> verify_grounding -> draft_action -> explain -> verify_grounding
+-> await_approval -> write_back -> record. Built by :func:`build_graph`; nothing is created
+at import time. Every node routes with a typed ``Command``. Only ``write_back`` holds the
+WMS adapter, and only ``await_approval`` with an approve or edit decision leads there;
+NO_ACTION tickets end without approval. Run one ticket per thread (``thread_id`` = ticket
+id); resume with ``Command(resume=Decision(...).model_dump(mode="json"))``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.case import Reasoner
+from agents.features import FeatureContext
+from agents.nodes.await_approval import await_approval
+from agents.nodes.classify import Classify
+from agents.nodes.draft_action import DraftAction
+from agents.nodes.explain import Explain
+from agents.nodes.gather_context import GatherContext
+from agents.nodes.record import record
+from agents.nodes.verify_grounding import VerifyGrounding
+from agents.nodes.write_back import WriteBack
+from agents.reasoners.offline import OfflineReasoner
+from agents.state import TicketState
+from tools.view import WarehouseView
+from warehouse.wms import WmsAdapter
+
+
+def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
+                checkpointer: BaseCheckpointSaver | None,
+                features: FeatureContext | None = None) -> CompiledStateGraph:
+    """Compile the triage graph over one warehouse view.
+
+    Args:
+        reasoner: classifies and explains (never writes).
+        view: the warehouse the incidents were scored on.
+        wms: the write-back adapter, held by the write_back node alone.
+        checkpointer: where paused tickets wait (SQLite by default, see
+            :func:`sqlite_checkpointer`; ``InMemorySaver`` in tests and batch runs).
+        features: feature indexes over the same data (built from ``view`` when None).
+
+    Returns:
+        The compiled graph.
+    """
+    features = features or FeatureContext(view.dataset, ledger=view.ledger)
+    g = StateGraph(TicketState)
+    g.add_node("gather_context", GatherContext(view, features), destinations=("classify",))
+    g.add_node("classify", Classify(reasoner), destinations=("verify_grounding",))
+    g.add_node("verify_grounding", VerifyGrounding(OfflineReasoner()), destinations=(
+        "verify_grounding", "draft_action", "await_approval", "record"))
+    g.add_node("draft_action", DraftAction(view), destinations=("explain",))
+    g.add_node("explain", Explain(reasoner), destinations=("verify_grounding",))
+    g.add_node("await_approval", await_approval)
+    g.add_node("write_back", WriteBack(wms), destinations=("record",))
+    g.add_node("record", record)
+    g.add_edge(START, "gather_context")
+    return g.compile(checkpointer=checkpointer)
+
+
+def sqlite_checkpointer(path: Path) -> BaseCheckpointSaver:
+    """A SQLite checkpointer on ``path`` (created with its tables), for use across processes."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+    saver.setup()
+    return saver

@@ -1,0 +1,95 @@
+"""Node: fill the case file with evidence (E1..En, each with its source), features and notes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from langgraph.types import Command
+
+from agents.case import CaseFile
+from agents.features import FeatureContext, case_features
+from agents.state import TicketState
+from tools.count_history import count_history
+from tools.duplicate_candidates import duplicate_candidates
+from tools.item_master import item_master
+from tools.ledger_replay import ledger_replay
+from tools.location_details import location_details
+from tools.lookalike_skus import lookalike_skus
+from tools.receipt_vs_asn import receipt_vs_asn
+from tools.recent_transactions import TxnRow
+from tools.user_activity import user_activity
+from tools.view import WarehouseView, cell_float, cell_str
+from warehouse.contract import EvidenceItem
+
+MAX_ROWS = 6
+"""Incident transactions quoted as evidence (the earliest ones; the rest are counted)."""
+
+
+class GatherContext:
+    """Runs the read-only tools that bear on the incident and builds the case file.
+
+    Args:
+        view: the warehouse the incident was scored on.
+        features: feature indexes over the same data.
+    """
+
+    def __init__(self, view: WarehouseView, features: FeatureContext) -> None:
+        self.view = view
+        self.features = features
+
+    def __call__(self, state: TicketState) -> Command[Literal["classify"]]:
+        """Gather evidence, then classify."""
+        return Command(goto="classify", update={"case": self.gather(state)})
+
+    def gather(self, state: TicketState) -> CaseFile:
+        """The case file of the state's incident."""
+        inc = state.incident
+        feats = case_features(inc, self.features)
+        rows = self.view.txns(inc.txn_ids)
+        facts: list[tuple[str, str]] = [(f.reason, f"scorer:{f.detector}") for f in inc.flags]
+        facts += [(TxnRow.from_row(r).fact(), "transactions")
+                  for _, r in rows.head(MAX_ROWS).iterrows()]
+        if len(rows) > MAX_ROWS:
+            facts.append((f"{len(rows)} transactions in the incident in all", "transactions"))
+        calls = 0
+        for source, result in self._tool_results(inc.sku, inc.location, rows, feats):
+            calls += 1
+            if result is not None:
+                facts += [(fact, source) for fact in result.facts()]
+        evidence = [EvidenceItem(id=f"E{i}", fact=fact, source=source)
+                    for i, (fact, source) in enumerate(dict.fromkeys(facts), start=1)]
+        notes = [n for n in map(cell_str, rows["note"]) if n] if "note" in rows else []
+        return CaseFile(incident=inc, evidence=evidence, features=feats, notes=notes,
+                        tool_calls=calls)
+
+    def _tool_results(self, sku: str | None, location: str | None, rows: pd.DataFrame,
+                      f: dict[str, float]) -> list[tuple[str, object]]:
+        """Only the tools the incident's signals call for (each is cheap, none is free)."""
+        v = self.view
+        sku = sku or (str(rows["sku"].mode().iloc[0]) if len(rows) else None)
+        location = location or (str(rows["location"].mode().iloc[0]) if len(rows) else None)
+        out: list[tuple[str, object]] = []
+        if sku:
+            out.append(("item_master", item_master(v, sku)))
+        if location:
+            out.append(("location_details", location_details(v, location, neighbours=3)))
+        if sku and (f["has_counts"] or f["neg_balance"] or f["pick_without_stock"]):
+            out.append(("count_history", count_history(v, sku, limit=5)))
+            if location:
+                out.append(("ledger_replay", ledger_replay(v, sku, location)))
+        for ref in rows.loc[(rows["type"] == "RECEIPT") & rows["ref"].notna(), "ref"].unique()[:2]:
+            out.append(("receipt_vs_asn", receipt_vs_asn(v, str(ref), sku=sku)))
+        if f["dup_payload"] or f["double_scan"]:
+            for txn in rows["txn_id"].iloc[:3]:
+                out.append(("duplicate_candidates", duplicate_candidates(v, str(txn))))
+        if sku and (f["weight_off"] or f["mirror_lookalike"] or f["pick_without_stock"]):
+            weighed = rows[rows["weight_kg"].notna() & (rows["sku"] == sku)]
+            w = weighed.iloc[0] if len(weighed) else None
+            out.append(("lookalike_skus", lookalike_skus(
+                v, sku, weight_kg=cell_float(w["weight_kg"]) if w is not None else None,
+                eaches=cell_float(w["eaches"]) if w is not None else None, limit=3)))
+        adjusters = rows.loc[rows["type"] == "ADJUSTMENT", "user_id"].dropna()
+        if len(adjusters):
+            out.append(("user_activity", user_activity(v, str(adjusters.mode().iloc[0]))))
+        return out

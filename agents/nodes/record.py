@@ -1,0 +1,47 @@
+"""Node: the final contract ticket of a finished run; :func:`to_ticket` builds any stage's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.types import Command
+
+from agents.state import TicketState
+from warehouse.contract import ActionType, Ticket, TicketStatus
+
+
+def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
+    """The contract ticket (CONTRACT.md section 5) of a classified, explained state."""
+    assert state.case and state.classification and state.action and state.explanation
+    inc = state.incident
+    usage = state.usage
+    extra = {
+        "incident_id": inc.incident_id,
+        "reason_codes": inc.codes,
+        "reasoner": state.reasoner,
+        "llm_calls": usage.calls,
+        "llm_tokens": usage.prompt_tokens + usage.completion_tokens,
+        "fallback_reason": usage.fallback_reason,
+        "grounding": state.grounding,
+    }
+    if state.decision is not None:
+        extra["decision"] = state.decision.model_dump(mode="json")
+    if state.write_back is not None:
+        extra["write_back"] = state.write_back.model_dump(mode="json")
+    return Ticket(
+        ticket_id=state.ticket_id, txn_ids=inc.txn_ids, sku=inc.sku, location=inc.location,
+        risk_score=inc.risk_score, severity=state.severity or inc.severity,
+        root_cause=state.classification.root_cause,
+        confidence=state.classification.confidence, summary=state.explanation.summary,
+        explanation=state.explanation.explanation, evidence=state.case.evidence,
+        action=state.action, status=status.value, **extra,
+    )
+
+
+def record(state: TicketState) -> Command[Literal["__end__"]]:
+    """Record the final ticket (NO_ACTION tickets arrive here without an approval)."""
+    status = state.status
+    if status is None:
+        status = (TicketStatus.NO_ACTION if state.action and state.action.type
+                  is ActionType.NO_ACTION else TicketStatus.PENDING_APPROVAL)
+    return Command(goto="__end__", update={"status": status, "ticket": to_ticket(state, status)})

@@ -1,0 +1,413 @@
+"""From a root cause and the evidence to one contract action with params and a severity.
+
+The policy owns the decision. A reasoner (or a person editing a ticket) may propose an
+action; :func:`draft_action` keeps the proposal only when its type suits the root cause,
+its params validate (:func:`warehouse.action_params.validate_params`) and every SKU,
+location and transaction it names belongs to the case. Values the policy infers (the case
+quantity the evidence implies, the quantity to adjust) come with a derived evidence fact,
+so the explanation can cite them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, Field, ValidationError
+
+from agents.case import CaseFile
+from tools.duplicate_candidates import PAYLOAD
+from tools.result import num
+from tools.view import WarehouseView, cell_float, cell_str
+from warehouse.action_params import validate_params
+from warehouse.contract import (
+    Action,
+    ActionType,
+    EvidenceItem,
+    ReasonCode,
+    RootCause,
+    Severity,
+)
+
+A = ActionType
+ALLOWED: dict[RootCause, frozenset[ActionType]] = {
+    RootCause.MIS_SCAN: frozenset({A.ADJUST_INVENTORY, A.RECOUNT, A.VOID_DUPLICATE}),
+    RootCause.UOM_MASTER_DATA: frozenset({A.CORRECT_MASTER_DATA, A.RECOUNT, A.INVESTIGATE}),
+    RootCause.SLOTTING: frozenset({A.RESLOT, A.RECOUNT}),
+    RootCause.RECEIVING_ERROR: frozenset({A.SUPPLIER_CLAIM, A.ADJUST_INVENTORY, A.RECOUNT}),
+    RootCause.SHRINKAGE: frozenset({A.INVESTIGATE, A.RECOUNT, A.ADJUST_INVENTORY}),
+    RootCause.SYSTEM_SYNC: frozenset({A.VOID_DUPLICATE, A.INVESTIGATE}),
+    RootCause.LEGITIMATE: frozenset({A.NO_ACTION}),
+}
+"""Action types that make sense for each root cause (a proposal outside them is refused)."""
+WRITING = frozenset({A.ADJUST_INVENTORY, A.CORRECT_MASTER_DATA, A.VOID_DUPLICATE,
+                     A.SUPPLIER_CLAIM, A.RESLOT})
+"""Actions that change records: never below REVIEW."""
+_RATIO_OFF = 0.08
+_FIT = 0.04
+_HIGH_VALUE_COST = 40.0
+
+
+class Draft(BaseModel):
+    """The policy's answer."""
+
+    action: Action
+    severity: Severity
+    derived: list[EvidenceItem] = Field(
+        default_factory=list, description="facts the policy computed (source 'policy')")
+    proposal_refused: str | None = Field(default=None, description="why a proposal was refused")
+
+
+def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
+                 proposal: Action | None = None) -> Draft:
+    """One contract action for ``case`` classified as ``cause``.
+
+    Args:
+        cause: the (grounded) root cause.
+        case: incident and evidence.
+        view: the warehouse, for the quantities the action needs.
+        proposal: an action suggested by a reasoner or a person; kept if acceptable.
+
+    Returns:
+        The action (params validated), its severity and any derived facts.
+    """
+    rows = view.txns(case.incident.txn_ids)
+    refused = None
+    if proposal is not None:
+        refused = refusal(proposal, cause, case, rows)
+        if refused is None:
+            return Draft(action=proposal, severity=severity(cause, proposal, case))
+    action, derived = _policy_action(cause, case, rows, view)
+    try:
+        validate_params(action)
+    except ValidationError:  # never ship an action the write-back would refuse
+        action, derived = _inspect(case, rows), []
+    return Draft(action=action, severity=severity(cause, action, case), derived=derived,
+                 proposal_refused=refused)
+
+
+def refusal(action: Action, cause: RootCause, case: CaseFile, rows: pd.DataFrame
+            ) -> str | None:
+    """Why ``action`` is not acceptable for this case, or None when it is."""
+    if action.type not in ALLOWED[cause]:
+        return f"{action.type.value} does not fit root cause {cause.value}"
+    try:
+        params = validate_params(action).model_dump(exclude_none=True)
+    except ValidationError as err:
+        first = err.errors()[0]
+        return f"params.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    skus, locs = _case_ids(case, rows)
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        if key == "sku" and not set(values) <= skus:
+            return f"sku {value} is not part of this case"
+        if key in ("location", "locations", "from_location") and not set(values) <= locs:
+            return f"{key} {value} is not part of this case"
+        if key == "txn_id" and value not in set(rows["txn_id"]):
+            return f"txn_id {value} is not part of this case"
+    return None
+
+
+def severity(cause: RootCause, action: Action, case: CaseFile) -> Severity:
+    """Severity of the ticket: INFO for nothing to do; record-changing actions at least REVIEW.
+
+    STOP stays STOP; shrinkage of high-value stock and negative balances escalate to STOP
+    when the scorer is confident.
+    """
+    if action.type is A.NO_ACTION:
+        return Severity.INFO
+    level = case.incident.severity
+    f = case.features
+    risky = case.incident.risk_score >= 0.8 and (
+        (cause is RootCause.SHRINKAGE and f.get("high_value", 0) >= 1)
+        or f.get("neg_balance", 0) >= 1)
+    if level is Severity.STOP or risky:
+        return Severity.STOP
+    if action.type in WRITING or level is Severity.REVIEW:
+        return Severity.REVIEW
+    return Severity.INFO
+
+
+def _case_ids(case: CaseFile, rows: pd.DataFrame) -> tuple[set[str], set[str]]:
+    inc = case.incident
+    skus = {s for s in [inc.sku, *inc.related_skus, *rows["sku"]] if isinstance(s, str)}
+    locs = {s for s in [inc.location, *inc.related_locations, *rows["location"],
+                        *rows["to_location"]] if isinstance(s, str)}
+    return skus, locs
+
+
+def _main_sku(case: CaseFile, rows: pd.DataFrame) -> str | None:
+    if case.incident.sku:
+        return case.incident.sku
+    return str(rows["sku"].mode().iloc[0]) if len(rows) else None
+
+
+def _main_location(case: CaseFile, rows: pd.DataFrame) -> str | None:
+    if case.incident.location:
+        return case.incident.location
+    return str(rows["location"].mode().iloc[0]) if len(rows) else None
+
+
+def _inspect(case: CaseFile, rows: pd.DataFrame) -> Action:
+    """The fallback when no sharper action is supported: recount where it happened."""
+    locs = sorted({x for x in [_main_location(case, rows), *rows["location"]]
+                   if isinstance(x, str)})
+    if locs:
+        return Action(type=A.RECOUNT, params={"locations": locs[:4], "sku": _main_sku(case, rows)})
+    return Action(type=A.INVESTIGATE, params={"sku": _main_sku(case, rows)})
+
+
+def _policy_action(cause: RootCause, case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+                   ) -> tuple[Action, list[EvidenceItem]]:
+    if cause is RootCause.LEGITIMATE:
+        return Action(type=A.NO_ACTION), []
+    if rows.empty:
+        return _inspect(case, rows), []
+    handler = {
+        RootCause.SYSTEM_SYNC: _system_sync,
+        RootCause.MIS_SCAN: _mis_scan,
+        RootCause.UOM_MASTER_DATA: _master_data,
+        RootCause.SLOTTING: _slotting,
+        RootCause.RECEIVING_ERROR: _receiving,
+        RootCause.SHRINKAGE: _shrinkage,
+    }[cause]
+    return handler(case, rows, view)
+
+
+def _derived(fact: str) -> list[EvidenceItem]:
+    return [EvidenceItem(fact=fact, source="policy")]
+
+
+def _duplicate_pair(rows: pd.DataFrame) -> tuple[str, str] | None:
+    cols = [c for c in PAYLOAD if c in rows]
+    dup = rows[rows.duplicated(subset=cols, keep="first")]
+    if dup.empty:
+        return None
+    later = dup.iloc[0]
+    first = rows[(rows[cols].eq(later[cols]) | (rows[cols].isna() & later[cols].isna())
+                  ).all(axis=1)].iloc[0]
+    return str(first["txn_id"]), str(later["txn_id"])
+
+
+def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+                 ) -> tuple[Action, list[EvidenceItem]]:
+    pair = _duplicate_pair(rows)
+    if pair is None:  # a duplicate whose twin the incident did not include
+        for row in rows.itertuples():
+            same = view.rows(sku=row.sku)
+            cols = [c for c in PAYLOAD if c in same]
+            hit = same[(same[cols] == pd.Series({c: getattr(row, c) for c in cols})).all(axis=1)]
+            if len(hit) > 1:
+                pair = (str(hit.iloc[0]["txn_id"]), str(hit.iloc[-1]["txn_id"]))
+                break
+    if pair:
+        return (Action(type=A.VOID_DUPLICATE, params={"txn_id": pair[1]}),
+                _derived(f"{pair[1]} repeats {pair[0]}: void the later id"))
+    params = {k: v for k, v in {"sku": _main_sku(case, rows),
+                                "location": _main_location(case, rows)}.items() if v}
+    return Action(type=A.INVESTIGATE, params=params), []
+
+
+def _adjust(sku: str, location: str, delta: float, reason: ReasonCode) -> Action:
+    return Action(type=A.ADJUST_INVENTORY, params={
+        "sku": sku, "location": location, "qty_delta": _clean(delta), "reason_code": reason.value})
+
+
+def _clean(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(float(x), 4)
+
+
+def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+              ) -> tuple[Action, list[EvidenceItem]]:
+    scans = rows[rows["device_id"].notna()] if "device_id" in rows else rows.iloc[0:0]
+    for row in scans.itertuples():
+        prior = view.rows(sku=row.sku, device_id=row.device_id)
+        gap = (row.ts - prior["ts"]).dt.total_seconds()
+        twin = prior[(gap > 0) & (gap <= 120) & (prior["type"] == row.type)
+                     & (prior["qty"] == row.qty)]
+        if len(twin) and row.sign != 0:
+            delta = -row.sign * row.eaches  # undo the second scan's effect on the balance
+            return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
+                    _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA; reversing "
+                             f"it changes {row.sku} at {row.location} by {num(delta)} EA"))
+    weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
+    for row in weighed.itertuples():
+        for other in view.lookalikes.get(row.sku, []):
+            item = view.item(other)
+            unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
+            if unit and abs(row.weight_kg / (row.eaches * unit) - 1) < _FIT:
+                delta = -row.sign * row.eaches
+                return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
+                        _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
+                                 f"{other}; correct {row.sku} at {row.location} by "
+                                 f"{num(delta)} EA"))
+    return _inspect(case, rows), []
+
+
+def _weight_ratios(sku: str, view: WarehouseView) -> pd.DataFrame:
+    item = view.item(sku)
+    unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
+    hist = view.rows(sku=sku)
+    hist = hist[hist["weight_kg"].notna() & (hist["eaches"] > 0)]
+    if not unit or hist.empty:
+        return hist.iloc[0:0].assign(ratio=[])
+    return hist.assign(ratio=hist["weight_kg"] / (hist["eaches"] * unit))
+
+
+def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+                 ) -> tuple[Action, list[EvidenceItem]]:
+    sku = _main_sku(case, rows)
+    item = view.item(sku) if sku else None
+    if item is None:
+        return _inspect(case, rows), []
+    case_qty = cell_float(item.get("case_qty"))
+    unit = cell_float(item.get("unit_weight_kg"))
+    hist = _weight_ratios(sku, view)
+    if len(hist) >= 2:
+        uom = hist["uom"].fillna("EA")
+        ea, cs = hist.loc[uom != "CS", "ratio"], hist.loc[uom == "CS", "ratio"]
+        if len(ea) >= 2 and abs(ea.median() - 1) > _RATIO_OFF and unit:
+            new = round(unit * float(ea.median()), 4)
+            return (Action(type=A.CORRECT_MASTER_DATA, params={
+                        "sku": sku, "field": "unit_weight_kg", "old": unit, "new": new}),
+                    _derived(f"{len(ea)} weighings of {sku} average {num(ea.median(), 3)} times "
+                             f"the master unit weight {num(unit)} kg: it should be {num(new)} kg"))
+        if len(cs) and abs(cs.median() - 1) > _RATIO_OFF and case_qty:
+            new_qty = round(case_qty * float(cs.median()))
+            if new_qty >= 1 and new_qty != case_qty:
+                return (Action(type=A.CORRECT_MASTER_DATA, params={
+                            "sku": sku, "field": "case_qty", "old": case_qty, "new": new_qty}),
+                        _derived(f"cases of {sku} weigh {num(cs.median(), 3)} times what "
+                                 f"{num(case_qty)} per case implies: {num(new_qty)} per case"))
+    implied = _case_qty_from_counts(sku, case_qty, view) if case_qty else None
+    if implied is not None:
+        new_qty, var, cases = implied
+        return (Action(type=A.CORRECT_MASTER_DATA, params={
+                    "sku": sku, "field": "case_qty", "old": case_qty, "new": new_qty}),
+                _derived(f"count variance {num(var)} EA over {num(cases)} cases handled implies "
+                         f"{num(new_qty)} per case, not {num(case_qty)}"))
+    return _inspect(case, rows), []
+
+
+def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
+                          ) -> tuple[int, float, float] | None:
+    """The case quantity that explains count variances by the cases handled before them."""
+    hist = view.rows(sku=sku)
+    counts = hist[(hist["type"] == "CYCLE_COUNT") & (hist["var"].fillna(0) != 0)]
+    guesses = []
+    for c in counts.itertuples():
+        at = hist[(hist["ts"] <= c.ts) & (hist["uom"] == "CS")]
+        into = at[(at["to_location"] == c.location)
+                  | ((at["location"] == c.location) & (at["sign"] > 0))]["qty"].sum()
+        out = at[(at["location"] == c.location) & (at["sign"] < 0)]["qty"].sum()
+        cases = float(into - out)
+        if cases:
+            guess = case_qty + c.var / cases
+            if guess >= 1 and abs(guess - round(guess)) < 0.05:
+                guesses.append((int(round(guess)), float(c.var), cases))
+    if not guesses:
+        return None
+    best = max({g[0] for g in guesses}, key=lambda g: sum(x[0] == g for x in guesses))
+    if best == case_qty:
+        return None
+    var, cases = next((v, n) for g, v, n in guesses if g == best)
+    return best, var, cases
+
+
+def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+              ) -> tuple[Action, list[EvidenceItem]]:
+    moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
+    for row in moved.itertuples():
+        item = view.item(row.sku)
+        if item is None:
+            continue
+        dest = view.location(row.to_location)
+        dtype = cell_str(dest.get("type")) if dest is not None else None
+        home = cell_str(item.get("home_location"))
+        cost = cell_float(item.get("unit_cost")) or 0.0
+        if cost >= _HIGH_VALUE_COST and dtype and dtype != "CAGE":
+            cage = home if home and _type(view, home) == "CAGE" else _first_of_type(view, "CAGE")
+            if cage:
+                return (Action(type=A.RESLOT, params={"sku": row.sku,
+                                                      "from_location": row.to_location,
+                                                      "to_location": cage}),
+                        _derived(f"{row.sku} costs {num(cost, 2)} each but went to "
+                                 f"{row.to_location} ({dtype}); secure it in {cage}"))
+        limit = cell_float(dest.get("max_weight_kg")) if dest is not None else None
+        unit = cell_float(item.get("unit_weight_kg"))
+        if limit and unit and not math.isnan(row.dest_after) and row.dest_after * unit > limit:
+            target = home if home and home != row.to_location else None
+            if target:
+                load = row.dest_after * unit
+                return (Action(type=A.RESLOT, params={"sku": row.sku,
+                                                      "from_location": row.to_location,
+                                                      "to_location": target}),
+                        _derived(f"{row.to_location} holds {num(load, 1)} kg of {row.sku} against "
+                                 f"a {num(limit)} kg limit"))
+        if home and row.to_location != home and dtype == "PICK":
+            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": row.to_location,
+                                                  "to_location": home}),
+                    _derived(f"{row.txn_id} put {row.sku} into {row.to_location}, not its home "
+                             f"location {home}"))
+    counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
+    locs = sorted(set(counts["location"]) | {x for x in [case.incident.location] if x})
+    if locs:
+        return Action(type=A.RECOUNT, params={"locations": locs[:6],
+                                              "sku": _main_sku(case, rows)}), []
+    return _inspect(case, rows), []
+
+
+def _type(view: WarehouseView, location: str) -> str | None:
+    row = view.location(location)
+    return cell_str(row.get("type")) if row is not None else None
+
+
+def _first_of_type(view: WarehouseView, kind: str) -> str | None:
+    hit = view.locations[view.locations["type"] == kind]
+    return str(hit.index[0]) if len(hit) else None
+
+
+def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+               ) -> tuple[Action, list[EvidenceItem]]:
+    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
+    rec = rec[rec["qty"] != rec["expected_qty"]]
+    for row in rec.itertuples():
+        per = row.eaches / row.qty if row.qty else 1.0
+        diff = (row.qty - row.expected_qty) * per
+        item = view.item(row.sku)
+        unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
+        weight = cell_float(row.weight_kg)
+        shipped_asn = bool(unit and weight) and abs(
+            weight / (row.expected_qty * per * unit) - 1) < _FIT
+        if shipped_asn:
+            where = _put_to(row, view)
+            return (_adjust(row.sku, where, -diff, ReasonCode.COUNT_CORRECTION),
+                    _derived(f"dock weight of {row.txn_id} fits the ASN quantity: the receipt was "
+                             f"miscounted by {num(diff)} EA; correct {row.sku} at {where} by "
+                             f"{num(-diff)} EA"))
+        ref = cell_str(row.ref)
+        if ref:
+            return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": row.sku,
+                                                          "qty_delta": _clean(diff)}),
+                    _derived(f"{row.txn_id} under {ref} differs from the ASN by {num(diff)} EA"))
+    return _inspect(case, rows), []
+
+
+def _put_to(receipt: Any, view: WarehouseView) -> str:
+    """Where a receipt's stock went: the first putaway of the SKU from the dock after it."""
+    later = view.rows(sku=receipt.sku, location=receipt.location)
+    puts = later[(later["ts"] >= receipt.ts) & (later["type"] == "PUTAWAY")
+                 & (later["location"] == receipt.location)]
+    return str(puts.iloc[0]["to_location"]) if len(puts) else str(receipt.location)
+
+
+def _shrinkage(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+               ) -> tuple[Action, list[EvidenceItem]]:
+    neg = rows[(rows["type"] == "ADJUSTMENT") & (rows["eaches"] < 0)]
+    users = neg["user_id"] if len(neg) else rows["user_id"]
+    user = str(users.mode().iloc[0]) if users.notna().any() else None
+    params = {k: v for k, v in {"sku": _main_sku(case, rows),
+                                "location": _main_location(case, rows),
+                                "user_id": user}.items() if v}
+    return Action(type=A.INVESTIGATE, params=params), []

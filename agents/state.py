@@ -1,0 +1,44 @@
+"""The graph's state for one ticket, and the approval decision a person resumes it with."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from scoring.types import Incident
+from warehouse.contract import Action, Severity, Ticket, TicketStatus
+from warehouse.wms import WriteBackResult
+
+
+class Decision(BaseModel):
+    """A person's answer to a pending ticket (the value ``Command(resume=...)`` carries)."""
+
+    decision: Literal["approve", "reject", "edit"]
+    approver: str = Field(min_length=1, description="who decided")
+    action: Action | None = Field(default=None, description="edit: the action to write instead")
+    comment: str | None = None
+
+
+class TicketState(BaseModel):
+    """Everything one ticket's run has established so far."""
+
+    ticket_id: str = Field(description="the ticket (and checkpointer thread) id")
+    incident: Incident = Field(description="the scorer's incident the ticket is about")
+    case: CaseFile | None = Field(default=None, description="evidence, features and notes")
+    classification: Classification | None = Field(default=None, description="the verdict")
+    action: Action | None = Field(default=None, description="the drafted (or edited) action")
+    severity: Severity | None = Field(default=None, description="from the policy")
+    explanation: Explanation | None = Field(default=None, description="what a supervisor reads")
+    grounding: list[str] = Field(
+        default_factory=list, description="what verify_grounding did: ok, repaired, fallback")
+    repaired: list[str] = Field(
+        default_factory=list, description="stages already given their one repair attempt")
+    usage: ReasonerUsage = Field(default_factory=ReasonerUsage, description="model cost")
+    reasoner: str = Field(default="offline", description="which reasoner produced the ticket")
+    decision: Decision | None = Field(default=None, description="the approval decision")
+    approval_error: str | None = Field(default=None, description="why an edit was refused")
+    write_back: WriteBackResult | None = Field(default=None, description="the WMS answer")
+    status: TicketStatus | None = Field(default=None, description="lifecycle status")
+    ticket: Ticket | None = Field(default=None, description="the contract ticket, once recorded")
