@@ -29,6 +29,7 @@ from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics
 from api.routes import decisions, health, kpis, tickets, transactions
+from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
 from warehouse.audit import AuditLog
@@ -137,6 +138,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(decisions.router)
     app.include_router(kpis.router)
+    install_web_ui(app)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: RequestResponseEndpoint) -> Response:
