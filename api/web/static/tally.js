@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const REFRESH_MS = 5000;
+  const REFRESH_MS = 3000;
 
   function liveQueue() {
     const table = document.getElementById("queue");
