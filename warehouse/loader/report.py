@@ -33,9 +33,10 @@ class LoadReport:
 
     Counts cover the rows of every table read, so ``rows_read == rows_loaded + rejected +
     redelivered``; ``tables`` splits ``rows_loaded`` by table. ``redelivered`` counts
-    transaction rows whose txn_id was already loaded (a repeated item or location key is a
-    reject with code ``duplicate``). ``warnings`` counts rows that loaded but were repaired
-    or look suspect (e.g. ``naive_ts``: a time without a UTC offset, taken as UTC).
+    transaction rows whose txn_id was already loaded, and master-data rows whose key a
+    store already holds (a key repeated inside one file is a reject, code ``duplicate``).
+    ``warnings`` counts rows that loaded but were repaired or look suspect (e.g.
+    ``naive_ts``: a time without a UTC offset, taken as UTC).
     """
 
     rows_read: int = 0

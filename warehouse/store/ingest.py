@@ -1,0 +1,176 @@
+"""Ingest: contract files (or API batches) into the store, balances carried forward.
+
+Each chunk is checked by the loader, stripped of re-delivered txn_ids (within the chunk and
+against the store), given posting sequence numbers, written with bulk inserts together
+with its ledger legs, and moves the running balances on; the balances table is written
+once at the end. Everything happens in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from warehouse.contract import ITEM_COLUMNS, LOCATION_COLUMNS, TRANSACTION_COLUMNS
+from warehouse.errors import UserError
+from warehouse.loader import (
+    CHUNK_ROWS,
+    LoadProgress,
+    LoadReport,
+    RejectSink,
+    add_eaches,
+    find_table,
+    read_master,
+    read_transactions,
+    reference_warnings,
+)
+from warehouse.store.bulk import BulkWriter
+from warehouse.store.ledger import LEG_COLUMNS, RunningBalances, legs
+
+STORED_TRANSACTION_COLUMNS = ["seq", *TRANSACTION_COLUMNS, "eaches", "extras", "ingest_id"]
+MASTER = {"items": ("sku", ITEM_COLUMNS), "locations": ("location_id", LOCATION_COLUMNS)}
+
+
+class Appender:
+    """Appends transaction chunks inside one open write transaction."""
+
+    def __init__(self, writer: BulkWriter, report: LoadReport, ingest_id: int | None) -> None:
+        self.writer = writer
+        self.report = report
+        self.ingest_id = ingest_id
+        last = writer.query("SELECT COALESCE(MAX(seq), 0) FROM transactions")[0][0]
+        self.next_seq = int(last) + 1
+        self.has_rows = self.next_seq > 1
+        self.refresh_master()
+        stored = writer.query("SELECT sku, location, qty, last_seq FROM balances")
+        self.balances = RunningBalances(pd.DataFrame(stored, columns=["sku", "location", "qty",
+                                                                      "last_seq"]))
+
+    def refresh_master(self) -> None:
+        """Re-read the item master's case quantities and the known locations."""
+        items = self.writer.query("SELECT sku, case_qty FROM items")
+        self.case_qty = pd.Series(dict(items), dtype="float64")
+        places = self.writer.query("SELECT location_id FROM locations")
+        self.locations = pd.Index([row[0] for row in places])
+
+    def append(self, chunk: pd.DataFrame) -> int:
+        """Store the chunk's new transactions and their legs; rows stored."""
+        fresh = ~chunk["txn_id"].duplicated(keep="first").to_numpy()
+        if self.has_rows:
+            stored = self.writer.existing_ids(chunk["txn_id"].tolist())
+            fresh &= ~chunk["txn_id"].isin(stored).to_numpy()
+        self.report.redelivered += int((~fresh).sum())
+        chunk = chunk[fresh].reset_index(drop=True)
+        if chunk.empty:
+            return 0
+        add_eaches(chunk, self.case_qty)
+        self.report.warnings.update(reference_warnings(chunk, self.case_qty.index,
+                                                       self.locations))
+        chunk["seq"] = np.arange(self.next_seq, self.next_seq + len(chunk), dtype=np.int64)
+        chunk["extras"] = extras_json(chunk, [*TRANSACTION_COLUMNS, "eaches", "seq"])
+        chunk["ingest_id"] = self.ingest_id
+        self.writer.insert("transactions", chunk[STORED_TRANSACTION_COLUMNS])
+        ledger = self.balances.apply(legs(chunk))
+        self.writer.insert("balance_history", ledger[LEG_COLUMNS])
+        self.next_seq += len(chunk)
+        self.has_rows = True
+        self.report.rows_loaded += len(chunk)
+        tables = self.report.tables
+        tables["transactions"] = tables.get("transactions", 0) + len(chunk)
+        return len(chunk)
+
+    def finish(self) -> None:
+        """Write the balances touched by this transaction."""
+        self.writer.upsert_balances(self.balances.changed_rows())
+
+
+def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, progress: bool,
+                chunksize: int = CHUNK_ROWS) -> LoadReport:
+    """Ingest a dataset folder (or one transactions file) inside ``writer``'s transaction.
+
+    A folder's items and locations files are required until the store holds master data;
+    rows whose key is already stored are left as stored (first delivery wins) and counted
+    as re-delivered.
+    """
+    started = datetime.now(UTC)
+    report = LoadReport()
+    sink = RejectSink(report, rejects_path)
+    ingest_id = int(writer.query("SELECT COALESCE(MAX(id), 0) FROM ingest_runs")[0][0]) + 1
+    try:
+        with LoadProgress(progress) as bars:
+            for table, file in _master_files(writer, path):
+                _ingest_master(writer, file, table, sink, bars)
+            appender = Appender(writer, report, ingest_id)
+            for chunk in _transaction_chunks(path, sink, bars, chunksize):
+                appender.append(chunk)
+            appender.finish()
+    finally:
+        sink.close()
+    _record_run(writer, ingest_id, str(path), started, report)
+    return report
+
+
+def _master_files(writer: BulkWriter, path: Path) -> Iterator[tuple[str, Path]]:
+    if path.is_file():
+        return
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    for table in MASTER:
+        stored = writer.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+        file = find_table(path, table, required=not stored)
+        if file is not None:
+            yield table, file
+
+
+def _transaction_chunks(path: Path, sink: RejectSink, bars: LoadProgress,
+                        chunksize: int) -> Iterator[pd.DataFrame]:
+    file = path if path.is_file() else find_table(path, "transactions")
+    assert file is not None
+    return read_transactions(file, sink, bars, chunksize=chunksize)
+
+
+def _ingest_master(writer: BulkWriter, file: Path, table: str, sink: RejectSink,
+                   bars: LoadProgress) -> None:
+    key, contract = MASTER[table]
+    frame = read_master(file, table, sink, bars)
+    if frame.empty:
+        return
+    stored = {row[0] for row in writer.query(f"SELECT {key} FROM {table}")}
+    known = frame[key].isin(stored).to_numpy()
+    if known.any():
+        sink.report.redelivered += int(known.sum())
+        sink.report.rows_loaded -= int(known.sum())
+        sink.report.tables[table] -= int(known.sum())
+        frame = frame[~known]
+    frame = frame.assign(extras=extras_json(frame, contract))
+    writer.insert(table, frame[[*contract, "extras"]])
+
+
+def extras_json(frame: pd.DataFrame, known: list[str]) -> pd.Series:
+    """Each row's columns outside ``known`` as a JSON object (None when it has none)."""
+    extra = [c for c in frame.columns if c not in known and c not in ("extras", "ingest_id")]
+    if not extra:
+        return pd.Series(None, index=frame.index, dtype="object")
+    records = frame[extra].to_dict("records")
+    texts = [json.dumps({k: v for k, v in r.items() if isinstance(v, str)}, ensure_ascii=False)
+             for r in records]
+    return pd.Series([t if t != "{}" else None for t in texts], index=frame.index,
+                     dtype="object")
+
+
+def _record_run(writer: BulkWriter, ingest_id: int, source: str, started: datetime,
+                report: LoadReport) -> None:
+    writer.insert("ingest_runs", pd.DataFrame([{
+        "id": ingest_id, "source": source,
+        "started_at": pd.Timestamp(started), "finished_at": pd.Timestamp(datetime.now(UTC)),
+        "rows_read": report.rows_read, "rows_loaded": report.rows_loaded,
+        "rejected": report.rejected, "redelivered": report.redelivered,
+        "rejected_by_reason": json.dumps(dict(report.rejected_by_reason)),
+        "warnings": json.dumps(dict(report.warnings)),
+        "rejects_path": str(report.rejects_path) if report.rejects_path else None,
+    }]))

@@ -1,0 +1,80 @@
+"""The perpetual balance: ledger legs of transactions and balances after each leg.
+
+Effect rules (contract section 1): RECEIPT and RETURN add at ``location``; PUTAWAY and
+MOVE take from ``location`` and add at ``to_location``; PICK takes from ``location``;
+ADJUSTMENT adds its signed quantity; CYCLE_COUNT changes nothing but still gets a leg of
+delta 0, so a replay shows the balance each count was taken against. Legs are in eaches;
+a row whose eaches are unknown (CS of an unknown SKU) has no leg. Balances run in posting
+order (``seq``), the order the WMS delivered the events, late events included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from warehouse.contract import SOURCE_SIGN, TYPES_WITH_DESTINATION
+
+_SIGN = {t.value: sign for t, sign in SOURCE_SIGN.items()}
+_DESTINATION = [t.value for t in TYPES_WITH_DESTINATION]
+LEG_COLUMNS = ["id", "seq", "sku", "location", "delta", "balance_after"]
+
+
+def legs(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per balance effect of ``transactions`` (which carry ``seq`` and ``eaches``).
+
+    Returns a frame with ``id`` (= seq * 2 + leg), ``seq``, ``sku``, ``location`` and
+    ``delta``, ordered by ``id``.
+    """
+    known = transactions[transactions["eaches"].notna()]
+    sign = known["type"].map(_SIGN).to_numpy(dtype="float64")
+    seq = known["seq"].to_numpy(dtype=np.int64)
+    source = pd.DataFrame({"id": seq * 2, "seq": seq, "sku": known["sku"].to_numpy(),
+                           "location": known["location"].to_numpy(),
+                           "delta": known["eaches"].to_numpy() * sign})
+    moving = known[known["type"].isin(_DESTINATION).to_numpy()]
+    seq = moving["seq"].to_numpy(dtype=np.int64)
+    destination = pd.DataFrame({"id": seq * 2 + 1, "seq": seq, "sku": moving["sku"].to_numpy(),
+                                "location": moving["to_location"].to_numpy(),
+                                "delta": moving["eaches"].to_numpy()})
+    out = pd.concat([source, destination], ignore_index=True)
+    return out.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+class RunningBalances:
+    """Balances per (sku, location) carried from chunk to chunk of an ingest."""
+
+    def __init__(self, balances: pd.DataFrame) -> None:
+        """Start from stored balances (columns sku, location, qty, last_seq)."""
+        self.qty: dict[tuple[str, str], float] = dict(
+            zip(zip(balances["sku"], balances["location"], strict=True), balances["qty"],
+                strict=True))
+        self.changed: dict[tuple[str, str], int] = {}
+        """Keys touched since the start, with the seq of their last leg."""
+
+    def apply(self, leg_frame: pd.DataFrame) -> pd.DataFrame:
+        """Set ``balance_after`` on legs (ordered by id) and move the balances on."""
+        if leg_frame.empty:
+            return leg_frame.assign(balance_after=pd.Series(dtype="float64"))
+        keys = pd.MultiIndex.from_arrays([leg_frame["sku"], leg_frame["location"]])
+        codes, uniques = pd.factorize(keys)
+        start = np.fromiter((self.qty.get(key, 0.0) for key in uniques), dtype="float64",
+                            count=len(uniques))
+        running = leg_frame["delta"].groupby(codes, sort=False).cumsum().to_numpy()
+        after = start[codes] + running
+        out = leg_frame.assign(balance_after=after)
+        last = out.groupby(codes, sort=False).tail(1)
+        for code, qty, seq in zip(codes[last.index.to_numpy()], last["balance_after"],
+                                  last["seq"], strict=True):
+            key = uniques[code]
+            self.qty[key] = float(qty)
+            self.changed[key] = int(seq)
+        return out
+
+    def changed_rows(self) -> pd.DataFrame:
+        """The touched balances as rows for the ``balances`` table."""
+        keys = list(self.changed)
+        return pd.DataFrame({
+            "sku": [k[0] for k in keys], "location": [k[1] for k in keys],
+            "qty": [self.qty[k] for k in keys], "last_seq": list(self.changed.values()),
+        })

@@ -1,0 +1,133 @@
+"""``Store``: the warehouse database (SQLite file by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+from warehouse.contract import TRANSACTION_COLUMNS
+from warehouse.dataset import Dataset
+from warehouse.errors import UserError
+from warehouse.loader import CHUNK_ROWS, LoadReport
+from warehouse.settings import get_settings
+from warehouse.store import read, schema
+from warehouse.store.bulk import open_writer
+from warehouse.store.ingest import Appender, ingest_path
+
+
+class Store:
+    """Items, locations, the transaction log, balances and their history in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Open the store at ``url`` (None: the settings' database, a SQLite file by default).
+
+        Nothing is created but the SQLite file's folder; call :meth:`upgrade` for the schema.
+        """
+        url = url or get_settings().resolved_database_url()
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(
+                hide_password=False)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "",
+                                                                              ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 60})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url)
+        return cls(engine)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest migration (creating it on a new database)."""
+        schema.upgrade(self.engine)
+
+    def _require_schema(self) -> None:
+        if "transactions" not in inspect(self.engine).get_table_names():
+            raise UserError(f"{self._where()} has no Tally schema yet: run `tally db upgrade`")
+
+    def _where(self) -> str:
+        return f"database {self.engine.url.render_as_string(hide_password=True)}"
+
+    def ingest(self, path: Path | str, *, rejects_path: Path | None = None,
+               progress: bool = False, chunksize: int = CHUNK_ROWS) -> LoadReport:
+        """Load a dataset folder or a transactions file; balances continue from the store.
+
+        Re-delivered txn_ids (in the file or already stored) are skipped and counted.
+        All or nothing: a failure leaves the store as it was.
+
+        Raises:
+            UserError: missing schema, file, or required column.
+        """
+        self._require_schema()
+        writer = open_writer(self.engine)
+        failed = True
+        try:
+            writer.begin()
+            report = ingest_path(writer, Path(path), rejects_path=rejects_path,
+                                 progress=progress, chunksize=chunksize)
+            writer.commit()
+            failed = False
+        finally:
+            writer.close(failed=failed)
+        return report
+
+    def append_transactions(self, frame: pd.DataFrame) -> int:
+        """Store already-validated transaction rows (the event API); new rows stored.
+
+        ``frame`` has the contract's columns (``ts`` tz-aware) and possibly extra ones.
+        """
+        self._require_schema()
+        report = LoadReport()
+        writer = open_writer(self.engine)
+        failed = True
+        try:
+            writer.begin()
+            appender = Appender(writer, report, ingest_id=None)
+            rows = frame.reindex(columns=[*TRANSACTION_COLUMNS, *(
+                c for c in frame.columns if c not in TRANSACTION_COLUMNS)])
+            stored = appender.append(rows.reset_index(drop=True))
+            appender.finish()
+            writer.commit()
+            failed = False
+        finally:
+            writer.close(failed=failed)
+        return stored
+
+    def snapshot(self) -> Dataset:
+        """Everything stored, as a :class:`Dataset`."""
+        self._require_schema()
+        return read.snapshot(self.engine)
+
+    def balances(self) -> pd.DataFrame:
+        """Perpetual balances per (sku, location), eaches."""
+        self._require_schema()
+        return read.balances(self.engine)
+
+    def balance_history(self, sku: str, location: str) -> pd.DataFrame:
+        """The ledger of one (sku, location): each leg with the balance after it."""
+        self._require_schema()
+        return read.balance_history(self.engine, sku, location)
+
+    def status(self) -> read.StoreStatus:
+        """Counts, ingest history and a balance summary."""
+        self._require_schema()
+        return read.status(self.engine)
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    """WAL lets the API read while an ingest writes; NORMAL sync is safe under WAL."""
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
