@@ -173,3 +173,18 @@ def test_plot_draws_the_ticket_series(app_client: TestClient, tokens: dict[str, 
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
     assert svg.text.lstrip().startswith("<?xml") and "<svg" in svg.text
     assert "flagged transaction" in svg.text and "cycle count" in svg.text
+
+
+def test_kpi_page_and_charts(app_client: TestClient, tokens: dict[str, str]) -> None:
+    login(app_client, tokens["sup1"])
+    app_client.post("/ui/tickets/TK3/decision", data={"decision": "reject", "comment": "fine"})
+    page = app_client.get("/ui/kpis")
+    assert page.status_code == 200
+    assert 'data-testid="kpi-tickets">3<' in page.text
+    charts = re.findall(r'src="(/ui/kpis/[a-z-]+\.svg)"', page.text)
+    assert len(charts) == 6
+    for chart in charts:
+        svg = app_client.get(chart)
+        assert svg.status_code == 200 and "<svg" in svg.text, chart
+    assert "mis scan" in app_client.get("/ui/kpis/precision.svg").text
+    assert app_client.get("/ui/kpis/nope.svg").status_code == 404

@@ -1,0 +1,70 @@
+"""The KPI page: the service's :func:`api.kpis.compute_kpis` as charts and tables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session, func, select
+
+from api.deps import SessionDep
+from api.errors import NotFound
+from api.kpis import Kpis, compute_kpis
+from api.tickets import TicketRecord
+from api.web import kpi_charts
+from api.web.session import UiUser
+from api.web.templating import templates
+
+router = APIRouter(prefix="/ui/kpis", include_in_schema=False)
+
+CHARTS = {
+    "volume-by-cause": "Tickets created per day, by root cause",
+    "volume-by-severity": "Tickets created per day, by severity",
+    "cause-severity": "All tickets by root cause and severity",
+    "aging": "Open tickets by age",
+    "time-to-decision": "Time from ticket to decision",
+    "precision": "Precision by root cause, from decisions",
+}
+
+
+def daily_volume(session: Session) -> pd.DataFrame:
+    """Tickets created per UTC day, root cause and severity (``day``, ..., ``tickets``)."""
+    t = TicketRecord
+    day = func.substr(t.created_at, 1, 10)
+    rows = session.exec(select(day, t.root_cause, t.severity, func.count())
+                        .group_by(day, t.root_cause, t.severity)).all()
+    return pd.DataFrame(rows, columns=["day", "root_cause", "severity", "tickets"])
+
+
+def _chart(name: str, session: Session, kpis: Kpis) -> bytes:
+    match name:
+        case "volume-by-cause":
+            return kpi_charts.volume_chart(daily_volume(session), "root_cause")
+        case "volume-by-severity":
+            return kpi_charts.volume_chart(daily_volume(session), "severity")
+        case "cause-severity":
+            return kpi_charts.cause_severity_chart(kpis)
+        case "aging":
+            return kpi_charts.aging_chart(kpis)
+        case "time-to-decision":
+            return kpi_charts.decision_time_chart(kpis)
+        case "precision":
+            return kpi_charts.precision_chart(kpis)
+    raise NotFound(f"no chart {name!r}: one of {', '.join(CHARTS)}")
+
+
+@router.get("", response_class=HTMLResponse)
+def kpi_page(request: Request, user: UiUser, session: SessionDep) -> Response:
+    """Volume by cause and severity over time, aging, time to decision, precision by cause."""
+    return templates.TemplateResponse(request, "kpis.html", {
+        "user": user, "k": compute_kpis(session), "charts": CHARTS})
+
+
+@router.get("/{name}.svg")
+def kpi_chart(name: Annotated[str, Path(max_length=40)], user: UiUser,
+              session: SessionDep) -> Response:
+    """One KPI chart as SVG."""
+    svg = _chart(name, session, compute_kpis(session))
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
