@@ -24,11 +24,12 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
+from api.chat.llm import LlmChat
 from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics
-from api.routes import decisions, health, kpis, tickets, transactions
+from api.routes import chat, decisions, health, kpis, tickets, transactions
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
@@ -70,6 +71,15 @@ def _open_wms(settings: Settings, stack: ExitStack) -> WmsAdapter | None:
     adapter = RestWmsAdapter(settings=settings)
     stack.callback(adapter.close)
     return adapter
+
+
+def _open_chat(settings: Settings) -> LlmChat | None:
+    """The LLM chat on the configured endpoint, or None (the offline chat answers)."""
+    if not (settings.llm_base_url and settings.llm_model):
+        return None
+    from agents.reasoners.client import make_client
+
+    return LlmChat(make_client(settings), settings.llm_model, max_calls=settings.llm_max_calls)
 
 
 def create_app(
@@ -118,6 +128,7 @@ def create_app(
             app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
             app.state.write_back = WriteBackRunner(wms=app.state.wms, graph=app.state.graph,
                                                    audit=app.state.audit)
+            app.state.chat = _open_chat(cfg)
             worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
             app.state.worker = worker
             if worker:
@@ -138,6 +149,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(decisions.router)
     app.include_router(kpis.router)
+    app.include_router(chat.router)
     install_web_ui(app)
 
     @app.middleware("http")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, Table, create_engine, inspect
 
 from api.auth import ApiKey, User
+from api.chat.history import ChatMessage
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
 from warehouse.audit import AuditHead, AuditRecord
@@ -14,7 +15,7 @@ from warehouse.settings import Settings, get_settings
 SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[attr-defined]
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
-              TicketApproval)
+              TicketApproval, ChatMessage)
 ]
 
 

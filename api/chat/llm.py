@@ -1,0 +1,105 @@
+"""The LLM chat: a configured OpenAI-compatible model converses about one ticket.
+
+It sees the ticket through ``prompts/chat/system`` (free text fenced as data) and may call
+three read-only tools over the same facts the offline chat uses; it has no way to write.
+Write requests are refused before the model is called. Budgets are hard (model calls per
+message); any API error or spent budget hands the message to the offline chat, which says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from openai import OpenAI, OpenAIError
+
+from api.chat.context import ChatContext, cited_ids, is_write_request
+from api.chat.history import ChatEntry
+from api.chat.offline import ChatAnswer, answer_offline
+from prompts import render
+
+HISTORY_TURNS = 10
+"""Earlier messages of the conversation sent along with a new question."""
+COMPLETION_TOKENS = 600
+
+_TOOLS: dict[str, tuple[str, Callable[[ChatContext], Any]]] = {
+    "ticket_evidence": ("All evidence items of the ticket, with ids and sources.",
+                        lambda ctx: [e.model_dump(mode="json") for e in ctx.ticket.evidence]),
+    "similar_tickets": ("Earlier tickets with the same root cause on the same SKU or location.",
+                        lambda ctx: [s.model_dump(mode="json") for s in ctx.similar]),
+    "approval_requirements": (
+        "The exact action approval would write, its digest, value, and who must approve it.",
+        lambda ctx: {"action": ctx.ticket.action.model_dump(mode="json"),
+                     "action_digest": ctx.ticket.action_digest,
+                     "status": ctx.ticket.status, **ctx.needs.model_dump(mode="json")}),
+}
+TOOL_SCHEMAS = [
+    {"type": "function", "function": {"name": name, "description": text,
+                                      "parameters": {"type": "object", "properties": {}}}}
+    for name, (text, _) in _TOOLS.items()
+]
+
+
+def run_tool(name: str, ctx: ChatContext) -> str:
+    """One read-only tool's answer as the ``{status, data}`` envelope the model reads."""
+    if name not in _TOOLS:
+        return json.dumps({"status": "error", "data": f"no tool {name!r}; tools: {list(_TOOLS)}"})
+    data = _TOOLS[name][1](ctx)
+    return json.dumps({"status": "ok" if data else "no_data", "data": data})
+
+
+class LlmChat:
+    """Answers with a chat model, falling back to :func:`answer_offline` on any failure.
+
+    Args:
+        client: from :func:`agents.reasoners.client.make_client` (one retry policy: none here,
+            the fallback is the answer to a failed call).
+        model: model name at the endpoint.
+        max_calls: model calls per message, hard.
+    """
+
+    def __init__(self, client: OpenAI, model: str, *, max_calls: int = 4) -> None:
+        self.client = client
+        self.model = model
+        self.max_calls = max_calls
+
+    def answer(self, question: str, ctx: ChatContext, history: list[ChatEntry]) -> ChatAnswer:
+        """Answer ``question`` given the conversation so far."""
+        if is_write_request(question):
+            return answer_offline(question, ctx)
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": render("chat/system", t=ctx.ticket, needs=ctx.needs,
+                                                 items=ctx.ticket.evidence)},
+            *({"role": m.role, "content": m.content} for m in history[-HISTORY_TURNS:]),
+            {"role": "user", "content": question},
+        ]
+        try:
+            text = self._converse(messages, ctx)
+        except OpenAIError as err:
+            return self._fallback(question, ctx, f"{type(err).__name__}: {err}"[:200])
+        if text is None:
+            return self._fallback(question, ctx, f"no answer within {self.max_calls} calls")
+        return ChatAnswer(text=text, cited=cited_ids(text, ctx.ticket), kind="conversation",
+                          model=self.model)
+
+    def _converse(self, messages: list[dict[str, Any]], ctx: ChatContext) -> str | None:
+        for _ in range(self.max_calls):
+            reply = self.client.chat.completions.create(
+                model=self.model, messages=messages, tools=TOOL_SCHEMAS,
+                max_tokens=COMPLETION_TOKENS,
+            ).choices[0].message
+            if not reply.tool_calls:
+                return (reply.content or "").strip() or None
+            messages.append({"role": "assistant", "content": reply.content or "", "tool_calls": [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
+                for c in reply.tool_calls]})
+            messages.extend({"role": "tool", "tool_call_id": c.id,
+                             "content": run_tool(c.function.name, ctx)}
+                            for c in reply.tool_calls)
+        return None
+
+    def _fallback(self, question: str, ctx: ChatContext, reason: str) -> ChatAnswer:
+        offline = answer_offline(question, ctx)
+        return offline.model_copy(update={"model": f"offline (model unavailable: {reason})"})
