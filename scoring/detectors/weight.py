@@ -1,0 +1,118 @@
+"""Measured weight against the item master: mismatches, which look-alike fits better, and
+ratios that stay constant across receipts (a master-data error, not a handling slip).
+
+A dock-scale misread is explained when the same goods are re-weighed plausibly soon after
+(the putaway off that dock carries a weight that fits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.detectors.base import Context, flags, key, strength
+
+HOUR = 3600
+
+
+def needs(ctx: Context) -> str | None:
+    """Needs measured weights and master unit weights."""
+    if not ctx.has("weight_kg"):
+        return "no measured weights (weight_kg) in the log"
+    if not ctx.has("unit_weight"):
+        return "no unit weights in the item master"
+    return None
+
+
+def _reweighed(f: pd.DataFrame, cand: pd.DataFrame, tol: float, window: float) -> np.ndarray:
+    """Receipts whose goods were re-weighed within ``window`` with a plausible weight."""
+    later = f[(f["type"].isin(["PUTAWAY", "MOVE"])) & f["weight_kg"].notna()
+              & (f["eaches"] > 0)][["sku", "location", "t", "weight_kg", "eaches", "unit_weight"]]
+    if later.empty or cand.empty:
+        return np.zeros(len(cand), bool)
+    later = later.assign(ok=np.abs(np.log(later["weight_kg"] / (later["eaches"]
+                                                                 * later["unit_weight"]))) <= tol)
+    m = cand[["sku", "location", "t"]].reset_index(names="ci").merge(later, on=["sku", "location"],
+                                                                     suffixes=("", "_l"))
+    m = m[(m["t_l"] >= m["t"]) & (m["t_l"] - m["t"] <= window) & m["ok"]]
+    return cand.index.isin(m["ci"])
+
+
+def detect(ctx: Context) -> pd.DataFrame:
+    """``WEIGHT_MISMATCH`` / ``DOCK_WEIGHT_MISMATCH`` and ``WEIGHT_RATIO_CONSTANT``."""
+    f = ctx.frame
+    p = ctx.params
+    w = f[f["weight_kg"].notna() & (f["eaches"] > 0) & (f["unit_weight"] > 0)]
+    if w.empty:
+        return flags("weight", "", [], [], {}, [])
+    expected = w["eaches"] * w["unit_weight"]
+    ratio = w["weight_kg"] / expected
+    tol = np.log(p["weight_tolerance"])
+    lr = np.log(ratio.where(ratio > 0))
+    bad = w[(np.abs(lr) > tol) & (w["weight_kg"] > 0)].copy()
+    if bad.empty:
+        return flags("weight", "", [], [], {}, [])
+    bad["ratio"] = ratio[bad.index]
+    bad["expected"] = expected[bad.index]
+    receipt = (bad["type"] == "RECEIPT").to_numpy()
+    rew = _reweighed(f, bad[receipt], tol, p["reweigh_window_h"] * HOUR)
+    keep = np.ones(len(bad), bool)
+    keep[np.flatnonzero(receipt)[rew]] = False
+    bad = bad[keep]
+    if bad.empty:
+        return flags("weight", "", [], [], {}, [])
+    # the ratio repeats across rows of one SKU: the master is wrong
+    lrb = np.log(bad["ratio"])
+    med = lrb.groupby(bad["sku"]).transform("median")
+    n = bad.groupby("sku")["row"].transform("size")
+    steady = ((np.abs(lrb - med) < np.log(1.06)) & (n >= 2)).to_numpy()
+    n_users = bad.groupby("sku")["user_id"].transform("nunique").to_numpy()
+    best, best_ratio = _best_lookalike(ctx, bad)
+    code = np.where(bad["type"].to_numpy() == "RECEIPT", "DOCK_WEIGHT_MISMATCH", "WEIGHT_MISMATCH")
+    out = []
+    for c in ("DOCK_WEIGHT_MISMATCH", "WEIGHT_MISMATCH"):
+        sel = code == c
+        b = bad[sel]
+        out.append(flags("weight", c, b["row"].to_numpy(),
+                         strength(np.abs(np.log(b["ratio"].to_numpy())), tol, 4 * tol),
+                         {"measured_kg": b["weight_kg"].to_numpy(),
+                          "expected_kg": np.round(b["expected"].to_numpy(), 2),
+                          "ratio": np.round(b["ratio"].to_numpy(), 3),
+                          "implied_eaches": np.round(b["weight_kg"].to_numpy()
+                                                     / b["unit_weight"].to_numpy(), 1),
+                          "best_lookalike": best[sel], "lookalike_ratio": best_ratio[sel]},
+                         [key("sku", b["sku"]), key("sku", best[sel]),
+                          key("ref", b["ref"] if c == "DOCK_WEIGHT_MISMATCH" else [None] * len(b))]))
+    if steady.any():
+        b = bad[steady]
+        out.append(flags("weight", "WEIGHT_RATIO_CONSTANT", b["row"].to_numpy(),
+                         np.full(len(b), 0.85),
+                         {"ratio": np.round(np.exp(med[steady].to_numpy()), 3),
+                          "rows": n[steady].to_numpy(), "users": n_users[steady]},
+                         [key("sku", b["sku"])]))
+    return pd.concat(out, ignore_index=True)
+
+
+def _best_lookalike(ctx: Context, bad: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The look-alike SKU whose unit weight explains the measured weight best, if one fits."""
+    p = ctx.params
+    grp = ctx.catalog.lookalike_group
+    items = ctx.catalog.items
+    best = np.full(len(bad), None, dtype=object)
+    best_ratio = np.full(len(bad), np.nan)
+    if grp.isna().all():
+        return best, best_ratio
+    members = pd.DataFrame({"grp": grp, "uw": items["unit_weight_kg"].reindex(grp.index)})
+    members = members[members["grp"].notna() & (members["uw"] > 0)].reset_index(names="other")
+    cand = pd.DataFrame({"i": np.arange(len(bad)), "sku": bad["sku"].to_numpy(),
+                         "grp": bad["sku"].map(grp).to_numpy(), "w": bad["weight_kg"].to_numpy(),
+                         "e": bad["eaches"].to_numpy()}).merge(members, on="grp")
+    cand = cand[cand["other"] != cand["sku"]]
+    if cand.empty:
+        return best, best_ratio
+    cand["r"] = cand["w"] / (cand["e"] * cand["uw"])
+    cand["err"] = np.abs(np.log(cand["r"]))
+    cand = cand[cand["err"] <= np.log(p["weight_tolerance"])].sort_values("err").drop_duplicates("i")
+    best[cand["i"].to_numpy()] = cand["other"].to_numpy()
+    best_ratio[cand["i"].to_numpy()] = np.round(cand["r"].to_numpy(), 3)
+    return best, best_ratio

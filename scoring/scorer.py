@@ -1,0 +1,287 @@
+"""The scorer: fit baselines on history, then score a batch or one event at a time.
+
+``Scorer(...).fit(history)`` learns baselines, the closing balances and the detectors the
+data supports; ``score_batch(data)`` runs every detector over the whole frame, calibrates
+the flags, groups them into incidents and scores every transaction; ``score_event(event)``
+runs the very same pipeline over the event plus the recent log around it (cached state), so
+an event gets the flags batch scoring of the same log up to that event would give it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.balances import add_balances
+from scoring.baselines import fit_baselines
+from scoring.calibration import Calibration
+from scoring.detectors import DETECTORS, Context
+from scoring.detectors.base import FLAG_COLUMNS
+from scoring.detectors.multivariate import features, fit_tails, tail_score
+from scoring.frame import Catalog, prepare
+from scoring.incidents import LINK_WINDOWS, group
+from scoring.stream import EventWindow
+from scoring.types import Flag, Incident
+from warehouse.contract import Severity
+from warehouse.dataset import Dataset
+
+DEFAULTS: dict[str, float] = {
+    "qty_mad_floor": 0.35, "qty_min_history": 8, "qty_z": 5.0, "qty_ratio": 4.0,
+    "velocity_ratio": 3.5, "velocity_min_lines": 8, "velocity_z": 5.0,
+    "count_followup_h": 4.0, "count_tol_min": 0.5, "count_tol_velocity": 0.1,
+    "count_tol_value": 200.0, "count_explained_factor": 10.0,
+    "mirror_window_h": 24.0, "neighbour_m": 3.0,
+    "weight_tolerance": 1.12, "reweigh_window_h": 6.0,
+    "double_scan_s": 20.0, "travel_min_m": 20.0, "travel_speed_ms": 8.0,
+    "unknown_stock_share": 0.02, "receipt_rel_tolerance": 0.0,
+    "writeoff_window_d": 14.0, "writeoff_repeat": 3, "high_value_quantile": 0.9,
+    "overweight_estimate_margin": 1.2, "face_min_picks": 3,
+    "review_risk": 0.5, "stop_risk": 0.85, "tail_quantile": 0.99995,
+    "online_window_h": 48.0,
+}
+RELATED_TXN_NUMBERS = ("first_txn", "duplicate_of")
+
+
+@dataclass
+class ScoreResult:
+    """What a batch scoring returns.
+
+    Attributes:
+        flags: every detector firing, with calibrated scores.
+        incidents: related flags grouped, highest risk first.
+        txn_scores: one row per transaction: txn_id, score (0..1), codes, incident_id.
+        skipped: detector -> why the data could not support it.
+    """
+
+    flags: list[Flag]
+    incidents: list[Incident]
+    txn_scores: pd.DataFrame
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flags_per_incident(self) -> float:
+        """Flags-to-incidents ratio (0 when there are no incidents)."""
+        return len(self.flags) / len(self.incidents) if self.incidents else 0.0
+
+
+class Scorer:
+    """Statistical scorer over the WMS transaction log (scikit-learn conventions).
+
+    Args:
+        params: detector thresholds overriding :data:`DEFAULTS`.
+        detectors: names of the detectors to run (default: all).
+        calibration: path of a calibration JSON (default: the packaged one).
+        link_windows: incident link window per key kind, in seconds.
+    """
+
+    def __init__(self, params: Mapping[str, float] | None = None,
+                 detectors: Sequence[str] | None = None, calibration: str | Path | None = None,
+                 link_windows: Mapping[str, float] | None = None) -> None:
+        self.params = params
+        self.detectors = detectors
+        self.calibration = calibration
+        self.link_windows = link_windows
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(self, history: Dataset) -> Scorer:
+        """Learn baselines, closing balances and supported detectors from ``history``."""
+        self.params_ = {**DEFAULTS, **(self.params or {})}
+        names = [d.name for d in DETECTORS]
+        unknown = set(self.detectors or []) - set(names)
+        if unknown:
+            raise ValueError(f"unknown detectors: {sorted(unknown)}; known: {names}")
+        self.detectors_ = [d for d in DETECTORS if not self.detectors or d.name in self.detectors]
+        self.catalog_ = Catalog.from_dataset(history)
+        frame = _frame(history.transactions, self.catalog_, None)
+        self.baselines_ = fit_baselines(frame)
+        x = features(frame, self.baselines_)
+        self.baselines_.tails = fit_tails(x) if len(x) else {}
+        if len(x):
+            hist = tail_score(x, self.baselines_.tails)
+            self.baselines_.tail_limit = float(np.quantile(hist, self.params_["tail_quantile"]))
+        self.calibration_ = Calibration.load(self.calibration)
+        self.link_windows_ = {**LINK_WINDOWS, **(self.link_windows or {})}
+        ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
+        self.skipped_ = {d.name: r for d in self.detectors_ if (r := d.needs(ctx))}
+        self.window_ = EventWindow.from_frame(frame, self.params_["online_window_h"] * 3600)
+        self.n_history_ = len(frame)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "baselines_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("call Scorer.fit(history) before scoring")
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def score_batch(self, data: Dataset, *,
+                    progress: Callable[[str], None] | None = None) -> ScoreResult:
+        """Score a whole log: flags, incidents, a score per transaction, skipped detectors.
+
+        When ``data`` starts after the history ends, it is scored as its continuation (the
+        fitted closing balances and recent history give it context); otherwise as a
+        self-contained log.
+
+        Args:
+            data: the log to score (its items/locations override the fitted ones).
+            progress: called with each detector's name as it starts (progress bars).
+        """
+        self._check_fitted()
+        catalog = Catalog.from_dataset(data) if len(data.items) else self.catalog_
+        tx = data.transactions
+        ts = pd.to_datetime(tx["ts"], utc=True, format="ISO8601") if len(tx) else None
+        continuation = ts is not None and ts.min().value // 10**9 > self.baselines_.end_t
+        if continuation:
+            context = self.window_.rows()
+            raw = pd.concat([context, tx], ignore_index=True) if len(context) else tx
+            frame = _frame(raw, catalog, self.window_.opening)
+            scored = ~frame["txn_id"].isin(set(context["txn_id"])).to_numpy()
+        else:
+            frame = _frame(tx, catalog, None)
+            scored = np.ones(len(frame), bool)
+        ctx = Context(frame, catalog, self.baselines_, self.params_)
+        flag_frame, skipped = self._detect(ctx, None, progress)
+        flag_frame = flag_frame[scored[flag_frame["row"].to_numpy()]]
+        return self._result(frame, flag_frame, skipped, scored)
+
+    def score_event(self, event: Mapping[str, Any]) -> list[Flag]:
+        """Score one event against the cached recent log and remember it.
+
+        Args:
+            event: one contract transaction (e.g. a POST /v1/transactions row).
+
+        Returns:
+            The flags this event raises (calibrated), as batch scoring would give them.
+        """
+        self._check_fitted()
+        row = self.window_.normalise(event)
+        context = self.window_.context(row)
+        frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
+        self.window_.add(row, self.catalog_)
+        ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
+        flag_frame, _ = self._detect(ctx, self.skipped_, None)
+        last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
+        flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
+        return _to_flags(frame, flag_frame)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _detect(self, ctx: Context, skip: Mapping[str, str] | None,
+                progress: Callable[[str], None] | None) -> tuple[pd.DataFrame, dict[str, str]]:
+        parts, skipped = [], {}
+        for det in self.detectors_:
+            if progress is not None:
+                progress(det.name)
+            reason = skip.get(det.name) if skip is not None else det.needs(ctx)
+            if reason:
+                skipped[det.name] = reason
+                continue
+            parts.append(det.run(ctx))
+        parts = [p for p in parts if len(p)]
+        ff = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLAG_COLUMNS)
+        ff = ff.sort_values(["row", "detector", "code"], kind="stable").reset_index(drop=True)
+        ff["score"] = self.calibration_.flag_probability(ff["code"].to_numpy(dtype=object),
+                                                         ff["score"].to_numpy(dtype="float64"))
+        return ff, skipped
+
+    def _result(self, frame: pd.DataFrame, ff: pd.DataFrame, skipped: dict[str, str],
+                scored: np.ndarray) -> ScoreResult:
+        flags = _to_flags(frame, ff)
+        t = frame["t"].to_numpy()[ff["row"].to_numpy()] if len(ff) else np.zeros(0)
+        inc_no = group(ff, t, self.link_windows_)
+        incidents, ids = self._incidents(ff, flags, inc_no)
+        sub = frame[scored]
+        score = np.zeros(len(frame))
+        if "mv_score" in frame and self.baselines_.tail_limit > 0:
+            score = np.clip(0.3 * frame["mv_score"].to_numpy() / max(self.baselines_.tail_limit, 1e-9),
+                            0, 0.3)
+        codes = np.full(len(frame), "", dtype=object)
+        inc_of = np.full(len(frame), None, dtype=object)
+        if len(ff):
+            rows = ff["row"].to_numpy()
+            best = pd.Series(ff["score"].to_numpy()).groupby(rows).max()
+            score[best.index.to_numpy()] = np.maximum(score[best.index.to_numpy()], best.to_numpy())
+            joined = pd.Series(ff["code"].to_numpy()).groupby(rows).agg(lambda s: " ".join(dict.fromkeys(s)))
+            codes[joined.index.to_numpy()] = joined.to_numpy()
+            inc_of[rows] = np.array(ids, dtype=object)[inc_no]
+        txn_scores = pd.DataFrame({"txn_id": sub["txn_id"].to_numpy(), "score": score[scored],
+                                   "codes": codes[scored], "incident_id": inc_of[scored]})
+        incidents.sort(key=lambda i: (-i.risk_score, i.first_ts or ""))
+        return ScoreResult(flags, incidents, txn_scores, skipped)
+
+    def _incidents(self, ff: pd.DataFrame, flags: list[Flag],
+                   inc_no: np.ndarray) -> tuple[list[Incident], list[str]]:
+        p = self.params_
+        ids = [f"INC-{k + 1:05d}" for k in range(int(inc_no.max()) + 1 if len(inc_no) else 0)]
+        if not len(ff):
+            return [], ids
+        members: dict[int, list[int]] = {}
+        for i, k in enumerate(inc_no.tolist()):
+            members.setdefault(k, []).append(i)
+        evidence = np.zeros(len(members))
+        for k, idx in members.items():
+            best: dict[str, float] = {}
+            for i in idx:
+                best[flags[i].code] = max(best.get(flags[i].code, 0.0), flags[i].score)
+            evidence[k] = 1.0 - float(np.prod([1.0 - s for s in best.values()]))
+        risk = self.calibration_.incident_risk(evidence)
+        out = []
+        for k, idx in members.items():
+            fl = [flags[i] for i in idx]
+            txns = list(dict.fromkeys(
+                [f.txn_id for f in fl]
+                + [str(f.numbers[n]) for f in fl for n in RELATED_TXN_NUMBERS if f.numbers.get(n)]))
+            skus = pd.Series([f.sku for f in fl if f.sku]).value_counts()
+            locs = pd.Series([f.location for f in fl if f.location]).value_counts()
+            related_skus = sorted({str(f.numbers[n]) for f in fl for n in ("best_lookalike", "other_sku")
+                                   if f.numbers.get(n)} | set(skus.index[1:]))
+            related_locs = sorted({str(f.numbers[n]) for f in fl
+                                   for n in ("to_location", "other_location", "home")
+                                   if f.numbers.get(n)} | set(locs.index[1:]))
+            r = float(risk[k])
+            sev = Severity.STOP if r >= p["stop_risk"] else (
+                Severity.REVIEW if r >= p["review_risk"] else Severity.INFO)
+            ts = sorted(f.ts for f in fl if f.ts)
+            out.append(Incident(
+                incident_id=ids[k], txn_ids=txns, flags=fl,
+                sku=str(skus.index[0]) if len(skus) else None,
+                location=str(locs.index[0]) if len(locs) else None,
+                related_skus=[s for s in related_skus if s != (skus.index[0] if len(skus) else None)],
+                related_locations=[x for x in related_locs if x != (locs.index[0] if len(locs) else None)],
+                user_ids=sorted({f.user_id for f in fl if f.user_id}),
+                first_ts=ts[0] if ts else None, last_ts=ts[-1] if ts else None,
+                risk_score=round(r, 4), severity=sev))
+        return out, ids
+
+
+def _frame(tx: pd.DataFrame, catalog: Catalog, opening: pd.Series | None) -> pd.DataFrame:
+    """Prepared frame with balances; re-deliveries (a txn_id seen before) are dropped."""
+    if "txn_id" in tx and tx["txn_id"].duplicated().any():
+        tx = tx[~tx["txn_id"].duplicated(keep="first")]
+    frame = prepare(tx, catalog)
+    add_balances(frame, opening)
+    return frame
+
+
+def _to_flags(frame: pd.DataFrame, ff: pd.DataFrame) -> list[Flag]:
+    if not len(ff):
+        return []
+    rows = ff["row"].to_numpy()
+    sub = frame.iloc[rows]
+    ts = sub["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_numpy()
+    cols = {c: sub[c].to_numpy(dtype=object) for c in ("txn_id", "sku", "location", "user_id",
+                                                        "device_id")}
+    return [
+        Flag(txn_id=str(cols["txn_id"][i]), detector=d, code=c, reason=r, numbers=n,
+             score=float(s), sku=cols["sku"][i], location=cols["location"][i],
+             user_id=cols["user_id"][i], device_id=cols["device_id"][i], ts=ts[i])
+        for i, (d, c, r, n, s) in enumerate(zip(ff["detector"], ff["code"], ff["reason"],
+                                                ff["numbers"], ff["score"], strict=True))
+    ]

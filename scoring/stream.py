@@ -1,0 +1,149 @@
+"""Cached state for online scoring: the recent log around each SKU, scanner and user.
+
+The window keeps, per SKU, the rows of the last ``window_s`` seconds plus the balances
+before them (older rows are folded into ``opening``); per scanner the last few minutes;
+per user their write-offs of the last two weeks (as context only: their effect on balances
+is already folded in). ``context(event)`` is the small log the batch pipeline needs to
+score the event exactly as it would in the full log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.balances import closing_balances
+from scoring.frame import SOURCE_SIGN, Catalog
+from warehouse.contract import TRANSACTION_COLUMNS, Transaction
+
+SCANNER_S = 600
+WRITEOFF_S = 15 * 86_400
+
+
+class EventWindow:
+    """Recent rows by SKU, scanner and user, plus the balances before the SKU windows.
+
+    Args:
+        window_s: how far back the per-SKU context reaches (seconds).
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self.by_sku: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.by_scanner: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.writeoffs: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.balance: defaultdict[tuple[str, str], float] = defaultdict(float)
+
+    @staticmethod
+    def from_frame(frame: pd.DataFrame, window_s: float) -> EventWindow:
+        """The window at the end of a prepared history frame (with balance columns)."""
+        w = EventWindow(window_s)
+        if len(frame) == 0:
+            return w
+        cut = int(frame["t"].max()) - window_s
+        old = frame[frame["t"] <= cut]
+        for (sku, loc), bal in closing_balances(old).items() if len(old) else []:
+            w.balance[(sku, loc)] = float(bal)
+        recent = frame[frame["t"] > cut]
+        cols = [c for c in TRANSACTION_COLUMNS if c in recent]
+        raw = recent[cols].assign(ts=recent["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                                  _t=recent["t"])
+        raw = raw.astype(object).where(pd.notna(raw), None)
+        for rec in raw.to_dict("records"):
+            w._remember(rec)
+        wo = frame[(frame["t"] <= cut) & (frame["t"] > cut - WRITEOFF_S)
+                   & (frame["type"] == "ADJUSTMENT") & (frame["qty"] < 0)]
+        wo_raw = wo[cols].assign(ts=wo["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), _t=wo["t"])
+        for rec in wo_raw.astype(object).where(pd.notna(wo_raw), None).to_dict("records"):
+            w.writeoffs[str(rec.get("user_id"))].append(rec)
+        return w
+
+    @property
+    def opening(self) -> pd.Series:
+        """Balances before the cached rows, indexed by (sku, location)."""
+        if not self.balance:
+            return pd.Series(dtype="float64")
+        return pd.Series(self.balance, dtype="float64")
+
+    def opening_for(self, sku: str) -> pd.Series:
+        """Opening balances of one SKU's locations."""
+        items = {k: v for k, v in self.balance.items() if k[0] == sku}
+        if not items:
+            return pd.Series(dtype="float64")
+        return pd.Series(items, dtype="float64")
+
+    @staticmethod
+    def normalise(event: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate an event against the contract and return it as a plain row."""
+        row = Transaction.model_validate(dict(event)).model_dump(mode="json")
+        row["_t"] = int(pd.Timestamp(row["ts"]).tz_convert("UTC").value // 10**9) \
+            if pd.Timestamp(row["ts"]).tzinfo else int(pd.Timestamp(row["ts"], tz="UTC").value // 10**9)
+        return row
+
+    def rows(self) -> pd.DataFrame:
+        """Every cached row (write-offs older than the SKU window as context only)."""
+        recs = {r["txn_id"]: r for dq in self.by_sku.values() for r in dq}
+        for dq in self.writeoffs.values():
+            for r in dq:
+                if r["txn_id"] not in recs:
+                    recs[r["txn_id"]] = {**r, "context_only": True}
+        return self._frame(list(recs.values()))
+
+    def context(self, row: Mapping[str, Any]) -> pd.DataFrame:
+        """The event plus the cached rows that the detectors read around it."""
+        recs: dict[str, dict[str, Any]] = {r["txn_id"]: r for r in self.by_sku.get(row["sku"], ())}
+        scanner = row.get("device_id") or row.get("user_id")
+        for r in self.by_scanner.get(str(scanner), ()):
+            recs.setdefault(r["txn_id"], {**r, "context_only": r["sku"] != row["sku"]})
+        for r in self.writeoffs.get(str(row.get("user_id")), ()):
+            recs.setdefault(r["txn_id"], {**r, "context_only": True})
+        recs.pop(row["txn_id"], None)
+        return self._frame([*recs.values(), dict(row)])
+
+    def add(self, row: Mapping[str, Any], catalog: Catalog) -> None:
+        """Remember an event, folding rows that left the SKU window into the balances."""
+        rec = dict(row)
+        self._remember(rec)
+        dq = self.by_sku[rec["sku"]]
+        cut = rec["_t"] - self.window_s
+        while dq and dq[0]["_t"] <= cut:
+            self._fold(dq.popleft(), catalog)
+
+    def _remember(self, rec: dict[str, Any]) -> None:
+        self.by_sku[rec["sku"]].append(rec)
+        scanner = rec.get("device_id") or rec.get("user_id")
+        if scanner is not None:
+            dq = self.by_scanner[str(scanner)]
+            dq.append(rec)
+            while dq and dq[0]["_t"] < rec["_t"] - SCANNER_S:
+                dq.popleft()
+        if rec.get("type") == "ADJUSTMENT" and (rec.get("qty") or 0) < 0:
+            dq = self.writeoffs[str(rec.get("user_id"))]
+            dq.append(rec)
+            while dq and dq[0]["_t"] < rec["_t"] - WRITEOFF_S:
+                dq.popleft()
+
+    def _fold(self, rec: Mapping[str, Any], catalog: Catalog) -> None:
+        qty = float(rec.get("qty") or 0.0)
+        if rec.get("uom") == "CS":
+            cq = catalog.items["case_qty"].get(rec["sku"], np.nan)
+            qty = qty * float(cq) if cq == cq else 0.0
+        sign = SOURCE_SIGN.get(str(rec.get("type")), 0.0)
+        self.balance[(rec["sku"], rec["location"])] += sign * qty
+        if rec.get("to_location") and rec.get("type") in ("PUTAWAY", "MOVE"):
+            self.balance[(rec["sku"], rec["to_location"])] += qty
+
+    @staticmethod
+    def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+        frame = pd.DataFrame.from_records(records)
+        for col in TRANSACTION_COLUMNS:
+            if col not in frame:
+                frame[col] = None
+        if "context_only" not in frame:
+            frame["context_only"] = False
+        frame["context_only"] = frame["context_only"].fillna(False).astype(bool)
+        return frame.sort_values("_t", kind="stable").drop(columns="_t").reset_index(drop=True)
