@@ -139,7 +139,7 @@
           } else if (event === "done" || event === "answer") {
             if (payload.text) text = payload.text;
             renderAnswer(answer, text, known);
-            const cites = (payload.citations || []).filter((c) => known.has(c));
+            const cites = (payload.cited || []).filter((c) => known.has(c));
             if (cites.length) answer.dataset.citations = cites.join(" ");
           } else if (event === "error") {
             throw new Error(payload.detail || "the assistant failed");
