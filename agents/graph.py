@@ -10,8 +10,6 @@ id); resume with ``Command(resume=Decision(...).model_dump(mode="json"))``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -42,7 +40,7 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
         view: the warehouse the incidents were scored on.
         wms: the write-back adapter, held by the write_back node alone.
         checkpointer: where paused tickets wait (SQLite by default, see
-            :func:`sqlite_checkpointer`; ``InMemorySaver`` in tests and batch runs).
+            :mod:`agents.checkpoints`; in memory in tests and batch runs).
         features: feature indexes over the same data (built from ``view`` when None).
 
     Returns:
@@ -62,14 +60,3 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
     g.add_edge(START, "gather_context")
     return g.compile(checkpointer=checkpointer)
 
-
-def sqlite_checkpointer(path: Path) -> BaseCheckpointSaver:
-    """A SQLite checkpointer on ``path`` (created with its tables), for use across processes."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
-    saver.setup()
-    return saver

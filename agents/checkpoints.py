@@ -1,0 +1,55 @@
+"""Checkpointers for the triage graph, allowed to restore exactly the state's own types.
+
+langgraph refuses (today: warns about) restoring types it was not told about; the state
+holds pydantic models and enums from a handful of modules, listed here once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.state import Decision, TicketState
+from scoring.types import Flag, Incident
+from warehouse.contract import (
+    Action,
+    ActionType,
+    EvidenceItem,
+    RootCause,
+    Severity,
+    Ticket,
+    TicketStatus,
+)
+from warehouse.wms import WriteBackResult, WriteBackStatus
+
+STATE_TYPES: tuple[type, ...] = (
+    TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,
+    Action, ActionType, EvidenceItem, RootCause, Severity, Ticket, TicketStatus,
+    WriteBackResult, WriteBackStatus,
+)
+
+
+def serializer() -> JsonPlusSerializer:
+    """The checkpoint serializer, allow-listing :data:`STATE_TYPES`."""
+    return JsonPlusSerializer(allowed_msgpack_modules=[(t.__module__, t.__name__)
+                                                       for t in STATE_TYPES])
+
+
+def memory_checkpointer() -> InMemorySaver:
+    """An in-memory checkpointer (tests, batch runs that stop at the approval interrupt)."""
+    return InMemorySaver(serde=serializer())
+
+
+def sqlite_checkpointer(path: Path) -> BaseCheckpointSaver:
+    """A SQLite checkpointer on ``path`` (tables created), the default for paused tickets."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=serializer())
+    saver.setup()
+    return saver
