@@ -43,3 +43,9 @@ app.command("generate")(generate_command)
 from warehouse.wms_sim.command import wms_sim_command  # noqa: E402
 
 app.command("wms-sim")(wms_sim_command)
+
+from agents.cli import demo_command, run_command, triage_command  # noqa: E402
+
+app.command("run")(run_command)
+app.command("triage")(triage_command)
+app.command("demo")(demo_command)

@@ -1,0 +1,115 @@
+"""One batch run: score a dataset, triage every incident, write tickets.jsonl and report.md.
+
+Shared by ``tally run``, ``tally triage`` and ``tally demo`` (CONTRACT.md section 5). No
+write-back happens here: tickets wait for approval through the service.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agents.features import FeatureContext
+from agents.pipeline import triage
+from tools.registry import make_toolbox
+from tools.view import WarehouseView
+from warehouse.contract import RootCause, Severity, Ticket
+from warehouse.dataset import Dataset
+from warehouse.settings import Settings
+
+SEVERITY_ORDER = {Severity.STOP: 0, Severity.REVIEW: 1, Severity.INFO: 2}
+TOP_TICKETS = 10
+
+
+@dataclass
+class BatchResult:
+    """Tickets of one run with where they went and what each stage took."""
+
+    tickets: list[Ticket]
+    timings: dict[str, float] = field(default_factory=dict)
+    ticket_seconds: list[float] = field(default_factory=list)
+    reasoner: str = "offline"
+    skipped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def top(self, n: int = TOP_TICKETS) -> list[Ticket]:
+        """The tickets a supervisor should see first: STOP, then highest risk."""
+        return sorted(self.tickets, key=lambda t: (SEVERITY_ORDER[t.severity], -t.risk_score,
+                                                   t.ticket_id))[:n]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=True)
+
+
+def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True,
+                     timings: dict[str, float] | None = None) -> BatchResult:
+    """Fit the scorer on the data, score it, triage every incident with the configured reasoner.
+
+    Args:
+        data: the loaded dataset.
+        settings: decides the reasoner (offline unless an LLM is configured).
+        progress: show rich progress bars.
+        timings: stage timings so far (load), extended here.
+    """
+    from agents.reasoners import build_reasoner
+    from scoring import Scorer
+
+    timings = dict(timings or {})
+    start = time.perf_counter()
+    result = Scorer().fit(data).score_batch(data)
+    timings["score_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    view = WarehouseView(data)
+    features = FeatureContext(data, ledger=view.ledger)
+    reasoner = build_reasoner(settings, tools=make_toolbox(view))
+    timings["index_s"] = time.perf_counter() - start
+
+    seconds: list[float] = []
+    start = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task("triage", total=len(result.incidents), visible=progress)
+
+        def tick(_: Ticket, s: float) -> None:
+            seconds.append(s)
+            bar.advance(task)
+
+        tickets = triage(result.incidents, view, reasoner, features=features, on_ticket=tick)
+    timings["triage_s"] = time.perf_counter() - start
+    return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
+                       reasoner=reasoner.name, skipped=dict(result.skipped))
+
+
+def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``tickets.jsonl`` and ``report.md`` into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tickets_path, report_path = out_dir / "tickets.jsonl", out_dir / "report.md"
+    with tickets_path.open("w", encoding="utf-8") as fh:
+        for t in batch.tickets:
+            fh.write(json.dumps(t.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    report_path.write_text(render_report(batch), encoding="utf-8")
+    return tickets_path, report_path
+
+
+def render_report(batch: BatchResult) -> str:
+    """report.md: counts by root cause and severity, the top tickets, timings."""
+    from prompts import render
+
+    by = Counter((t.root_cause, t.severity) for t in batch.tickets)
+    causes = [(c.value, [by[(c, s)] for s in Severity], sum(by[(c, s)] for s in Severity))
+              for c in RootCause]
+    secs = np.array(batch.ticket_seconds) * 1000 if batch.ticket_seconds else np.zeros(1)
+    return render(
+        "report", batch=batch, causes=causes, severities=[s.value for s in Severity],
+        totals=[sum(by[(c, s)] for c in RootCause) for s in Severity],
+        top=batch.top(), p50=float(np.percentile(secs, 50)), p99=float(np.percentile(secs, 99)),
+        actions=Counter(t.action.type.value for t in batch.tickets).most_common(),
+    )

@@ -1,0 +1,120 @@
+"""``tally run``, ``tally triage`` and ``tally demo``: batch triage from the command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from warehouse.cli import UserError
+
+if TYPE_CHECKING:
+    from agents.batch import BatchResult
+    from warehouse.settings import Settings
+
+
+def run_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="contract dataset folder")],
+    out: Annotated[Path, typer.Option("--out", help="folder for tickets.jsonl and report.md")],
+) -> None:
+    """Load, score and triage a dataset; write tickets.jsonl and report.md (no write-back)."""
+    from warehouse.settings import get_settings
+
+    batch = _run(dataset_dir, out, get_settings())
+    _print_summary(batch, out)
+
+
+def triage_command(
+    out: Annotated[Path | None, typer.Option("--out", help="folder for tickets.jsonl and "
+                                              "report.md (default: DATA_DIR/triage)")] = None,
+) -> None:
+    """Score and triage everything in the configured store; write tickets.jsonl and report.md."""
+    from agents.batch import score_and_triage, write_outputs
+    from warehouse.settings import get_settings
+    from warehouse.store import Store
+
+    settings = get_settings()
+    start = time.perf_counter()
+    store = Store.open(None)
+    data = store.snapshot()
+    if data.transactions.empty:
+        raise UserError("the store holds no transactions: run `tally ingest` first")
+    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
+    out = out or settings.data_dir / "triage"
+    write_outputs(batch, out)
+    _print_summary(batch, out)
+
+
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="folder for the dataset and the run")] = Path(
+        "tally-demo"),
+    seed: Annotated[int, typer.Option(help="generator seed")] = 7,
+    days: Annotated[int, typer.Option(help="simulated days")] = 14,
+    skus: Annotated[int, typer.Option(help="items in the catalogue")] = 200,
+    top: Annotated[int, typer.Option(help="tickets to print")] = 5,
+) -> None:
+    """Generate a demo warehouse, run Tally on it and print the top tickets explained."""
+    from rich.console import Console
+    from rich.panel import Panel
+
+    from warehouse.generator import GeneratorConfig, generate
+    from warehouse.settings import get_settings
+    from warehouse.writer import write_dataset
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    dataset_dir = out / "dataset"
+    write_dataset(generate(GeneratorConfig(seed=seed, days=days, skus=skus), progress=True),
+                  dataset_dir)
+    batch = _run(dataset_dir, out / "run", get_settings())
+    console = Console()
+    for t in batch.top(top):
+        body = (f"{t.explanation}\n\n[bold]action[/] {t.action.type.value} "
+                f"{t.action.params}\n[dim]confidence {t.confidence:.2f} · risk "
+                f"{t.risk_score:.2f} · {len(t.evidence)} evidence items[/]")
+        console.print(Panel(body, title=f"{t.severity.value} · {t.root_cause.value} · "
+                                         f"{t.ticket_id}", subtitle=t.summary, expand=False),
+                      markup=True, highlight=False)
+    _print_summary(batch, out / "run")
+
+
+def _run(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
+    from agents.batch import score_and_triage, write_outputs
+    from warehouse.loader import load_dataset
+
+    if not dataset_dir.is_dir():
+        raise UserError(f"{dataset_dir} is not a folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    start = time.perf_counter()
+    loaded = load_dataset(dataset_dir, rejects_path=out / "rejects.csv", progress=True)
+    data = loaded.dataset
+    if data.transactions.empty:
+        raise UserError(f"{dataset_dir}: no valid transactions to score")
+    batch = score_and_triage(data, settings,
+                             timings={"load_s": time.perf_counter() - start})
+    report = loaded.report
+    batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,}; "
+                       f"{report.rejected:,} rejected, {report.redelivered:,} re-delivered")
+    batch.timings["total_s"] = sum(batch.timings.values())
+    write_outputs(batch, out)
+    return batch
+
+
+def _print_summary(batch: BatchResult, out: Path) -> None:
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    tickets = batch.tickets
+    table = Table(title=f"{len(tickets)} tickets written to {out / 'tickets.jsonl'}")
+    table.add_column("root cause")
+    table.add_column("tickets", justify="right")
+    for cause, n in sorted(Counter(t.root_cause.value for t in tickets).items()):
+        table.add_row(cause, str(n))
+    console = Console()
+    console.print(table)
+    console.print(" · ".join(f"{k[:-2]} {v:.1f}s" for k, v in batch.timings.items()))
