@@ -133,6 +133,14 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(world: dict, browser: A
     assert plot.evaluate("img => img.naturalWidth") > 100
     page.get_by_role("link", name="[E2]").click()
     assert "cited" in page.locator("#ev-E2").get_attribute("class")
+    page.get_by_label("Your question").fill("why was this flagged?")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator("#chat-log .msg.assistant[data-citations]")
+    answer.wait_for(timeout=15_000)
+    assert answer.get_attribute("aria-busy") is None
+    cited = answer.get_attribute("data-citations").split()
+    answer.locator("a.cite").first.click()
+    assert "cited" in page.locator(f"#ev-{cited[0]}").get_attribute("class")
     assert page.get_by_test_id("may-approve").inner_text().startswith("You are a viewer")
     assert page.get_by_role("button", name="Approve").count() == 0
     screenshot(page, "ui-ticket")

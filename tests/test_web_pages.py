@@ -188,3 +188,21 @@ def test_kpi_page_and_charts(app_client: TestClient, tokens: dict[str, str]) -> 
         assert svg.status_code == 200 and "<svg" in svg.text, chart
     assert "mis scan" in app_client.get("/ui/kpis/precision.svg").text
     assert app_client.get("/ui/kpis/nope.svg").status_code == 404
+
+
+def test_chat_streams_a_cited_answer_and_keeps_it(app_client: TestClient,
+                                                 tokens: dict[str, str]) -> None:
+    login(app_client, tokens["viewer1"])
+    with app_client.stream("POST", "/ui/tickets/TK2/chat",
+                           json={"message": "why was this flagged?"}) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        body = "".join(answer.iter_text())
+    assert "event: delta" in body and "event: done" in body
+    cited = re.search(r'"cited": \[([^\]]*)\]', body).group(1)
+    assert '"E' in cited
+    page = app_client.get("/ui/tickets/TK2")
+    assert "why was this flagged?" in page.text and 'class="msg assistant"' in page.text
+    assert app_client.post("/ui/tickets/TK2/chat", json={"message": ""}).status_code == 422
+    app_client.cookies.clear()
+    assert app_client.post("/ui/tickets/TK2/chat", json={"message": "hi"}).status_code == 303

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.approvals import ApprovalVerdict, action_value, check_approval
 from api.auth import Principal, Role, authenticate
+from api.chat.history import messages_of
 from api.decisions import DecisionIn, DecisionKind, decide, retry_write_back
 from api.deps import PolicyDep, RunnerDep, SessionDep, require_role
 from api.errors import ApiError, NotFound
@@ -243,6 +244,8 @@ def _ticket_page(request: Request, session: SessionDep, user: Principal, policy:
         may_retry=user.role.at_least(Role.SUPERVISOR)
         and detail.status in (TicketStatus.APPROVED, TicketStatus.WRITE_BACK_FAILED),
         write_back=write_back_state(detail),
+        chat=[(m, linkify_citations(m.content, set(ids)))
+              for m in messages_of(session, ticket_id=detail.ticket_id)],
     )
 
 
