@@ -32,8 +32,13 @@ def await_approval(state: TicketState) -> Command[Literal["write_back", "record"
             if decision.action is None:
                 raise ValueError("an edit needs the edited action")
             validate_params(decision.action)
-    except (ValidationError, ValueError) as err:
-        return Command(goto="await_approval", update={"approval_error": str(err).splitlines()[0]})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "decision"
+        return Command(goto="await_approval",
+                       update={"approval_error": f"{where}: {first['msg']}"})
+    except ValueError as err:
+        return Command(goto="await_approval", update={"approval_error": str(err)})
     if decision.decision == "reject":
         return Command(goto="record", update={"decision": decision, "approval_error": None,
                                               "status": TicketStatus.REJECTED})
