@@ -20,7 +20,8 @@ from warehouse.settings import get_settings
 from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
-USERS = (("viewer1", "viewer"), ("sup1", "supervisor"), ("sup2", "supervisor"))
+USERS = (("viewer1", "viewer"), ("sup1", "supervisor"), ("sup2", "supervisor"),
+         ("ctl1", "controller"))
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,8 @@ def tokens(app_client: TestClient, store: TableStore) -> dict[str, str]:
                     unit_cost=2.0)
         save_ticket(s, ticket=make_ticket(3, severity="REVIEW", root_cause="MIS_SCAN"),
                     unit_cost=2.0)
+        save_ticket(s, ticket=make_ticket(4, action=adjust("SKU-4", "P-4", -40)),
+                    unit_cost=200.0)
     return tokens
 
 
@@ -102,7 +105,7 @@ def test_queue_lists_stop_first_and_filters(app_client: TestClient,
     page = app_client.get("/ui/")
     assert page.status_code == 200
     order = re.findall(r'data-ticket="(TK\d)"', page.text)
-    assert order == ["TK2", "TK3", "TK1"]
+    assert order == ["TK2", "TK3", "TK4", "TK1"]
     filtered = app_client.get("/ui/", params={"root_cause": "MIS_SCAN", "severity": "",
                                               "sku": ""})
     assert re.findall(r'data-ticket="(TK\d)"', filtered.text) == ["TK3"]
@@ -180,7 +183,7 @@ def test_kpi_page_and_charts(app_client: TestClient, tokens: dict[str, str]) -> 
     app_client.post("/ui/tickets/TK3/decision", data={"decision": "reject", "comment": "fine"})
     page = app_client.get("/ui/kpis")
     assert page.status_code == 200
-    assert 'data-testid="kpi-tickets">3<' in page.text
+    assert 'data-testid="kpi-tickets">4<' in page.text
     charts = re.findall(r'src="(/ui/kpis/[a-z-]+\.svg)"', page.text)
     assert len(charts) == 6
     for chart in charts:
@@ -206,3 +209,35 @@ def test_chat_streams_a_cited_answer_and_keeps_it(app_client: TestClient,
     assert app_client.post("/ui/tickets/TK2/chat", json={"message": ""}).status_code == 422
     app_client.cookies.clear()
     assert app_client.post("/ui/tickets/TK2/chat", json={"message": "hi"}).status_code == 303
+
+
+def test_dual_approval_state_is_shown(app_client: TestClient, tokens: dict[str, str]) -> None:
+    login(app_client, tokens["sup1"])
+    page = app_client.get("/ui/tickets/TK4")
+    assert "needs a <strong>controller</strong>" in page.text and "0 of 2 so far" in page.text
+    assert "You cannot approve" in page.text and re.search(r'value="approve"\s+disabled', page.text)
+    login(app_client, tokens["ctl1"])
+    page = app_client.get("/ui/tickets/TK4")
+    digest = re.search(r'name="action_digest" value="([0-9a-f]{64})"', page.text).group(1)
+    done = app_client.post("/ui/tickets/TK4/decision",
+                           data={"decision": "approve", "action_digest": digest})
+    assert done.status_code == 200 and "1 more approver" in done.text
+    assert "1 of 2 so far:" in done.text
+    assert "ctl1" in done.text and "Nothing written yet" in done.text
+
+
+def test_failed_write_back_is_shown_and_can_be_retried(app_client: TestClient, wms: TestClient,
+                                                       tokens: dict[str, str]) -> None:
+    runner = app_client.app.state.write_back  # type: ignore[attr-defined]
+    adapter, runner.wms = runner.wms, None
+    login(app_client, tokens["sup1"])
+    page = app_client.get("/ui/tickets/TK2")
+    digest = re.search(r'name="action_digest" value="([0-9a-f]{64})"', page.text).group(1)
+    failed = app_client.post("/ui/tickets/TK2/decision",
+                             data={"decision": "approve", "action_digest": digest})
+    assert 'data-testid="write-back">failed' in failed.text and "Retry write-back" in failed.text
+    runner.wms = adapter
+    retried = app_client.post("/ui/tickets/TK2/write-back")
+    assert 'data-testid="write-back">landed' in retried.text
+    assert wms.get("/v1/inventory", params={"sku": "SKU-2", "location": "P-2"}).json()[0][
+        "qty"] == 46
