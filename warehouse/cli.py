@@ -49,3 +49,9 @@ from agents.cli import demo_command, run_command, triage_command  # noqa: E402
 app.command("run")(run_command)
 app.command("triage")(triage_command)
 app.command("demo")(demo_command)
+
+from warehouse.store.command import db_app, ingest_command, status_command  # noqa: E402
+
+app.command("ingest")(ingest_command)
+app.command("status")(status_command)
+app.add_typer(db_app, name="db")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine
 
 _ADVISORY_KEY = 0x7A11_1F57
@@ -163,5 +164,5 @@ def _iso_times(ts: pd.Series) -> pd.Series:
 
 def _records(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     """Rows as tuples of plain Python values, None for missing."""
-    columns = [frame[c].to_numpy(dtype=object, na_value=None) for c in frame.columns]
+    columns = [pa.array(frame[c], from_pandas=True).to_pylist() for c in frame.columns]
     return zip(*columns, strict=True)

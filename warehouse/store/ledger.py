@@ -18,6 +18,8 @@ from warehouse.contract import SOURCE_SIGN, TYPES_WITH_DESTINATION
 _SIGN = {t.value: sign for t, sign in SOURCE_SIGN.items()}
 _DESTINATION = [t.value for t in TYPES_WITH_DESTINATION]
 LEG_COLUMNS = ["id", "seq", "sku", "location", "delta", "balance_after"]
+_SEPARATOR = "\x1f"
+"""Unit separator: cannot appear in an id read from a file."""
 
 
 def legs(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -46,35 +48,39 @@ class RunningBalances:
 
     def __init__(self, balances: pd.DataFrame) -> None:
         """Start from stored balances (columns sku, location, qty, last_seq)."""
-        self.qty: dict[tuple[str, str], float] = dict(
-            zip(zip(balances["sku"], balances["location"], strict=True), balances["qty"],
-                strict=True))
-        self.changed: dict[tuple[str, str], int] = {}
+        self.qty: dict[str, float] = dict(zip(_keys(balances), balances["qty"], strict=True))
+        self.changed: dict[str, int] = {}
         """Keys touched since the start, with the seq of their last leg."""
 
     def apply(self, leg_frame: pd.DataFrame) -> pd.DataFrame:
         """Set ``balance_after`` on legs (ordered by id) and move the balances on."""
         if leg_frame.empty:
             return leg_frame.assign(balance_after=pd.Series(dtype="float64"))
-        keys = pd.MultiIndex.from_arrays([leg_frame["sku"], leg_frame["location"]])
-        codes, uniques = pd.factorize(keys)
+        codes, uniques = pd.factorize(_keys(leg_frame))
         start = np.fromiter((self.qty.get(key, 0.0) for key in uniques), dtype="float64",
                             count=len(uniques))
         running = leg_frame["delta"].groupby(codes, sort=False).cumsum().to_numpy()
         after = start[codes] + running
-        out = leg_frame.assign(balance_after=after)
-        last = out.groupby(codes, sort=False).tail(1)
-        for code, qty, seq in zip(codes[last.index.to_numpy()], last["balance_after"],
-                                  last["seq"], strict=True):
-            key = uniques[code]
-            self.qty[key] = float(qty)
-            self.changed[key] = int(seq)
-        return out
+        # the last leg of each key holds its new balance
+        last = np.full(len(uniques), -1, dtype=np.int64)
+        last[codes] = np.arange(len(codes))
+        seqs = leg_frame["seq"].to_numpy()
+        for key, position in zip(uniques, last, strict=True):
+            self.qty[key] = float(after[position])
+            self.changed[key] = int(seqs[position])
+        return leg_frame.assign(balance_after=after)
 
     def changed_rows(self) -> pd.DataFrame:
         """The touched balances as rows for the ``balances`` table."""
         keys = list(self.changed)
+        parts = [key.split(_SEPARATOR, 1) for key in keys]
         return pd.DataFrame({
-            "sku": [k[0] for k in keys], "location": [k[1] for k in keys],
+            "sku": [p[0] for p in parts], "location": [p[1] for p in parts],
             "qty": [self.qty[k] for k in keys], "last_seq": list(self.changed.values()),
         })
+
+
+def _keys(frame: pd.DataFrame) -> np.ndarray:
+    """One string per (sku, location), for fast dictionary look-ups."""
+    joined = frame["sku"].astype("str") + _SEPARATOR + frame["location"].astype("str")
+    return joined.to_numpy(dtype=object)

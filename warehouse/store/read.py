@@ -112,8 +112,8 @@ def status(engine: Engine) -> StoreStatus:
             items=int(one("SELECT COUNT(*) FROM items")),  # type: ignore[call-overload]
             locations=int(one("SELECT COUNT(*) FROM locations")),  # type: ignore[call-overload]
             transactions=int(one("SELECT COUNT(*) FROM transactions")),  # type: ignore[call-overload]
-            first_ts=pd.Timestamp(first, tz="UTC") if first is not None else None,
-            last_ts=pd.Timestamp(last, tz="UTC") if last is not None else None,
+            first_ts=pd.to_datetime(first, utc=True) if first is not None else None,
+            last_ts=pd.to_datetime(last, utc=True) if last is not None else None,
             ingests=len(runs),
             rows_rejected=sum(run[0] for run in runs),
             rows_redelivered=sum(run[1] for run in runs),

@@ -53,7 +53,7 @@ class TransactionRow(SQLModel, table=True):
 
     seq: int = Field(sa_column=Column(KEY, primary_key=True, autoincrement=False))
     txn_id: str = Field(max_length=128, unique=True)
-    ts: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    ts: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     type: str = Field(max_length=16)
     sku: str = Field(max_length=128)
     qty: float

@@ -66,7 +66,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('seq'),
         sa.UniqueConstraint('txn_id')
     )
-    op.create_index(op.f('ix_transactions_ts'), 'transactions', ['ts'], unique=False)
     op.create_table('balances',
         sa.Column('sku', sa.String(length=128), nullable=False),
         sa.Column('location', sa.String(length=128), nullable=False),
