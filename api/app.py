@@ -15,7 +15,6 @@ and starts the background worker when a triage callable is given. Seams for late
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
@@ -52,13 +51,10 @@ def _open_store(settings: Settings) -> Any:
 
 def _open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
     """The graph's checkpointer: a SQLite file in the data dir, set up once, closed on exit."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    from agents.checkpoints import sqlite_checkpointer
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(settings.data_dir / "checkpoints.sqlite", check_same_thread=False)
-    stack.callback(conn.close)
-    saver = SqliteSaver(conn)
-    saver.setup()
+    saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
+    stack.callback(saver.conn.close)
     return saver
 
 

@@ -132,9 +132,9 @@ def _reject(session: Session, *, record: TicketRecord, user: Principal, body: De
               detail=facts)
     _audit_decision(runner.audit, record, facts)
     runner.reject(record=record, decision=Decision(
-        ticket_id=record.ticket_id, decision="reject", by=user.name, role=user.role,
+        ticket_id=record.ticket_id, decision="reject", approver=user.name, role=user.role,
         comment=body.comment, action=Action.model_validate(record.action),
-        action_digest=record.action_digest, approvers=[]))
+        action_digest=record.action_digest))
     return DecisionOutcome(message=f"rejected by {user.name}; nothing is written back",
                            ticket=detail_of(session, record=record))
 
@@ -204,9 +204,9 @@ def _approve(session: Session, *, record: TicketRecord, user: Principal, body: D
                                ticket=detail_of(session, record=record))
     record = update_ticket(session, record=record, status=TicketStatus.APPROVED.value,
                            decided_at=now_iso(), decided_by=user.name)
-    decision = Decision(ticket_id=record.ticket_id, by=user.name, role=user.role,
-                        comment=body.comment, action=action, action_digest=verdict.digest,
-                        approvers=verdict.approvers)
+    decision = Decision(decision=_resume_kind(record), approver=user.name, action=action,
+                        comment=body.comment, ticket_id=record.ticket_id, role=user.role,
+                        action_digest=verdict.digest, approvers=verdict.approvers)
     record = runner.write_back(session, record=record, decision=decision, actor=user.name)
     return DecisionOutcome(message=_landed_message(record), required_role=verdict.required_role,
                            approvals_needed=verdict.approvals_needed,
@@ -227,8 +227,8 @@ def retry_write_back(
     action = Action.model_validate(record.action)
     approvers = [a.approver for a in approvals_of(session, ticket_id=record.ticket_id)
                  if a.digest == record.action_digest]
-    decision = Decision(ticket_id=record.ticket_id, by=user.name, role=user.role,
-                        comment="write-back retry", action=action,
+    decision = Decision(decision=_resume_kind(record), approver=user.name, action=action,
+                        comment="write-back retry", ticket_id=record.ticket_id, role=user.role,
                         action_digest=record.action_digest, approvers=approvers)
     try:
         record = runner.write_back(session, record=record, decision=decision, actor=user.name)
@@ -236,6 +236,11 @@ def retry_write_back(
         raise Conflict(str(exc)) from exc
     return DecisionOutcome(message=_landed_message(record),
                            ticket=detail_of(session, record=record))
+
+
+def _resume_kind(record: TicketRecord) -> str:
+    """``edit`` when the approved action is not the graph's draft, else ``approve``."""
+    return "approve" if record.action == record.proposed_action else "edit"
 
 
 def _landed_message(record: TicketRecord) -> str:

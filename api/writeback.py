@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.types import Command
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.auth import Role
@@ -30,16 +30,21 @@ LANDED = frozenset({WriteBackStatus.APPLIED, WriteBackStatus.ALREADY_APPLIED})
 
 
 class Decision(BaseModel):
-    """What a decision resumes the graph with (``Command(resume=decision)``)."""
+    """What a decision resumes the graph with (``Command(resume=decision)``).
 
-    ticket_id: str
-    decision: str = "approve"
-    by: str
-    role: Role
+    The first four fields are :class:`agents.state.Decision`'s; the graph ignores the rest.
+    An action edited in the service before its approval resumes as an ``edit``, so the graph
+    writes the approved payload rather than its own draft.
+    """
+
+    decision: str = Field(description="approve, reject or edit")
+    approver: str = Field(description="who decided (the last approver)")
+    action: Action = Field(description="the exact action decided on")
     comment: str = ""
-    action: Action
+    ticket_id: str
+    role: Role
     action_digest: str
-    approvers: list[str]
+    approvers: list[str] = Field(default_factory=list)
 
 
 def correlation_of(record: TicketRecord) -> str:
@@ -62,7 +67,9 @@ def resume_graph(graph: Any, decision: Decision) -> WriteBackResult | None:
         {"configurable": {"thread_id": decision.ticket_id}},
         version="v2",
     )
-    found = out.value.get("write_back") if isinstance(out.value, dict) else None
+    value = out.value
+    found = value.get("write_back") if isinstance(value, dict) else getattr(value, "write_back",
+                                                                            None)
     return WriteBackResult.model_validate(found) if found is not None else None
 
 
