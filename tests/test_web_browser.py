@@ -101,8 +101,8 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def sign_in(browser: Any, base: str, token: str) -> Any:
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+def sign_in(browser: Any, base: str, token: str, width: int = 1366, height: int = 900) -> Any:
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     page.goto(f"{base}/ui/")
     assert "/ui/login" in page.url
     page.get_by_label("API key").fill(token)
@@ -178,3 +178,24 @@ def test_supervisor_approves_and_the_write_back_lands(world: dict, browser: Any)
     applied = httpx.get(f"{world['wms']}/v1/actions").json()
     assert len(applied) == 1
     assert "bin checked, two missing" in page.locator("#history").inner_text()
+
+
+def test_tablet_layout_and_keyboard(world: dict, browser: Any) -> None:
+    base = world["url"]
+    page = sign_in(browser, base, world["tokens"]["vera"], width=820, height=1180)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(overflow) <= 0
+    page.locator("#queue-rows a").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/tickets/**")
+    assert page.evaluate(overflow) <= 0
+    boxes = [page.locator(f"#{h}").bounding_box() for h in ("h-plot", "h-decide")]
+    assert boxes[1]["y"] > boxes[0]["y"] and abs(boxes[1]["x"] - boxes[0]["x"]) < 5
+    screenshot(page, "ui-ticket-tablet")
+    page.goto(f"{base}/ui/kpis")
+    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    screenshot(page, "ui-kpis")

@@ -104,8 +104,17 @@ def aging_chart(kpis: Kpis) -> bytes:
     return _svg(draw, height=3.0)
 
 
+def _time_unit(longest_s: float) -> tuple[str, float]:
+    """A readable unit for durations up to ``longest_s``: (name, seconds per unit)."""
+    if longest_s < 2 * 3600:
+        return "min", 60.0
+    if longest_s < 3 * 86400:
+        return "h", 3600.0
+    return "d", 86400.0
+
+
 def decision_time_chart(kpis: Kpis) -> bytes:
-    """Median, 90th percentile and mean time from ticket to decision, in hours."""
+    """Median, 90th percentile and mean time from ticket to decision."""
     times = kpis.time_to_decision
 
     def draw(ax: Axes) -> None:
@@ -113,10 +122,11 @@ def decision_time_chart(kpis: Kpis) -> bytes:
             _empty(ax, "decisions")
             return
         names = ["median", "p90", "mean"]
-        hours = [(v or 0.0) / 3600 for v in (times.median_s, times.p90_s, times.mean_s)]
-        bars = ax.bar(names, hours, color=["#0b5cad", "#5a6472", "#8fb3dc"])
-        ax.bar_label(bars, fmt="%.1f h", fontsize=8)
-        ax.set_ylabel("hours to decision")
+        seconds = [v or 0.0 for v in (times.median_s, times.p90_s, times.mean_s)]
+        unit, per = _time_unit(max(seconds))
+        bars = ax.bar(names, [s / per for s in seconds], color=["#0b5cad", "#5a6472", "#8fb3dc"])
+        ax.bar_label(bars, fmt=f"%.1f {unit}", fontsize=8)
+        ax.set_ylabel(f"time to decision ({unit})")
         ax.set_title(f"{times.count} decided ticket(s)", fontsize=9, loc="left")
         ax.grid(True, axis="y", alpha=0.3)
 
