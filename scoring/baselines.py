@@ -21,7 +21,8 @@ class Baselines:
     """What the scorer learned from the history log.
 
     Attributes:
-        qty: per (sku, type): median and robust scale of log(1 + eaches), and row count.
+        qty: per (sku, type, source location type): median and robust scale of log(1 + eaches), and row count.
+        qty_sku: the same per (sku, type), for sources the SKU never used in history.
         qty_type: the same per type, the fallback for unseen SKUs.
         pick_rate: per sku: typical pick lines per day (median over days, mean for slow movers).
         each_rate: per sku: eaches picked per day.
@@ -29,21 +30,28 @@ class Baselines:
         user_rows: per user: rows in history.
         adj_user: per user: negative write-offs per 1,000 of their rows.
         pick_faces: per "sku@location": picks seen there in history.
+        type_use: per "sku@location type": transfers into that type in history.
+        type_use_total: per sku: transfers with a destination in history.
+        bin_level: per "sku@location": median balance the bin held in history.
         tails: per multivariate feature: history quantiles (scoring.detectors.multivariate).
         tail_limit: multivariate tail score above which a row is flagged.
-        neg_grace_s: how long a negative balance may last before it is news (3x the median
-            healed negative spell in history, 10 min to 2 h).
+        neg_grace_s: how long a negative balance may last before it is news (twice the
+            upper quartile of sub-hour negative spells in history, 10 min to 2 h).
         days: length of the history in days.
         end_t: last history timestamp (epoch seconds).
     """
 
     qty: pd.DataFrame = field(default_factory=pd.DataFrame)
+    qty_sku: pd.DataFrame = field(default_factory=pd.DataFrame)
     qty_type: pd.DataFrame = field(default_factory=pd.DataFrame)
     pick_rate: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     each_rate: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     user_window: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     user_rows: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     adj_user: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    type_use: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    type_use_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    bin_level: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     pick_faces: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     tails: dict[str, np.ndarray] = field(default_factory=dict)
     tail_limit: float = np.inf
@@ -69,11 +77,16 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     b.days = max(1.0, (t.max() - t.min()) / DAY)
     ok = frame["eaches"].notna() & (frame["type"] != "CYCLE_COUNT")
     le = np.log1p(frame.loc[ok, "eaches"].abs())
-    keys = [frame.loc[ok, "sku"], frame.loc[ok, "type"]]
+    keys = [frame.loc[ok, "sku"], frame.loc[ok, "type"], frame.loc[ok, "loc_type"].fillna("")]
     med = le.groupby(keys).median()
     dev = (le - med.reindex(pd.MultiIndex.from_arrays(keys)).to_numpy()).abs()
     mad = dev.groupby(keys).median() * MAD_SCALE
     b.qty = pd.DataFrame({"med": med, "mad": mad, "n": le.groupby(keys).size()})
+    k2 = keys[:2]
+    med2 = le.groupby(k2).median()
+    dev2 = (le - med2.reindex(pd.MultiIndex.from_arrays(k2)).to_numpy()).abs()
+    b.qty_sku = pd.DataFrame({"med": med2, "mad": dev2.groupby(k2).median() * MAD_SCALE,
+                              "n": le.groupby(k2).size()})
     tmed = le.groupby(frame.loc[ok, "type"]).median()
     tdev = (le - frame.loc[ok, "type"].map(tmed)).abs()
     b.qty_type = pd.DataFrame({"med": tmed, "mad": tdev.groupby(frame.loc[ok, "type"]).median()
@@ -89,6 +102,13 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     mean_daily = daily.groupby(level=0).sum() / n_days
     b.pick_rate = np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0))
     b.each_rate = picks.groupby("sku")["eaches"].sum() / n_days
+    level = frame[frame["bal_after"].notna()] if "bal_after" in frame else frame.iloc[:0]
+    b.bin_level = level.groupby(level["sku"] + "@" + level["location"])["bal_after"].median() \
+        if len(level) else pd.Series(dtype="float64")
+    tr = frame[frame["type"].isin(["PUTAWAY", "MOVE"]) & frame["to_location"].notna()]
+    if "dest_type" in tr:
+        b.type_use = (tr["sku"] + "@" + tr["dest_type"].fillna("")).value_counts().astype("float64")
+        b.type_use_total = tr["sku"].value_counts().astype("float64")
     b.pick_faces = (picks["sku"] + "@" + picks["location"]).value_counts().astype("float64")
     hour = (frame["t"] % DAY) // 3600
     users = frame["user_id"].fillna("?")
@@ -101,9 +121,10 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     if "neg_for_s" in frame:
         starts = (frame["bal_before"] >= 0) & (frame["bal_after"] < 0)
         spells = frame.loc[starts, "neg_for_s"]
-        spells = spells[np.isfinite(spells)]
+        # the short spells are confirmation latency; grace is twice their upper quartile
+        spells = spells[np.isfinite(spells) & (spells < 3600)]
         if len(spells) >= 5:
-            b.neg_grace_s = float(np.clip(3 * spells.median(), 600, 7200))
+            b.neg_grace_s = float(np.clip(2 * spells.quantile(0.75), 600, 7200))
     neg = writeoff_mask(frame)
     b.adj_user = (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index) \
         .fillna(0.0)
@@ -111,9 +132,10 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
 
 
 def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:
-    """Negative adjustments that are not a clerk's count correction."""
+    """Negative adjustments that are neither count corrections nor quarantine disposals."""
     corr = frame["reason_code"].fillna("").str.upper().str.contains("COUNT")
-    return ((frame["type"] == "ADJUSTMENT") & (frame["qty"] < 0) & ~corr).to_numpy()
+    disposal = frame["loc_type"].isin(["QUARANTINE", "RETURNS"])
+    return ((frame["type"] == "ADJUSTMENT") & (frame["qty"] < 0) & ~corr & ~disposal).to_numpy()
 
 
 def off_hours(frame: pd.DataFrame, baselines: Baselines, min_rows: int = 40) -> np.ndarray:

@@ -21,6 +21,7 @@ DAY = 86_400
 LINK_WINDOWS: dict[str, float] = {
     "sku": 4 * DAY, "bin": 5 * DAY, "ref": 3 * DAY, "txn": 10 * DAY, "mirror": 10 * DAY,
     "user": 14 * DAY, "device": 3600, "loc": 2 * DAY, "move": DAY,
+    "master": np.inf,
 }
 
 

@@ -32,16 +32,18 @@ from warehouse.dataset import Dataset
 
 DEFAULTS: dict[str, float] = {
     "qty_mad_floor": 0.35, "qty_min_history": 8, "qty_z": 5.0, "qty_ratio": 4.0,
-    "velocity_ratio": 3.5, "velocity_min_lines": 8, "velocity_z": 5.0,
+    "velocity_ratio": 3.5, "velocity_min_lines": 8, "velocity_z": 4.0,
+    "velocity_ordinary_lift": 2.0, "negative_min_units": 2.0,
     "count_followup_h": 4.0, "count_tol_min": 0.5, "count_tol_velocity": 0.1,
     "count_tol_value": 200.0, "count_explained_factor": 10.0,
     "mirror_window_h": 24.0, "neighbour_m": 3.0,
-    "weight_tolerance": 1.12, "reweigh_window_h": 6.0,
-    "double_scan_s": 20.0, "travel_min_m": 20.0, "travel_speed_ms": 8.0,
+    "weight_tolerance": 1.12, "weight_abs_tol_kg": 0.02, "reweigh_window_h": 6.0,
+    "double_scan_s": 15.0, "travel_min_m": 20.0, "travel_speed_ms": 8.0,
     "unknown_stock_share": 0.02, "receipt_rel_tolerance": 0.0,
     "writeoff_window_d": 14.0, "writeoff_repeat": 3, "high_value_quantile": 0.9,
-    "overweight_estimate_margin": 1.2, "face_min_picks": 3,
-    "review_risk": 0.5, "stop_risk": 0.85, "tail_quantile": 0.99995,
+    "overweight_estimate_margin": 1.5, "face_min_picks": 3, "overfill_ratio": 5.0, "receipt_open_h": 36.0,
+    "writeoff_review_value": 250.0, "rare_type_max": 3,
+    "review_risk": 0.5, "stop_risk": 0.85, "tail_quantile": 1.0,
     "online_window_h": 48.0,
 }
 RELATED_TXN_NUMBERS = ("first_txn", "duplicate_of")
@@ -186,6 +188,7 @@ class Scorer:
             parts.append(det.run(ctx))
         parts = [p for p in parts if len(p)]
         ff = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLAG_COLUMNS)
+        ff = ff.astype({"row": np.int64, "score": "float64"})
         ff = ff.sort_values(["row", "detector", "code"], kind="stable").reset_index(drop=True)
         ff["score"] = self.calibration_.flag_probability(ff["code"].to_numpy(dtype=object),
                                                          ff["score"].to_numpy(dtype="float64"))

@@ -60,7 +60,8 @@ def detect(ctx: Context) -> pd.DataFrame:
     peers = ctx.baselines.adj_user
     peer_med = float(peers[peers > 0].median()) if (peers > 0).any() else 0.0
     rate = pd.Series(user).map(peers).fillna(0).to_numpy()
-    fire = (n >= p["writeoff_repeat"]) | ((n >= 2) & (hv | off))
+    fire = (n >= p["writeoff_repeat"]) | ((n >= 2) & (hv | off)) | (hv & off) \
+        | (hv & (value >= p["writeoff_review_value"]))
     d = w[fire]
     raw = 0.5 + 0.1 * np.minimum(n[fire], 5) + 0.1 * hv[fire] + 0.1 * off[fire]
     return flags("adjustments", "WRITE_OFF_PATTERN", d["row"].to_numpy(), strength(raw, 0.5, 1.0),

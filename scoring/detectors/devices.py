@@ -43,6 +43,8 @@ def detect(ctx: Context) -> pd.DataFrame:
             eq[1:] &= v[1:] == v[:-1]
         q = s["qty"].to_numpy()
         eq[1:] &= q[1:] == q[:-1]
+        task = s["ref"].to_numpy(dtype=object)
+        eq[1:] &= (task[1:] == task[:-1]) | pd.isna(task[1:]) | pd.isna(task[:-1])
         dbl = eq & (dt > 0) & (dt <= p["double_scan_s"])
         prev_txn = np.empty(len(s), dtype=object)
         prev_txn[1:] = s["txn_id"].to_numpy()[:-1]
@@ -55,7 +57,10 @@ def detect(ctx: Context) -> pd.DataFrame:
         pk = s[(s["type"] == "PICK").to_numpy() & s["x"].notna().to_numpy()]
         if len(pk) > 1 and ctx.has("x"):
             same = np.zeros(len(pk), bool)
-            same[1:] = pk["scanner"].to_numpy()[1:] == pk["scanner"].to_numpy()[:-1]
+            # only consecutive scans of one task: interleaved orders are not one walk
+            task = pk["ref"].to_numpy(dtype=object)
+            same[1:] = (pk["scanner"].to_numpy()[1:] == pk["scanner"].to_numpy()[:-1]) \
+                & (task[1:] == task[:-1]) & pd.notna(task[1:])
             dist = np.zeros(len(pk))
             dist[1:] = np.hypot(np.diff(pk["x"].to_numpy()), np.diff(pk["y"].to_numpy()))
             dt = np.zeros(len(pk))

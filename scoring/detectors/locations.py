@@ -47,7 +47,8 @@ def detect(ctx: Context) -> pd.DataFrame:
     limit = f["dest_max_w"].to_numpy()
     with np.errstate(invalid="ignore"):
         over_m = into & (measured > limit)
-        over_e = into & ~np.isfinite(measured) & (est > limit * p["overweight_estimate_margin"])
+        over_e = into & (est > limit * p["overweight_estimate_margin"]) if not ctx.has("weight_kg") \
+            else np.zeros(len(f), bool)
     over = over_m | over_e
     load = np.where(over_m, measured, est)
     d = f[over]
@@ -72,6 +73,17 @@ def detect(ctx: Context) -> pd.DataFrame:
     d = f[away]
     out.append(flags("locations", "AWAY_FROM_HOME", d["row"].to_numpy(), np.full(len(d), 0.75),
                      {"to_location": d["to_location"].to_numpy(), "home": d["home"].to_numpy()},
+                     [key("sku", d["sku"]), key("loc", d["to_location"])]))
+    # a bulk lane for a SKU that (almost) never needs one: an exceptional volume
+    uses = pd.Series(f["sku"].fillna("") + "@" + f["dest_type"].fillna("")).map(
+        ctx.baselines.type_use).fillna(0).to_numpy()
+    total = f["sku"].map(ctx.baselines.type_use_total).fillna(0).to_numpy()
+    rare = into & storage & (f["type"].to_numpy() == "PUTAWAY") & (uses <= p["rare_type_max"]) \
+        & (total - uses >= 5 * p["rare_type_max"]) & (dest_type == "BULK")
+    d = f[rare]
+    out.append(flags("locations", "RARE_STORAGE_TYPE", d["row"].to_numpy(), np.full(len(d), 0.5),
+                     {"to_location": d["to_location"].to_numpy(), "to_type": d["dest_type"].to_numpy(),
+                      "uses_in_history": uses[rare], "transfers_in_history": total[rare]},
                      [key("sku", d["sku"]), key("loc", d["to_location"])]))
     f2f = into & (f["type"].to_numpy() == "MOVE") & (f["loc_type"].to_numpy(dtype=object) == "PICK") \
         & (dest_type == "PICK")

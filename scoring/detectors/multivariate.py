@@ -16,7 +16,7 @@ QUANTILES = np.linspace(0.0, 1.0, 401)
 
 def features(frame: pd.DataFrame, baselines: Baselines) -> pd.DataFrame:
     """Scale-free row features: size vs the SKU's usual, weight ratio, balance, hour, variance."""
-    idx = pd.MultiIndex.from_arrays([frame["sku"], frame["type"]])
+    idx = pd.MultiIndex.from_arrays([frame["sku"], frame["type"], frame["loc_type"].fillna("")])
     base = baselines.qty.reindex(idx) if not baselines.qty.empty else None
     le = np.log1p(frame["eaches"].abs().to_numpy())
     if base is not None:

@@ -27,8 +27,12 @@ def detect(ctx: Context) -> pd.DataFrame:
     out = []
     mov = f[f["type"].isin(MOVING_TYPES) & (f["eaches"] > 0)]
     if len(mov):
-        idx = pd.MultiIndex.from_arrays([mov["sku"], mov["type"]])
+        idx = pd.MultiIndex.from_arrays([mov["sku"], mov["type"], mov["loc_type"].fillna("")])
         base = ctx.baselines.qty.reindex(idx)
+        # no history from this kind of source: compare with the SKU's rows of that type
+        fallback = ctx.baselines.qty_sku.reindex(pd.MultiIndex.from_arrays([mov["sku"], mov["type"]]))
+        missing = base["n"].isna().to_numpy()
+        base.loc[missing, ["med", "mad", "n"]] = fallback.loc[missing, ["med", "mad", "n"]].to_numpy()
         med = base["med"].to_numpy()
         mad = np.maximum(base["mad"].fillna(0).to_numpy(), p["qty_mad_floor"])
         n = base["n"].fillna(0).to_numpy()
@@ -43,13 +47,16 @@ def detect(ctx: Context) -> pd.DataFrame:
                           "typical": np.round(np.expm1(med[hit]), 1), "ratio": np.round(ratio[hit], 2),
                           "z": np.round(z[hit], 1)},
                          [key("sku", f["sku"].to_numpy()[rows])]))
+    out.append(_overfill(ctx))
     picks = f[f["type"] == "PICK"]
     if len(picks) and len(ctx.baselines.pick_rate):
         skus = picks["sku"].to_numpy()
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
         rate = pd.Series(skus).map(ctx.baselines.pick_rate).fillna(0).to_numpy()
         exp = np.maximum(rate, 0.5)
-        z = (count - exp) / np.sqrt(exp)
+        # significant even against an ordinary promotion's lift
+        lifted = exp * p["velocity_ordinary_lift"]
+        z = (count - lifted) / np.sqrt(lifted)
         ratio = count / exp
         hit = (ratio >= p["velocity_ratio"]) & (count >= p["velocity_min_lines"]) \
             & (z >= p["velocity_z"])
@@ -59,4 +66,24 @@ def detect(ctx: Context) -> pd.DataFrame:
                          {"lines_24h": count[hit], "usual_per_day": np.round(rate[hit], 1),
                           "ratio": np.round(ratio[hit], 1)},
                          [key("sku", skus[hit])]))
-    return pd.concat(out, ignore_index=True) if out else flags("quantity", "", [], [], {}, [])
+    return pd.concat(out, ignore_index=True)
+
+
+def _overfill(ctx: Context) -> pd.DataFrame:
+    """``BIN_OVERFILL``: a transfer leaves a pick face holding many times its usual level."""
+    f = ctx.frame
+    p = ctx.params
+    # pick faces cycle between a minimum and a maximum; reserve slots fill and drain
+    into = f["type"].isin(["PUTAWAY", "MOVE"]).to_numpy() & (f["dest_type"] == "PICK").to_numpy()
+    pair = (f["sku"].fillna("") + "@" + f["to_location"].fillna("")).to_numpy()
+    typical = pd.Series(pair).map(ctx.baselines.bin_level).to_numpy(dtype="float64")
+    typical = np.fmax(typical, 2 * f["case_qty"].fillna(1).to_numpy())
+    ratio = f["dest_after"].to_numpy() / np.maximum(typical, 1.0)
+    with np.errstate(invalid="ignore"):
+        hit = into & (ratio >= p["overfill_ratio"]) & (f["dest_after"].to_numpy() >= 10)
+    d = f[hit]
+    return flags("quantity", "BIN_OVERFILL", d["row"].to_numpy(),
+                 strength(ratio[hit], p["overfill_ratio"], 4 * p["overfill_ratio"]),
+                 {"to_location": d["to_location"].to_numpy(), "balance_after": d["dest_after"].to_numpy(),
+                  "typical": np.round(typical[hit], 1), "ratio": np.round(ratio[hit], 1)},
+                 [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])])

@@ -1,6 +1,6 @@
 """Receipts against the ASN: what arrived under one ASN (all its receipts together) against
-what the ASN said. A partial delivery completed by a second receipt stays quiet.
-"""
+what the ASN said. A partial delivery completed by a second receipt stays quiet, and a
+shortage is only called once the log runs past the time a second part would arrive."""
 
 from __future__ import annotations
 
@@ -29,13 +29,16 @@ def detect(ctx: Context) -> pd.DataFrame:
     if r.empty:
         return flags("receiving", "", [], [], {}, [])
     day = (r["t"] // 86_400).astype(str)
-    asn = np.where(r["ref"].notna(), r["ref"].fillna(""), "day" + day) + "|" + r["sku"]
+    asn = (np.where(r["ref"].notna(), r["ref"].fillna(""), "day" + day) + "|" + r["sku"]).to_numpy()
     g = pd.Series(r["qty"].to_numpy()).groupby(asn)
     total = g.transform("sum").to_numpy()
     ordered = pd.Series(r["expected_qty"].to_numpy()).groupby(asn).transform("max").to_numpy()
     diff = total - ordered
     rel = np.abs(diff) / np.maximum(ordered, 1)
-    hit = (np.abs(diff) >= 0.5) & (rel >= p["receipt_rel_tolerance"])
+    # a short ASN may still be completed by a second receipt: wait before calling it short
+    last = pd.Series(r["t"].to_numpy()).groupby(asn).transform("max").to_numpy()
+    still_open = (diff < 0) & (f["t"].max() - last < p["receipt_open_h"] * 3600)
+    hit = (np.abs(diff) >= 0.5) & (rel >= p["receipt_rel_tolerance"]) & ~still_open
     d = r[hit]
     return flags("receiving", "RECEIPT_QTY_MISMATCH", d["row"].to_numpy(), strength(rel[hit], 0.0, 0.5),
                  {"received": total[hit], "asn_qty": ordered[hit], "difference": diff[hit],

@@ -44,7 +44,8 @@ def detect(ctx: Context) -> pd.DataFrame:
                   "home": d["home"].to_numpy()},
                  [key("sku", d["sku"]), bin_key[no_stock], key("bin", d["sku"] + "@" + d["home"])])]
     neg_for = f["neg_for_s"].to_numpy()
-    neg = out_rows & f["pair_known"].to_numpy() & ~no_stock & (neg_for > grace)
+    neg = out_rows & f["pair_known"].to_numpy() & ~no_stock & (neg_for > grace) \
+        & (f["bal_after"].to_numpy() <= -p["negative_min_units"])
     d = f[neg]
     hours = neg_for[neg] / 3600
     res.append(flags("stock", "NEGATIVE_BALANCE", d["row"].to_numpy(), strength(np.minimum(hours, 48), grace / 3600, 24),
@@ -54,7 +55,8 @@ def detect(ctx: Context) -> pd.DataFrame:
                      [key("sku", d["sku"]), bin_key[neg]]))
     dest_before = f["dest_after"].to_numpy() - f["eaches"].to_numpy()
     since = f["dest_neg_since_s"].to_numpy()
-    heal = (dest_before < 0) & (f["dest_after"].to_numpy() >= 0) & (since > grace)
+    heal = (dest_before <= -p["negative_min_units"]) & (f["dest_after"].to_numpy() >= 0) \
+        & (since > grace)
     d = f[heal]
     res.append(flags("stock", "LATE_INFLOW_HEALS", d["row"].to_numpy(),
                      strength(since[heal] / 3600, grace / 3600, 12),

@@ -49,7 +49,8 @@ def detect(ctx: Context) -> pd.DataFrame:
     ratio = w["weight_kg"] / expected
     tol = np.log(p["weight_tolerance"])
     lr = np.log(ratio.where(ratio > 0))
-    bad = w[(np.abs(lr) > tol) & (w["weight_kg"] > 0)].copy()
+    off = np.abs(w["weight_kg"] - expected) > p["weight_abs_tol_kg"]
+    bad = w[(np.abs(lr) > tol) & off & (w["weight_kg"] > 0)].copy()
     if bad.empty:
         return flags("weight", "", [], [], {}, [])
     bad["ratio"] = ratio[bad.index]
@@ -89,7 +90,7 @@ def detect(ctx: Context) -> pd.DataFrame:
                          np.full(len(b), 0.85),
                          {"ratio": np.round(np.exp(med[steady].to_numpy()), 3),
                           "rows": n[steady].to_numpy(), "users": n_users[steady]},
-                         [key("sku", b["sku"])]))
+                         [key("sku", b["sku"]), key("master", b["sku"])]))
     return pd.concat(out, ignore_index=True)
 
 
