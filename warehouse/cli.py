@@ -55,3 +55,11 @@ from warehouse.store.command import db_app, ingest_command, status_command  # no
 app.command("ingest")(ingest_command)
 app.command("status")(status_command)
 app.add_typer(db_app, name="db")
+
+from evals.command import eval_command  # noqa: E402
+
+app.command("eval")(eval_command)
+
+from scoring.command import score_command  # noqa: E402
+
+app.command("score")(score_command)
