@@ -1,23 +1,25 @@
-"""LLM traffic for the ``recorded`` and ``live`` modes: a metering proxy, replay and capture.
+"""LLM traffic of the ``recorded`` and ``live`` modes: replay, capture and a stand-in.
 
-:class:`Metered` wraps any reasoner: it times each incident, keeps each incident's usage and
-marks which incident (and step) is being reasoned about, so the HTTP layer can file each
-chat completion under that incident. :class:`Replay` answers ``/chat/completions`` through
-respx from recorded responses (the real OpenAI client code runs; only the socket is mocked);
-:class:`Capture` collects responses per incident, from a live endpoint (an httpx response
-hook) or from the offline stand-in (:func:`standin_answer`) that bootstraps recordings where
-no model server is reachable. Recordings: ``evals/recordings/<suite>/<dataset>.json``.
+Each chat completion is filed under the incident it is about: a hash of the sorted txn_ids
+that the case prompt lists (``- transactions: ...``), so recordings survive changes in
+ticket numbering and in the order incidents are triaged. :class:`Replay` answers
+``/chat/completions`` through respx from recorded responses, so the real OpenAI client code
+runs with only the socket mocked; a request it has no answer for gets an empty answer (the
+reasoner then falls back to offline, visibly) and is counted. :func:`capture_live` records a
+live endpoint's answers through a respx pass-through route. :func:`standin_recording`
+bootstraps recordings where no model server is reachable: each incident's answers are the
+offline reasoner's own verdict and text, and the file says ``source: offline-standin``.
+Recordings: ``evals/recordings/<suite>/<dataset>.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,73 +27,30 @@ from typing import Any
 import httpx
 import respx
 
-from agents.case import CaseFile, Classification, Explanation, Reasoner, ReasonerUsage
-from agents.reasoners.offline import OfflineReasoner
-from warehouse.contract import Action
+from warehouse.contract import Ticket
 
 RECORDINGS_DIR = Path(__file__).with_name("recordings")
 REPLAY_BASE_URL = "http://recorded.llm.invalid/v1"
 REPLAY_MODEL = "recorded"
+_TXNS_LINE = re.compile(r"^- transactions: (.+)$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Step:
-    """What the reasoner is doing right now, for the HTTP layer to file its traffic under."""
-
-    key: str
-    case: CaseFile
-    classification: Classification | None = None
-    action: Action | None = None
+def incident_key(txn_ids: Iterable[str]) -> str:
+    """A stable key of an incident: a hash of its sorted txn_ids."""
+    return hashlib.sha1("\n".join(sorted(txn_ids)).encode()).hexdigest()[:16]
 
 
-CURRENT: ContextVar[Step | None] = ContextVar("eval_llm_step", default=None)
-
-
-def incident_key(case: CaseFile) -> str:
-    """A stable key of an incident: a hash of its sorted txn_ids (ids are run-specific)."""
-    ids = "\n".join(sorted(case.incident.txn_ids))
-    return hashlib.sha1(ids.encode()).hexdigest()[:16]
-
-
-class Metered:
-    """A reasoner proxy that times incidents and keeps their usage; behaviour unchanged.
-
-    Args:
-        inner: the reasoner doing the work.
-    """
-
-    def __init__(self, inner: Reasoner) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.usages: dict[str, ReasonerUsage] = {}
-
-    def classify(self, case: CaseFile) -> Classification:
-        """Delegate, timed, under this incident's key."""
-        with self._step(Step(incident_key(case), case)):
-            return self.inner.classify(case)
-
-    def explain(self, case: CaseFile, classification: Classification, action: Action
-                ) -> Explanation:
-        """Delegate, timed, under this incident's key; then keep the incident's usage."""
-        with self._step(Step(incident_key(case), case, classification, action)):
-            out = self.inner.explain(case, classification, action)
-        self.usages[case.incident.incident_id] = self.inner.usage(case)
-        return out
-
-    def usage(self, case: CaseFile) -> ReasonerUsage:
-        """The wrapped reasoner's usage for this case."""
-        return self.inner.usage(case)
-
-    @contextmanager
-    def _step(self, step: Step) -> Iterator[None]:
-        token = CURRENT.set(step)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[step.case.incident.incident_id] += time.perf_counter() - start
-            CURRENT.reset(token)
+def request_key(request: httpx.Request) -> str | None:
+    """The incident a chat-completions request is about (None when the prompt names none)."""
+    try:
+        messages = json.loads(request.content)["messages"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for message in messages:
+        found = _TXNS_LINE.search(str(message.get("content") or ""))
+        if message.get("role") == "user" and found:
+            return incident_key(t.strip() for t in found.group(1).split(","))
+    return None
 
 
 def recording_path(suite: str, dataset: str, root: Path = RECORDINGS_DIR) -> Path:
@@ -99,30 +58,11 @@ def recording_path(suite: str, dataset: str, root: Path = RECORDINGS_DIR) -> Pat
     return root / suite / f"{dataset}.json"
 
 
-@dataclass
-class Capture:
-    """Chat completions collected per incident key, in the order they were answered."""
-
-    source: str
-    responses: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-
-    def add(self, body: dict[str, Any]) -> None:
-        """File one response body under the incident being reasoned about."""
-        step = CURRENT.get()
-        if step is not None:
-            self.responses[step.key].append(body)
-
-    def hook(self, response: httpx.Response) -> None:
-        """The response hook of live capture (chat completions only)."""
-        if response.request.url.path.endswith("/chat/completions") and response.is_success:
-            response.read()
-            self.add(response.json())
-
-    def save(self, path: Path) -> None:
-        """Write the recording (sorted keys, so re-recording diffs stay readable)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"source": self.source, "responses": dict(sorted(self.responses.items()))}
-        path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+def save_recording(path: Path, source: str, responses: dict[str, list[dict[str, Any]]]) -> None:
+    """Write a recording (sorted keys, so re-recording diffs stay readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"source": source, "responses": dict(sorted(responses.items()))}
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @dataclass
@@ -141,65 +81,67 @@ class Replay:
             return Replay({})
         return Replay(json.loads(path.read_text(encoding="utf-8"))["responses"])
 
+    def rewind(self) -> None:
+        """Serve every incident's answers from the start again (for a second run)."""
+        self.served.clear()
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        """The respx side effect: the next recorded answer of the current incident."""
-        step = CURRENT.get()
-        queue = self.responses.get(step.key, []) if step else []
-        n = self.served[step.key] if step else 0
+        """The respx side effect: the next recorded answer of the request's incident."""
+        key = request_key(request)
+        queue = self.responses.get(key, []) if key else []
+        n = self.served[key] if key else 0
         if n >= len(queue):
-            self.misses += 1  # an empty answer: the reasoner falls back to offline, visibly
-            return httpx.Response(200, json=_completion("", 0, 0, model=REPLAY_MODEL))
-        self.served[step.key] += 1  # type: ignore[union-attr]
+            self.misses += 1
+            return httpx.Response(200, json=completion("", model=REPLAY_MODEL))
+        self.served[key] += 1  # type: ignore[index]
         self.answered += 1
         return httpx.Response(200, json=queue[n])
 
 
 @contextmanager
-def mocked_llm(answer: Any) -> Iterator[respx.MockRouter]:
-    """Route the replay endpoint's chat completions to ``answer``; anything else fails."""
+def replaying(replay: Replay) -> Iterator[respx.MockRouter]:
+    """Route the replay endpoint's chat completions to ``replay``; anything else fails."""
     with respx.mock(base_url=REPLAY_BASE_URL, assert_all_mocked=True,
                     assert_all_called=False) as router:
-        router.post("/chat/completions", name="chat").mock(side_effect=answer)
+        router.post("/chat/completions", name="chat").mock(side_effect=replay)
         yield router
 
 
-@dataclass
-class StandIn:
-    """Answers chat completions with the offline reasoner's verdict, recording each answer.
-
-    Used only to bootstrap recordings where no model server is reachable; the recording says
-    ``source: offline-standin`` so nobody mistakes it for a model's answers.
-    """
-
-    capture: Capture = field(default_factory=lambda: Capture("offline-standin"))
-    offline: OfflineReasoner = field(default_factory=OfflineReasoner)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        """The respx side effect: classify or explain the current step offline."""
-        body = standin_answer(self.offline, CURRENT.get(), len(request.content))
-        self.capture.add(body)
-        return httpx.Response(200, json=body)
+@contextmanager
+def capture_live(base_url: str) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Pass live chat completions through and collect them per incident on exit."""
+    captured: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with respx.mock(assert_all_mocked=False, assert_all_called=False) as router:
+        route = router.post(url__startswith=base_url.rstrip("/") + "/chat/completions")
+        route.pass_through()
+        yield captured
+        for call in route.calls:
+            key = request_key(call.request)
+            if key and call.response is not None and call.response.is_success:
+                captured[key].append(json.loads(call.response.read()))
 
 
-def standin_answer(offline: OfflineReasoner, step: Step | None, request_bytes: int
-                   ) -> dict[str, Any]:
-    """A chat completion whose content is the offline reasoner's answer to ``step``."""
-    if step is None:
-        return _completion("", 0, 0, model="offline-standin")
-    if step.classification is None or step.action is None:
-        content = offline.classify(step.case).model_dump_json()
-    else:
-        content = offline.explain(step.case, step.classification, step.action).model_dump_json()
-    return _completion(content, request_bytes // 4, len(content) // 4, model="offline-standin")
+def standin_recording(tickets: Iterable[Ticket]) -> dict[str, list[dict[str, Any]]]:
+    """Per incident, a classify and an explain answer holding an offline run's ticket."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for t in tickets:
+        cited = [e.id for e in t.evidence if e.id][:3]
+        verdict = json.dumps({"root_cause": t.root_cause.value, "confidence": t.confidence,
+                              "rationale": t.summary, "cited_evidence": cited})
+        text = json.dumps({"summary": t.summary, "explanation": t.explanation,
+                           "cited_evidence": cited})
+        # no usage block, like some local servers: the reasoner estimates tokens from the
+        # prompt it really sent, so recorded-mode token figures are not invented here
+        out[incident_key(t.txn_ids)] = [completion(verdict, model="offline-standin"),
+                                        completion(text, model="offline-standin")]
+    return out
 
 
-def _completion(content: str, prompt_tokens: int, completion_tokens: int, *, model: str
-                ) -> dict[str, Any]:
+def completion(content: str, *, model: str) -> dict[str, Any]:
+    """A chat.completion body with one assistant message (and no usage block)."""
     return {
         "id": "chatcmpl-eval", "object": "chat.completion", "created": 1750000000,
         "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
     }

@@ -1,7 +1,7 @@
 """Run a system (Tally or the naive baseline) over a suite and judge its tickets.
 
 Tally runs in-process through the same function ``tally run`` uses
-(:func:`agents.pipeline.triage_dataset`), with the reasoner the mode asks for:
+(:func:`agents.batch.score_and_triage`), with the reasoner the mode asks for:
 
 - ``offline``: the built-in offline reasoner (no network, no key).
 - ``recorded``: the OpenAI-compatible reasoner against recorded chat completions replayed
@@ -14,15 +14,11 @@ Tally runs in-process through the same function ``tally run`` uses
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import httpx
-
-from agents.case import Reasoner, ReasonerUsage
 from evals.baseline import NaiveBaseline
 from evals.expectations import Expectation
 from evals.metrics import (
@@ -36,14 +32,15 @@ from evals.metrics import (
     status_checks,
 )
 from evals.recordings import (
+    RECORDINGS_DIR,
     REPLAY_BASE_URL,
     REPLAY_MODEL,
-    Capture,
-    Metered,
     Replay,
-    StandIn,
-    mocked_llm,
+    capture_live,
     recording_path,
+    replaying,
+    save_recording,
+    standin_recording,
 )
 from evals.suites import EvalDataset
 from warehouse.contract import Ticket
@@ -72,18 +69,18 @@ class DatasetRun:
         dataset: the dataset judged.
         tickets: the tickets written.
         seconds: wall time of the whole run (load excluded: scoring, triage, tickets).
-        reason_seconds: per ticket, the reasoner's time (classify + explain).
-        usages: per ticket, model calls and tokens (empty for systems without a reasoner).
+        ticket_seconds: per ticket, the triage time (Tally reports it; empty otherwise).
         twin_tickets: tickets of the clean twin, when the dataset has one.
+        error: why the system crashed on this dataset (its cases then count as missed).
         replay_misses: chat completions the recording could not answer (recorded mode).
     """
 
     dataset: EvalDataset
     tickets: list[Ticket]
     seconds: float
-    reason_seconds: list[float] = field(default_factory=list)
-    usages: list[ReasonerUsage] = field(default_factory=list)
+    ticket_seconds: list[float] = field(default_factory=list)
     twin_tickets: list[Ticket] | None = None
+    error: str | None = None
     replay_misses: int = 0
 
 
@@ -99,37 +96,39 @@ class EvalRun:
     units: list[Judged]
 
     def cost(self) -> dict[str, float]:
-        """Latency and LLM cost per ticket (means, with the reasoner's p95 latency)."""
-        tickets = sum(len(r.tickets) for r in self.runs) or 1
-        reason = sorted(s for r in self.runs for s in r.reason_seconds)
-        usages = [u for r in self.runs for u in r.usages]
-        p95 = reason[min(len(reason) - 1, int(0.95 * len(reason)))] if reason else 0.0
+        """Latency and LLM cost per ticket, from the tickets' own usage fields."""
+        tickets = [t for r in self.runs for t in r.tickets]
+        n = len(tickets) or 1
+        each = sorted(s for r in self.runs for s in r.ticket_seconds)
+        p95 = each[min(len(each) - 1, int(0.95 * len(each)))] if each else 0.0
+        extra = [t.model_extra or {} for t in tickets]
         return {
-            "seconds_per_ticket": sum(r.seconds for r in self.runs) / tickets,
-            "reason_p95_s": p95,
-            "llm_calls_per_ticket": sum(u.calls for u in usages) / tickets,
-            "tokens_per_ticket": sum(u.prompt_tokens + u.completion_tokens
-                                     for u in usages) / tickets,
-            "fallback_share": sum(u.fallback_reason is not None for u in usages) / tickets,
+            "run_seconds_per_ticket": sum(r.seconds for r in self.runs) / n,
+            "triage_p95_s": p95,
+            "llm_calls_per_ticket": sum(e.get("llm_calls") or 0 for e in extra) / n,
+            "tokens_per_ticket": sum(e.get("llm_tokens") or 0 for e in extra) / n,
+            "fallback_share": sum(bool(e.get("fallback_reason")) for e in extra) / n,
             "replay_misses": float(sum(r.replay_misses for r in self.runs)),
+            "crashes": float(sum(r.error is not None for r in self.runs)),
         }
 
 
 class Tally:
-    """Tally's own batch pipeline with a reasoner built per dataset by ``make_reasoner``."""
+    """Tally's batch pipeline, called in-process exactly as ``tally run`` calls it."""
 
     name = "tally"
 
-    def __init__(self, make_reasoner: Callable[[], Reasoner]) -> None:
-        self.make_reasoner = make_reasoner
-        self.last: Metered | None = None
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ticket_seconds: list[float] = []
 
     def triage(self, data: Dataset) -> list[Ticket]:
-        """Score and triage ``data`` exactly as ``tally run`` does, metering the reasoner."""
-        from agents.pipeline import triage_dataset
+        """Score and triage ``data`` with the reasoner ``settings`` configure."""
+        from agents.batch import score_and_triage
 
-        self.last = Metered(self.make_reasoner())
-        return triage_dataset(data, reasoner=self.last)
+        batch = score_and_triage(data, self.settings, progress=False)
+        self.ticket_seconds = list(batch.ticket_seconds)
+        return batch.tickets
 
 
 def llm_settings(mode: str) -> Settings:
@@ -147,8 +146,7 @@ def llm_settings(mode: str) -> Settings:
 
 
 def run_tally(datasets: Iterable[EvalDataset], *, mode: str, suite: str,
-              record: bool = False, standin: bool = False,
-              recordings: Path | None = None,
+              record: bool = False, recordings: Path = RECORDINGS_DIR,
               progress: Callable[[str], None] | None = None) -> EvalRun:
     """Run Tally over ``datasets`` in ``mode`` and judge it.
 
@@ -156,66 +154,62 @@ def run_tally(datasets: Iterable[EvalDataset], *, mode: str, suite: str,
         datasets: the suite's datasets.
         mode: offline, recorded or live.
         suite: the suite's name (recordings are kept per suite).
-        record: save what the model answered as the new recordings (live mode, or stand-in).
-        standin: answer the OpenAI path with the offline reasoner (bootstraps recordings
-            where no model server is reachable; implies the recorded endpoint).
-        recordings: root of the recordings (default ``evals/recordings``).
+        record: keep the model's answers as the new recordings: in live mode what the
+            endpoint answered; in offline mode the offline run's verdicts, as a stand-in.
+        recordings: root of the recordings.
         progress: called with each dataset's name before it runs.
     """
     if mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if record and mode == "offline":
-        raise UserError("--record needs --mode live (or recorded with the stand-in)")
-    from agents.reasoners import build_reasoner
-
+    if record and mode == "recorded":
+        raise UserError("--record refreshes recordings from --mode live (or offline stand-in)")
     settings = llm_settings(mode)
     runs = []
     for ds in datasets:
         if progress:
             progress(ds.name)
-        path = recording_path(suite, ds.name, *(() if recordings is None else (recordings,)))
-        capture = Capture("live") if record and not standin else None
-        client = httpx.Client(event_hooks={"response": [capture.hook]} if capture else {})
-        system = Tally(lambda c=client: build_reasoner(settings, http_client=c))
-        with _traffic(mode, path, standin=standin, record=record) as replay:
+        path = recording_path(suite, ds.name, recordings)
+        system = Tally(settings)
+        if mode == "recorded":
+            replay = Replay.load(path)
+            with replaying(replay):
+                run = run_dataset(system, ds, before_twin=replay.rewind)
+            run.replay_misses = replay.misses
+        elif mode == "live" and record:
+            with capture_live(settings.llm_base_url or "") as captured:
+                run = run_dataset(system, ds)
+            save_recording(path, f"live:{settings.llm_model}", captured)
+        else:
             run = run_dataset(system, ds)
-            run.replay_misses = replay.misses if isinstance(replay, Replay) else 0
-        if capture is not None:
-            capture.save(path)
+            if record:
+                save_recording(path, "offline-standin", standin_recording(run.tickets))
         runs.append(run)
     return judge_runs("tally", mode, suite, runs)
 
 
-@contextmanager
-def _traffic(mode: str, path: Path, *, standin: bool, record: bool) -> Iterator[Any]:
-    """The HTTP side of a mode: replay, stand-in (saved when recording), or the real network."""
-    if standin:
-        answer = StandIn()
-        with mocked_llm(answer):
-            yield answer
-        if record:
-            answer.capture.save(path)
-    elif mode == "recorded":
-        replay = Replay.load(path)
-        with mocked_llm(replay):
-            yield replay
-    else:
-        with nullcontext():
-            yield None
+def run_dataset(system: System, ds: EvalDataset, *,
+                before_twin: Callable[[], None] | None = None) -> DatasetRun:
+    """One dataset through one system (and its clean twin, when it has one).
 
-
-def run_dataset(system: System, ds: EvalDataset) -> DatasetRun:
-    """One dataset through one system (and its clean twin, when it has one)."""
+    A crash is a result, not the end of the eval: the run keeps the error, no tickets, and
+    the gate fails on it.
+    """
     start = time.perf_counter()
-    tickets = system.triage(ds.data)
+    try:
+        tickets = system.triage(ds.data)
+    except Exception as err:  # noqa: BLE001 - any crash on unseen data is a finding
+        return DatasetRun(ds, [], time.perf_counter() - start,
+                          error=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
     seconds = time.perf_counter() - start
-    metered = getattr(system, "last", None)
-    run = DatasetRun(ds, tickets, seconds)
-    if isinstance(metered, Metered):
-        run.reason_seconds = list(metered.seconds.values())
-        run.usages = list(metered.usages.values())
+    run = DatasetRun(ds, tickets, seconds, ticket_seconds=list(
+        getattr(system, "ticket_seconds", [])))
     if ds.twin is not None:
-        run.twin_tickets = system.triage(ds.twin)
+        if before_twin is not None:
+            before_twin()
+        try:
+            run.twin_tickets = system.triage(ds.twin)
+        except Exception as err:  # noqa: BLE001 - as above
+            run.error = f"clean twin: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
     return run
 
 
