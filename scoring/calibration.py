@@ -3,8 +3,8 @@
 ``calibration.json`` (written by ``python -m scoring.calibrate``) holds, per reason code, an
 isotonic curve from raw strength to the share of such flags that belonged to a labelled
 problem, and one curve from an incident's combined evidence to the share of such incidents
-that were real problems. Without a file every code maps its strength through a neutral
-default curve.
+that were real problems. Without a file (or for a code it has never seen) the raw strength
+is used as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_PATH = Path(__file__).with_name("calibration.json")
-DEFAULT_CURVE = ([0.0, 1.0], [0.1, 0.8])
+IDENTITY = ([0.0, 1.0], [0.0, 1.0])
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Calibration:
         out = np.empty(len(raw))
         for code in np.unique(codes):
             sel = codes == code
-            x, y = self.codes.get(str(code), DEFAULT_CURVE)
+            x, y = self.codes.get(str(code), IDENTITY)
             out[sel] = np.interp(raw[sel], x, y)
         return np.clip(out, 0.0, 1.0)
 

@@ -77,12 +77,13 @@ class Scorer:
     Args:
         params: detector thresholds overriding :data:`DEFAULTS`.
         detectors: names of the detectors to run (default: all).
-        calibration: path of a calibration JSON (default: the packaged one).
+        calibration: a calibration, or the path of its JSON (default: the packaged one).
         link_windows: incident link window per key kind, in seconds.
     """
 
     def __init__(self, params: Mapping[str, float] | None = None,
-                 detectors: Sequence[str] | None = None, calibration: str | Path | None = None,
+                 detectors: Sequence[str] | None = None,
+                 calibration: str | Path | Calibration | None = None,
                  link_windows: Mapping[str, float] | None = None) -> None:
         self.params = params
         self.detectors = detectors
@@ -107,7 +108,8 @@ class Scorer:
         if len(x):
             hist = tail_score(x, self.baselines_.tails)
             self.baselines_.tail_limit = float(np.quantile(hist, self.params_["tail_quantile"]))
-        self.calibration_ = Calibration.load(self.calibration)
+        self.calibration_ = self.calibration if isinstance(self.calibration, Calibration) \
+            else Calibration.load(self.calibration)
         self.link_windows_ = {**LINK_WINDOWS, **(self.link_windows or {})}
         ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
         self.skipped_ = {d.name: r for d in self.detectors_ if (r := d.needs(ctx))}
