@@ -8,10 +8,12 @@ UI can do nothing the caller's API key could not do through the API.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field, field_validator
@@ -19,7 +21,13 @@ from pydantic import BaseModel, Field, field_validator
 from api.approvals import ApprovalVerdict, action_value, check_approval
 from api.auth import Principal, Role, authenticate
 from api.chat.history import messages_of
-from api.decisions import DecisionIn, DecisionKind, decide, retry_write_back
+from api.decisions import (
+    DecisionIn,
+    DecisionKind,
+    DecisionOutcome,
+    decide,
+    retry_write_back,
+)
 from api.deps import PolicyDep, RunnerDep, SessionDep, require_role
 from api.errors import ApiError, NotFound
 from api.tickets import (
@@ -281,6 +289,20 @@ def _edited_action(detail: TicketDetail, fields: dict[str, str]) -> Action:
     return Action(type=detail.action.type, params=params)
 
 
+def _act(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
+         ticket_id: str, act: Callable[[TicketRecord], DecisionOutcome]) -> Response:
+    """Run a supervisor's step on the ticket; show the page with its outcome or refusal."""
+    record = _load(session, ticket_id)
+    try:
+        require_role(Role.SUPERVISOR)(user)
+        outcome = act(record)
+    except ApiError as exc:
+        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                            error=exc.message, status_code=exc.status_code)
+    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+                        message=outcome.message)
+
+
 @router.post("/tickets/{ticket_id}/decision", response_class=HTMLResponse,
              dependencies=[SameOrigin])
 async def decision(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
@@ -288,20 +310,17 @@ async def decision(request: Request, ticket_id: TicketId, user: UiUser, session:
     """Approve, reject or edit, through :func:`api.decisions.decide` as the API does."""
     fields = await form_fields(request)
     form = parse_form(DecisionForm, fields)
-    record = _load(session, ticket_id)
-    try:
-        require_role(Role.SUPERVISOR)(user)
+
+    def act(record: TicketRecord) -> DecisionOutcome:
         body = DecisionIn(decision=form.decision, comment=form.comment,
                           action_digest=form.action_digest)
         if form.decision is DecisionKind.EDIT:
             body.action = _edited_action(detail_of(session, record=record), fields)
-        outcome = decide(session, record=record, user=user, body=body, policy=policy,
-                         runner=runner)
-    except ApiError as exc:
-        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
-                            error=exc.message, status_code=exc.status_code)
-    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
-                        message=outcome.message)
+        return decide(session, record=record, user=user, body=body, policy=policy,
+                      runner=runner)
+
+    # the write-back may wait on the WMS: keep it off the event loop
+    return await run_in_threadpool(_act, request, session, user, policy, ticket_id, act)
 
 
 @router.post("/tickets/{ticket_id}/write-back", response_class=HTMLResponse,
@@ -309,12 +328,5 @@ async def decision(request: Request, ticket_id: TicketId, user: UiUser, session:
 def write_back(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
                policy: PolicyDep, runner: RunnerDep) -> Response:
     """Retry a failed write-back under the same idempotency key."""
-    try:
-        require_role(Role.SUPERVISOR)(user)
-        outcome = retry_write_back(session, record=_load(session, ticket_id), user=user,
-                                   runner=runner)
-    except ApiError as exc:
-        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
-                            error=exc.message, status_code=exc.status_code)
-    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
-                        message=outcome.message)
+    return _act(request, session, user, policy, ticket_id, lambda record: retry_write_back(
+        session, record=record, user=user, runner=runner))
