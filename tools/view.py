@@ -40,7 +40,13 @@ class WarehouseView:
 
     def __init__(self, data: Dataset) -> None:
         self.dataset = data
-        self.ledger = with_balances(data.transactions).reset_index(drop=True)
+        ledger = with_balances(data.transactions).reset_index(drop=True)
+        # Row-wise lookups dominate the tools: plain object columns take rows far faster than
+        # Arrow-backed strings, and hold the same values.
+        for col in ledger.columns:
+            if str(ledger[col].dtype) in ("str", "string"):
+                ledger[col] = ledger[col].astype(object)
+        self.ledger = ledger
         self.items = data.items.drop_duplicates("sku", keep="last").set_index("sku", drop=False)
         self.locations = data.locations.drop_duplicates("location_id", keep="last").set_index(
             "location_id", drop=False)
