@@ -166,7 +166,7 @@ class Scorer:
         """
         self._check_fitted()
         row = self.window_.normalise(event)
-        context = self.window_.context(row)
+        context = self.window_.context(row, self.catalog_)
         frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
         self.window_.add(row, self.catalog_)
         ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
@@ -281,8 +281,8 @@ def _to_flags(frame: pd.DataFrame, ff: pd.DataFrame) -> list[Flag]:
     rows = ff["row"].to_numpy()
     sub = frame.iloc[rows]
     ts = sub["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_numpy()
-    cols = {c: sub[c].to_numpy(dtype=object) for c in ("txn_id", "sku", "location", "user_id",
-                                                        "device_id")}
+    cols = {c: sub[c].astype(object).where(sub[c].notna(), None).to_numpy()
+            for c in ("txn_id", "sku", "location", "user_id", "device_id")}
     return [
         Flag(txn_id=str(cols["txn_id"][i]), detector=d, code=c, reason=r, numbers=n,
              score=float(s), sku=cols["sku"][i], location=cols["location"][i],

@@ -93,9 +93,13 @@ class EventWindow:
                     recs[r["txn_id"]] = {**r, "context_only": True}
         return self._frame(list(recs.values()))
 
-    def context(self, row: Mapping[str, Any]) -> pd.DataFrame:
+    def context(self, row: Mapping[str, Any], catalog: Catalog) -> pd.DataFrame:
         """The event plus the cached rows that the detectors read around it."""
         recs: dict[str, dict[str, Any]] = {r["txn_id"]: r for r in self.by_sku.get(row["sku"], ())}
+        for other in catalog.lookalikes(row["sku"]):  # mirrored counts on look-alikes
+            for r in self.by_sku.get(other, ()):
+                if r.get("type") == "CYCLE_COUNT":
+                    recs.setdefault(r["txn_id"], {**r, "context_only": True})
         scanner = row.get("device_id") or row.get("user_id")
         for r in self.by_scanner.get(str(scanner), ()):
             recs.setdefault(r["txn_id"], {**r, "context_only": r["sku"] != row["sku"]})

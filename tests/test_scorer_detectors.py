@@ -1,0 +1,97 @@
+"""Each detector fires on a crafted case and stays quiet on its benign twin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scoring import Scorer
+from tests.scorer_cases import at, dataset
+
+
+def codes_for(extra: list[dict[str, Any]]) -> dict[str, list]:
+    """Reason code -> flags, for flags on the extra rows only (background ids come first)."""
+    data = dataset(extra)
+    extra_ids = set(data.transactions.loc[data.transactions["user_id"].str.startswith("X"),
+                                          "txn_id"])
+    result = Scorer().fit(data).score_batch(data)
+    out: dict[str, list] = {}
+    for f in result.flags:
+        if f.txn_id in extra_ids:
+            out.setdefault(f.code, []).append(f)
+    return out
+
+
+def pick(h: float, sku: str = "A", qty: float = 3, loc: str = "P1", **kw: Any) -> dict[str, Any]:
+    return dict(ts=at(h), type="PICK", sku=sku, qty=qty, location=loc, user_id="X1",
+                device_id="GX", ref=kw.pop("ref", "SOX"), **kw)
+
+
+CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
+    ("DOUBLE_SCAN", [pick(100.0), pick(100.0 + 5 / 3600)],
+     [pick(100.0), pick(100.0 + 60 / 3600, ref="SOY")]),
+    ("DUPLICATE_PAYLOAD", [pick(100.0), pick(100.0)], [pick(100.0), pick(100.0, qty=4)]),
+    ("WEIGHT_MISMATCH", [pick(100.0, qty=5, weight_kg=5.3)], [pick(100.0, qty=5, weight_kg=1.81)]),
+    ("RECEIPT_QTY_MISMATCH",
+     [dict(ts=at(100), type="RECEIPT", sku="C", qty=8, uom="CS", expected_qty=10, location="D1",
+           user_id="X2", ref="ASN1"), pick(200.0, sku="C", loc="P3")],
+     [dict(ts=at(100), type="RECEIPT", sku="C", qty=6, uom="CS", expected_qty=10, location="D1",
+           user_id="X2", ref="ASN1"),
+      dict(ts=at(110), type="RECEIPT", sku="C", qty=4, uom="CS", expected_qty=4, location="D1",
+           user_id="X2", ref="ASN1"), pick(200.0, sku="C", loc="P3")]),
+    ("COUNT_VARIANCE",
+     [dict(ts=at(100), type="CYCLE_COUNT", sku="B", qty=300, expected_qty=305, location="P2",
+           user_id="X3")],
+     [dict(ts=at(100), type="CYCLE_COUNT", sku="B", qty=304, expected_qty=305, location="P2",
+           user_id="X3"),
+      dict(ts=at(101), type="ADJUSTMENT", sku="B", qty=-1, location="P2", user_id="X4",
+           reason_code="COUNT_CORRECTION")]),
+    ("NEGATIVE_BALANCE",
+     [pick(100.0, sku="C", qty=380, loc="P3"), pick(100.5, sku="C", qty=5, loc="P3"),
+      dict(ts=at(104), type="MOVE", sku="C", qty=10, uom="CS", location="R1", to_location="P3",
+           user_id="X5")],
+     [pick(100.0, sku="C", qty=380, loc="P3"), pick(100.02, sku="C", qty=5, loc="P3"),
+      dict(ts=at(100.05), type="MOVE", sku="C", qty=10, uom="CS", location="R1",
+           to_location="P3", user_id="X5")]),
+    ("PICK_WITHOUT_STOCK", [pick(100.0, loc="P2")], [pick(100.0, loc="P1")]),
+    ("HIGH_VALUE_OUTSIDE_CAGE",
+     [dict(ts=at(100), type="MOVE", sku="H", qty=2, location="CG1", to_location="P9",
+           user_id="X6")],
+     [dict(ts=at(100), type="MOVE", sku="H", qty=2, location="CG1", to_location="S1",
+           user_id="X6")]),
+    ("WRITE_OFF_PATTERN",
+     [dict(ts=at(100 + 24 * k), type="ADJUSTMENT", sku="C", qty=-2, location="P3", user_id="X7",
+           reason_code="DAMAGED") for k in range(3)],
+     [dict(ts=at(100 + 24 * k), type="ADJUSTMENT", sku=s, qty=-2, location=loc, user_id=f"X7{k}",
+           reason_code="DAMAGED") for k, (s, loc) in enumerate([("A", "P1"), ("B", "P2"),
+                                                                 ("C", "P3")])]),
+]
+
+
+@pytest.mark.parametrize(("code", "case", "twin"), CASES, ids=[c[0] for c in CASES])
+def test_detector_fires_on_case_and_not_on_twin(code: str, case: list, twin: list) -> None:
+    assert code in codes_for(case)
+    assert code not in codes_for(twin)
+
+
+def test_weight_reason_names_the_lookalike_and_its_numbers() -> None:
+    flag = codes_for([pick(100.0, qty=5, weight_kg=5.3)])["WEIGHT_MISMATCH"][0]
+    assert flag.numbers["best_lookalike"] == "B"
+    assert flag.numbers["expected_kg"] == pytest.approx(1.8)
+    assert flag.numbers["ratio"] == pytest.approx(5.3 / 1.8, abs=1e-3)
+    assert "best_lookalike=B" in flag.reason and "measured_kg=5.3" in flag.reason
+
+
+def test_count_variance_reason_carries_counted_expected_and_variance() -> None:
+    flag = codes_for(CASES[4][1])["COUNT_VARIANCE"][0]
+    assert (flag.numbers["counted"], flag.numbers["expected"], flag.numbers["variance"]) == \
+        (300, 305, -5)
+    assert flag.reason.startswith("COUNT_VARIANCE ") and "variance=-5" in flag.reason
+
+
+def test_late_inflow_that_heals_a_long_negative_is_flagged_with_the_negative_picks() -> None:
+    data = dataset(CASES[5][1])
+    result = Scorer().fit(data).score_batch(data)
+    late = [i for i in result.incidents if "LATE_INFLOW_HEALS" in i.codes]
+    assert len(late) == 1 and "NEGATIVE_BALANCE" in late[0].codes
