@@ -21,6 +21,7 @@ from tools.registry import make_toolbox
 from tools.view import WarehouseView
 from warehouse.contract import RootCause, Severity, Ticket
 from warehouse.dataset import Dataset
+from warehouse.errors import UserError
 from warehouse.settings import Settings
 
 SEVERITY_ORDER = {Severity.STOP: 0, Severity.REVIEW: 1, Severity.INFO: 2}
@@ -86,6 +87,32 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     timings["triage_s"] = time.perf_counter() - start
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        reasoner=reasoner.name, skipped=dict(result.skipped))
+
+
+def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
+    """``tally run``: load a dataset folder, score, triage, write the outputs into ``out``.
+
+    Raises:
+        UserError: the folder or the output path is unusable, or no transaction is valid.
+    """
+    from warehouse.loader import load_dataset
+
+    if not dataset_dir.is_dir():
+        raise UserError(f"{dataset_dir} is not a folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    start = time.perf_counter()
+    loaded = load_dataset(dataset_dir, rejects_path=out / "rejects.csv", progress=True)
+    data = loaded.dataset
+    if data.transactions.empty:
+        raise UserError(f"{dataset_dir}: no valid transactions to score")
+    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
+    report = loaded.report
+    batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,}; "
+                       f"{report.rejected:,} rejected, {report.redelivered:,} re-delivered")
+    batch.timings["total_s"] = sum(batch.timings.values())
+    write_outputs(batch, out)
+    return batch
 
 
 def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:

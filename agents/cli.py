@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from warehouse.cli import UserError
+from warehouse.errors import UserError
 
 if TYPE_CHECKING:
     from agents.batch import BatchResult
-    from warehouse.settings import Settings
 
 
 def run_command(
@@ -20,9 +19,10 @@ def run_command(
     out: Annotated[Path, typer.Option("--out", help="folder for tickets.jsonl and report.md")],
 ) -> None:
     """Load, score and triage a dataset; write tickets.jsonl and report.md (no write-back)."""
+    from agents.batch import run_dataset
     from warehouse.settings import get_settings
 
-    batch = _run(dataset_dir, out, get_settings())
+    batch = run_dataset(dataset_dir, out, get_settings())
     _print_summary(batch, out)
 
 
@@ -59,6 +59,7 @@ def demo_command(
     from rich.console import Console
     from rich.panel import Panel
 
+    from agents.batch import run_dataset
     from warehouse.generator import GeneratorConfig, generate
     from warehouse.settings import get_settings
     from warehouse.writer import write_dataset
@@ -68,7 +69,7 @@ def demo_command(
     dataset_dir = out / "dataset"
     write_dataset(generate(GeneratorConfig(seed=seed, days=days, skus=skus), progress=True),
                   dataset_dir)
-    batch = _run(dataset_dir, out / "run", get_settings())
+    batch = run_dataset(dataset_dir, out / "run", get_settings())
     console = Console()
     for t in batch.top(top):
         body = (f"{t.explanation}\n\n[bold]action[/] {t.action.type.value} "
@@ -78,29 +79,6 @@ def demo_command(
                                          f"{t.ticket_id}", subtitle=t.summary, expand=False),
                       markup=True, highlight=False)
     _print_summary(batch, out / "run")
-
-
-def _run(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
-    from agents.batch import score_and_triage, write_outputs
-    from warehouse.loader import load_dataset
-
-    if not dataset_dir.is_dir():
-        raise UserError(f"{dataset_dir} is not a folder")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a folder")
-    start = time.perf_counter()
-    loaded = load_dataset(dataset_dir, rejects_path=out / "rejects.csv", progress=True)
-    data = loaded.dataset
-    if data.transactions.empty:
-        raise UserError(f"{dataset_dir}: no valid transactions to score")
-    batch = score_and_triage(data, settings,
-                             timings={"load_s": time.perf_counter() - start})
-    report = loaded.report
-    batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,}; "
-                       f"{report.rejected:,} rejected, {report.redelivered:,} re-delivered")
-    batch.timings["total_s"] = sum(batch.timings.values())
-    write_outputs(batch, out)
-    return batch
 
 
 def _print_summary(batch: BatchResult, out: Path) -> None:
