@@ -34,10 +34,16 @@ def open_engine(settings: Settings | None = None, *, require: tuple[str, ...] = 
 
 
 def prepare_database(settings: Settings | None = None) -> Engine:
-    """An engine on the configured database with the service's tables in place."""
+    """An engine on the configured database, migrated to the latest schema.
+
+    The service tables are created by the Alembic revision ``0002_service`` (a table added
+    to SERVICE_TABLES needs a revision too: tests/test_migrations.py checks the two agree).
+    """
+    from warehouse.store.schema import upgrade
+
     settings = settings or get_settings()
     if settings.resolved_database_url().startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = open_engine(settings)
-    SERVICE_TABLES[0].metadata.create_all(engine, tables=SERVICE_TABLES)
+    upgrade(engine)
     return engine

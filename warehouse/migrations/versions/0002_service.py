@@ -1,4 +1,4 @@
-"""Service tables: users and API keys, audit chain, pending work, tickets.
+"""Service tables: users and API keys, audit chain, pending work, tickets, ticket chat.
 
 Their models live in api/ and warehouse/audit.py. Databases created before this revision
 may already hold these tables (made by ``create_all``): each is created only when missing,
@@ -150,9 +150,25 @@ def upgrade() -> None:
         )
         op.create_index(op.f('ix_ticket_approval_ticket_id'),
             'ticket_approval', ['ticket_id'], unique=False)
+    if 'chat_message' not in existing:
+        op.create_table('chat_message',
+            sa.Column('id', sa.Integer(), nullable=False),
+            sa.Column('ticket_id', sa.String(length=128), nullable=False),
+            sa.Column('role', sa.String(length=16), nullable=False),
+            sa.Column('author', sa.String(length=64), nullable=False),
+            sa.Column('content', sa.Text(), nullable=False),
+            sa.Column('kind', sa.String(length=32), nullable=False),
+            sa.Column('cited', sa.JSON(), nullable=False),
+            sa.Column('ts', sa.String(length=40), nullable=False),
+            sa.ForeignKeyConstraint(['ticket_id'], ['ticket.ticket_id'], ),
+            sa.PrimaryKeyConstraint('id')
+        )
+        op.create_index(op.f('ix_chat_message_ticket_id'), 'chat_message', ['ticket_id'],
+            unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('chat_message')
     op.drop_table('ticket_approval')
     op.drop_table('ticket_event')
     op.drop_table('ticket')
