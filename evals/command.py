@@ -7,11 +7,15 @@ from typing import Annotated
 
 import typer
 
+from evals.gate import THRESHOLDS_PATH
 from warehouse.errors import UserError
+
+CASES_DIR = Path(__file__).with_name("cases")  # = evals.suites.CASES_DIR, without its imports
 
 
 def eval_command(
-    suite: Annotated[str, typer.Option(help="ci (small, for CI) or full")] = "ci",
+    suite: Annotated[str, typer.Option(
+        help="ci (small, for CI), full, or cases (hand-written only)")] = "ci",
     mode: Annotated[str, typer.Option(help="offline, recorded (replayed LLM) or live")] = "offline",
     out: Annotated[Path, typer.Option("--out", help="folder for report.md and plots")] = Path(
         "eval-report"),
@@ -20,6 +24,9 @@ def eval_command(
     record: Annotated[bool, typer.Option(
         "--record", help="save the model's answers as recordings (live; offline: stand-in)")
     ] = False,
+    cases_dir: Annotated[Path, typer.Option(
+        help="folder of hand-written case folders (each with expected.yaml)")] = CASES_DIR,
+    thresholds: Annotated[Path, typer.Option(help="the gate's limits")] = THRESHOLDS_PATH,
 ) -> None:
     """Judge Tally on labelled cases; exit 1 on a figure below its threshold or a safety break."""
     from rich.console import Console
@@ -35,11 +42,11 @@ def eval_command(
         raise UserError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
-    limits = load_limits(suite, mode)
+    limits = load_limits(suite, mode, thresholds)
     console = Console()
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading cases", total=None)
-        datasets = list(suite_datasets(suite))
+        datasets = list(suite_datasets(suite, cases_dir=cases_dir))
         bar.update(task, total=len(datasets), completed=0, description="tally")
 
         def step(name: str) -> None:

@@ -26,7 +26,7 @@ from warehouse.errors import UserError
 from warehouse.generator import GeneratorConfig, generate
 
 CASES_DIR = Path(__file__).with_name("cases")
-SUITES = ("ci", "full")
+SUITES = ("ci", "full", "cases")
 FIRST_HELD_OUT_SEED = 100
 
 CI_GENERATED: tuple[GeneratorConfig, ...] = (
@@ -131,16 +131,19 @@ def case_folders(root: Path = CASES_DIR) -> list[Path]:
 
 
 def suite(name: str, *, cases_dir: Path = CASES_DIR) -> Iterator[EvalDataset]:
-    """The datasets of suite ``ci`` (small, under CI's time budget) or ``full``.
+    """The datasets of suite ``ci`` (small, under CI's time budget), ``full`` or ``cases``.
 
-    Both judge every hand-written case; they differ in the generated datasets. The first
-    generated dataset (the only one in ``ci``, all in ``full``) also runs with notes blanked,
-    checking that the generator's injection-like notes change nothing.
+    All judge every hand-written case under ``cases_dir``; ``ci`` and ``full`` add generated
+    datasets (small ones in ``ci``), ``cases`` adds none. The first
+    generated dataset also runs with its notes blanked, checking that the generator's
+    injection-like notes change nothing.
     """
     if name not in SUITES:
         raise UserError(f"--suite must be one of {', '.join(SUITES)}, not {name!r}")
+    if not cases_dir.is_dir():
+        raise UserError(f"--cases-dir {cases_dir} is not a folder")
     for folder in case_folders(cases_dir):
         yield hand_written(folder)
-    configs = CI_GENERATED if name == "ci" else FULL_GENERATED
+    configs = {"ci": CI_GENERATED, "full": FULL_GENERATED}.get(name, ())
     for i, cfg in enumerate(configs):
-        yield generated(cfg, twin=name == "full" or i == 0)
+        yield generated(cfg, twin=i == 0)

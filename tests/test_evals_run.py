@@ -1,0 +1,104 @@
+"""The eval suite end to end on a few hand-written cases: baseline gate, replay, report, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evals.baseline import NaiveBaseline, training_labels
+from evals.gate import check, load_limits
+from evals.report import figures, write_report
+from evals.runner import run_baseline, run_tally
+from evals.suites import CASES_DIR, CI_GENERATED, EvalDataset, generated, hand_written
+from warehouse.cli import app
+from warehouse.contract import RootCause
+
+FEW = ("sync_duplicate_pick", "receiving_short_shipped", "legit_single_damage_writeoff",
+       "inject_json_approval_duplicate")
+
+
+@pytest.fixture(scope="module")
+def few() -> list[EvalDataset]:
+    return [hand_written(CASES_DIR / name) for name in FEW]
+
+
+def test_every_hand_written_case_loads_with_expectations() -> None:
+    folders = sorted(p for p in CASES_DIR.iterdir() if p.is_dir())
+    assert len(folders) >= 40
+    kinds = {}
+    for folder in folders:
+        ds = hand_written(folder)
+        ids = set(ds.data.transactions["txn_id"])
+        for exp in ds.expectations:
+            assert exp.txn_ids <= ids, f"{folder.name}: expected txn_ids not in the log"
+        kinds.setdefault(ds.kind, set()).update(e.root_cause for e in ds.expectations)
+        assert (ds.twin is not None) == (ds.kind == "injection")
+    assert kinds["clear"] == set(RootCause) - {RootCause.LEGITIMATE}
+    assert {"red_herring", "ambiguous", "injection", "missing_data"} <= kinds.keys()
+
+
+def test_generated_eval_data_never_uses_training_seeds() -> None:
+    with pytest.raises(ValueError, match="training seed"):
+        generated(CI_GENERATED[0].model_copy(update={"seed": 7}))
+
+
+def test_gate_fails_when_the_reasoner_is_replaced_by_the_baseline(
+        few: list[EvalDataset]) -> None:
+    data = [*few, generated(CI_GENERATED[0])]
+    run = run_baseline(data, suite="ci", labelled=training_labels())
+    broken = check(figures(run), load_limits("ci", "offline"))
+    names = {line.split()[0].rstrip(":") for line in broken}
+    assert {"macro_f1", "recall"} <= names
+    baseline = NaiveBaseline().fit(training_labels())
+    assert {t.root_cause for t in run.runs[-1].tickets} == {baseline.cause_}
+
+
+def test_recorded_mode_replays_through_the_openai_client(
+        few: list[EvalDataset], tmp_path: Path) -> None:
+    offline = run_tally(few, mode="offline", suite="t", record=True, recordings=tmp_path)
+    saved = json.loads((tmp_path / "t" / f"{FEW[0]}.json").read_text())
+    assert saved["source"] == "offline-standin" and saved["responses"]
+
+    replayed = run_tally(few, mode="recorded", suite="t", recordings=tmp_path)
+    cost = replayed.cost()
+    assert cost["replay_misses"] == 0 and cost["fallback_share"] == 0
+    assert cost["llm_calls_per_ticket"] == 2 and cost["tokens_per_ticket"] > 0
+    for a, b in zip(offline.runs, replayed.runs, strict=True):
+        assert [(t.root_cause, t.action.type) for t in a.tickets] == [
+            (t.root_cause, t.action.type) for t in b.tickets]
+        assert all(t.model_extra["reasoner"] == "openai" for t in b.tickets)
+    assert replayed.scores.safety == 1.0
+
+    stale = run_tally(few[:1], mode="recorded", suite="t", recordings=tmp_path / "none")
+    assert stale.cost()["replay_misses"] > 0 and stale.cost()["fallback_share"] == 1.0
+
+
+def test_report_and_plots_are_written(few: list[EvalDataset], tmp_path: Path) -> None:
+    run = run_baseline(few, suite="cases", labelled=training_labels())
+    report = write_report(tmp_path, run, run, {"recall_min": 0.5}, ["recall 0.000 < 0.5"])
+    text = report.read_text()
+    assert text.startswith("# Tally eval: suite `cases`, mode `offline`")
+    assert "**FAIL**: recall 0.000 < 0.5" in text and "| recall |" in text
+    assert "## Per class" in text and "| SYSTEM_SYNC |" in text
+    for png in ("confusion.png", "per_class_f1.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_gates_on_thresholds(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    shutil.copytree(CASES_DIR / FEW[0], cases / FEW[0])
+    strict = tmp_path / "strict.toml"
+    strict.write_text("version = 1\n[cases.offline]\nrecall_min = 1.01\n")
+    args = ["eval", "--suite", "cases", "--cases-dir", str(cases), "--no-baseline"]
+
+    ok = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "ok")])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "ok" / "report.md").is_file()
+
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"),
+                                   "--thresholds", str(strict)])
+    assert bad.exit_code == 1 and "recall 1.000 < 1.01" in bad.output
