@@ -38,6 +38,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "qty_ratio_median", "pick_volume_ratio",
 )
 _PAYLOAD = ["ts", "type", "sku", "qty", "location", "to_location", "user_id"]
+_HISTORY_COLUMNS = ["txn_id", "ts", "type", "qty", "eaches", "location", "device_id",
+                    "weight_kg", "user_id", "var"]
 _DOUBLE_SCAN_S = 120.0
 _SHIFT_HOURS = (6, 22)
 _HIGH_VALUE_COST = 40.0
@@ -57,7 +59,9 @@ class FeatureContext:
         tx = tx.copy()
         tx["dup_payload"] = tx.duplicated(subset=_PAYLOAD, keep=False)
         self.tx = tx.set_index("txn_id", drop=False)
-        self.by_sku = dict(iter(tx.groupby("sku", sort=False)))
+        # per-SKU history with only the columns the features read: filters copy less
+        slim = tx[["sku", *_HISTORY_COLUMNS]]
+        self.by_sku = dict(iter(slim.groupby("sku", sort=False)))
         self.items = data.items.set_index("sku", drop=False)
         self.locations = data.locations.set_index("location_id", drop=False)
         # plain dicts: one lookup per row costs microseconds instead of a pandas .loc
