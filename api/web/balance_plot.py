@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from warehouse.contract import TYPES_WITH_DESTINATION, TxnType
+from warehouse.ledger import with_balances
 
 MAX_COMPANIONS = 2
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./:-]*[A-Za-z0-9]")
@@ -44,6 +45,25 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _stock_location(ledger: pd.DataFrame, sku: str, prefer: list[str]) -> str | None:
+    """Where to draw a companion SKU.
+
+    The first of ``prefer`` it touched, else where most of its stock ends up (its largest
+    final balance).
+    """
+    rows = with_balances(ledger[ledger["sku"] == sku].drop(
+        columns=["sign", "bal_before", "bal_after", "dest_after", "var"],
+        errors="ignore"))
+    ends = pd.concat([
+        pd.DataFrame({"loc": rows["location"], "bal": rows["bal_after"]}),
+        pd.DataFrame({"loc": rows["to_location"], "bal": rows["dest_after"]}).dropna(),
+    ]).sort_index(kind="stable").groupby("loc")["bal"].last()
+    for loc in prefer:
+        if loc in ends.index:
+            return loc
+    return str(ends.idxmax()) if len(ends) else None
+
+
 def choose_series(
     ledger: pd.DataFrame,
     *,
@@ -55,10 +75,13 @@ def choose_series(
 ) -> list[Series]:
     """The series to draw for a ticket: its own SKU and location first, then companions.
 
-    A companion is another location of the ticket's SKU (a neighbouring bin) or another SKU
-    at the ticket's location (a look-alike), named by the ticket's transactions, its
-    evidence or its action's parameters, and present in the log. Tickets without a SKU or a
-    location take both from their first transaction.
+    Companions are another SKU (a look-alike) or another location of the ticket's SKU (a
+    neighbouring bin), named by the ticket's transactions, its evidence or its action's
+    parameters, and present in ``ledger`` (the contract log, with or without balance
+    columns). A look-alike is drawn at the ticket's location if it was handled there, else
+    at a location of the ticket's transactions, else where most of its stock ends up. The first
+    look-alike comes before other locations. Tickets without a SKU or a location take both
+    from their first transaction.
     """
     tx = ledger
     own = tx[tx["txn_id"].isin(set(txn_ids))]
@@ -67,30 +90,28 @@ def choose_series(
         location = location or str(own["location"].iloc[0])
     if sku is None or location is None:
         return []
-    main = Series(sku, location, "ticket")
-    skus_here = set(tx.loc[tx["location"] == location, "sku"].astype(str))
-    locations_of_sku = set(tx.loc[tx["sku"] == sku, "location"].astype(str)) | set(
-        tx.loc[tx["sku"] == sku, "to_location"].dropna().astype(str)
-    )
-    candidates: list[Series] = []
-    for _, row in own.iterrows():
-        if row["sku"] != sku:
-            candidates.append(Series(str(row["sku"]), location, "look-alike SKU"))
-        for loc in (row["location"], row.get("to_location")):
-            if isinstance(loc, str) and loc != location and row["sku"] == sku:
-                candidates.append(Series(sku, loc, "other location"))
+    known_skus = set(tx["sku"].dropna().astype(str))
+    of_sku = tx[tx["sku"] == sku]
+    locations_of_sku = set(of_sku["location"].astype(str)) | set(
+        of_sku["to_location"].dropna().astype(str))
+    own_locations = [location, *own["location"].astype(str),
+                     *own["to_location"].dropna().astype(str)]
     params = action_params or {}
-    named_skus = [s for k in _PARAM_SKUS for s in _strings(params.get(k))]
-    named_locations = [s for k in _PARAM_LOCATIONS for s in _strings(params.get(k))]
     tokens = _TOKEN.findall(evidence_text)
-    named_skus += tokens
-    named_locations += tokens
-    candidates += [Series(s, location, "look-alike SKU") for s in named_skus
-                   if s != sku and s in skus_here]
-    candidates += [Series(sku, loc, "other location") for loc in named_locations
-                   if loc != location and loc in locations_of_sku]
-    chosen: list[Series] = [main]
-    for series in candidates:
+    named_skus = [*own["sku"].astype(str),
+                  *(s for k in _PARAM_SKUS for s in _strings(params.get(k))), *tokens]
+    named_locations = [*own_locations[1:],
+                       *(s for k in _PARAM_LOCATIONS for s in _strings(params.get(k))),
+                       *tokens]
+    lookalikes = []
+    for other in dict.fromkeys(s for s in named_skus if s != sku and s in known_skus):
+        where = _stock_location(tx, other, own_locations)
+        if where is not None:
+            lookalikes.append(Series(other, where, "look-alike SKU"))
+    locations = [Series(sku, loc, "other location") for loc in dict.fromkeys(named_locations)
+                 if loc != location and loc in locations_of_sku]
+    chosen = [Series(sku, location, "ticket")]
+    for series in [*lookalikes[:1], *locations, *lookalikes[1:]]:
         if len(chosen) > MAX_COMPANIONS:
             break
         if all((s.sku, s.location) != (series.sku, series.location) for s in chosen):
