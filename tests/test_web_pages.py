@@ -241,3 +241,17 @@ def test_failed_write_back_is_shown_and_can_be_retried(app_client: TestClient, w
     assert 'data-testid="write-back">landed' in retried.text
     assert wms.get("/v1/inventory", params={"sku": "SKU-2", "location": "P-2"}).json()[0][
         "qty"] == 46
+
+
+def test_search_finds_a_ticket_a_sku_or_a_location(app_client: TestClient,
+                                                   tokens: dict[str, str]) -> None:
+    login(app_client, tokens["viewer1"])
+    assert app_client.get("/ui/search", params={"q": "TK3"}).headers["location"] == \
+        "/ui/tickets/TK3"
+    assert app_client.get("/ui/search", params={"q": "SKU-2"}).headers["location"] == \
+        "/ui/?sku=SKU-2&sort=queue&page=1"
+    assert app_client.get("/ui/search", params={"q": " P-4 "}).headers["location"] == \
+        "/ui/?location=P-4&sort=queue&page=1"
+    missing = app_client.get("/ui/search", params={"q": "ZZZ"})
+    assert missing.status_code == 404 and "No ticket, SKU or location matches" in missing.text
+    assert app_client.get("/ui/search", params={"q": ""}).status_code == 422

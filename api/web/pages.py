@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -181,6 +181,22 @@ def queue_page(request: Request, user: UiUser, session: SessionDep,
                filters: Annotated[QueueFilters, Query()]) -> Response:
     """The ticket queue: STOP first, filterable, sortable, paginated, refreshed live."""
     return _page(request, "queue.html", user, **_queue_page(session, filters))
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, user: UiUser, session: SessionDep,
+           q: Annotated[str, Query(min_length=1, max_length=128)]) -> Response:
+    """Find by what the supervisor has at hand: a ticket id, a SKU or a location."""
+    q = q.strip()
+    if get_ticket(session, ticket_id=q) is not None:
+        return RedirectResponse(f"/ui/tickets/{quote(q, safe='')}", status_code=303)
+    for field in ("sku", "location"):
+        total, _ = list_tickets(session, query=TicketQuery(**{field: q}, limit=1))
+        if total:
+            return RedirectResponse(QueueFilters(**{field: q}).link(), status_code=303)
+    return _page(request, "queue.html", user, status_code=404,
+                 error=f"No ticket, SKU or location matches {q!r}.",
+                 **_queue_page(session, QueueFilters()))
 
 
 @router.get("/queue/rows", response_class=HTMLResponse)
