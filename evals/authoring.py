@@ -1,4 +1,4 @@
-"""Tools for writing hand-written eval cases: a small site, a log with a running balance.
+"""Tools for writing hand-written eval cases: a small site, a log that knows its balances.
 
 The cases themselves live in :mod:`evals.casebook`, one function each, written by hand from
 the contract's root-cause signatures (CONTRACT.md section 2) and warehouse practice, not from
@@ -39,6 +39,7 @@ LOCATIONS: list[tuple[str, str, str, float, float, int, float]] = [
     ("RCV-1", "DOCK", "DOCK", 0.0, 0.0, 0, float("nan")),
     ("RTN", "RT", "RETURNS", 0.0, 12.0, 0, float("nan")),
     ("OUT-1", "OB", "STAGING", 70.0, 0.0, 0, float("nan")),
+    ("MAIN", "SHOP", "PICK", float("nan"), float("nan"), 0, float("nan")),  # one-room shops
 ]
 
 # sku, description, gtin, category, case_qty, unit_weight_kg, unit_cost, home_location
@@ -56,6 +57,8 @@ ITEMS: list[tuple[str, str, str, str, int, float, float, str]] = [
     ("6001087", "AA alkaline batteries 4-pack", "6001087400015", "electronics", 24, 0.10, 3.20,
      "P-07-B"),
 ]
+SIGN = {"RECEIPT": 1, "RETURN": 1, "ADJUSTMENT": 1, "PUTAWAY": -1, "MOVE": -1, "PICK": -1}
+"""Effect of each type on the balance at ``location`` (CONTRACT.md section 1)."""
 CREW = ["amoreno", "bkowalski", "cnguyen", "dokafor"]
 DEVICES = {"amoreno": "ZB-11", "bkowalski": "ZB-12", "cnguyen": "ZB-14", "dokafor": "ZB-15"}
 
@@ -66,12 +69,18 @@ class Row:
 
     values: dict[str, Any]
     posted: datetime
+    when: datetime
+    eaches: float
     txn_id: str = ""
 
 
 @dataclass
 class Log:
-    """A transaction log with the running system balance (eaches per SKU and location).
+    """A transaction log that knows the system balance (eaches per SKU and location) at any time.
+
+    Rows may be added out of time order (an anomaly written before the background); the
+    balance is always replayed in time order, and the background only takes stock that no
+    later row needs (:meth:`available`).
 
     Args:
         name: case name; seeds the small randomness of the background and prefixes nothing.
@@ -83,7 +92,7 @@ class Log:
     weights: bool = True
     id_style: str = "W"
     rows: list[Row] = field(default_factory=list)
-    balance: dict[tuple[str, str], float] = field(default_factory=dict)
+    opening: dict[tuple[str, str], float] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -96,9 +105,8 @@ class Log:
             to: str | None = None, user: str = "amoreno", uom: str = "EA",
             weight: float | None = None, expected: float | None = None,
             reason: str | None = None, ref: str | None = None, note: str | None = None,
-            device: str | None = "", posted: datetime | None = None,
-            book: bool = True) -> Row:
-        """Append one transaction and apply it to the system balance.
+            device: str | None = "", posted: datetime | None = None) -> Row:
+        """Append one transaction.
 
         ``weight`` None means "what a scale would read" when the log has weights (use 0 to
         leave it empty); ``device`` "" means the user's own gun; ``posted`` later than
@@ -115,29 +123,45 @@ class Log:
             "weight_kg": weight or None, "expected_qty": expected, "reason_code": reason,
             "ref": ref, "note": note,
         }
-        row = Row(values, posted or when)
+        row = Row(values, posted or when, when, eaches)
         self.rows.append(row)
-        if book:
-            self.book(kind, sku, eaches, location, to)
         return row
 
-    def book(self, kind: str, sku: str, eaches: float, location: str, to: str | None) -> None:
-        """Apply one movement to the system balance (the contract's effect table)."""
-        sign = {"RECEIPT": 1, "RETURN": 1, "ADJUSTMENT": 1, "PUTAWAY": -1, "MOVE": -1,
-                "PICK": -1}.get(kind, 0)
-        key = (sku, location)
-        self.balance[key] = self.balance.get(key, 0.0) + sign * eaches
-        if to and kind in ("PUTAWAY", "MOVE"):
-            self.balance[(sku, to)] = self.balance.get((sku, to), 0.0) + eaches
+    def _history(self, sku: str, location: str) -> list[tuple[datetime, float]]:
+        """(time, balance after) of every row touching the SKU at the location, in time order."""
+        moves = []
+        for r in self.rows:
+            v = r.values
+            if v["sku"] != sku:
+                continue
+            if v["location"] == location:
+                moves.append((r.when, SIGN.get(v["type"], 0) * r.eaches))
+            if v["to_location"] == location and v["type"] in ("PUTAWAY", "MOVE"):
+                moves.append((r.when, r.eaches))
+        balance, out = self.opening.get((sku, location), 0.0), []
+        for when, delta in sorted(moves, key=lambda m: m[0]):
+            balance += delta
+            out.append((when, balance))
+        return out
 
-    def on_hand(self, sku: str, location: str) -> float:
-        """System balance in eaches."""
-        return self.balance.get((sku, location), 0.0)
+    def on_hand(self, sku: str, location: str, at: datetime | None = None) -> float:
+        """System balance in eaches at ``at`` (rows up to and including it; None: all rows)."""
+        balance = self.opening.get((sku, location), 0.0)
+        for when, after in self._history(sku, location):
+            if at is not None and when > at:
+                break
+            balance = after
+        return balance
+
+    def available(self, sku: str, location: str, at: datetime) -> float:
+        """What may be taken at ``at`` without any later balance going below zero."""
+        later = [after for when, after in self._history(sku, location) if when > at]
+        return max(0.0, min([self.on_hand(sku, location, at), *later]))
 
     def count(self, sku: str, location: str, when: datetime, *, off: float = 0,
               user: str = "dokafor", note: str | None = None) -> Row:
         """A cycle count: the system shows its balance, the counter finds it ``off`` from it."""
-        system = self.on_hand(sku, location)
+        system = self.on_hand(sku, location, when)
         return self.add("CYCLE_COUNT", sku, system + off, location, when, user=user,
                         expected=system, note=note)
 
@@ -169,23 +193,25 @@ class Log:
         for day in days:
             base = START + timedelta(days=day)
             store = reserve or face
-            stock = self.on_hand(sku, face) + (self.on_hand(sku, reserve) if reserve else 0)
+            stock = self.on_hand(sku, face, base) + (
+                self.on_hand(sku, reserve, base) if reserve and reserve != face else 0)
             if restock and stock < per_day[1] * qty[1]:
                 cases = max(2, -(-per_day[1] * qty[1] * 2 // case_qty))
-                self.receive(sku, cases, base + timedelta(hours=6, minutes=30), into=store,
+                self.receive(sku, cases, base + timedelta(hours=5, minutes=30), into=store,
                              asn=f"ASN-{sku[-3:]}{day:02d}")
             times = sorted(self.rng.uniform(hours[0], hours[1])
                            for _ in range(self.rng.randint(*per_day)))
             for h in times:
                 when = base + timedelta(hours=h)
                 want = self.rng.randint(*qty)
-                if reserve and reserve != face and self.on_hand(sku, face) < want + case_qty:
-                    cases = max(1, min(2, int(self.on_hand(sku, reserve) // case_qty)))
-                    if self.on_hand(sku, reserve) >= cases * case_qty:
-                        out.append(self.add("MOVE", sku, cases * case_qty, reserve,
-                                            when - timedelta(minutes=25), to=face,
-                                            user="bkowalski"))
-                take = min(want, self.on_hand(sku, face))
+                move_at = when - timedelta(minutes=25)
+                if reserve and reserve != face and self.on_hand(sku, face, when) < want + case_qty:
+                    spare = self.available(sku, reserve, move_at)
+                    cases = max(1, min(2, int(spare // case_qty)))
+                    if spare >= cases * case_qty:
+                        out.append(self.add("MOVE", sku, cases * case_qty, reserve, move_at,
+                                            to=face, user="bkowalski"))
+                take = min(want, self.available(sku, face, when))
                 if take > 0:
                     user = crew[self.rng.randrange(len(crew))]
                     out.append(self.add("PICK", sku, take, face, when, user=user,
@@ -250,8 +276,11 @@ class Case:
             if not self.log.weights:
                 loc["max_weight_kg"] = None
         _write_csv(out / "locations.csv", LOCATION_COLUMNS, locs)
-        rows = sorted(self.log.rows, key=lambda r: (r.values["ts"], r.txn_id))
+        rows = sorted(self.log.rows, key=lambda r: (r.posted, r.txn_id))  # arrival order
         tx = [{"txn_id": r.txn_id, **r.values} for r in rows]
+        if self.columns and "uom" not in self.columns:  # such an export states eaches
+            tx = [{**t, "qty": t["qty"] * self.log.items[t["sku"]]["case_qty"], "uom": "EA"}
+                  if t["uom"] == "CS" else t for t in tx]
         tx += [dict(t) for t in tx[len(tx) // 2: len(tx) // 2 + self.duplicate_lines]]
         _write_csv(out / "transactions.csv", self.columns or TRANSACTION_COLUMNS, tx)
         spec: dict[str, Any] = {"description": self.description, "kind": self.kind,
