@@ -7,8 +7,16 @@ from sqlmodel import Session
 
 from api.auth import add_user
 from warehouse.contract import Action, EvidenceItem, Ticket
+from warehouse.store import Store
 
 ROLES = ("viewer", "supervisor", "controller", "admin")
+
+
+def open_store(folder: object) -> Store:
+    """The real warehouse store on a SQLite file in ``folder``, migrated to head."""
+    store = Store.open(f"sqlite:///{folder}/tally.db")
+    store.upgrade()
+    return store
 
 
 def make_ticket(i: int, **changes: object) -> Ticket:

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from api_fixtures import adjust, auth, make_ticket, make_users
-from api_store import TableStore
+from api_fixtures import adjust, auth, make_ticket, make_users, open_store
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.app import create_app
 from api.tickets import save_ticket
 from warehouse.settings import get_settings
+from warehouse.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"
 BASE = "http://llm.test/v1"
@@ -40,11 +40,11 @@ def reply(answer: httpx.Response) -> tuple[str, dict]:
 
 
 @pytest.fixture
-def store(tmp_path: object) -> TableStore:
-    return TableStore(f"sqlite:///{tmp_path}/api.db")
+def store(tmp_path: object) -> Store:
+    return open_store(tmp_path)
 
 
-def seed(store: TableStore) -> dict[str, dict[str, str]]:
+def seed(store: Store) -> dict[str, dict[str, str]]:
     with Session(store.engine) as s:
         save_ticket(s, ticket=make_ticket(1, action=adjust("SKU-1", "P-1", -6)), unit_cost=40.0)
         save_ticket(s, ticket=make_ticket(2, location="P-1", sku="SKU-9", status="REJECTED"))
@@ -54,7 +54,7 @@ def seed(store: TableStore) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-def offline(store: TableStore) -> Iterator[tuple[TestClient, dict]]:
+def offline(store: Store) -> Iterator[tuple[TestClient, dict]]:
     with TestClient(create_app(get_settings(), store=store)) as c:
         yield c, seed(store)
 
@@ -150,7 +150,7 @@ def test_unknown_ticket_and_no_key(offline: tuple[TestClient, dict]) -> None:
 
 
 @pytest.fixture
-def llm_client(store: TableStore, monkeypatch: pytest.MonkeyPatch
+def llm_client(store: Store, monkeypatch: pytest.MonkeyPatch
                ) -> Iterator[tuple[TestClient, dict, respx.MockRouter]]:
     monkeypatch.setenv("TALLY_LLM_BASE_URL", BASE)
     monkeypatch.setenv("TALLY_LLM_MODEL", "gpt-4o-mini")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_fixtures import adjust, auth, make_ticket, make_users
-from api_store import TableStore
+from api_fixtures import adjust, auth, make_ticket, make_users, open_store
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
@@ -17,6 +16,7 @@ from api.tickets import save_ticket
 from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import Action
 from warehouse.settings import get_settings
+from warehouse.store import Store
 from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
@@ -36,23 +36,23 @@ def wms() -> TestClient:
 
 
 @pytest.fixture
-def store(tmp_path: object) -> TableStore:
-    return TableStore(f"sqlite:///{tmp_path}/api.db")
+def store(tmp_path: object) -> Store:
+    return open_store(tmp_path)
 
 
 @pytest.fixture
-def client(store: TableStore, wms: TestClient) -> Iterator[TestClient]:
+def client(store: Store, wms: TestClient) -> Iterator[TestClient]:
     adapter = RestWmsAdapter(client=wms, attempts=1)
     with TestClient(create_app(get_settings(), store=store, wms=adapter)) as c:
         yield c
 
 
 @pytest.fixture
-def users(client: TestClient, store: TableStore) -> dict[str, dict[str, str]]:
+def users(client: TestClient, store: Store) -> dict[str, dict[str, str]]:
     return {name: auth(token) for name, token in make_users(store.engine, *USERS).items()}
 
 
-def put_ticket(store: TableStore, i: int, action: Action, unit_cost: float | None = COST) -> str:
+def put_ticket(store: Store, i: int, action: Action, unit_cost: float | None = COST) -> str:
     with Session(store.engine) as s:
         save_ticket(s, ticket=make_ticket(i, action=action), unit_cost=unit_cost)
     return f"TK{i}"
@@ -90,7 +90,7 @@ MATRIX = {  # who may approve what: 200 approved and written back, 403 refused
 
 @pytest.mark.parametrize(("kind", "who", "status"),
                          [(k, w, s) for k, row in MATRIX.items() for w, s in row.items()])
-def test_rbac_matrix(client: TestClient, store: TableStore, users: dict, wms: TestClient,
+def test_rbac_matrix(client: TestClient, store: Store, users: dict, wms: TestClient,
                      kind: str, who: str, status: int) -> None:
     action, cost = ACTIONS[kind]
     tid = put_ticket(store, 1, action, unit_cost=cost)
@@ -106,7 +106,7 @@ def test_rbac_matrix(client: TestClient, store: TableStore, users: dict, wms: Te
         assert ticket["status"] == "PENDING_APPROVAL" and applied == []
 
 
-def test_approval_writes_back_once_and_is_audited(client: TestClient, store: TableStore,
+def test_approval_writes_back_once_and_is_audited(client: TestClient, store: Store,
                                                  users: dict, wms: TestClient) -> None:
     tid = put_ticket(store, 3, adjust("SKU-3", "P-3", -4))
     answer = approve(client, tid, users["sup1"], comment="counted it myself")
@@ -131,7 +131,7 @@ def test_approval_writes_back_once_and_is_audited(client: TestClient, store: Tab
     assert audit.verify().ok
 
 
-def test_approval_is_bound_to_the_digest(client: TestClient, store: TableStore, users: dict,
+def test_approval_is_bound_to_the_digest(client: TestClient, store: Store, users: dict,
                                          wms: TestClient) -> None:
     tid = put_ticket(store, 2, adjust("SKU-2", "P-2", -3))
     reviewed = digest(client, tid, users["sup1"])
@@ -157,7 +157,7 @@ def test_approval_is_bound_to_the_digest(client: TestClient, store: TableStore, 
     assert balance(wms, "SKU-2", "P-2") == 98
 
 
-def test_approvals_of_an_earlier_version_do_not_count(client: TestClient, store: TableStore,
+def test_approvals_of_an_earlier_version_do_not_count(client: TestClient, store: Store,
                                                       users: dict, wms: TestClient) -> None:
     tid = put_ticket(store, 4, adjust("SKU-4", "P-4", -200))  # 8000: two approvers
     first = approve(client, tid, users["ctl1"])
@@ -173,7 +173,7 @@ def test_approvals_of_an_earlier_version_do_not_count(client: TestClient, store:
     assert balance(wms, "SKU-4", "P-4") == -50
 
 
-def test_dual_approval_needs_two_different_people(client: TestClient, store: TableStore,
+def test_dual_approval_needs_two_different_people(client: TestClient, store: Store,
                                                   users: dict, wms: TestClient) -> None:
     tid = put_ticket(store, 5, adjust("SKU-5", "P-5", 200))
     first = approve(client, tid, users["ctl1"])
@@ -189,7 +189,7 @@ def test_dual_approval_needs_two_different_people(client: TestClient, store: Tab
     assert balance(wms, "SKU-5", "P-5") == 300
 
 
-def test_reject_closes_without_write_back(client: TestClient, store: TableStore, users: dict,
+def test_reject_closes_without_write_back(client: TestClient, store: Store, users: dict,
                                           wms: TestClient) -> None:
     tid = put_ticket(store, 6, adjust("SKU-6", "P-6", -1))
     answer = client.post(f"/v1/tickets/{tid}/decision", headers=users["sup1"],
@@ -219,7 +219,7 @@ def test_reject_closes_without_write_back(client: TestClient, store: TableStore,
         ([], "body"),
     ],
 )
-def test_bad_decisions_are_422(client: TestClient, store: TableStore, users: dict,
+def test_bad_decisions_are_422(client: TestClient, store: Store, users: dict,
                                body: object, words: str) -> None:
     tid = put_ticket(store, 7, adjust("SKU-7", "P-7", -1))
     answer = client.post(f"/v1/tickets/{tid}/decision", json=body, headers=users["sup1"])
@@ -239,7 +239,7 @@ def test_unknown_ticket_and_missing_key(client: TestClient, users: dict) -> None
 
 
 def test_without_a_wms_the_approval_waits_as_write_back_failed(
-    store: TableStore, tmp_path: object
+    store: Store, tmp_path: object
 ) -> None:
     with TestClient(create_app(get_settings(), store=store)) as c:
         headers = {n: auth(t) for n, t in make_users(store.engine, ("sup1", "supervisor")).items()}
@@ -250,7 +250,7 @@ def test_without_a_wms_the_approval_waits_as_write_back_failed(
         assert "retry" in answer.json()["message"]
 
 
-def test_tampering_with_a_decision_record_is_detected(client: TestClient, store: TableStore,
+def test_tampering_with_a_decision_record_is_detected(client: TestClient, store: Store,
                                                       users: dict) -> None:
     tid = put_ticket(store, 9, adjust("SKU-9", "P-9", -1))
     approve(client, tid, users["sup1"]).raise_for_status()

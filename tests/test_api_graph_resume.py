@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from api_fixtures import auth, make_users
-from api_store import TableStore
+from api_fixtures import auth, make_users, open_store
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -23,6 +22,7 @@ from tools.view import WarehouseView
 from warehouse.dataset import Dataset
 from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import get_settings
+from warehouse.store import Store
 from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
@@ -61,7 +61,7 @@ def thread_state(graph: object, thread: str) -> TicketState:
 
 
 @contextmanager
-def server(store: TableStore, wms: TestClient, view: WarehouseView) -> Iterator[FastAPI]:
+def server(store: Store, wms: TestClient, view: WarehouseView) -> Iterator[FastAPI]:
     """One server process: its own graph and checkpointer connection over the data dir."""
     adapter = RestWmsAdapter(client=wms, attempts=1)
     app = create_app(get_settings(), store=store, wms=adapter, graph_factory=lambda cp:
@@ -74,7 +74,7 @@ def server(store: TableStore, wms: TestClient, view: WarehouseView) -> Iterator[
 
 def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClient,
                                                 tmp_path: object) -> None:
-    store = TableStore(f"sqlite:///{tmp_path}/api.db")
+    store = open_store(tmp_path)
     view = WarehouseView(dataset)
     with server(store, wms, view) as first:
         users = {n: auth(t) for n, t in make_users(

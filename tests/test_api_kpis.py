@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api_fixtures import auth, make_ticket, role_users
-from api_store import TableStore
+from api_fixtures import auth, make_ticket, open_store, role_users
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -19,7 +18,7 @@ NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
 
 def test_kpis_from_hand_built_queue(tmp_path: object) -> None:
-    store = TableStore(f"sqlite:///{tmp_path}/api.db")
+    store = open_store(tmp_path)
     # (cause, severity, created hours ago, decided hours after creation, final status, edited)
     rows = [
         ("SHRINKAGE", "STOP", 2, None, "PENDING_APPROVAL", None),
@@ -62,7 +61,7 @@ def test_kpis_from_hand_built_queue(tmp_path: object) -> None:
 
 
 def test_kpis_endpoint_empty_and_after_a_ticket(tmp_path: object) -> None:
-    store = TableStore(f"sqlite:///{tmp_path}/api.db")
+    store = open_store(tmp_path)
     with TestClient(create_app(get_settings(), store=store)) as client:
         viewer = auth(role_users(store.engine)["viewer"])
         empty = client.get("/v1/kpis", headers=viewer)

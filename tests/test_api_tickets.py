@@ -6,36 +6,36 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_fixtures import auth, make_ticket, role_users
-from api_store import TableStore
+from api_fixtures import auth, make_ticket, open_store, role_users
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.app import create_app
 from api.tickets import save_ticket
 from warehouse.settings import get_settings
+from warehouse.store import Store
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def store(tmp_path: object) -> TableStore:
-    return TableStore(f"sqlite:///{tmp_path}/api.db")
+def store(tmp_path: object) -> Store:
+    return open_store(tmp_path)
 
 
 @pytest.fixture
-def client(store: TableStore) -> Iterator[TestClient]:
+def client(store: Store) -> Iterator[TestClient]:
     with TestClient(create_app(get_settings(), store=store)) as c:
         yield c
 
 
 @pytest.fixture
-def viewer(client: TestClient, store: TableStore) -> dict[str, str]:
+def viewer(client: TestClient, store: Store) -> dict[str, str]:
     return auth(role_users(store.engine)["viewer"])
 
 
 @pytest.fixture
-def queue(client: TestClient, store: TableStore) -> None:
+def queue(client: TestClient, store: Store) -> None:
     """Five tickets of mixed severity, cause, risk and age."""
     rows = [
         (1, "INFO", "LEGITIMATE", 0.2, 1, "NO_ACTION"),
@@ -113,7 +113,7 @@ def test_detail_has_explanation_evidence_action_history(client: TestClient, view
     assert body["txn_ids"] == ["T2a", "T2b"]
 
 
-def test_saving_a_ticket_twice_keeps_the_first(client: TestClient, store: TableStore,
+def test_saving_a_ticket_twice_keeps_the_first(client: TestClient, store: Store,
                                                viewer: dict) -> None:
     with Session(store.engine) as s:
         save_ticket(s, ticket=make_ticket(7, summary="first"))

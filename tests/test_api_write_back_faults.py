@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_fixtures import adjust, auth, make_ticket, make_users
-from api_store import TableStore
+from api_fixtures import adjust, auth, make_ticket, make_users, open_store
 from fastapi.testclient import TestClient
 from loopback_server import serve_on_loopback
 from sqlmodel import Session
@@ -41,7 +40,7 @@ def sim() -> Iterator[tuple[object, str]]:
 def test_each_approval_lands_once_through_faults_and_retries(sim: tuple[object, str],
                                                              tmp_path: object) -> None:
     app, url = sim
-    store = TableStore(f"sqlite:///{tmp_path}/api.db")
+    store = open_store(tmp_path)
     adapter = RestWmsAdapter(url, timeout_s=0.2, attempts=2, wait=wait_none())
     with TestClient(create_app(get_settings(), store=store, wms=adapter)) as client:
         headers = auth(make_users(store.engine, ("sup1", "supervisor"))["sup1"])
