@@ -111,7 +111,7 @@ def sign_in(browser: Any, base: str, token: str, width: int = 1366, height: int 
     return page
 
 
-def test_viewer_browses_queue_filters_and_opens_a_ticket(world: dict, browser: Any) -> None:
+def test_viewer_browses_queue_filters_and_opens_a_ticket(browser: Any, world: dict) -> None:
     base = world["url"]
     page = sign_in(browser, base, world["tokens"]["vera"])
     rows = page.locator("#queue-rows tr")
@@ -149,7 +149,7 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(world: dict, browser: A
     assert answer.status == 403
 
 
-def test_queue_shows_new_tickets_live(world: dict, browser: Any) -> None:
+def test_queue_shows_new_tickets_live(browser: Any, world: dict) -> None:
     page = sign_in(browser, world["url"], world["tokens"]["vera"])
     before = page.locator("#queue-rows tr").count()
     case = world["cases"].iloc[-1]
@@ -161,7 +161,7 @@ def test_queue_shows_new_tickets_live(world: dict, browser: Any) -> None:
     assert "new ticket" in page.locator("#queue-status").inner_text()
 
 
-def test_supervisor_approves_and_the_write_back_lands(world: dict, browser: Any) -> None:
+def test_supervisor_approves_and_the_write_back_lands(browser: Any, world: dict) -> None:
     base = world["url"]
     page = sign_in(browser, base, world["tokens"]["sam"])
     page.goto(f"{base}/ui/tickets/T-001")
@@ -180,7 +180,7 @@ def test_supervisor_approves_and_the_write_back_lands(world: dict, browser: Any)
     assert "bin checked, two missing" in page.locator("#history").inner_text()
 
 
-def test_tablet_layout_and_keyboard(world: dict, browser: Any) -> None:
+def test_tablet_layout_and_keyboard(browser: Any, world: dict) -> None:
     base = world["url"]
     page = sign_in(browser, base, world["tokens"]["vera"], width=820, height=1180)
     page.keyboard.press("Tab")
