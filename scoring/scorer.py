@@ -175,6 +175,24 @@ class Scorer:
         flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
         return _to_flags(frame, flag_frame)
 
+    def incidents(self, flags: Sequence[Flag]) -> list[Incident]:
+        """Group flags (e.g. from :meth:`score_event`) into incidents as batch scoring does.
+
+        The same link keys, windows and risk calibration as :meth:`score_batch`; flags on
+        one transaction always share an incident. Ids are ``INC-00001``... in order of
+        first time, so a caller that keeps incidents apart over time renames them.
+        """
+        self._check_fitted()
+        if not flags:
+            return []
+        rows = pd.factorize(pd.Series([f.txn_id for f in flags]))[0]
+        ff = pd.DataFrame({"row": rows, "keys": [tuple(f.keys) for f in flags]})
+        ts = pd.to_datetime(pd.Series([f.ts for f in flags]), utc=True, format="ISO8601")
+        t = (ts.astype("int64") // 10**9).to_numpy(dtype="float64")
+        incidents, _ = self._incidents(ff, list(flags), group(ff, t, self.link_windows_))
+        incidents.sort(key=lambda i: (-i.risk_score, i.first_ts or ""))
+        return incidents
+
     # -- internals ---------------------------------------------------------------------------
 
     def _detect(self, ctx: Context, skip: Mapping[str, str] | None,
@@ -286,7 +304,9 @@ def _to_flags(frame: pd.DataFrame, ff: pd.DataFrame) -> list[Flag]:
     return [
         Flag(txn_id=str(cols["txn_id"][i]), detector=d, code=c, reason=r, numbers=n,
              score=float(s), sku=cols["sku"][i], location=cols["location"][i],
-             user_id=cols["user_id"][i], device_id=cols["device_id"][i], ts=ts[i])
-        for i, (d, c, r, n, s) in enumerate(zip(ff["detector"], ff["code"], ff["reason"],
-                                                ff["numbers"], ff["score"], strict=True))
+             user_id=cols["user_id"][i], device_id=cols["device_id"][i], ts=ts[i],
+             keys=list(k))
+        for i, (d, c, r, n, s, k) in enumerate(zip(ff["detector"], ff["code"], ff["reason"],
+                                                   ff["numbers"], ff["score"], ff["keys"],
+                                                   strict=True))
     ]

@@ -26,6 +26,8 @@ class Flag(BaseModel):
     user_id: str | None = None
     device_id: str | None = None
     ts: str | None = None
+    keys: list[str] = Field(default_factory=list,
+                            description="link keys that group flags into incidents, e.g. sku:X")
 
 
 class Incident(BaseModel):
