@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     dual_approval_value: float = Field(
         default=5000.0, ge=0, description="adjustments above this value need two approvers"
     )
+    scorer_refit_events: int = Field(
+        default=20_000, ge=0, description="refit the online scorer after this many new events "
+        "(0: never; `tally serve` and `tally consume`)"
+    )
+    triage_settle_s: float = Field(
+        default=2.0, ge=0, description="the worker waits this long after a flag before grouping "
+        "the flags pending then into incidents"
+    )
+    api_key_cache_s: float = Field(
+        default=30.0, ge=0, description="how long a checked API key is trusted without a lookup "
+        "(a revocation takes effect within this time; 0: look up every request)"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one or the embedded SQLite file."""
