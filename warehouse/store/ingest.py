@@ -42,6 +42,7 @@ class Appender:
     def __init__(self, writer: BulkWriter, report: LoadReport, ingest_id: int | None) -> None:
         self.writer = writer
         self.report = report
+        self.report.tables.setdefault("transactions", 0)
         self.ingest_id = ingest_id
         last = writer.query("SELECT COALESCE(MAX(seq), 0) FROM transactions")[0][0]
         self.next_seq = int(last) + 1
@@ -80,8 +81,7 @@ class Appender:
         self.next_seq += len(chunk)
         self.has_rows = True
         self.report.rows_loaded += len(chunk)
-        tables = self.report.tables
-        tables["transactions"] = tables.get("transactions", 0) + len(chunk)
+        self.report.tables["transactions"] += len(chunk)
         return len(chunk)
 
     def finish(self) -> None:
