@@ -24,6 +24,8 @@ from warehouse.contract import EvidenceItem
 
 MAX_ROWS = 6
 """Incident transactions quoted as evidence (the earliest ones; the rest are counted)."""
+MAX_FLAGS = 8
+"""Scorer flags quoted as evidence (strongest first; the rest are counted)."""
 
 
 class GatherContext:
@@ -47,7 +49,11 @@ class GatherContext:
         inc = state.incident
         feats = case_features(inc, self.features)
         rows = self.view.txns(inc.txn_ids)
-        facts: list[tuple[str, str]] = [(f.reason, f"scorer:{f.detector}") for f in inc.flags]
+        flags = sorted(inc.flags, key=lambda f: -f.score)
+        facts: list[tuple[str, str]] = [(f.reason, f"scorer:{f.detector}")
+                                        for f in flags[:MAX_FLAGS]]
+        if len(flags) > MAX_FLAGS:
+            facts.append((f"{len(flags)} scorer flags in the incident in all", "scorer"))
         facts += [(TxnRow.from_row(r).fact(), "transactions")
                   for _, r in rows.head(MAX_ROWS).iterrows()]
         if len(rows) > MAX_ROWS:
