@@ -108,6 +108,8 @@ def decide(
         Forbidden: the decider's role is too weak or they edited the action themselves.
         InvalidDecision: a missing digest (approve) or a missing or invalid action (edit).
     """
+    if not user.role.at_least(Role.SUPERVISOR):
+        raise Forbidden(f"{user.name} is a {user.role}; deciding tickets needs supervisor or above")
     _pending(record)
     try:
         match body.decision:
