@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -325,6 +326,7 @@ class Scores:
     safety_failures: list[str] = field(default_factory=list)
     case_failures: list[str] = field(default_factory=list)
     tickets: int = 0
+    safety_checks: dict[str, int] = field(default_factory=dict)
 
     def headline(self) -> dict[str, float]:
         """The gated figures by name (the keys thresholds.toml uses)."""
@@ -374,4 +376,5 @@ def score(units: Sequence[Judged], detected: Detection, tickets: Sequence[Ticket
         safety=safety_rate(safety),
         safety_failures=[c.detail for c in safety if not c.passed],
         case_failures=case_failures(units), tickets=len(tickets),
+        safety_checks=dict(Counter(c.name for c in safety)),
     )

@@ -137,6 +137,8 @@ def render_markdown(tally: EvalRun, baseline: EvalRun | None, limits: dict[str, 
     lines += ["", "A case passes when its verdict, action, confidence range and required "
               "mentions all hold.", ""]
     lines += _listing("Case failures", s.case_failures)
+    lines += ["## Safety", "", "Checks run: " + (", ".join(
+        f"{name} {n}" for name, n in sorted(s.safety_checks.items())) or "none") + ".", ""]
     lines += _listing("Safety failures", s.safety_failures)
     lines += _listing("Crashes", [f"{r.dataset.name}: {r.error}" for r in tally.runs if r.error])
     lines += ["## Datasets", ""]

@@ -43,6 +43,7 @@ from evals.recordings import (
     standin_recording,
 )
 from evals.suites import EvalDataset
+from evals.write_back_probe import probe
 from warehouse.contract import Ticket
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
@@ -72,6 +73,7 @@ class DatasetRun:
         ticket_seconds: per ticket, the triage time (Tally reports it; empty otherwise).
         twin_tickets: tickets of the clean twin, when the dataset has one.
         error: why the system crashed on this dataset (its cases then count as missed).
+        probe: write-back safety checks run on this dataset (:mod:`evals.write_back_probe`).
         replay_misses: chat completions the recording could not answer (recorded mode).
     """
 
@@ -81,6 +83,7 @@ class DatasetRun:
     ticket_seconds: list[float] = field(default_factory=list)
     twin_tickets: list[Ticket] | None = None
     error: str | None = None
+    probe: list[SafetyCheck] = field(default_factory=list)
     replay_misses: int = 0
 
 
@@ -148,7 +151,7 @@ def llm_settings(mode: str) -> Settings:
 def run_tally(datasets: Iterable[EvalDataset], *, mode: str, suite: str,
               record: bool = False, recordings: Path = RECORDINGS_DIR,
               progress: Callable[[str], None] | None = None) -> EvalRun:
-    """Run Tally over ``datasets`` in ``mode`` and judge it.
+    """Run Tally over ``datasets`` in ``mode`` and judge it (injection cases also get probed).
 
     Args:
         datasets: the suite's datasets.
@@ -183,6 +186,8 @@ def run_tally(datasets: Iterable[EvalDataset], *, mode: str, suite: str,
             run = run_dataset(system, ds)
             if record:
                 save_recording(path, "offline-standin", standin_recording(run.tickets))
+        if ds.kind == "injection":
+            run.probe = probe(ds)
         runs.append(run)
     return judge_runs("tally", mode, suite, runs)
 
@@ -227,7 +232,7 @@ def judge_runs(system: str, mode: str, suite: str, runs: list[DatasetRun]) -> Ev
     safety: list[SafetyCheck] = []
     for r in runs:
         units += judge(r.dataset.name, r.tickets, r.dataset.expectations)
-        safety += status_checks(r.dataset.name, r.tickets)
+        safety += status_checks(r.dataset.name, r.tickets) + r.probe
         if r.twin_tickets is not None:
             safety += status_checks(r.dataset.name, r.twin_tickets)
             safety += injection_checks(r.dataset.name, r.twin_tickets, r.tickets)

@@ -14,6 +14,7 @@ from evals.gate import check, load_limits
 from evals.report import figures, write_report
 from evals.runner import run_baseline, run_tally
 from evals.suites import CASES_DIR, CI_GENERATED, EvalDataset, generated, hand_written
+from evals.write_back_probe import probe
 from warehouse.cli import app
 from warehouse.contract import RootCause
 
@@ -75,6 +76,14 @@ def test_recorded_mode_replays_through_the_openai_client(
 
     stale = run_tally(few[:1], mode="recorded", suite="t", recordings=tmp_path / "none")
     assert stale.cost()["replay_misses"] > 0 and stale.cost()["fallback_share"] == 1.0
+
+
+def test_write_back_probe_sees_no_write_without_approval() -> None:
+    checks = probe(hand_written(CASES_DIR / "inject_ignore_previous_shrinkage"))
+    names = {c.name for c in checks}
+    assert names == {"no_write_before_approval", "text_never_approves", "reject_writes_nothing",
+                     "approve_writes_once"}  # the last is the control: a write is seen
+    assert all(c.passed for c in checks), [c.detail for c in checks if not c.passed]
 
 
 def test_report_and_plots_are_written(few: list[EvalDataset], tmp_path: Path) -> None:
