@@ -14,7 +14,7 @@ import pandas as pd
 NEVER = np.iinfo(np.int64).max
 
 
-def add_balances(frame: pd.DataFrame, opening: pd.Series | None = None) -> None:
+def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> None:
     """Add balance columns to a prepared frame, in place.
 
     Columns: ``bal_before``/``bal_after`` (at ``location``), ``dest_after`` (at
@@ -26,7 +26,8 @@ def add_balances(frame: pd.DataFrame, opening: pd.Series | None = None) -> None:
 
     Args:
         frame: output of :func:`scoring.frame.prepare`.
-        opening: balances (eaches) at the start of the frame, indexed by (sku, location).
+        opening: per (sku, location) at the start of the frame: ``balance`` (eaches) and
+            ``neg_since`` (epoch seconds the balance went negative, NaN when it is not).
     """
     n = len(frame)
     eaches = np.nan_to_num(frame["eaches"].to_numpy(dtype="float64"))
@@ -53,18 +54,28 @@ def add_balances(frame: pd.DataFrame, opening: pd.Series | None = None) -> None:
     csum = np.cumsum(dd)
     base = (csum - dd)[start]
     after = csum - base[group]
+    first = np.flatnonzero(start)
+    open_bal = np.zeros(len(first))
+    open_since = np.full(len(first), np.nan)
     if opening is not None and len(opening):
         keys = pd.MultiIndex.from_arrays([sku_uniques[sku_codes[order][start]],
                                           loc_uniques[loc_codes[order][start]]])
-        after = after + opening.reindex(keys).fillna(0.0).to_numpy()[group]
+        known = opening.reindex(keys)
+        open_bal = known["balance"].fillna(0.0).to_numpy()
+        open_since = known["neg_since"].to_numpy(dtype="float64")
+        after = after + open_bal[group]
     # how long the balance before each leg has been negative (start of the current streak)
     is_neg = after < 0
     prev_neg = np.zeros(len(p), bool)
     prev_neg[1:] = is_neg[:-1] & ~start[1:]
+    prev_neg[first] = open_bal < 0  # the frame opens on a negative balance
+    opened = np.where(np.isfinite(open_since), open_since, tt[first])
     marker = np.where(is_neg & ~prev_neg, tt.astype("float64"), np.where(is_neg, np.nan, -1.0))
+    marker[first] = np.where(is_neg[first], np.where(open_bal < 0, opened, tt[first]), -1.0)
     streak_t = pd.Series(marker).ffill().to_numpy()
     prev_streak = np.full(len(p), np.nan)
     prev_streak[1:] = streak_t[:-1]
+    prev_streak[first] = opened
     neg_since = np.where(prev_neg, tt - prev_streak, np.nan)
     # time until the pair is back at >= 0 (searching forward inside the group)
     idx = np.where(after >= 0, np.arange(len(p)), len(p))
@@ -105,12 +116,16 @@ def _earlier_any(flag: np.ndarray, key: np.ndarray) -> np.ndarray:
     return ((f.groupby(key).cumsum() - f) > 0).to_numpy()
 
 
-def closing_balances(frame: pd.DataFrame) -> pd.Series:
-    """Balance per (sku, location) after the last row of a frame with balance columns."""
+def closing_balances(frame: pd.DataFrame) -> pd.DataFrame:
+    """``balance`` and ``neg_since`` per (sku, location) after the last row of a frame."""
     src = frame[["sku", "location", "bal_after"]]
     dst = frame.loc[frame["dest_after"].notna(), ["sku", "to_location", "dest_after"]]
     dst = dst.set_axis(["sku", "location", "bal_after"], axis=1)
     both = pd.concat([src.assign(o=frame["row"], leg=0), dst.assign(o=dst.index, leg=1)])
     both = both.sort_values(["o", "leg"], kind="stable")
     last = both.groupby(["sku", "location"], sort=False)["bal_after"].last()
-    return last
+    went_neg = frame[(frame["bal_before"] >= 0) & (frame["bal_after"] < 0)]
+    since = went_neg.groupby(["sku", "location"], sort=False)["t"].last().astype("float64")
+    out = pd.DataFrame({"balance": last, "neg_since": since.reindex(last.index)})
+    out.loc[out["balance"] >= 0, "neg_since"] = np.nan
+    return out

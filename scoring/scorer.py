@@ -284,7 +284,7 @@ class Scorer:
         return out, ids
 
 
-def _frame(tx: pd.DataFrame, catalog: Catalog, opening: pd.Series | None) -> pd.DataFrame:
+def _frame(tx: pd.DataFrame, catalog: Catalog, opening: pd.DataFrame | None) -> pd.DataFrame:
     """Prepared frame with balances; re-deliveries (a txn_id seen before) are dropped."""
     if "txn_id" in tx and tx["txn_id"].duplicated().any():
         tx = tx[~tx["txn_id"].duplicated(keep="first")]

@@ -37,6 +37,7 @@ class EventWindow:
         self.by_scanner: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.writeoffs: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.balance: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.neg_since: dict[tuple[str, str], float] = {}
 
     @staticmethod
     def from_frame(frame: pd.DataFrame, window_s: float) -> EventWindow:
@@ -46,8 +47,12 @@ class EventWindow:
             return w
         cut = int(frame["t"].max()) - window_s
         old = frame[frame["t"] <= cut]
-        for (sku, loc), bal in closing_balances(old).items() if len(old) else []:
+        closing = closing_balances(old) if len(old) else pd.DataFrame(columns=["balance", "neg_since"])
+        for (sku, loc), bal, since in zip(closing.index, closing["balance"], closing["neg_since"],
+                                          strict=True):
             w.balance[(sku, loc)] = float(bal)
+            if since == since:
+                w.neg_since[(sku, loc)] = float(since)
         recent = frame[frame["t"] > cut]
         cols = [c for c in TRANSACTION_COLUMNS if c in recent]
         raw = recent[cols].assign(ts=recent["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
@@ -63,18 +68,20 @@ class EventWindow:
         return w
 
     @property
-    def opening(self) -> pd.Series:
-        """Balances before the cached rows, indexed by (sku, location)."""
-        if not self.balance:
-            return pd.Series(dtype="float64")
-        return pd.Series(self.balance, dtype="float64")
+    def opening(self) -> pd.DataFrame:
+        """Balances (and negative-since times) before the cached rows, by (sku, location)."""
+        return self._opening(list(self.balance))
 
-    def opening_for(self, sku: str) -> pd.Series:
+    def opening_for(self, sku: str) -> pd.DataFrame:
         """Opening balances of one SKU's locations."""
-        items = {k: v for k, v in self.balance.items() if k[0] == sku}
-        if not items:
-            return pd.Series(dtype="float64")
-        return pd.Series(items, dtype="float64")
+        return self._opening([k for k in self.balance if k[0] == sku])
+
+    def _opening(self, keys: list[tuple[str, str]]) -> pd.DataFrame:
+        if not keys:
+            return pd.DataFrame(columns=["balance", "neg_since"], dtype="float64")
+        return pd.DataFrame({"balance": [self.balance[k] for k in keys],
+                             "neg_since": [self.neg_since.get(k, np.nan) for k in keys]},
+                            index=pd.MultiIndex.from_tuples(keys))
 
     @staticmethod
     def normalise(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,9 +144,18 @@ class EventWindow:
             cq = catalog.items["case_qty"].get(rec["sku"], np.nan)
             qty = qty * float(cq) if cq == cq else 0.0
         sign = SOURCE_SIGN.get(str(rec.get("type")), 0.0)
-        self.balance[(rec["sku"], rec["location"])] += sign * qty
+        self._shift((rec["sku"], rec["location"]), sign * qty, rec["_t"])
         if rec.get("to_location") and rec.get("type") in ("PUTAWAY", "MOVE"):
-            self.balance[(rec["sku"], rec["to_location"])] += qty
+            self._shift((rec["sku"], rec["to_location"]), qty, rec["_t"])
+
+    def _shift(self, pair: tuple[str, str], delta: float, t: int) -> None:
+        before = self.balance[pair]
+        after = before + delta
+        self.balance[pair] = after
+        if after >= 0:
+            self.neg_since.pop(pair, None)
+        elif before >= 0:
+            self.neg_since[pair] = float(t)
 
     @staticmethod
     def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:

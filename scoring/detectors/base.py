@@ -85,11 +85,9 @@ def flags(detector: str, code: str, rows: np.ndarray, score: np.ndarray,
     cols = [np.asarray(numbers[k], dtype=object) for k in names]
     nums = [dict(zip(names, vals, strict=True)) for vals in zip(*cols, strict=True)] if names \
         else [{} for _ in rows]
-    for d in nums:
-        for k, v in d.items():
-            if isinstance(v, np.generic):
-                d[k] = v.item()
-    reasons = [" ".join([code, *(f"{k}={_fmt(v)}" for k, v in d.items() if _shown(v))])
+    nums = [{k: v.item() if isinstance(v, np.generic) else v for k, v in d.items()} for d in nums]
+    nums = [{k: v for k, v in d.items() if _shown(v)} for d in nums]
+    reasons = [" ".join([code, *(f"{k}={_fmt(v)}" for k, v in d.items())])
                for d in nums]
     key_cols = [np.asarray(k, dtype=object) for k in keys]
     key_lists = [tuple(k for k in ks if isinstance(k, str)) for ks in zip(*key_cols, strict=True)]

@@ -1,6 +1,7 @@
 """Receipts against the ASN: what arrived under one ASN (all its receipts together) against
 what the ASN said. A partial delivery completed by a second receipt stays quiet, and a
-shortage is only called once the log runs past the time a second part would arrive."""
+shortage is only called once the log runs past the time a second part would arrive.
+"""
 
 from __future__ import annotations
 
