@@ -13,6 +13,7 @@ than an error. The signals follow the contract's root-cause signatures (CONTRACT
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -38,15 +39,21 @@ FEATURE_NAMES: tuple[str, ...] = (
     "qty_ratio_median", "pick_volume_ratio",
 )
 _PAYLOAD = ["ts", "type", "sku", "qty", "location", "to_location", "user_id"]
-_HISTORY_COLUMNS = ["txn_id", "ts", "type", "qty", "eaches", "location", "device_id",
-                    "weight_kg", "user_id", "var"]
+_TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
+_NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
+                   "dest_after", "var")
 _DOUBLE_SCAN_S = 120.0
 _SHIFT_HOURS = (6, 22)
 _HIGH_VALUE_COST = 40.0
 
 
 class FeatureContext:
-    """Per-dataset indexes the features need: balances, payload duplicates, look-alikes.
+    """Per-dataset indexes the features need, built once so one incident costs microseconds.
+
+    The ledger's columns are kept as plain arrays (an incident's rows are a handful of
+    positions into them); what a feature needs from the whole log (payload duplicates, double
+    scans, a SKU's weighed history, its count variances by sign, median quantities, pick
+    rates) is computed here in one vectorized pass.
 
     Args:
         data: the dataset (or a store snapshot in the same shape).
@@ -55,24 +62,39 @@ class FeatureContext:
     """
 
     def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None) -> None:
-        tx = ledger if ledger is not None else with_balances(data.transactions)
-        tx = tx.copy()
-        tx["dup_payload"] = tx.duplicated(subset=_PAYLOAD, keep=False)
-        self.tx = tx.set_index("txn_id", drop=False)
-        # per-SKU history with only the columns the features read: filters copy less
-        slim = tx[["sku", *_HISTORY_COLUMNS]]
-        self.by_sku = dict(iter(slim.groupby("sku", sort=False)))
-        self.items = data.items.set_index("sku", drop=False)
-        self.locations = data.locations.set_index("location_id", drop=False)
-        # plain dicts: one lookup per row costs microseconds instead of a pandas .loc
+        tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
+            drop=True)
+        ts = tx["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        ts_ns = ts.to_numpy().view("int64")
+        self.col: dict[str, np.ndarray] = {
+            c: tx[c].to_numpy(dtype=object) for c in _TEXT_COLUMNS if c in tx}
+        self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
+        self.col["ts_s"] = ts_ns / 1e9
+        self.col["hour"] = ts.dt.hour.to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=_PAYLOAD, keep=False).to_numpy()
+        self.col["double_scan"] = _double_scans(tx, ts_ns)
+        ids = tx["txn_id"].to_numpy(dtype=object)
+        self.pos: dict[str, int] = {}
+        for i, t in enumerate(ids):
+            self.pos.setdefault(t, i)
         self._items = {r["sku"]: r for r in data.items.to_dict("records")}
         self._locations = {r["location_id"]: r for r in data.locations.to_dict("records")}
         self.lookalikes = lookalike_index(data.items)
-        med = tx.groupby(["sku", "type"])["eaches"].median()
-        self.median_qty = med.to_dict()
+        self.median_qty = tx.groupby(["sku", "type"])["eaches"].median().to_dict()
         picks = tx[tx["type"] == "PICK"]
         days = max(1.0, (tx["ts"].max() - tx["ts"].min()).total_seconds() / 86400) if len(tx) else 1
         self.picks_per_day = (picks.groupby("sku")["eaches"].sum() / days).to_dict()
+        # a SKU's weighed history: weight per each and who handled it
+        weighed = tx[tx["weight_kg"].notna() & (tx["eaches"] > 0)]
+        per_each = (weighed["weight_kg"] / weighed["eaches"]).to_numpy()
+        users = weighed["user_id"].to_numpy(dtype=object)
+        at = weighed.groupby("sku", sort=False).indices
+        self.weighed: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            sku: (per_each[i], users[i]) for sku, i in at.items()}
+        # locations with a non-zero count variance of each sign, per SKU
+        var = tx[tx["var"].notna() & (tx["var"] != 0)]
+        self.var_locations: dict[tuple[str, float], int] = var.groupby(
+            [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict()
 
     def item(self, sku: str) -> dict[str, Any] | None:
         """The item master row of ``sku`` (column -> value), if known."""
@@ -82,8 +104,39 @@ class FeatureContext:
         """The location row of ``loc`` (column -> value), if known."""
         return self._locations.get(loc)
 
+    def rows(self, txn_ids: list[str]) -> dict[str, np.ndarray]:
+        """The ledger columns at ``txn_ids`` (known ids, each once, in the given order)."""
+        at = np.fromiter(dict.fromkeys(p for t in txn_ids if (p := self.pos.get(t)) is not None),
+                         dtype=np.int64)
+        return {c: v[at] for c, v in self.col.items()}
 
-def _frac(mask: pd.Series) -> float:
+
+def _double_scans(tx: pd.DataFrame, ts_ns: np.ndarray) -> np.ndarray:
+    """Rows with a twin: same SKU, device, type and quantity, from 0 to 120 s apart (not 0)."""
+    out = np.zeros(len(tx), dtype=bool)
+    keys = ["sku", "device_id", "type", "qty"]
+    ok = tx[keys].notna().all(axis=1).to_numpy()
+    if not ok.any():
+        return out
+    grp = tx.loc[ok, keys].groupby(keys, sort=False).ngroup().to_numpy()
+    pos, t = np.flatnonzero(ok), ts_ns[ok]
+    order = np.lexsort((t, grp))
+    g, t, pos = grp[order], t[order], pos[order]
+    first = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]  # one entry per (group, time)
+    ug, ut = g[first], t[first]
+    near = np.zeros(len(ug), dtype=bool)
+    close = (ug[1:] == ug[:-1]) & (np.diff(ut) <= _DOUBLE_SCAN_S * 1e9)
+    near[:-1] |= close
+    near[1:] |= close
+    out[pos] = near[np.cumsum(first) - 1]
+    return out
+
+
+Rows = dict[str, np.ndarray]
+"""An incident's ledger rows as column arrays (see :meth:`FeatureContext.rows`)."""
+
+
+def _frac(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else 0.0
 
 
@@ -93,6 +146,28 @@ def _num(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(out) else out
+
+
+def _present(value: object) -> bool:
+    return value is not None and value is not pd.NA and not (
+        isinstance(value, float) and math.isnan(value))
+
+
+def _distinct(values: np.ndarray) -> set[object]:
+    return {v for v in values if _present(v)}
+
+
+def _mode(values: np.ndarray) -> object:
+    """The most frequent value (the smallest among ties, as pandas' ``mode`` has it)."""
+    counts = Counter(v for v in values if _present(v))
+    if not counts:
+        return None
+    top = max(counts.values())
+    return min(v for v, c in counts.items() if c == top)
+
+
+def _field(record: dict[str, Any] | None, name: str) -> float | None:
+    return _num(record.get(name)) if record is not None else None
 
 
 def _near_multiple(x: float, base: float, tol: float = 0.02) -> bool:
@@ -113,64 +188,45 @@ def case_features(incident: Incident, ctx: FeatureContext) -> dict[str, float]:
         Feature name -> value.
     """
     f = dict.fromkeys(FEATURE_NAMES, 0.0)
-    ids = [t for t in incident.txn_ids if t in ctx.tx.index]
-    rows = ctx.tx.loc[ids]
-    rows = rows[~rows.index.duplicated()]
-    if rows.empty:
-        return f
+    rows = ctx.rows(incident.txn_ids)
     types = rows["type"]
-    f["log_txns"] = math.log1p(len(rows))
-    f["n_skus"] = float(rows["sku"].nunique())
-    f["n_locations"] = float(pd.concat([rows["location"], rows["to_location"]]).dropna().nunique())
-    f["n_users"] = float(rows["user_id"].nunique())
-    f["log_span_h"] = math.log1p((rows["ts"].max() - rows["ts"].min()).total_seconds() / 3600)
+    if not len(types):
+        return f
+    f["log_txns"] = math.log1p(len(types))
+    f["n_skus"] = float(len(_distinct(rows["sku"])))
+    f["n_locations"] = float(len(_distinct(rows["location"]) | _distinct(rows["to_location"])))
+    f["n_users"] = float(len(_distinct(rows["user_id"])))
+    f["log_span_h"] = math.log1p((rows["ts_s"].max() - rows["ts_s"].min()) / 3600)
     for name in ("receipt", "putaway", "pick", "move", "adjustment", "count", "return"):
         kind = "CYCLE_COUNT" if name == "count" else name.upper()
         f[f"frac_{name}"] = _frac(types == kind)
     f["dup_payload"] = float(rows["dup_payload"].any())
+    f["double_scan"] = float(rows["double_scan"].any())
     f["neg_balance"] = float((rows["bal_after"] < 0).any())
-    picks = rows[types == "PICK"]
-    f["pick_without_stock"] = float((picks["bal_before"] <= 0).any())
-    _scan_features(f, rows, ctx)
+    f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
     _weight_features(f, rows, ctx)
     _count_features(f, rows, ctx)
     _receipt_features(f, rows, ctx)
-    _adjustment_features(f, rows, ctx)
+    _adjustment_features(f, rows)
     _placement_features(f, rows, ctx)
     return {k: float(np.clip(v, -50, 50)) if math.isfinite(v) else 0.0 for k, v in f.items()}
 
 
-def _scan_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
-    """Two scans of one SKU, type and quantity from one device seconds apart."""
-    cols = ["txn_id", "device_id", "type", "qty", "ts"]
-    scans = rows[rows["device_id"].notna() & rows["qty"].notna()]
-    for sku, grp in scans.groupby("sku"):
-        log = ctx.by_sku[sku]
-        log = log[log["device_id"].isin(grp["device_id"]) & log["type"].isin(grp["type"])]
-        pairs = grp[cols].merge(log[cols], on=["device_id", "type", "qty"], suffixes=("", "_o"))
-        pairs = pairs[pairs["txn_id"] != pairs["txn_id_o"]]
-        gap = (pairs["ts_o"] - pairs["ts"]).abs().dt.total_seconds()
-        if ((gap > 0) & (gap <= _DOUBLE_SCAN_S)).any():
-            f["double_scan"] = 1.0
-            return
-
-
-def _weight_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
+def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
     """Measured weight against the master's unit weight, the SKU's history and look-alikes."""
-    weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0)]
+    weighed = ~np.isnan(rows["weight_kg"]) & (rows["eaches"] > 0)
+    skus, kgs, eaches = rows["sku"][weighed], rows["weight_kg"][weighed], rows["eaches"][weighed]
     ratios, fits = [], 0.0
-    for row in weighed.itertuples():
-        item = ctx.item(row.sku)
-        unit = _num(item["unit_weight_kg"]) if item is not None else None
+    for sku, kg, ea in zip(skus, kgs, eaches, strict=True):
+        unit = _field(ctx.item(sku), "unit_weight_kg")
         if not unit:
             continue
-        ratio = row.weight_kg / (row.eaches * unit)
+        ratio = kg / (ea * unit)
         ratios.append(ratio)
         if abs(ratio - 1) > 0.08:
-            for other in ctx.lookalikes.get(row.sku, []):
-                o = ctx.item(other)
-                ou = _num(o["unit_weight_kg"]) if o is not None else None
-                if ou and abs(row.weight_kg / (row.eaches * ou) - 1) < 0.04:
+            for other in ctx.lookalikes.get(sku, []):
+                ou = _field(ctx.item(other), "unit_weight_kg")
+                if ou and abs(kg / (ea * ou) - 1) < 0.04:
                     fits = 1.0
     if not ratios:
         return
@@ -182,116 +238,112 @@ def _weight_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContex
     big = max(worst, 1 / max(worst, 1e-6))
     f["weight_ratio_pack"] = float(abs(worst - 1) > 0.08 and abs(big - round(big)) < 0.05)
     # Is the same ratio seen across the SKU's history (many users, days)? -> master data
-    sku = rows.loc[weighed.index[0], "sku"] if len(weighed) else None
-    item = ctx.item(sku) if sku else None
-    unit = _num(item["unit_weight_kg"]) if item is not None else None
-    if sku and unit:
-        hist = ctx.by_sku[sku]
-        hist = hist[hist["weight_kg"].notna() & (hist["eaches"] > 0)]
-        r = hist["weight_kg"] / (hist["eaches"] * unit)
-        steady = (r - worst).abs() < 0.05 * worst
-        f["weight_ratio_steady"] = float(steady.sum() >= 3 and hist.loc[steady, "user_id"].nunique()
+    sku = skus[0]
+    unit = _field(ctx.item(sku), "unit_weight_kg")
+    if unit and sku in ctx.weighed:
+        per_each, users = ctx.weighed[sku]
+        steady = np.abs(per_each / unit - worst) < 0.05 * worst
+        f["weight_ratio_steady"] = float(steady.sum() >= 3 and len(_distinct(users[steady]))
                                          >= 2 and abs(worst - 1) > 0.08)
 
 
-def _count_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
-    counts = rows[rows["type"] == "CYCLE_COUNT"]
-    var = counts["var"].dropna()
-    if var.empty:
+def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
+    counted = (rows["type"] == "CYCLE_COUNT") & ~np.isnan(rows["var"])
+    if not counted.any():
         return
+    var, skus, locs = rows["var"][counted], rows["sku"][counted], rows["location"][counted]
     f["has_counts"] = 1.0
     f["count_short"] = _frac(var < 0)
     f["count_over"] = _frac(var > 0)
-    exp = counts.loc[var.index, "expected_qty"].abs().clip(lower=1)
+    exp = np.clip(np.abs(rows["expected_qty"][counted]), 1, None)
     f["count_rel_var"] = float(np.clip((var / exp).mean(), -5, 5))
-    packs = [_num(ctx.item(s)["case_qty"]) if ctx.item(s) is not None else None
-             for s in counts.loc[var.index, "sku"]]
-    f["var_pack_multiple"] = _frac(pd.Series(
+    packs = [_field(ctx.item(s), "case_qty") for s in skus]
+    f["var_pack_multiple"] = _frac(np.array(
         [bool(p) and v != 0 and _near_multiple(v, p) for v, p in zip(var, packs, strict=True)]))
-    nonzero = counts.loc[var[var != 0].index]
+    nz = var != 0
+    var, skus, locs = var[nz], skus[nz], locs[nz]
     # same SKU, opposite variances in two bins; or two SKUs swapped in one place
-    for _, grp in nonzero.groupby("sku"):
-        if (grp["var"] > 0).any() and (grp["var"] < 0).any() and grp["location"].nunique() > 1:
+    distinct = _distinct(skus)
+    for sku in distinct:
+        mine = skus == sku
+        if (var[mine] > 0).any() and (var[mine] < 0).any() and len(_distinct(locs[mine])) > 1:
             f["mirror_same_sku"] = 1.0
-    if nonzero["sku"].nunique() > 1 and (nonzero["var"] > 0).any() and (nonzero["var"] < 0).any():
-        skus = list(nonzero["sku"].unique())
-        if any(o in ctx.lookalikes.get(s, []) for s in skus for o in skus):
-            f["mirror_lookalike"] = 1.0
-    # same-sign variances for this SKU in many bins across the whole log -> master data
-    for sku in nonzero["sku"].unique():
-        hist = ctx.by_sku[sku]
-        hv = hist[hist["var"].notna() & (hist["var"] != 0)]
-        sign = np.sign(nonzero.loc[nonzero["sku"] == sku, "var"].sum())
-        same = hv[np.sign(hv["var"]) == sign]
+        # same-sign variances for this SKU in many bins across the whole log -> master data
+        sign = float(np.sign(var[mine].sum()))
         f["same_sign_locations"] = max(f["same_sign_locations"],
-                                       math.log1p(same["location"].nunique()))
+                                       math.log1p(ctx.var_locations.get((sku, sign), 0)))
+    if len(distinct) > 1 and (var > 0).any() and (var < 0).any():
+        if any(o in ctx.lookalikes.get(s, []) for s in distinct for o in distinct):
+            f["mirror_lookalike"] = 1.0
 
 
-def _receipt_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
-    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
-    if rec.empty:
+def _receipt_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
+    rec = (rows["type"] == "RECEIPT") & ~np.isnan(rows["expected_qty"])
+    if not rec.any():
         return
     f["has_asn"] = 1.0
-    diff = rec["qty"] - rec["expected_qty"]
+    expected = rows["expected_qty"][rec]
+    diff = rows["qty"][rec] - expected
     f["receipt_diff"] = float((diff != 0).any())
-    worst = diff.abs().idxmax() if len(diff) else None
-    if worst is not None:
-        f["receipt_rel_diff"] = float(diff[worst] / max(abs(rec.loc[worst, "expected_qty"]), 1))
-        item = ctx.item(rec.loc[worst, "sku"])
-        pack = _num(item["case_qty"]) if item is not None else None
-        uom_ea = str(rec.loc[worst, "uom"]) != "CS"
-        f["receipt_pack_multiple"] = float(bool(pack) and uom_ea
-                                           and _near_multiple(diff[worst], pack or 0))
+    if np.isnan(diff).all():
+        return
+    worst = int(np.nanargmax(np.abs(diff)))
+    f["receipt_rel_diff"] = float(diff[worst] / max(abs(expected[worst]), 1))
+    pack = _field(ctx.item(rows["sku"][rec][worst]), "case_qty")
+    uom_ea = str(rows["uom"][rec][worst]) != "CS"
+    f["receipt_pack_multiple"] = float(bool(pack) and uom_ea
+                                       and _near_multiple(diff[worst], pack or 0))
 
 
-def _adjustment_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
-    adj = rows[rows["type"] == "ADJUSTMENT"]
-    neg = adj[adj["qty"] < 0]
+def _adjustment_features(f: dict[str, float], rows: Rows) -> None:
+    adj = rows["type"] == "ADJUSTMENT"
+    qty = rows["qty"][adj]
+    neg = qty[qty < 0]
     f["neg_adjustments"] = math.log1p(len(neg))
-    f["small_neg_adjustments"] = _frac(neg["qty"].abs() <= 3) if len(neg) else 0.0
-    if len(adj):
-        f["adj_top_user_share"] = float(adj["user_id"].value_counts(normalize=True).iloc[0])
-    hours = rows["ts"].dt.hour
+    f["small_neg_adjustments"] = _frac(np.abs(neg) <= 3)
+    users = Counter(u for u in rows["user_id"][adj] if _present(u))
+    if users:
+        f["adj_top_user_share"] = max(users.values()) / sum(users.values())
+    hours = rows["hour"]
     f["off_shift"] = _frac((hours < _SHIFT_HOURS[0]) | (hours >= _SHIFT_HOURS[1]))
 
 
-def _placement_features(f: dict[str, float], rows: pd.DataFrame, ctx: FeatureContext) -> None:
+def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
     """Where stock went against where it belongs: home, cage, weight limit; volumes."""
-    moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
+    types, skus = rows["type"], rows["sku"]
+    costs = [_field(ctx.item(s), "unit_cost") for s in _distinct(skus)]
+    f["high_value"] = float(any(c is not None and c >= _HIGH_VALUE_COST for c in costs))
+    moved = np.isin(types, ("PUTAWAY", "MOVE")) & np.array(
+        [_present(v) for v in rows["to_location"]], dtype=bool)
     away = outside = over = 0
-    for row in rows.itertuples():
-        item = ctx.item(row.sku)
+    for sku, to, after in zip(skus[moved], rows["to_location"][moved],
+                              rows["dest_after"][moved], strict=True):
+        item, dest = ctx.item(sku), ctx.location(to)
         if item is None:
             continue
-        cost = _num(item["unit_cost"])
-        if cost is not None and cost >= _HIGH_VALUE_COST:
-            f["high_value"] = 1.0
-    for row in moved.itertuples():
-        item, dest = ctx.item(row.sku), ctx.location(row.to_location)
-        if item is None:
-            continue
-        home = item["home_location"]
+        home = item.get("home_location")
         dtype = str(dest["type"]) if dest is not None else ""
-        if isinstance(home, str) and home and row.to_location != home and dtype == "PICK":
+        if isinstance(home, str) and home and to != home and dtype == "PICK":
             away += 1
-        cost = _num(item["unit_cost"])
+        cost = _num(item.get("unit_cost"))
         if cost is not None and cost >= _HIGH_VALUE_COST and dtype and dtype != "CAGE":
             outside += 1
-        limit = _num(dest["max_weight_kg"]) if dest is not None else None
-        unit = _num(item["unit_weight_kg"])
-        if limit and unit and row.dest_after * unit > limit:
+        limit, unit = _field(dest, "max_weight_kg"), _num(item.get("unit_weight_kg"))
+        if limit and unit and after * unit > limit:
             over += 1
-    if len(moved):
-        f["away_from_home"] = away / len(moved)
-        f["outside_cage"] = outside / len(moved)
-        f["over_weight_limit"] = over / len(moved)
-    ratios = [row.eaches / m for row in rows.itertuples()
-              if (m := ctx.median_qty.get((row.sku, row.type))) and m > 0 and row.eaches > 0]
+    if moved.any():
+        n = int(moved.sum())
+        f["away_from_home"] = away / n
+        f["outside_cage"] = outside / n
+        f["over_weight_limit"] = over / n
+    ratios = [e / m for s, t, e in zip(skus, types, rows["eaches"], strict=True)
+              if (m := ctx.median_qty.get((s, t))) and m > 0 and e > 0]
     f["qty_ratio_median"] = math.log2(max(ratios)) if ratios else 0.0
-    picks = rows[rows["type"] == "PICK"]
-    if len(picks):
-        span_d = max(1.0, (picks["ts"].max() - picks["ts"].min()).total_seconds() / 86400)
-        sku = picks["sku"].mode().iloc[0]
+    picked = types == "PICK"
+    if picked.any():
+        ts = rows["ts_s"][picked]
+        span_d = max(1.0, (ts.max() - ts.min()) / 86400)
+        sku = _mode(skus[picked])
         base = ctx.picks_per_day.get(sku, 0.0)
-        window = picks.loc[picks["sku"] == sku, "eaches"].sum() / span_d
+        window = np.nansum(rows["eaches"][picked][skus[picked] == sku]) / span_d
         f["pick_volume_ratio"] = math.log2((window + 1) / (base + 1))
