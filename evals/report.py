@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from evals.metrics import CLASSES, MISSED
-from evals.runner import EvalRun
+from evals.runner import EvalRun, judge_runs
 
 HEADLINE = ("recall", "false_alarm_share", "macro_f1", "action_accuracy", "grounding",
             "false_confidence", "safety")
@@ -120,6 +120,7 @@ def render_markdown(tally: EvalRun, baseline: EvalRun | None, limits: dict[str, 
               f"by an actionable ticket ({det.covered} by any ticket); {det.false_alarms} of "
               f"{det.actionable_tickets} actionable tickets cover no actionable case. "
               f"{s.tickets} tickets in all.", ""]
+    lines += _by_source(tally, baseline)
     lines += ["## Per class", ""]
     lines += _table(["root cause", "precision", "recall", "F1", "support", "verdicts",
                      "baseline F1"], [
@@ -147,6 +148,24 @@ def render_markdown(tally: EvalRun, baseline: EvalRun | None, limits: dict[str, 
          len(r.dataset.expectations), len(r.tickets), f"{r.seconds:.2f}",
          r.dataset.description] for r in tally.runs])
     return "\n".join(lines) + "\n"
+
+
+def _by_source(tally: EvalRun, baseline: EvalRun | None) -> list[str]:
+    """Headline figures of the generated (held-out) and the hand-written datasets apart."""
+    groups = {"generated": lambda kind: kind == "generated",
+              "hand-written": lambda kind: kind != "generated"}
+    rows = []
+    for label, keep in groups.items():
+        for run in (tally, baseline):
+            part = [r for r in run.runs if keep(r.dataset.kind)] if run else []
+            if part and len(part) < len(run.runs):  # type: ignore[union-attr]
+                sub = judge_runs(run.system, run.mode, run.suite, part)  # type: ignore[union-attr]
+                rows.append([f"{label} ({run.system})",  # type: ignore[union-attr]
+                             *(f"{v:.3f}" for v in sub.scores.headline().values())])
+    if not rows:
+        return []
+    head = ["datasets", *tally.scores.headline().keys()]
+    return ["## By source", "", *_table(head, rows), ""]
 
 
 def _by_kind(run: EvalRun) -> list[list[object]]:
