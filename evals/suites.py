@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from agents.reasoners.train import HELD_OUT
 from evals.expectations import Expectation, expectations_from_labels
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
@@ -35,12 +36,7 @@ CI_GENERATED: tuple[GeneratorConfig, ...] = (
                     with_coordinates=False),
 )
 FULL_GENERATED: tuple[GeneratorConfig, ...] = (
-    GeneratorConfig(seed=100),
-    GeneratorConfig(seed=101),
-    GeneratorConfig(seed=102),
-    GeneratorConfig(seed=103, noise=2.0, skus=500),
-    GeneratorConfig(seed=104, with_weights=False, with_coordinates=False),
-    GeneratorConfig(seed=105, days=60, noise=0.5, with_notes=False),
+    *HELD_OUT,  # the offline reasoner's own held-out settings, then three more
     GeneratorConfig(seed=106, days=14, skus=200, noise=3.0),
     GeneratorConfig(seed=107, days=21, skus=250, noise=0.0, with_weights=False),
     GeneratorConfig(seed=108, days=10, skus=120, anomalies=84, with_coordinates=False),
