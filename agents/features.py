@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.types import Incident
+from tools.view import PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
@@ -38,7 +39,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "high_value", "outside_cage", "away_from_home", "over_weight_limit",
     "qty_ratio_median", "pick_volume_ratio",
 )
-_PAYLOAD = ["ts", "type", "sku", "qty", "location", "to_location", "user_id"]
 _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
                    "dest_after", "var")
@@ -71,7 +71,7 @@ class FeatureContext:
         self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
-        self.col["dup_payload"] = tx.duplicated(subset=_PAYLOAD, keep=False).to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
         self.col["double_scan"] = _double_scans(tx, ts_ns)
         ids = tx["txn_id"].to_numpy(dtype=object)
         self.pos: dict[str, int] = {}

@@ -17,9 +17,8 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
-from tools.duplicate_candidates import PAYLOAD
 from tools.result import num
-from tools.view import WarehouseView, cell_float, cell_str
+from tools.view import PAYLOAD, WarehouseView, cell_float, cell_str
 from warehouse.action_params import validate_params
 from warehouse.contract import (
     Action,
@@ -194,10 +193,8 @@ def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                  ) -> tuple[Action, list[EvidenceItem]]:
     pair = _duplicate_pair(rows)
     if pair is None:  # a duplicate whose twin the incident did not include
-        for row in rows.itertuples():
-            same = view.rows(sku=row.sku)
-            cols = [c for c in PAYLOAD if c in same]
-            hit = same[(same[cols] == pd.Series({c: getattr(row, c) for c in cols})).all(axis=1)]
+        for txn in rows["txn_id"]:
+            hit = view.txns([txn, *view.same_payload(txn)["txn_id"]])
             if len(hit) > 1:
                 pair = (str(hit.iloc[0]["txn_id"]), str(hit.iloc[-1]["txn_id"]))
                 break

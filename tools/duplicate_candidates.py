@@ -7,8 +7,6 @@ from pydantic import BaseModel, Field
 from tools.result import ToolSpec, num
 from tools.view import WarehouseView, iso
 
-PAYLOAD = ("ts", "type", "sku", "qty", "location", "to_location", "user_id")
-"""Fields that make two events the same event (the id aside)."""
 RESCAN_S = 120.0
 
 
@@ -57,22 +55,17 @@ def duplicate_candidates(view: WarehouseView, txn_id: str, *, window_s: float = 
     row = view.txn(txn_id)
     if row is None:
         return None
-    same_sku = view.rows(sku=row["sku"])
-    same_sku = same_sku[same_sku["txn_id"] != txn_id]
-    out = []
-    payload = [c for c in PAYLOAD if c in same_sku]
-    mask = (same_sku[payload].eq(row[payload]) | (same_sku[payload].isna()
-                                                  & row[payload].isna())).all(axis=1)
-    for _, r in same_sku[mask].iterrows():
-        out.append(Duplicate(txn_id=r["txn_id"], ts=iso(r["ts"]), kind="same_payload", gap_s=0.0))
+    same = view.same_payload(txn_id)
+    out = [Duplicate(txn_id=t, ts=iso(ts), kind="same_payload", gap_s=0.0)
+           for t, ts in zip(same["txn_id"], same["ts"], strict=True)]
     device = row.get("device_id")
     if isinstance(device, str) and device:
-        gap = (same_sku["ts"] - row["ts"]).dt.total_seconds()
-        near = same_sku[(same_sku["device_id"] == device) & (same_sku["type"] == row["type"])
-                        & (same_sku["qty"] == row["qty"]) & (gap.abs() <= window_s) & ~mask]
-        for _, r in near.iterrows():
-            out.append(Duplicate(txn_id=r["txn_id"], ts=iso(r["ts"]), kind="rescan",
-                                 gap_s=abs(float((r["ts"] - row["ts"]).total_seconds()))))
+        near = view.rows(sku=row["sku"], device_id=device)
+        gap = (near["ts"] - row["ts"]).dt.total_seconds().abs()
+        near = near[(near["type"] == row["type"]) & (near["qty"] == row["qty"])
+                    & (gap <= window_s) & ~near["txn_id"].isin([txn_id, *same["txn_id"]])]
+        out += [Duplicate(txn_id=t, ts=iso(ts), kind="rescan", gap_s=abs(float(g)))
+                for t, ts, g in zip(near["txn_id"], near["ts"], gap[near.index], strict=True)]
     if not out:
         return None
     return Duplicates(txn_id=txn_id, candidates=sorted(out, key=lambda d: d.ts))

@@ -83,7 +83,9 @@ def ledger_replay(view: WarehouseView, sku: str, location: str, *, context: int 
     events: list[ReplayEvent] = []
     divergence = None
     balance = 0.0
-    for _, r in rows.iterrows():
+    cols = ["txn_id", "ts", "type", "location", "sign", "eaches", "bal_after", "dest_after",
+            "bal_before", "expected_qty"]
+    for r in rows[[c for c in cols if c in rows]].to_dict("records"):
         at_source = r["location"] == location
         delta = r["sign"] * r["eaches"] if at_source else r["eaches"]
         balance = float(r["bal_after"] if at_source else r["dest_after"])

@@ -69,24 +69,27 @@ def location_details(view: WarehouseView, location_id: str, *, neighbours: int =
     )
     if neighbours == 0:
         return info
-    locs = view.locations
-    others = locs[locs.index != location_id]
-    if info.x_m is not None and info.y_m is not None and {"x_m", "y_m"} <= set(locs.columns):
-        xy = others[["x_m", "y_m"]].astype(float)
-        dist = np.hypot(xy["x_m"] - info.x_m, xy["y_m"] - info.y_m).dropna()
-        if len(dist):
-            near = dist.sort_values(kind="stable").head(neighbours)
-            info.neighbours = [Neighbour(location_id=i, type=cell_str(locs.at[i, "type"]),
-                                         distance_m=round(float(d), 2)) for i, d in near.items()]
+    arr = view.location_arrays
+    if info.x_m is not None and info.y_m is not None:
+        dist = np.hypot(arr["x"] - info.x_m, arr["y"] - info.y_m)
+        dist[arr["id"] == location_id] = np.nan
+        have = np.flatnonzero(~np.isnan(dist))
+        if len(have):
+            near = have[np.argsort(dist[have], kind="stable")[:neighbours]]
+            info.neighbours = [Neighbour(location_id=arr["id"][i], type=cell_str(arr["type"][i]),
+                                         distance_m=round(float(dist[i]), 2)) for i in near]
             return info
-    zone = locs[locs["zone"] == row.get("zone")].sort_index()
-    at = zone.index.get_loc(location_id)
+    zone = np.flatnonzero(arr["zone"] == row.get("zone"))
+    zone = zone[np.argsort(arr["id"][zone], kind="stable")]
+    here = np.flatnonzero(arr["id"][zone] == location_id)
+    if not len(here):  # no zone to look along
+        return info
+    at = int(here[0])
     half = max(1, neighbours // 2)
-    picked = [i for i in zone.index[max(0, at - half): at + half + 1] if i != location_id]
-    info.neighbours = [Neighbour(location_id=i, type=cell_str(locs.at[i, "type"]))
+    picked = [i for i in zone[max(0, at - half): at + half + 1] if arr["id"][i] != location_id]
+    info.neighbours = [Neighbour(location_id=arr["id"][i], type=cell_str(arr["type"][i]))
                        for i in picked[:neighbours]]
     return info
-
 
 TOOL = ToolSpec(
     name="location_details",

@@ -92,15 +92,10 @@ def lookalike_skus(view: WarehouseView, sku: str, *, weight_kg: float | None = N
         return None
     cands = set(view.lookalikes.get(sku, []))
     gtin = cell_str(item.get("gtin"))
-    if gtin and "gtin" in view.items:
-        others = view.items["gtin"].astype("string").str.strip()
-        same_len = others[(others.str.len() == len(gtin)) & (view.items.index != sku)].dropna()
-        if len(same_len) and gtin.isdigit():
-            digits = same_len[same_len.str.fullmatch(r"\d+")]
-            mat = np.array([list(g) for g in digits], dtype="U1") if len(digits) else None
-            if mat is not None:
-                near = (mat != np.array(list(gtin))).sum(axis=1) <= MAX_GTIN_DISTANCE
-                cands.update(digits.index[near])
+    if gtin and gtin.isdigit():
+        skus, digits = view.memo(f"gtin_digits:{len(gtin)}", lambda: _gtin_matrix(view, len(gtin)))
+        near = (digits != np.array(list(gtin), dtype="U1")).sum(axis=1) <= MAX_GTIN_DISTANCE
+        cands.update(s for s in skus[near] if s != sku)
     out = []
     for other in cands:
         row = view.item(other)
@@ -117,6 +112,16 @@ def lookalike_skus(view: WarehouseView, sku: str, *, weight_kg: float | None = N
     return Lookalikes(sku=sku, weight_kg=weight_kg, eaches=eaches,
                       own_weight_error=_rounded(_weight_error(view, sku, weight_kg, eaches)),
                       candidates=out[:limit])
+
+
+def _gtin_matrix(view: WarehouseView, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """SKUs whose barcode has ``length`` digits, and those digits as a character matrix."""
+    if "gtin" not in view.items:
+        return np.empty(0, dtype=object), np.empty((0, length), dtype="U1")
+    gtins = view.items["gtin"].astype("string").str.strip()
+    digits = gtins[((gtins.str.len() == length) & gtins.str.fullmatch(r"\d+")).fillna(False)]
+    mat = np.array([list(g) for g in digits], dtype="U1").reshape(len(digits), length)
+    return digits.index.to_numpy(dtype=object), mat
 
 
 def _rounded(x: float | None) -> float | None:

@@ -21,6 +21,8 @@ from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
 
 _KEYS = ("sku", "user_id", "device_id", "ref")
+PAYLOAD = ("ts", "type", "sku", "qty", "location", "to_location", "user_id")
+"""Fields that make two events the same event (the id aside)."""
 T = TypeVar("T")
 
 
@@ -46,7 +48,7 @@ class WarehouseView:
         for col in ledger.columns:
             if str(ledger[col].dtype) in ("str", "string"):
                 ledger[col] = ledger[col].astype(object)
-        self.ledger = ledger
+        self.ledger = ledger.copy()  # consolidated blocks: taking a few rows costs half
         self.items = data.items.drop_duplicates("sku", keep="last").set_index("sku", drop=False)
         self.locations = data.locations.drop_duplicates("location_id", keep="last").set_index(
             "location_id", drop=False)
@@ -63,7 +65,9 @@ class WarehouseView:
         self._by["location"] = {k: np.unique(pos[v]) for k, v in groups.items()}
         ids = self.ledger["txn_id"]
         self._memo: dict[str, Any] = {}
-        self._first = pd.Series(np.arange(n), index=ids)[~ids.duplicated().to_numpy()]
+        self._first: dict[str, int] = {}
+        for i, t in enumerate(ids):
+            self._first.setdefault(t, i)
 
     def rows(self, **where: str | None) -> pd.DataFrame:
         """Ledger rows matching every given key (sku, location, user_id, device_id, ref).
@@ -85,20 +89,29 @@ class WarehouseView:
     def txn(self, txn_id: str) -> pd.Series | None:
         """The ledger row of ``txn_id`` (its first delivery), if present."""
         pos = self._first.get(txn_id)
-        return None if pos is None else self.ledger.iloc[int(pos)]
+        return None if pos is None else self.ledger.iloc[pos]
 
     def txns(self, txn_ids: list[str]) -> pd.DataFrame:
         """Ledger rows of the known ids among ``txn_ids``, in time order."""
-        mask = self.ledger["txn_id"].isin(txn_ids)
-        return self.ledger[mask & ~self.ledger["txn_id"].duplicated()]
+        pos = {p for t in txn_ids if (p := self._first.get(t)) is not None}
+        return self.ledger.iloc[sorted(pos)]
 
-    def item(self, sku: str) -> pd.Series | None:
-        """The item master row of ``sku``, if known."""
-        return self.items.loc[sku] if sku in self.items.index else None
+    def item(self, sku: str) -> dict[str, Any] | None:
+        """The item master row of ``sku`` (column -> value), if known."""
+        return self._item_rows.get(sku)
 
-    def location(self, location_id: str) -> pd.Series | None:
-        """The location row of ``location_id``, if known."""
-        return self.locations.loc[location_id] if location_id in self.locations.index else None
+    def location(self, location_id: str) -> dict[str, Any] | None:
+        """The location row of ``location_id`` (column -> value), if known."""
+        return self._location_rows.get(location_id)
+
+    @cached_property
+    def _item_rows(self) -> dict[str, dict[str, Any]]:
+        # plain dicts: a lookup costs microseconds where a pandas .loc row costs a millisecond
+        return dict(zip(self.items.index, self.items.to_dict("records"), strict=True))
+
+    @cached_property
+    def _location_rows(self) -> dict[str, dict[str, Any]]:
+        return dict(zip(self.locations.index, self.locations.to_dict("records"), strict=True))
 
     def memo(self, name: str, build: Callable[[], T]) -> T:
         """A per-view cached aggregate (built by ``build`` on first use, then reused)."""
@@ -110,6 +123,39 @@ class WarehouseView:
     def lookalikes(self) -> dict[str, list[str]]:
         """SKU -> SKUs whose descriptions share most words (built on first use)."""
         return lookalike_index(self.dataset.items)
+
+    def same_payload(self, txn_id: str) -> pd.DataFrame:
+        """Other rows with the payload of ``txn_id`` (:data:`PAYLOAD`; missing equals missing)."""
+        pos = self._first.get(txn_id)
+        if pos is None:
+            return self.ledger.iloc[0:0]
+        group, twins = self._payload_groups
+        same = self.ledger.iloc[twins.get(int(group[pos]), np.empty(0, dtype=int))]
+        return same[same["txn_id"] != txn_id]
+
+    @cached_property
+    def _payload_groups(self) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The payload group of every row, and group -> positions where two or more share one."""
+        cols = [c for c in PAYLOAD if c in self.ledger]
+        group = self.ledger.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+        shared = np.flatnonzero(pd.Series(group).duplicated(keep=False).to_numpy())
+        twins = pd.Series(shared).groupby(group[shared]).indices
+        return group, {int(g): shared[i] for g, i in twins.items()}
+
+    @cached_property
+    def location_arrays(self) -> dict[str, np.ndarray]:
+        """Location ids, types, zones and floor coordinates as arrays (for neighbour search)."""
+        locs = self.locations
+        nan = np.full(len(locs), np.nan)
+        return {
+            "id": locs.index.to_numpy(dtype=object),
+            "type": locs["type"].to_numpy(dtype=object) if "type" in locs else nan.astype(object),
+            "zone": locs["zone"].to_numpy(dtype=object) if "zone" in locs else nan.astype(object),
+            "x": pd.to_numeric(locs["x_m"], errors="coerce").to_numpy(dtype=float)
+            if "x_m" in locs else nan,
+            "y": pd.to_numeric(locs["y_m"], errors="coerce").to_numpy(dtype=float)
+            if "y_m" in locs else nan,
+        }
 
     @cached_property
     def hour_share(self) -> np.ndarray:
