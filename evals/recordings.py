@@ -5,8 +5,8 @@ that the case prompt lists (``- transactions: ...``), so recordings survive chan
 ticket numbering and in the order incidents are triaged. :class:`Replay` answers
 ``/chat/completions`` through respx from recorded responses, so the real OpenAI client code
 runs with only the socket mocked; a request it has no answer for gets an empty answer (the
-reasoner then falls back to offline, visibly) and is counted. :func:`capture_live` records a
-live endpoint's answers through a respx pass-through route. :func:`standin_recording`
+reasoner then falls back to offline, visibly) and is counted. :func:`capture_live` forwards
+requests to a live endpoint and records its answers. :func:`standin_recording`
 bootstraps recordings where no model server is reachable: each incident's answers are the
 offline reasoner's own verdict and text, and the file says ``source: offline-standin``.
 Recordings: ``evals/recordings/<suite>/<dataset>.json``.
@@ -32,6 +32,7 @@ from warehouse.contract import Ticket
 RECORDINGS_DIR = Path(__file__).with_name("recordings")
 REPLAY_BASE_URL = "http://recorded.llm.invalid/v1"
 REPLAY_MODEL = "recorded"
+_FORWARDED = "x-tally-eval-forwarded"
 _TXNS_LINE = re.compile(r"^- transactions: (.+)$", re.MULTILINE)
 
 
@@ -108,17 +109,31 @@ def replaying(replay: Replay) -> Iterator[respx.MockRouter]:
 
 
 @contextmanager
-def capture_live(base_url: str) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Pass live chat completions through and collect them per incident on exit."""
+def capture_live(base_url: str, timeout_s: float = 60.0
+                 ) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Forward chat completions to the live endpoint and collect its answers per incident.
+
+    respx keeps no response for a pass-through route, so the capturing route sends the
+    request itself, marked, and a first route lets marked requests through to the network.
+    """
     captured: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        marked = httpx.Request(request.method, request.url, content=request.content,
+                               headers={**request.headers, _FORWARDED: "1"})
+        with httpx.Client(timeout=timeout_s) as client:
+            real = client.send(marked)
+        key = request_key(request)
+        if key and real.is_success:
+            captured[key].append(real.json())
+        return httpx.Response(real.status_code, content=real.content,
+                              headers={"content-type": real.headers.get("content-type", "")})
+
     with respx.mock(assert_all_mocked=False, assert_all_called=False) as router:
-        route = router.post(url__startswith=base_url.rstrip("/") + "/chat/completions")
-        route.pass_through()
+        router.route(headers__contains={_FORWARDED: "1"}).pass_through()
+        router.post(url__startswith=base_url.rstrip("/") + "/chat/completions").mock(
+            side_effect=forward)
         yield captured
-        for call in route.calls:
-            key = request_key(call.request)
-            if key and call.response is not None and call.response.is_success:
-                captured[key].append(json.loads(call.response.read()))
 
 
 def standin_recording(tickets: Iterable[Ticket]) -> dict[str, list[dict[str, Any]]]:

@@ -179,7 +179,7 @@ def run_tally(datasets: Iterable[EvalDataset], *, mode: str, suite: str,
                 run = run_dataset(system, ds, before_twin=replay.rewind)
             run.replay_misses = replay.misses
         elif mode == "live" and record:
-            with capture_live(settings.llm_base_url or "") as captured:
+            with capture_live(settings.llm_base_url or "", settings.llm_timeout_s) as captured:
                 run = run_dataset(system, ds)
             save_recording(path, f"live:{settings.llm_model}", captured)
         else:

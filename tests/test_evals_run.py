@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from loopback_server import serve_on_loopback
 from typer.testing import CliRunner
 
 from evals.baseline import NaiveBaseline, training_labels
@@ -17,6 +20,7 @@ from evals.suites import CASES_DIR, CI_GENERATED, EvalDataset, generated, hand_w
 from evals.write_back_probe import probe
 from warehouse.cli import app
 from warehouse.contract import RootCause
+from warehouse.settings import get_settings
 
 FEW = ("sync_duplicate_pick", "receiving_short_shipped", "legit_single_damage_writeoff",
        "inject_json_approval_duplicate")
@@ -111,3 +115,46 @@ def test_cli_gates_on_thresholds(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"),
                                    "--thresholds", str(strict)])
     assert bad.exit_code == 1 and "recall 1.000 < 1.01" in bad.output
+
+
+def fake_model() -> FastAPI:
+    """An OpenAI-compatible endpoint that calls every case a duplicate, in plain words."""
+    api = FastAPI()
+
+    @api.post("/v1/chat/completions")
+    def chat(body: dict[str, Any]) -> dict[str, Any]:
+        prompt = body["messages"][-1]["content"]
+        if "Classify the root cause" in prompt:
+            answer = {"root_cause": "SYSTEM_SYNC", "confidence": 0.9,
+                      "rationale": "one event posted twice", "cited_evidence": []}
+        else:
+            answer = {"summary": "Duplicate event", "cited_evidence": [],
+                      "explanation": "The interface posted one pick twice; void the copy."}
+        return {"id": "x", "object": "chat.completion", "created": 1, "model": "fake",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": json.dumps(answer)}}],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 50,
+                          "total_tokens": 1050}}
+
+    return api
+
+
+def test_live_mode_records_what_the_endpoint_answered_and_replays_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = [hand_written(CASES_DIR / "sync_duplicate_pick")]
+    with serve_on_loopback(fake_model()) as url:
+        monkeypatch.setenv("TALLY_LLM_BASE_URL", f"{url}/v1")
+        monkeypatch.setenv("TALLY_LLM_MODEL", "fake")
+        get_settings.cache_clear()
+        live = run_tally(cases, mode="live", suite="t", record=True, recordings=tmp_path)
+    saved = json.loads((tmp_path / "t" / "sync_duplicate_pick.json").read_text())
+    assert saved["source"] == "live:fake"
+    answers = [len(a) for a in saved["responses"].values()]
+    assert live.runs[0].error is None, live.runs[0].error
+    assert answers == [2] * len(live.runs[0].tickets) and answers
+    assert live.cost()["tokens_per_ticket"] == 2100 and live.cost()["fallback_share"] == 0
+
+    replayed = run_tally(cases, mode="recorded", suite="t", recordings=tmp_path)
+    assert replayed.cost()["replay_misses"] == 0
+    assert [t.explanation for t in replayed.runs[0].tickets] == [
+        t.explanation for t in live.runs[0].tickets]
