@@ -73,8 +73,8 @@ def duplicate_candidates(view: WarehouseView, txn_id: str, *, window_s: float = 
 
 TOOL = ToolSpec(
     name="duplicate_candidates",
-    description="Transactions that may duplicate a given one: identical payload under another "
-                "id, or the same scan repeated on one device seconds apart.",
+    description="Possible duplicates of a transaction: same payload under another id, or a "
+                "rescan on one device seconds apart.",
     params=DuplicateParams,
     run=lambda view, p: duplicate_candidates(view, p.txn_id, window_s=p.window_s),
 )

@@ -55,7 +55,7 @@ def item_master(view: WarehouseView, sku: str) -> ItemRecord | None:
 
 TOOL = ToolSpec(
     name="item_master",
-    description="Item master of a SKU: case quantity, unit weight, unit cost, home location.",
+    description="Item master of a SKU: case qty, unit weight, unit cost, home location.",
     params=ItemParams,
     run=lambda view, p: item_master(view, p.sku),
 )

@@ -120,8 +120,8 @@ def _final(rows: pd.DataFrame, location: str) -> float:
 
 TOOL = ToolSpec(
     name="ledger_replay",
-    description="Replay a SKU's system balance at a location, event by event, up to the first "
-                "point where counts and system disagree or the balance goes negative.",
+    description="A SKU's balance at a location replayed up to the first count/system "
+                "disagreement or negative balance.",
     params=ReplayParams,
     run=lambda view, p: ledger_replay(view, p.sku, p.location, context=p.context),
 )

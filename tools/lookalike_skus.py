@@ -130,8 +130,8 @@ def _rounded(x: float | None) -> float | None:
 
 TOOL = ToolSpec(
     name="lookalike_skus",
-    description="SKUs easily confused with a SKU (similar description or barcode); pass a "
-                "measured weight and its eaches to see which SKU the weight fits.",
+    description="SKUs easily confused with a SKU; given a measured weight and its eaches, "
+                "which SKU the weight fits.",
     params=LookalikeParams,
     run=lambda view, p: lookalike_skus(view, p.sku, weight_kg=p.weight_kg, eaches=p.eaches,
                                        limit=p.limit),

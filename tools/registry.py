@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agents.reasoners.openai_compat import ToolBox
+from agents.reasoners.schemas import compact_schema
 from tools import (
     count_history,
     duplicate_candidates,
@@ -40,6 +41,7 @@ TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
     duplicate_candidates.TOOL,
 )}
 DEFAULT_CALLS_PER_TICKET = 3
+_CHECKED_ON_CALL = ("minLength", "minimum", "maximum", "exclusiveMinimum")
 
 _ticket: ContextVar[str] = ContextVar("tally_tool_ticket", default="")
 
@@ -58,8 +60,11 @@ def tool_schemas() -> list[dict[str, Any]]:
     """OpenAI function-tool definitions of every read-only tool."""
     out = []
     for spec in TOOLS.values():
-        schema = spec.params.model_json_schema()
-        schema.pop("title", None)
+        schema = compact_schema(spec.params.model_json_schema())
+        schema.pop("description", None)  # the params model's docstring; the tool has its own
+        for prop in schema.get("properties", {}).values():  # bounds are checked on arrival
+            for key in _CHECKED_ON_CALL:
+                prop.pop(key, None)
         out.append({"type": "function", "function": {
             "name": spec.name, "description": spec.description, "parameters": schema}})
     return out

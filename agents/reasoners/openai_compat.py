@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agents.case import CaseFile, Classification, Explanation, Reasoner, ReasonerUsage
+from agents.reasoners.schemas import schema_text
 from prompts import render
 from warehouse.contract import Action
 
@@ -195,7 +196,7 @@ class OpenAIReasoner:
                 {"role": "system", "content": render("system")},
                 {"role": "user", "content": render(
                     "explain", case=case, classification=classification, action=action,
-                    schema=_schema_text(Explanation))},
+                    schema=schema_text(Explanation))},
             ]
             try:
                 return self._structured(ticket, messages, Explanation)
@@ -215,7 +216,7 @@ class OpenAIReasoner:
             {"role": "system", "content": render("system")},
             {"role": "user", "content": render(
                 "classify", case=case, tools_available=self.tools is not None,
-                schema=_schema_text(Classification))},
+                schema=schema_text(Classification))},
         ]
         choice: Any = "auto"
         # Leave two calls: one for the structured answer, one for the explanation.
@@ -327,10 +328,6 @@ class OpenAIReasoner:
         kind = type(err).__name__
         detail = str(err).splitlines()[0][:160] if str(err) else ""
         ticket.usage.fallback_reason = f"{step}: {kind}: {detail}".rstrip(": ")
-
-
-def _schema_text(model: type[BaseModel]) -> str:
-    return json.dumps(model.model_json_schema(), indent=1)
 
 
 def _tool_error(message: str) -> str:
