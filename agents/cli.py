@@ -56,6 +56,7 @@ def demo_command(
     top: Annotated[int, typer.Option(help="tickets to print")] = 5,
 ) -> None:
     """Generate a demo warehouse, run Tally on it and print the top tickets explained."""
+    from pydantic import ValidationError
     from rich.console import Console
     from rich.panel import Panel
 
@@ -66,9 +67,13 @@ def demo_command(
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
+    try:
+        config = GeneratorConfig(seed=seed, days=days, skus=skus)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"--{first['loc'][0]}: {first['msg']}") from None
     dataset_dir = out / "dataset"
-    write_dataset(generate(GeneratorConfig(seed=seed, days=days, skus=skus), progress=True),
-                  dataset_dir)
+    write_dataset(generate(config, progress=True), dataset_dir)
     batch = run_dataset(dataset_dir, out / "run", get_settings())
     console = Console()
     for t in batch.top(top):

@@ -53,3 +53,41 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.Monkey
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and "\n" not in err and "Traceback" not in err
+
+
+def test_demo_generates_runs_and_prints_the_top_tickets(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "3", "--days", "7",
+                                      "--skus", "80", "--top", "2"])
+    assert result.exit_code == 0, result.output
+
+    assert (out / "dataset" / "transactions.csv").exists()
+    lines = (out / "run" / "tickets.jsonl").read_text().splitlines()
+    tickets = [Ticket.model_validate(json.loads(line)) for line in lines]
+    assert tickets and f"{len(tickets)} tickets written" in result.output
+    order = {"STOP": 0, "REVIEW": 1, "INFO": 2}
+    top = sorted(tickets, key=lambda t: (order[t.severity.value], -t.risk_score, t.ticket_id))
+    shown = [t for t in tickets if f"· {t.ticket_id}" in result.output]
+    assert [t.ticket_id for t in shown] == sorted(t.ticket_id for t in top[:2])
+    for t in top[:2]:
+        assert f"{t.severity.value} · {t.root_cause.value} · {t.ticket_id}" in result.output
+        assert t.action.type.value in result.output
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--out", "{taken}"], "is not a folder"),
+    (["--out", "{tmp}/d", "--days", "3"], "--days: Input should be greater than or equal to 7"),
+])
+def test_demo_bad_options_are_one_line_exit_2(
+        args: list[str], says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "file.txt"
+    taken.write_text("not a folder")
+    argv = [a.format(taken=taken, tmp=tmp_path) for a in args]
+    monkeypatch.setattr("sys.argv", ["tally", "demo", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and says in err and "\n" not in err
+    assert not (tmp_path / "d").exists()
