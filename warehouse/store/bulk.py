@@ -10,14 +10,19 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Engine
 
 _ADVISORY_KEY = 0x7A11_1F57
+_SQLITE_VARIABLES = 32766
+"""SQLite's limit on bound parameters per statement (3.32 and later)."""
+_SQLITE_ROWS_PER_INSERT = 256
 _UPSERT_BALANCES = (
     "INSERT INTO balances (sku, location, qty, last_seq) VALUES ({p}, {p}, {p}, {p}) "
     "ON CONFLICT (sku, location) DO UPDATE SET qty = excluded.qty, last_seq = excluded.last_seq"
@@ -97,12 +102,27 @@ class SqliteWriter(BulkWriter):
         return {row[0] for row in rows}
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
-        """Insert with executemany over plain tuples (times in SQLAlchemy's SQLite format)."""
-        columns = ", ".join(frame.columns)
-        marks = ", ".join("?" * len(frame.columns))
-        frame = frame.assign(**{c: _sqlite_times(frame[c]) for c in _time_columns(frame)})
-        self.raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
-                             _records(frame))
+        """Multi-row INSERTs (many rows per statement), values bound straight from Arrow.
+
+        Columns empty in the whole frame are left out (they are NULL either way).
+        """
+        data = _arrow_rows(frame, time_suffix="")
+        if data.num_rows == 0:
+            return
+        width = data.num_columns
+        per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, _SQLITE_VARIABLES // width))
+        columns = [c.to_pylist() for c in data.columns]
+        values = list(chain.from_iterable(zip(*columns, strict=True)))
+        head = f"INSERT INTO {table} ({', '.join(data.column_names)}) VALUES "
+        row = "(" + ", ".join("?" * width) + ")"
+        step = per_statement * width
+        full = len(values) // step * step
+        if full:
+            self.raw.executemany(head + ", ".join([row] * per_statement),
+                                 (values[i:i + step] for i in range(0, full, step)))
+        if full < len(values):
+            rest = (len(values) - full) // width
+            self.raw.execute(head + ", ".join([row] * rest), values[full:])
 
     def commit(self) -> None:
         """COMMIT and give the connection its usual transaction handling back."""
@@ -133,33 +153,40 @@ class PostgresWriter(BulkWriter):
         return {row[0] for row in rows}
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
-        """COPY ... FROM STDIN in CSV form (an unquoted empty field is NULL)."""
-        frame = frame.assign(**{c: _iso_times(frame[c]) for c in _time_columns(frame)})
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False)
+        """COPY ... FROM STDIN in CSV written by Arrow (strings quoted, NULL unquoted empty).
+
+        Columns empty in the whole frame are left out (they are NULL either way).
+        """
+        data = _arrow_rows(frame, time_suffix="+00:00")
+        if data.num_rows == 0:
+            return
+        buffer = io.BytesIO()
+        pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False))
         with self.raw.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
+            f"COPY {table} ({', '.join(data.column_names)}) FROM STDIN WITH (FORMAT csv)"
         ) as copy:
-            copy.write(buffer.getvalue())
+            copy.write(buffer.getbuffer())
 
 
-def _time_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+def _arrow_rows(frame: pd.DataFrame, *, time_suffix: str) -> pa.Table:
+    """``frame`` as an Arrow table ready to write, columns empty throughout left out.
 
-
-def _naive_utc(ts: pd.Series) -> np.ndarray:
-    return ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-
-
-def _sqlite_times(ts: pd.Series) -> pd.Series:
-    """``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC): how SQLAlchemy stores DateTime on SQLite."""
-    text = np.datetime_as_string(_naive_utc(ts), unit="us")
-    return pd.Series(np.char.replace(text, "T", " "), index=ts.index, dtype="str")
-
-
-def _iso_times(ts: pd.Series) -> pd.Series:
-    text = np.char.add(np.datetime_as_string(_naive_utc(ts), unit="us"), "+00:00")
-    return pd.Series(text, index=ts.index, dtype="str")
+    Missing values are null; tz-aware times become UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``
+    followed by ``time_suffix`` (SQLAlchemy's DateTime text on SQLite; PostgreSQL reads it
+    with the offset).
+    """
+    data = pa.Table.from_pandas(frame, preserve_index=False)
+    keep = [i for i, column in enumerate(data.columns)
+            if column.null_count < len(column) or data.num_rows == 0]
+    data = data.select(keep)
+    for i, field in enumerate(data.schema):
+        if pa.types.is_timestamp(field.type):
+            text = data.column(i).cast(pa.timestamp("us", tz="UTC")).cast(
+                pa.timestamp("us")).cast(pa.string())
+            if time_suffix:
+                text = pc.binary_join_element_wise(text, time_suffix, "")
+            data = data.set_column(i, field.name, text)
+    return data
 
 
 def _records(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
