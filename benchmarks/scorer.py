@@ -66,8 +66,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000, help="online events to time")
     args = parser.parse_args()
     target = 80_000 if args.quick else args.rows
-    size = dict(days=30, skus=300) if args.quick else dict(days=90, skus=1200,
-                                                           anomalies=140)
+    size = {"days": 30, "skus": 300} if args.quick else {"days": 90, "skus": 1200,
+                                                           "anomalies": 140}
     events = 300 if args.quick else args.events
 
     totals: dict[str, float] = defaultdict(float)
@@ -137,14 +137,21 @@ def main() -> None:
     for cause, (k, c) in sorted(by_cause.items()):
         print(f"  {cause:18} {c}/{k} = {c / k:.3f}")
     real = [(k, c) for cause, (k, c) in by_cause.items() if cause != "LEGITIMATE"]
-    print(f"case recall without LEGITIMATE: {sum(c for _, c in real) / sum(k for k, _ in real):.3f}")
-    print(f"incidents per 10k txns: {totals['incidents'] / n * 1e4:.2f}; false-incident share: "
-          f"{totals['false'] / max(totals['incidents'], 1):.3f} "
-          f"({totals['false']:.0f}/{totals['incidents']:.0f}); flags per incident: "
-          f"{totals['flags'] / max(totals['incidents'], 1):.1f}")
-    print(f"score_event latency over {len(lat)} events: p50 {np.percentile(lat, 50) * 1e3:.2f} ms,"
-          f" p99 {np.percentile(lat, 99) * 1e3:.2f} ms")
-    print(f"peak RSS: {rss_mb:,.0f} MB (generator included); generation took {totals['gen_s']:.0f}s")
+    real_recall = sum(c for _, c in real) / sum(k for k, _ in real)
+    print(f"case recall without LEGITIMATE: {real_recall:.3f}")
+    print(
+        f"incidents per 10k txns: {totals['incidents'] / n * 1e4:.2f}; false-incident share: "
+        f"{totals['false'] / max(totals['incidents'], 1):.3f} "
+        f"({totals['false']:.0f}/{totals['incidents']:.0f}); flags per incident: "
+        f"{totals['flags'] / max(totals['incidents'], 1):.1f}"
+    )
+    print(
+        f"score_event latency over {len(lat)} events: p50 {np.percentile(lat, 50) * 1e3:.2f} ms,"
+        f" p99 {np.percentile(lat, 99) * 1e3:.2f} ms"
+    )
+    print(
+        f"peak RSS: {rss_mb:,.0f} MB (generator included); generation took {totals['gen_s']:.0f}s"
+    )
 
 
 if __name__ == "__main__":

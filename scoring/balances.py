@@ -32,21 +32,32 @@ def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> No
     n = len(frame)
     eaches = np.nan_to_num(frame["eaches"].to_numpy(dtype="float64"))
     # rows kept only as context (their effect is already in ``opening``) move nothing
-    live = ~frame["context_only"].to_numpy(dtype=bool) if "context_only" in frame else np.ones(n, bool)
+    live = (
+        ~frame["context_only"].to_numpy(dtype=bool) if "context_only" in frame else np.ones(n, bool)
+    )
     delta = frame["sign"].to_numpy() * eaches * live
-    dest = frame["to_location"].notna().to_numpy() & frame["type"].isin(["PUTAWAY", "MOVE"]).to_numpy()
+    dest = (
+        frame["to_location"].notna().to_numpy() & frame["type"].isin(["PUTAWAY", "MOVE"]).to_numpy()
+    )
     dest &= live
-    sku = np.concatenate([frame["sku"].to_numpy(dtype=object), frame["sku"].to_numpy(dtype=object)[dest]])
-    loc = np.concatenate([frame["location"].to_numpy(dtype=object),
-                          frame["to_location"].to_numpy(dtype=object)[dest]])
+    sku = np.concatenate(
+        [frame["sku"].to_numpy(dtype=object), frame["sku"].to_numpy(dtype=object)[dest]]
+    )
+    loc = np.concatenate(
+        [
+            frame["location"].to_numpy(dtype=object),
+            frame["to_location"].to_numpy(dtype=object)[dest],
+        ]
+    )
     rows = np.concatenate([np.arange(n), np.flatnonzero(dest)])
     d = np.concatenate([delta, eaches[dest]])
     t = frame["t"].to_numpy()[rows]
     sku_codes, sku_uniques = pd.factorize(sku, use_na_sentinel=False)
     loc_codes, loc_uniques = pd.factorize(loc, use_na_sentinel=False)
     pair = sku_codes.astype(np.int64) * (len(loc_uniques) + 1) + loc_codes
-    order = np.lexsort((np.concatenate([np.zeros(n, np.int8), np.ones(dest.sum(), np.int8)]),
-                        rows, pair))
+    order = np.lexsort(
+        (np.concatenate([np.zeros(n, np.int8), np.ones(dest.sum(), np.int8)]), rows, pair)
+    )
     p, dd, tt = pair[order], d[order], t[order]
     start = np.ones(len(p), bool)
     start[1:] = p[1:] != p[:-1]
@@ -58,8 +69,9 @@ def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> No
     open_bal = np.zeros(len(first))
     open_since = np.full(len(first), np.nan)
     if opening is not None and len(opening):
-        keys = pd.MultiIndex.from_arrays([sku_uniques[sku_codes[order][start]],
-                                          loc_uniques[loc_codes[order][start]]])
+        keys = pd.MultiIndex.from_arrays(
+            [sku_uniques[sku_codes[order][start]], loc_uniques[loc_codes[order][start]]]
+        )
         known = opening.reindex(keys)
         open_bal = known["balance"].fillna(0.0).to_numpy()
         open_since = known["neg_since"].to_numpy(dtype="float64")

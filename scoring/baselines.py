@@ -21,7 +21,8 @@ class Baselines:
     """What the scorer learned from the history log.
 
     Attributes:
-        qty: per (sku, type, source location type): median and robust scale of log(1 + eaches), and row count.
+        qty: per (sku, type, source location type): median and robust scale (MAD) of
+            log(1 + eaches), and row count.
         qty_sku: the same per (sku, type), for sources the SKU never used in history.
         qty_type: the same per type, the fallback for unseen SKUs.
         pick_rate: per sku: typical pick lines per day (median over days, mean for slow movers).
@@ -85,12 +86,14 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     k2 = keys[:2]
     med2 = le.groupby(k2).median()
     dev2 = (le - med2.reindex(pd.MultiIndex.from_arrays(k2)).to_numpy()).abs()
-    b.qty_sku = pd.DataFrame({"med": med2, "mad": dev2.groupby(k2).median() * MAD_SCALE,
-                              "n": le.groupby(k2).size()})
+    b.qty_sku = pd.DataFrame(
+        {"med": med2, "mad": dev2.groupby(k2).median() * MAD_SCALE, "n": le.groupby(k2).size()}
+    )
     tmed = le.groupby(frame.loc[ok, "type"]).median()
     tdev = (le - frame.loc[ok, "type"].map(tmed)).abs()
-    b.qty_type = pd.DataFrame({"med": tmed, "mad": tdev.groupby(frame.loc[ok, "type"]).median()
-                               * MAD_SCALE})
+    b.qty_type = pd.DataFrame(
+        {"med": tmed, "mad": tdev.groupby(frame.loc[ok, "type"]).median() * MAD_SCALE}
+    )
     picks = frame[frame["type"] == "PICK"]
     day = picks["t"] // DAY
     n_days = int(b.days) + 1
@@ -103,8 +106,11 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     b.pick_rate = np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0))
     b.each_rate = picks.groupby("sku")["eaches"].sum() / n_days
     level = frame[frame["bal_after"].notna()] if "bal_after" in frame else frame.iloc[:0]
-    b.bin_level = level.groupby(level["sku"] + "@" + level["location"])["bal_after"].median() \
-        if len(level) else pd.Series(dtype="float64")
+    b.bin_level = (
+        level.groupby(level["sku"] + "@" + level["location"])["bal_after"].median()
+        if len(level)
+        else pd.Series(dtype="float64")
+    )
     tr = frame[frame["type"].isin(["PUTAWAY", "MOVE"]) & frame["to_location"].notna()]
     if "dest_type" in tr:
         b.type_use = (tr["sku"] + "@" + tr["dest_type"].fillna("")).value_counts().astype("float64")
@@ -114,7 +120,7 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     users = frame["user_id"].fillna("?")
     hist = pd.crosstab(users, hour).reindex(columns=range(24), fill_value=0).to_numpy()
     circ = np.concatenate([hist, hist[:, :8]], axis=1)
-    windows = np.stack([circ[:, h:h + 9].sum(axis=1) for h in range(24)], axis=1)
+    windows = np.stack([circ[:, h : h + 9].sum(axis=1) for h in range(24)], axis=1)
     idx = pd.crosstab(users, hour).index
     b.user_window = pd.Series(windows.argmax(axis=1).astype("float64"), index=idx)
     b.user_rows = users.value_counts().astype("float64")
@@ -126,8 +132,9 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
         if len(spells) >= 5:
             b.neg_grace_s = float(np.clip(2 * spells.quantile(0.75), 600, 7200))
     neg = writeoff_mask(frame)
-    b.adj_user = (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index) \
-        .fillna(0.0)
+    b.adj_user = (
+        (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index).fillna(0.0)
+    )
     return b
 
 

@@ -46,9 +46,14 @@ class Calibration:
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
         """Write the curves as small, readable JSON."""
-        data = {"meta": self.meta, "codes": {k: [list(map(float, x)), list(map(float, y))]
-                                             for k, (x, y) in sorted(self.codes.items())},
-                "incident": [list(map(float, self.incident[0])), list(map(float, self.incident[1]))]}
+        data = {
+            "meta": self.meta,
+            "codes": {
+                k: [list(map(float, x)), list(map(float, y))]
+                for k, (x, y) in sorted(self.codes.items())
+            },
+            "incident": [list(map(float, self.incident[0])), list(map(float, self.incident[1]))],
+        }
         Path(path).write_text(json.dumps(data, indent=1) + "\n")
 
     def flag_probability(self, codes: np.ndarray, raw: np.ndarray) -> np.ndarray:

@@ -29,7 +29,9 @@ def _load(directory: Path | None) -> Dataset:
 
 
 def score_command(
-    directory: Annotated[Path | None, typer.Argument(help="dataset folder; default: the store")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="dataset folder; default: the store")
+    ] = None,
     top: Annotated[int, typer.Option(help="incidents to show")] = 15,
 ) -> None:
     """Fit the scorer on the log, score it and print the top incidents with their reasons."""
@@ -48,16 +50,26 @@ def score_command(
         scorer = Scorer().fit(data)
         bar.update(task, description="scoring", total=len(scorer.detectors_), completed=0)
         result = scorer.score_batch(
-            data, progress=lambda name: bar.update(task, advance=1, description=f"detector {name}"))
-    table = Table(title=f"top incidents ({len(result.incidents)} from {len(result.flags)} flags, "
-                        f"{result.flags_per_incident:.1f} flags per incident)")
+            data, progress=lambda name: bar.update(task, advance=1, description=f"detector {name}")
+        )
+    table = Table(
+        title=f"top incidents ({len(result.incidents)} from {len(result.flags)} flags, "
+        f"{result.flags_per_incident:.1f} flags per incident)"
+    )
     for col in ("incident", "risk", "severity", "sku", "location", "txns", "reasons"):
         table.add_column(col, overflow="fold")
     for inc in result.incidents[:top]:
         reasons = "\n".join(dict.fromkeys(f.reason for f in inc.flags))
         reasons = "\n".join(reasons.splitlines()[:4])
-        table.add_row(inc.incident_id, f"{inc.risk_score:.2f}", inc.severity.value, inc.sku or "",
-                      inc.location or "", str(len(inc.txn_ids)), reasons)
+        table.add_row(
+            inc.incident_id,
+            f"{inc.risk_score:.2f}",
+            inc.severity.value,
+            inc.sku or "",
+            inc.location or "",
+            str(len(inc.txn_ids)),
+            reasons,
+        )
     console.print(table)
     for name, why in result.skipped.items():
         console.print(f"[yellow]skipped {name}:[/] {why}")

@@ -66,7 +66,10 @@ def coverage(incidents: list[Incident], labels: pd.DataFrame) -> Coverage:
     by_variant: dict[str, tuple[int, int]] = {}
     for row in labels.itertuples(index=False):
         ok = str(row.case_id) in covered
-        for table, name in ((by_cause, row.root_cause), (by_variant, getattr(row, "variant", None))):
+        for table, name in (
+            (by_cause, row.root_cause),
+            (by_variant, getattr(row, "variant", None)),
+        ):
             if name is None:
                 continue
             n, k = table.get(str(name), (0, 0))

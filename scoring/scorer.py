@@ -31,19 +31,42 @@ from warehouse.contract import Severity
 from warehouse.dataset import Dataset
 
 DEFAULTS: dict[str, float] = {
-    "qty_mad_floor": 0.35, "qty_min_history": 8, "qty_z": 5.0, "qty_ratio": 4.0,
-    "velocity_ratio": 3.5, "velocity_min_lines": 8, "velocity_z": 4.0,
-    "velocity_ordinary_lift": 2.0, "negative_min_units": 2.0,
-    "count_followup_h": 4.0, "count_tol_min": 0.5, "count_tol_velocity": 0.1,
-    "count_tol_value": 200.0, "count_explained_factor": 10.0,
-    "mirror_window_h": 24.0, "neighbour_m": 3.0,
-    "weight_tolerance": 1.12, "weight_abs_tol_kg": 0.02, "reweigh_window_h": 6.0,
-    "double_scan_s": 15.0, "travel_min_m": 20.0, "travel_speed_ms": 8.0,
-    "unknown_stock_share": 0.02, "receipt_rel_tolerance": 0.0,
-    "writeoff_window_d": 14.0, "writeoff_repeat": 3, "high_value_quantile": 0.9,
-    "overweight_estimate_margin": 1.5, "face_min_picks": 3, "overfill_ratio": 5.0, "receipt_open_h": 36.0,
-    "writeoff_review_value": 250.0, "rare_type_max": 3,
-    "review_risk": 0.5, "stop_risk": 0.85, "tail_quantile": 1.0,
+    "qty_mad_floor": 0.35,
+    "qty_min_history": 8,
+    "qty_z": 5.0,
+    "qty_ratio": 4.0,
+    "velocity_ratio": 3.5,
+    "velocity_min_lines": 8,
+    "velocity_z": 4.0,
+    "velocity_ordinary_lift": 2.0,
+    "negative_min_units": 2.0,
+    "count_followup_h": 4.0,
+    "count_tol_min": 0.5,
+    "count_tol_velocity": 0.1,
+    "count_tol_value": 200.0,
+    "count_explained_factor": 10.0,
+    "mirror_window_h": 24.0,
+    "neighbour_m": 3.0,
+    "weight_tolerance": 1.12,
+    "weight_abs_tol_kg": 0.02,
+    "reweigh_window_h": 6.0,
+    "double_scan_s": 15.0,
+    "travel_min_m": 20.0,
+    "travel_speed_ms": 8.0,
+    "unknown_stock_share": 0.02,
+    "receipt_rel_tolerance": 0.0,
+    "writeoff_window_d": 14.0,
+    "writeoff_repeat": 3,
+    "high_value_quantile": 0.9,
+    "overweight_estimate_margin": 1.5,
+    "face_min_picks": 3,
+    "overfill_ratio": 5.0,
+    "receipt_open_h": 36.0,
+    "writeoff_review_value": 250.0,
+    "rare_type_max": 3,
+    "review_risk": 0.5,
+    "stop_risk": 0.85,
+    "tail_quantile": 1.0,
     "online_window_h": 48.0,
 }
 RELATED_TXN_NUMBERS = ("first_txn", "duplicate_of")
@@ -81,10 +104,13 @@ class Scorer:
         link_windows: incident link window per key kind, in seconds.
     """
 
-    def __init__(self, params: Mapping[str, float] | None = None,
-                 detectors: Sequence[str] | None = None,
-                 calibration: str | Path | Calibration | None = None,
-                 link_windows: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, float] | None = None,
+        detectors: Sequence[str] | None = None,
+        calibration: str | Path | Calibration | None = None,
+        link_windows: Mapping[str, float] | None = None,
+    ) -> None:
         self.params = params
         self.detectors = detectors
         self.calibration = calibration
@@ -108,8 +134,11 @@ class Scorer:
         if len(x):
             hist = tail_score(x, self.baselines_.tails)
             self.baselines_.tail_limit = float(np.quantile(hist, self.params_["tail_quantile"]))
-        self.calibration_ = self.calibration if isinstance(self.calibration, Calibration) \
+        self.calibration_ = (
+            self.calibration
+            if isinstance(self.calibration, Calibration)
             else Calibration.load(self.calibration)
+        )
         self.link_windows_ = {**LINK_WINDOWS, **(self.link_windows or {})}
         ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
         self.skipped_ = {d.name: r for d in self.detectors_ if (r := d.needs(ctx))}
@@ -125,8 +154,9 @@ class Scorer:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def score_batch(self, data: Dataset, *,
-                    progress: Callable[[str], None] | None = None) -> ScoreResult:
+    def score_batch(
+        self, data: Dataset, *, progress: Callable[[str], None] | None = None
+    ) -> ScoreResult:
         """Score a whole log: flags, incidents, a score per transaction, skipped detectors.
 
         When ``data`` starts after the history ends, it is scored as its continuation (the
@@ -195,8 +225,9 @@ class Scorer:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _detect(self, ctx: Context, skip: Mapping[str, str] | None,
-                progress: Callable[[str], None] | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    def _detect(
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+    ) -> tuple[pd.DataFrame, dict[str, str]]:
         parts, skipped = [], {}
         for det in self.detectors_:
             if progress is not None:
@@ -210,12 +241,14 @@ class Scorer:
         ff = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLAG_COLUMNS)
         ff = ff.astype({"row": np.int64, "score": "float64"})
         ff = ff.sort_values(["row", "detector", "code"], kind="stable").reset_index(drop=True)
-        ff["score"] = self.calibration_.flag_probability(ff["code"].to_numpy(dtype=object),
-                                                         ff["score"].to_numpy(dtype="float64"))
+        ff["score"] = self.calibration_.flag_probability(
+            ff["code"].to_numpy(dtype=object), ff["score"].to_numpy(dtype="float64")
+        )
         return ff, skipped
 
-    def _result(self, frame: pd.DataFrame, ff: pd.DataFrame, skipped: dict[str, str],
-                scored: np.ndarray) -> ScoreResult:
+    def _result(
+        self, frame: pd.DataFrame, ff: pd.DataFrame, skipped: dict[str, str], scored: np.ndarray
+    ) -> ScoreResult:
         flags = _to_flags(frame, ff)
         t = frame["t"].to_numpy()[ff["row"].to_numpy()] if len(ff) else np.zeros(0)
         inc_no = group(ff, t, self.link_windows_)
@@ -223,24 +256,36 @@ class Scorer:
         sub = frame[scored]
         score = np.zeros(len(frame))
         if "mv_score" in frame and self.baselines_.tail_limit > 0:
-            score = np.clip(0.3 * frame["mv_score"].to_numpy() / max(self.baselines_.tail_limit, 1e-9),
-                            0, 0.3)
+            score = np.clip(
+                0.3 * frame["mv_score"].to_numpy() / max(self.baselines_.tail_limit, 1e-9), 0, 0.3
+            )
         codes = np.full(len(frame), "", dtype=object)
         inc_of = np.full(len(frame), None, dtype=object)
         if len(ff):
             rows = ff["row"].to_numpy()
             best = pd.Series(ff["score"].to_numpy()).groupby(rows).max()
             score[best.index.to_numpy()] = np.maximum(score[best.index.to_numpy()], best.to_numpy())
-            joined = pd.Series(ff["code"].to_numpy()).groupby(rows).agg(lambda s: " ".join(dict.fromkeys(s)))
+            joined = (
+                pd.Series(ff["code"].to_numpy())
+                .groupby(rows)
+                .agg(lambda s: " ".join(dict.fromkeys(s)))
+            )
             codes[joined.index.to_numpy()] = joined.to_numpy()
             inc_of[rows] = np.array(ids, dtype=object)[inc_no]
-        txn_scores = pd.DataFrame({"txn_id": sub["txn_id"].to_numpy(), "score": score[scored],
-                                   "codes": codes[scored], "incident_id": inc_of[scored]})
+        txn_scores = pd.DataFrame(
+            {
+                "txn_id": sub["txn_id"].to_numpy(),
+                "score": score[scored],
+                "codes": codes[scored],
+                "incident_id": inc_of[scored],
+            }
+        )
         incidents.sort(key=lambda i: (-i.risk_score, i.first_ts or ""))
         return ScoreResult(flags, incidents, txn_scores, skipped)
 
-    def _incidents(self, ff: pd.DataFrame, flags: list[Flag],
-                   inc_no: np.ndarray) -> tuple[list[Incident], list[str]]:
+    def _incidents(
+        self, ff: pd.DataFrame, flags: list[Flag], inc_no: np.ndarray
+    ) -> tuple[list[Incident], list[str]]:
         p = self.params_
         ids = [f"INC-{k + 1:05d}" for k in range(int(inc_no.max()) + 1 if len(inc_no) else 0)]
         if not len(ff):
@@ -258,29 +303,64 @@ class Scorer:
         out = []
         for k, idx in members.items():
             fl = [flags[i] for i in idx]
-            txns = list(dict.fromkeys(
-                [f.txn_id for f in fl]
-                + [str(f.numbers[n]) for f in fl for n in RELATED_TXN_NUMBERS if f.numbers.get(n)]))
+            txns = list(
+                dict.fromkeys(
+                    [f.txn_id for f in fl]
+                    + [
+                        str(f.numbers[n])
+                        for f in fl
+                        for n in RELATED_TXN_NUMBERS
+                        if f.numbers.get(n)
+                    ]
+                )
+            )
             skus = pd.Series([f.sku for f in fl if f.sku]).value_counts()
             locs = pd.Series([f.location for f in fl if f.location]).value_counts()
-            related_skus = sorted({str(f.numbers[n]) for f in fl for n in ("best_lookalike", "other_sku")
-                                   if f.numbers.get(n)} | set(skus.index[1:]))
-            related_locs = sorted({str(f.numbers[n]) for f in fl
-                                   for n in ("to_location", "other_location", "home")
-                                   if f.numbers.get(n)} | set(locs.index[1:]))
+            related_skus = sorted(
+                {
+                    str(f.numbers[n])
+                    for f in fl
+                    for n in ("best_lookalike", "other_sku")
+                    if f.numbers.get(n)
+                }
+                | set(skus.index[1:])
+            )
+            related_locs = sorted(
+                {
+                    str(f.numbers[n])
+                    for f in fl
+                    for n in ("to_location", "other_location", "home")
+                    if f.numbers.get(n)
+                }
+                | set(locs.index[1:])
+            )
             r = float(risk[k])
-            sev = Severity.STOP if r >= p["stop_risk"] else (
-                Severity.REVIEW if r >= p["review_risk"] else Severity.INFO)
+            sev = (
+                Severity.STOP
+                if r >= p["stop_risk"]
+                else (Severity.REVIEW if r >= p["review_risk"] else Severity.INFO)
+            )
             ts = sorted(f.ts for f in fl if f.ts)
-            out.append(Incident(
-                incident_id=ids[k], txn_ids=txns, flags=fl,
-                sku=str(skus.index[0]) if len(skus) else None,
-                location=str(locs.index[0]) if len(locs) else None,
-                related_skus=[s for s in related_skus if s != (skus.index[0] if len(skus) else None)],
-                related_locations=[x for x in related_locs if x != (locs.index[0] if len(locs) else None)],
-                user_ids=sorted({f.user_id for f in fl if f.user_id}),
-                first_ts=ts[0] if ts else None, last_ts=ts[-1] if ts else None,
-                risk_score=round(r, 4), severity=sev))
+            out.append(
+                Incident(
+                    incident_id=ids[k],
+                    txn_ids=txns,
+                    flags=fl,
+                    sku=str(skus.index[0]) if len(skus) else None,
+                    location=str(locs.index[0]) if len(locs) else None,
+                    related_skus=[
+                        s for s in related_skus if s != (skus.index[0] if len(skus) else None)
+                    ],
+                    related_locations=[
+                        x for x in related_locs if x != (locs.index[0] if len(locs) else None)
+                    ],
+                    user_ids=sorted({f.user_id for f in fl if f.user_id}),
+                    first_ts=ts[0] if ts else None,
+                    last_ts=ts[-1] if ts else None,
+                    risk_score=round(r, 4),
+                    severity=sev,
+                )
+            )
         return out, ids
 
 
@@ -299,14 +379,34 @@ def _to_flags(frame: pd.DataFrame, ff: pd.DataFrame) -> list[Flag]:
     rows = ff["row"].to_numpy()
     sub = frame.iloc[rows]
     ts = sub["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_numpy()
-    cols = {c: sub[c].astype(object).where(sub[c].notna(), None).to_numpy()
-            for c in ("txn_id", "sku", "location", "user_id", "device_id")}
+    cols = {
+        c: sub[c].astype(object).where(sub[c].notna(), None).to_numpy()
+        for c in ("txn_id", "sku", "location", "user_id", "device_id")
+    }
     return [
-        Flag(txn_id=str(cols["txn_id"][i]), detector=d, code=c, reason=r, numbers=n,
-             score=float(s), sku=cols["sku"][i], location=cols["location"][i],
-             user_id=cols["user_id"][i], device_id=cols["device_id"][i], ts=ts[i],
-             keys=list(k))
-        for i, (d, c, r, n, s, k) in enumerate(zip(ff["detector"], ff["code"], ff["reason"],
-                                                   ff["numbers"], ff["score"], ff["keys"],
-                                                   strict=True))
+        Flag(
+            txn_id=str(cols["txn_id"][i]),
+            detector=d,
+            code=c,
+            reason=r,
+            numbers=n,
+            score=float(s),
+            sku=cols["sku"][i],
+            location=cols["location"][i],
+            user_id=cols["user_id"][i],
+            device_id=cols["device_id"][i],
+            ts=ts[i],
+            keys=list(k),
+        )
+        for i, (d, c, r, n, s, k) in enumerate(
+            zip(
+                ff["detector"],
+                ff["code"],
+                ff["reason"],
+                ff["numbers"],
+                ff["score"],
+                ff["keys"],
+                strict=True,
+            )
+        )
     ]

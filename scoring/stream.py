@@ -47,21 +47,29 @@ class EventWindow:
             return w
         cut = int(frame["t"].max()) - window_s
         old = frame[frame["t"] <= cut]
-        closing = closing_balances(old) if len(old) else pd.DataFrame(columns=["balance", "neg_since"])
-        for (sku, loc), bal, since in zip(closing.index, closing["balance"], closing["neg_since"],
-                                          strict=True):
+        closing = (
+            closing_balances(old) if len(old) else pd.DataFrame(columns=["balance", "neg_since"])
+        )
+        for (sku, loc), bal, since in zip(
+            closing.index, closing["balance"], closing["neg_since"], strict=True
+        ):
             w.balance[(sku, loc)] = float(bal)
             if since == since:
                 w.neg_since[(sku, loc)] = float(since)
         recent = frame[frame["t"] > cut]
         cols = [c for c in TRANSACTION_COLUMNS if c in recent]
-        raw = recent[cols].assign(ts=recent["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                                  _t=recent["t"])
+        raw = recent[cols].assign(
+            ts=recent["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), _t=recent["t"]
+        )
         raw = raw.astype(object).where(pd.notna(raw), None)
         for rec in raw.to_dict("records"):
             w._remember(rec)
-        wo = frame[(frame["t"] <= cut) & (frame["t"] > cut - WRITEOFF_S)
-                   & (frame["type"] == "ADJUSTMENT") & (frame["qty"] < 0)]
+        wo = frame[
+            (frame["t"] <= cut)
+            & (frame["t"] > cut - WRITEOFF_S)
+            & (frame["type"] == "ADJUSTMENT")
+            & (frame["qty"] < 0)
+        ]
         wo_raw = wo[cols].assign(ts=wo["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), _t=wo["t"])
         for rec in wo_raw.astype(object).where(pd.notna(wo_raw), None).to_dict("records"):
             w.writeoffs[str(rec.get("user_id"))].append(rec)
@@ -79,16 +87,23 @@ class EventWindow:
     def _opening(self, keys: list[tuple[str, str]]) -> pd.DataFrame:
         if not keys:
             return pd.DataFrame(columns=["balance", "neg_since"], dtype="float64")
-        return pd.DataFrame({"balance": [self.balance[k] for k in keys],
-                             "neg_since": [self.neg_since.get(k, np.nan) for k in keys]},
-                            index=pd.MultiIndex.from_tuples(keys))
+        return pd.DataFrame(
+            {
+                "balance": [self.balance[k] for k in keys],
+                "neg_since": [self.neg_since.get(k, np.nan) for k in keys],
+            },
+            index=pd.MultiIndex.from_tuples(keys),
+        )
 
     @staticmethod
     def normalise(event: Mapping[str, Any]) -> dict[str, Any]:
         """Validate an event against the contract and return it as a plain row."""
         row = Transaction.model_validate(dict(event)).model_dump(mode="json")
-        row["_t"] = int(pd.Timestamp(row["ts"]).tz_convert("UTC").value // 10**9) \
-            if pd.Timestamp(row["ts"]).tzinfo else int(pd.Timestamp(row["ts"], tz="UTC").value // 10**9)
+        row["_t"] = (
+            int(pd.Timestamp(row["ts"]).tz_convert("UTC").value // 10**9)
+            if pd.Timestamp(row["ts"]).tzinfo
+            else int(pd.Timestamp(row["ts"], tz="UTC").value // 10**9)
+        )
         return row
 
     def rows(self) -> pd.DataFrame:

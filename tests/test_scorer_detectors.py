@@ -29,43 +29,173 @@ def pick(h: float, sku: str = "A", qty: float = 3, loc: str = "P1", **kw: Any) -
 
 
 CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
-    ("DOUBLE_SCAN", [pick(100.0), pick(100.0 + 5 / 3600)],
-     [pick(100.0), pick(100.0 + 60 / 3600, ref="SOY")]),
+    (
+        "DOUBLE_SCAN",
+        [pick(100.0), pick(100.0 + 5 / 3600)],
+        [pick(100.0), pick(100.0 + 60 / 3600, ref="SOY")],
+    ),
     ("DUPLICATE_PAYLOAD", [pick(100.0), pick(100.0)], [pick(100.0), pick(100.0, qty=4)]),
     ("WEIGHT_MISMATCH", [pick(100.0, qty=5, weight_kg=5.3)], [pick(100.0, qty=5, weight_kg=1.81)]),
-    ("RECEIPT_QTY_MISMATCH",
-     [dict(ts=at(100), type="RECEIPT", sku="C", qty=8, uom="CS", expected_qty=10, location="D1",
-           user_id="X2", ref="ASN1"), pick(200.0, sku="C", loc="P3")],
-     [dict(ts=at(100), type="RECEIPT", sku="C", qty=6, uom="CS", expected_qty=10, location="D1",
-           user_id="X2", ref="ASN1"),
-      dict(ts=at(110), type="RECEIPT", sku="C", qty=4, uom="CS", expected_qty=4, location="D1",
-           user_id="X2", ref="ASN1"), pick(200.0, sku="C", loc="P3")]),
-    ("COUNT_VARIANCE",
-     [dict(ts=at(100), type="CYCLE_COUNT", sku="B", qty=300, expected_qty=305, location="P2",
-           user_id="X3")],
-     [dict(ts=at(100), type="CYCLE_COUNT", sku="B", qty=304, expected_qty=305, location="P2",
-           user_id="X3"),
-      dict(ts=at(101), type="ADJUSTMENT", sku="B", qty=-1, location="P2", user_id="X4",
-           reason_code="COUNT_CORRECTION")]),
-    ("NEGATIVE_BALANCE",
-     [pick(100.0, sku="C", qty=380, loc="P3"), pick(100.5, sku="C", qty=5, loc="P3"),
-      dict(ts=at(104), type="MOVE", sku="C", qty=10, uom="CS", location="R1", to_location="P3",
-           user_id="X5")],
-     [pick(100.0, sku="C", qty=380, loc="P3"), pick(100.02, sku="C", qty=5, loc="P3"),
-      dict(ts=at(100.05), type="MOVE", sku="C", qty=10, uom="CS", location="R1",
-           to_location="P3", user_id="X5")]),
+    (
+        "RECEIPT_QTY_MISMATCH",
+        [
+            {
+                "ts": at(100),
+                "type": "RECEIPT",
+                "sku": "C",
+                "qty": 8,
+                "uom": "CS",
+                "expected_qty": 10,
+                "location": "D1",
+                "user_id": "X2",
+                "ref": "ASN1",
+            },
+            pick(200.0, sku="C", loc="P3"),
+        ],
+        [
+            {
+                "ts": at(100),
+                "type": "RECEIPT",
+                "sku": "C",
+                "qty": 6,
+                "uom": "CS",
+                "expected_qty": 10,
+                "location": "D1",
+                "user_id": "X2",
+                "ref": "ASN1",
+            },
+            {
+                "ts": at(110),
+                "type": "RECEIPT",
+                "sku": "C",
+                "qty": 4,
+                "uom": "CS",
+                "expected_qty": 4,
+                "location": "D1",
+                "user_id": "X2",
+                "ref": "ASN1",
+            },
+            pick(200.0, sku="C", loc="P3"),
+        ],
+    ),
+    (
+        "COUNT_VARIANCE",
+        [
+            {
+                "ts": at(100),
+                "type": "CYCLE_COUNT",
+                "sku": "B",
+                "qty": 300,
+                "expected_qty": 305,
+                "location": "P2",
+                "user_id": "X3",
+            }
+        ],
+        [
+            {
+                "ts": at(100),
+                "type": "CYCLE_COUNT",
+                "sku": "B",
+                "qty": 304,
+                "expected_qty": 305,
+                "location": "P2",
+                "user_id": "X3",
+            },
+            {
+                "ts": at(101),
+                "type": "ADJUSTMENT",
+                "sku": "B",
+                "qty": -1,
+                "location": "P2",
+                "user_id": "X4",
+                "reason_code": "COUNT_CORRECTION",
+            },
+        ],
+    ),
+    (
+        "NEGATIVE_BALANCE",
+        [
+            pick(100.0, sku="C", qty=380, loc="P3"),
+            pick(100.5, sku="C", qty=5, loc="P3"),
+            {
+                "ts": at(104),
+                "type": "MOVE",
+                "sku": "C",
+                "qty": 10,
+                "uom": "CS",
+                "location": "R1",
+                "to_location": "P3",
+                "user_id": "X5",
+            },
+        ],
+        [
+            pick(100.0, sku="C", qty=380, loc="P3"),
+            pick(100.02, sku="C", qty=5, loc="P3"),
+            {
+                "ts": at(100.05),
+                "type": "MOVE",
+                "sku": "C",
+                "qty": 10,
+                "uom": "CS",
+                "location": "R1",
+                "to_location": "P3",
+                "user_id": "X5",
+            },
+        ],
+    ),
     ("PICK_WITHOUT_STOCK", [pick(100.0, loc="P2")], [pick(100.0, loc="P1")]),
-    ("HIGH_VALUE_OUTSIDE_CAGE",
-     [dict(ts=at(100), type="MOVE", sku="H", qty=2, location="CG1", to_location="P9",
-           user_id="X6")],
-     [dict(ts=at(100), type="MOVE", sku="H", qty=2, location="CG1", to_location="S1",
-           user_id="X6")]),
-    ("WRITE_OFF_PATTERN",
-     [dict(ts=at(100 + 24 * k), type="ADJUSTMENT", sku="C", qty=-2, location="P3", user_id="X7",
-           reason_code="DAMAGED") for k in range(3)],
-     [dict(ts=at(100 + 24 * k), type="ADJUSTMENT", sku=s, qty=-2, location=loc, user_id=f"X7{k}",
-           reason_code="DAMAGED") for k, (s, loc) in enumerate([("A", "P1"), ("B", "P2"),
-                                                                 ("C", "P3")])]),
+    (
+        "HIGH_VALUE_OUTSIDE_CAGE",
+        [
+            {
+                "ts": at(100),
+                "type": "MOVE",
+                "sku": "H",
+                "qty": 2,
+                "location": "CG1",
+                "to_location": "P9",
+                "user_id": "X6",
+            }
+        ],
+        [
+            {
+                "ts": at(100),
+                "type": "MOVE",
+                "sku": "H",
+                "qty": 2,
+                "location": "CG1",
+                "to_location": "S1",
+                "user_id": "X6",
+            }
+        ],
+    ),
+    (
+        "WRITE_OFF_PATTERN",
+        [
+            {
+                "ts": at(100 + 24 * k),
+                "type": "ADJUSTMENT",
+                "sku": "C",
+                "qty": -2,
+                "location": "P3",
+                "user_id": "X7",
+                "reason_code": "DAMAGED",
+            }
+            for k in range(3)
+        ],
+        [
+            {
+                "ts": at(100 + 24 * k),
+                "type": "ADJUSTMENT",
+                "sku": s,
+                "qty": -2,
+                "location": loc,
+                "user_id": f"X7{k}",
+                "reason_code": "DAMAGED",
+            }
+            for k, (s, loc) in enumerate([("A", "P1"), ("B", "P2"), ("C", "P3")])
+        ],
+    ),
 ]
 
 
@@ -85,8 +215,11 @@ def test_weight_reason_names_the_lookalike_and_its_numbers() -> None:
 
 def test_count_variance_reason_carries_counted_expected_and_variance() -> None:
     flag = codes_for(CASES[4][1])["COUNT_VARIANCE"][0]
-    assert (flag.numbers["counted"], flag.numbers["expected"], flag.numbers["variance"]) == \
-        (300, 305, -5)
+    assert (flag.numbers["counted"], flag.numbers["expected"], flag.numbers["variance"]) == (
+        300,
+        305,
+        -5,
+    )
     assert flag.reason.startswith("COUNT_VARIANCE ") and "variance=-5" in flag.reason
 
 

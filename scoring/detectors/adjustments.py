@@ -1,5 +1,6 @@
-"""Write-off patterns: repeated negative adjustments of one item by one user, weighed by
-value, off-hours work and how the user compares with peers.
+"""Write-off patterns: repeated negative adjustments of one item by one user.
+
+They are weighed by value, off-hours work and how the user compares with peers.
 
 Count corrections (a clerk posting exactly the variance a count just found) are not
 write-offs; ordinary damage spread over many users and items stays quiet because nothing

@@ -1,5 +1,7 @@
-"""Cycle-count variances: unexplained ones beyond a predicted tolerance, pack multiples,
-same-sign variances of one SKU in several bins, and mirrored +/- variances nearby.
+"""Cycle-count variances beyond a tolerance predicted from velocity and value.
+
+Also pack multiples, same-sign variances of one SKU in several bins, and mirrored +/-
+variances nearby.
 
 A variance is *explained* when the surrounding log settles it: a recount of the same bin
 soon after finds the system right (a counting slip), or an adjustment of exactly the
@@ -28,9 +30,11 @@ def needs(ctx: Context) -> str | None:
     return None
 
 
-def _follow_up(f: pd.DataFrame, counts: pd.DataFrame, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per count: a recount of the bin within ``window`` agrees with the system; an
-    adjustment of exactly the variance follows within ``window``.
+def _follow_up(f: pd.DataFrame, counts: pd.DataFrame,
+               window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per count: does a recount agree with the system, does an exact correction follow.
+
+    Both within ``window`` seconds of the count, on the same bin.
     """
     recount_ok = np.zeros(len(counts), bool)
     corrected = np.zeros(len(counts), bool)
@@ -68,62 +72,125 @@ def detect(ctx: Context) -> pd.DataFrame:
     explained = slip | corrected
     hit = np.where(explained, rel > p["count_explained_factor"], rel > 1.0)
     c = counts[hit]
-    out = [flags("counts", "COUNT_VARIANCE", c["row"].to_numpy(),
-                 strength(rel[hit], 1.0, 8.0) * np.where(explained[hit], 0.6, 1.0),
-                 {"sku": c["sku"].to_numpy(), "counted": c["eaches"].to_numpy(),
-                  "expected": c["exp_eaches"].to_numpy(), "variance": var[hit],
-                  "tolerance": np.round(tol[hit], 1), "value": np.round(np.abs(var[hit]) * cost[hit], 2),
-                  "explained": np.where(slip[hit], "recount", np.where(corrected[hit], "adjusted", None))},
-                 [key("sku", c["sku"]), key("bin", c["sku"] + "@" + c["location"])])]
+    out = [
+        flags(
+            "counts",
+            "COUNT_VARIANCE",
+            c["row"].to_numpy(),
+            strength(rel[hit], 1.0, 8.0) * np.where(explained[hit], 0.6, 1.0),
+            {
+                "sku": c["sku"].to_numpy(),
+                "counted": c["eaches"].to_numpy(),
+                "expected": c["exp_eaches"].to_numpy(),
+                "variance": var[hit],
+                "tolerance": np.round(tol[hit], 1),
+                "value": np.round(np.abs(var[hit]) * cost[hit], 2),
+                "explained": np.where(
+                    slip[hit], "recount", np.where(corrected[hit], "adjusted", None)
+                ),
+            },
+            [key("sku", c["sku"]), key("bin", c["sku"] + "@" + c["location"])],
+        )
+    ]
     cq = c["case_qty"].to_numpy()
     v = np.abs(var[hit])
-    pack = (cq >= 2) & (v >= cq) & (np.abs(v / np.where(cq > 0, cq, 1) - np.round(v / np.where(cq > 0, cq, 1))) < 1e-9)
+    pack = (
+        (cq >= 2)
+        & (v >= cq)
+        & (np.abs(v / np.where(cq > 0, cq, 1) - np.round(v / np.where(cq > 0, cq, 1))) < 1e-9)
+    )
     if pack.any():
         cp = c[pack]
-        out.append(flags("counts", "PACK_MULTIPLE", cp["row"].to_numpy(), np.full(pack.sum(), 0.7),
-                         {"variance": var[hit][pack], "case_qty": cq[pack],
-                          "packs": var[hit][pack] / cq[pack]},
-                         [key("sku", cp["sku"])]))
+        out.append(
+            flags(
+                "counts",
+                "PACK_MULTIPLE",
+                cp["row"].to_numpy(),
+                np.full(pack.sum(), 0.7),
+                {
+                    "variance": var[hit][pack],
+                    "case_qty": cq[pack],
+                    "packs": var[hit][pack] / cq[pack],
+                },
+                [key("sku", cp["sku"])],
+            )
+        )
     # one SKU off with the same sign in several bins: a conversion, not a handling slip
     sign = np.sign(var[hit])
-    g = pd.DataFrame({"sku": c["sku"].to_numpy(), "loc": c["location"].to_numpy(), "s": sign,
-                      "row": c["row"].to_numpy()})
+    g = pd.DataFrame(
+        {
+            "sku": c["sku"].to_numpy(),
+            "loc": c["location"].to_numpy(),
+            "s": sign,
+            "row": c["row"].to_numpy(),
+        }
+    )
     nloc = g.groupby(["sku", "s"])["loc"].transform("nunique").to_numpy()
     same = nloc >= 2
     if same.any():
-        out.append(flags("counts", "SAME_SIGN_VARIANCES", g["row"].to_numpy()[same],
-                         np.full(same.sum(), 0.7),
-                         {"bins": nloc[same], "sign": np.where(sign[same] > 0, "+", "-")},
-                         [key("sku", g["sku"].to_numpy()[same])]))
+        out.append(
+            flags(
+                "counts",
+                "SAME_SIGN_VARIANCES",
+                g["row"].to_numpy()[same],
+                np.full(same.sum(), 0.7),
+                {"bins": nloc[same], "sign": np.where(sign[same] > 0, "+", "-")},
+                [key("sku", g["sku"].to_numpy()[same])],
+            )
+        )
     out.append(_mirrored(ctx, c, var[hit]))
     return pd.concat(out, ignore_index=True)
 
 
 def _mirrored(ctx: Context, c: pd.DataFrame, var: np.ndarray) -> pd.DataFrame:
-    """Pairs of variances, one +v and one -v, within a day, in neighbouring bins of the same
-    SKU or on look-alike SKUs.
-    """
+    """Pairs of variances, +v and -v, close in time, on neighbouring bins or look-alikes."""
     p = ctx.params
-    d = pd.DataFrame({"row": c["row"].to_numpy(), "sku": c["sku"].to_numpy(),
-                      "loc": c["location"].to_numpy(), "t": c["t"].to_numpy(), "v": var,
-                      "x": c["x"].to_numpy(), "y": c["y"].to_numpy(),
-                      "grp": c["sku"].map(ctx.catalog.lookalike_group).to_numpy(),
-                      "mag": np.abs(var)})
+    d = pd.DataFrame(
+        {
+            "row": c["row"].to_numpy(),
+            "sku": c["sku"].to_numpy(),
+            "loc": c["location"].to_numpy(),
+            "t": c["t"].to_numpy(),
+            "v": var,
+            "x": c["x"].to_numpy(),
+            "y": c["y"].to_numpy(),
+            "grp": c["sku"].map(ctx.catalog.lookalike_group).to_numpy(),
+            "mag": np.abs(var),
+        }
+    )
     m = d.merge(d, on="mag", suffixes=("", "_o"))
-    m = m[(m["row"] != m["row_o"]) & (np.sign(m["v"]) != np.sign(m["v_o"]))
-          & ((m["t"] - m["t_o"]).abs() <= p["mirror_window_h"] * HOUR)]
+    m = m[
+        (m["row"] != m["row_o"])
+        & (np.sign(m["v"]) != np.sign(m["v_o"]))
+        & ((m["t"] - m["t_o"]).abs() <= p["mirror_window_h"] * HOUR)
+    ]
     dist = np.hypot(m["x"] - m["x_o"], m["y"] - m["y_o"])
     near = (dist <= p["neighbour_m"]).to_numpy()
     same_sku = (m["sku"] == m["sku_o"]).to_numpy() & (m["loc"] != m["loc_o"]).to_numpy()
-    alike = (m["grp"] == m["grp_o"]).to_numpy() & pd.notna(m["grp"]).to_numpy() \
+    alike = (
+        (m["grp"] == m["grp_o"]).to_numpy()
+        & pd.notna(m["grp"]).to_numpy()
         & (m["sku"] != m["sku_o"]).to_numpy()
+    )
     m = m[(same_sku & (near | ~np.isfinite(dist.to_numpy()))) | alike]
     if m.empty:
         return flags("counts", "", [], [], {}, [])
     m = m.sort_values(["row", "t_o"]).drop_duplicates("row")
-    pair = np.where(m["row"] < m["row_o"], m["row"].astype(str) + "-" + m["row_o"].astype(str),
-                    m["row_o"].astype(str) + "-" + m["row"].astype(str))
-    return flags("counts", "MIRRORED_VARIANCE", m["row"].to_numpy(), np.full(len(m), 0.85),
-                 {"variance": m["v"].to_numpy(), "other_sku": m["sku_o"].to_numpy(),
-                  "other_location": m["loc_o"].to_numpy(), "other_variance": m["v_o"].to_numpy()},
-                 [key("sku", m["sku_o"]), key("mirror", pair)])
+    pair = np.where(
+        m["row"] < m["row_o"],
+        m["row"].astype(str) + "-" + m["row_o"].astype(str),
+        m["row_o"].astype(str) + "-" + m["row"].astype(str),
+    )
+    return flags(
+        "counts",
+        "MIRRORED_VARIANCE",
+        m["row"].to_numpy(),
+        np.full(len(m), 0.85),
+        {
+            "variance": m["v"].to_numpy(),
+            "other_sku": m["sku_o"].to_numpy(),
+            "other_location": m["loc_o"].to_numpy(),
+            "other_variance": m["v_o"].to_numpy(),
+        },
+        [key("sku", m["sku_o"]), key("mirror", pair)],
+    )

@@ -24,8 +24,11 @@ def _scanner(f: pd.DataFrame) -> np.ndarray:
 
 
 def detect(ctx: Context) -> pd.DataFrame:
-    """``DOUBLE_SCAN`` (same item, bin and quantity again within seconds on one scanner) and
-    ``IMPOSSIBLE_TRAVEL`` (consecutive picks farther apart than anyone can move in the time).
+    """``DOUBLE_SCAN`` and ``IMPOSSIBLE_TRAVEL``.
+
+    A double scan is the same item, bin, quantity and task again within seconds on one
+    scanner; impossible travel is consecutive picks of one task farther apart than anyone
+    moves in the time.
     """
     f = ctx.frame
     p = ctx.params
@@ -68,9 +71,19 @@ def detect(ctx: Context) -> pd.DataFrame:
             speed = dist / np.maximum(dt, 1.0)
             fast = same & (dist >= p["travel_min_m"]) & (speed > p["travel_speed_ms"])
             d = pk[fast]
-            out.append(flags("devices", "IMPOSSIBLE_TRAVEL", d["row"].to_numpy(),
-                             strength(speed[fast], p["travel_speed_ms"], 4 * p["travel_speed_ms"]),
-                             {"metres": np.round(dist[fast], 1), "seconds": dt[fast],
-                              "m_per_s": np.round(speed[fast], 1), "scanner": d["scanner"].to_numpy()},
-                             [key("device", d["scanner"])]))
+            out.append(
+                flags(
+                    "devices",
+                    "IMPOSSIBLE_TRAVEL",
+                    d["row"].to_numpy(),
+                    strength(speed[fast], p["travel_speed_ms"], 4 * p["travel_speed_ms"]),
+                    {
+                        "metres": np.round(dist[fast], 1),
+                        "seconds": dt[fast],
+                        "m_per_s": np.round(speed[fast], 1),
+                        "scanner": d["scanner"].to_numpy(),
+                    },
+                    [key("device", d["scanner"])],
+                )
+            )
     return pd.concat(out, ignore_index=True) if out else flags("devices", "", [], [], {}, [])

@@ -1,5 +1,6 @@
-"""Where stock goes: high-value items outside the cage, loads over a location's limit,
-putaways to a pick face that is not the item's face, and face-to-face relocations.
+"""Where stock goes: cage items outside the cage, overloads, faces that are not the item's.
+
+Also face-to-face relocations and one-off bulk lanes.
 
 Transit areas (staging, docks) are not storage: an escorted move of cage stock to outbound
 staging is normal. A face counts as the item's own when it is the master home or the item
@@ -28,7 +29,11 @@ def needs(ctx: Context) -> str | None:
 
 
 def detect(ctx: Context) -> pd.DataFrame:
-    """``HIGH_VALUE_OUTSIDE_CAGE``, ``OVER_WEIGHT_LIMIT``, ``AWAY_FROM_HOME``, ``FACE_TO_FACE_MOVE``."""
+    """Cage, weight-limit, home-face, relocation and bulk-lane rules on every transfer.
+
+    Codes: ``HIGH_VALUE_OUTSIDE_CAGE``, ``OVER_WEIGHT_LIMIT``, ``AWAY_FROM_HOME``,
+    ``RARE_STORAGE_TYPE``, ``FACE_TO_FACE_MOVE``.
+    """
     f = ctx.frame
     p = ctx.params
     into = f["type"].isin(INTO).to_numpy() & f["to_location"].notna().to_numpy()
@@ -37,61 +42,132 @@ def detect(ctx: Context) -> pd.DataFrame:
     out = []
     cage = into & storage & (f["home_type"] == "CAGE").to_numpy()
     d = f[cage]
-    out.append(flags("locations", "HIGH_VALUE_OUTSIDE_CAGE", d["row"].to_numpy(),
-                     np.full(len(d), 0.9),
-                     {"to_location": d["to_location"].to_numpy(), "to_type": d["dest_type"].to_numpy(),
-                      "home": d["home"].to_numpy(), "unit_cost": d["unit_cost"].to_numpy()},
-                     [key("sku", d["sku"]), key("loc", d["to_location"])]))
+    out.append(
+        flags(
+            "locations",
+            "HIGH_VALUE_OUTSIDE_CAGE",
+            d["row"].to_numpy(),
+            np.full(len(d), 0.9),
+            {
+                "to_location": d["to_location"].to_numpy(),
+                "to_type": d["dest_type"].to_numpy(),
+                "home": d["home"].to_numpy(),
+                "unit_cost": d["unit_cost"].to_numpy(),
+            },
+            [key("sku", d["sku"]), key("loc", d["to_location"])],
+        )
+    )
     measured = f["weight_kg"].to_numpy()
     est = f["dest_after"].to_numpy() * f["unit_weight"].to_numpy()
     limit = f["dest_max_w"].to_numpy()
     with np.errstate(invalid="ignore"):
         over_m = into & (measured > limit)
-        over_e = into & (est > limit * p["overweight_estimate_margin"]) if not ctx.has("weight_kg") \
+        over_e = (
+            into & (est > limit * p["overweight_estimate_margin"])
+            if not ctx.has("weight_kg")
             else np.zeros(len(f), bool)
+        )
     over = over_m | over_e
     load = np.where(over_m, measured, est)
     d = f[over]
-    out.append(flags("locations", "OVER_WEIGHT_LIMIT", d["row"].to_numpy(),
-                     strength(load[over] / limit[over], 1.0, 2.0),
-                     {"to_location": d["to_location"].to_numpy(), "load_kg": np.round(load[over], 1),
-                      "limit_kg": limit[over], "measured": over_m[over]},
-                     [key("sku", d["sku"]), key("loc", d["to_location"])]))
+    out.append(
+        flags(
+            "locations",
+            "OVER_WEIGHT_LIMIT",
+            d["row"].to_numpy(),
+            strength(load[over] / limit[over], 1.0, 2.0),
+            {
+                "to_location": d["to_location"].to_numpy(),
+                "load_kg": np.round(load[over], 1),
+                "limit_kg": limit[over],
+                "measured": over_m[over],
+            },
+            [key("sku", d["sku"]), key("loc", d["to_location"])],
+        )
+    )
     home = f["home"].to_numpy(dtype=object)
     to = f["to_location"].to_numpy(dtype=object)
     picks = f["type"].to_numpy() == "PICK"
     pair = f["sku"].to_numpy(dtype=object) + "@" + f["location"].fillna("").to_numpy(dtype=object)
-    dest_pair = f["sku"].to_numpy(dtype=object) + "@" + f["to_location"].fillna("").to_numpy(dtype=object)
+    dest_pair = (
+        f["sku"].to_numpy(dtype=object) + "@" + f["to_location"].fillna("").to_numpy(dtype=object)
+    )
     # a face is the item's own when history saw picks there, or an earlier row of this frame did
     prior = pd.Series(dest_pair).map(ctx.baselines.pick_faces).fillna(0).to_numpy()
-    first_pick_row = pd.Series(np.where(picks, np.arange(len(f)), len(f)), index=pair) \
-        .groupby(level=0).min()
+    first_pick_row = (
+        pd.Series(np.where(picks, np.arange(len(f)), len(f)), index=pair).groupby(level=0).min()
+    )
     before = pd.Series(dest_pair).map(first_pick_row).fillna(len(f)).to_numpy() < np.arange(len(f))
     known_face = (prior >= p["face_min_picks"]) | before
     away = into & (dest_type == "PICK") & pd.notna(home) & (to != home) & ~known_face
     away &= ~(f["loc_type"].to_numpy(dtype=object) == "PICK")
     d = f[away]
-    out.append(flags("locations", "AWAY_FROM_HOME", d["row"].to_numpy(), np.full(len(d), 0.75),
-                     {"to_location": d["to_location"].to_numpy(), "home": d["home"].to_numpy()},
-                     [key("sku", d["sku"]), key("loc", d["to_location"])]))
+    out.append(
+        flags(
+            "locations",
+            "AWAY_FROM_HOME",
+            d["row"].to_numpy(),
+            np.full(len(d), 0.75),
+            {"to_location": d["to_location"].to_numpy(), "home": d["home"].to_numpy()},
+            [key("sku", d["sku"]), key("loc", d["to_location"])],
+        )
+    )
     # a bulk lane for a SKU that (almost) never needs one: an exceptional volume
-    uses = pd.Series(f["sku"].fillna("") + "@" + f["dest_type"].fillna("")).map(
-        ctx.baselines.type_use).fillna(0).to_numpy()
+    uses = (
+        pd.Series(f["sku"].fillna("") + "@" + f["dest_type"].fillna(""))
+        .map(ctx.baselines.type_use)
+        .fillna(0)
+        .to_numpy()
+    )
     total = f["sku"].map(ctx.baselines.type_use_total).fillna(0).to_numpy()
-    rare = into & storage & (f["type"].to_numpy() == "PUTAWAY") & (uses <= p["rare_type_max"]) \
-        & (total - uses >= 5 * p["rare_type_max"]) & (dest_type == "BULK")
+    rare = (
+        into
+        & storage
+        & (f["type"].to_numpy() == "PUTAWAY")
+        & (uses <= p["rare_type_max"])
+        & (total - uses >= 5 * p["rare_type_max"])
+        & (dest_type == "BULK")
+    )
     d = f[rare]
-    out.append(flags("locations", "RARE_STORAGE_TYPE", d["row"].to_numpy(), np.full(len(d), 0.5),
-                     {"to_location": d["to_location"].to_numpy(), "to_type": d["dest_type"].to_numpy(),
-                      "uses_in_history": uses[rare], "transfers_in_history": total[rare]},
-                     [key("sku", d["sku"]), key("loc", d["to_location"])]))
-    f2f = into & (f["type"].to_numpy() == "MOVE") & (f["loc_type"].to_numpy(dtype=object) == "PICK") \
+    out.append(
+        flags(
+            "locations",
+            "RARE_STORAGE_TYPE",
+            d["row"].to_numpy(),
+            np.full(len(d), 0.5),
+            {
+                "to_location": d["to_location"].to_numpy(),
+                "to_type": d["dest_type"].to_numpy(),
+                "uses_in_history": uses[rare],
+                "transfers_in_history": total[rare],
+            },
+            [key("sku", d["sku"]), key("loc", d["to_location"])],
+        )
+    )
+    f2f = (
+        into
+        & (f["type"].to_numpy() == "MOVE")
+        & (f["loc_type"].to_numpy(dtype=object) == "PICK")
         & (dest_type == "PICK")
+    )
     d = f[f2f]
-    out.append(flags("locations", "FACE_TO_FACE_MOVE", d["row"].to_numpy(), np.full(len(d), 0.5),
-                     {"from_location": d["location"].to_numpy(), "to_location": d["to_location"].to_numpy(),
-                      "qty": d["eaches"].to_numpy(), "left_behind": d["bal_after"].to_numpy(),
-                      "to_is_home": to[f2f] == home[f2f]},
-                     [key("sku", d["sku"]), key("move", d["user_id"].fillna("?") + "@"
-                                                + (d["t"] // 3600).astype(str))]))
+    out.append(
+        flags(
+            "locations",
+            "FACE_TO_FACE_MOVE",
+            d["row"].to_numpy(),
+            np.full(len(d), 0.5),
+            {
+                "from_location": d["location"].to_numpy(),
+                "to_location": d["to_location"].to_numpy(),
+                "qty": d["eaches"].to_numpy(),
+                "left_behind": d["bal_after"].to_numpy(),
+                "to_is_home": to[f2f] == home[f2f],
+            },
+            [
+                key("sku", d["sku"]),
+                key("move", d["user_id"].fillna("?") + "@" + (d["t"] // 3600).astype(str)),
+            ],
+        )
+    )
     return pd.concat(out, ignore_index=True)

@@ -1,6 +1,7 @@
-"""Multivariate catch-all: empirical tail probabilities of a few scale-free features, summed
-(in the spirit of ECOD), against quantiles learned from history. It ranks every row and
-flags only the extreme tail that no specific detector explains.
+"""Multivariate catch-all: summed empirical tail probabilities of scale-free features.
+
+In the spirit of ECOD, against quantiles learned from history. It ranks every row and flags
+only rows beyond anything the history showed.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def detect(ctx: Context) -> pd.DataFrame:
     ctx.frame["mv_score"] = s
     hit = s > ctx.baselines.tail_limit
     d = f[hit]
-    return flags("multivariate", "MULTIVARIATE_OUTLIER", d["row"].to_numpy(), np.full(len(d), 0.5),
-                 {"tail_score": np.round(s[hit], 1), "limit": np.full(len(d), round(ctx.baselines.tail_limit, 1))},
-                 [key("sku", d["sku"])])
+    return flags(
+        "multivariate",
+        "MULTIVARIATE_OUTLIER",
+        d["row"].to_numpy(),
+        np.full(len(d), 0.5),
+        {
+            "tail_score": np.round(s[hit], 1),
+            "limit": np.full(len(d), round(ctx.baselines.tail_limit, 1)),
+        },
+        [key("sku", d["sku"])],
+    )

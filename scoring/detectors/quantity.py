@@ -19,8 +19,10 @@ def needs(ctx: Context) -> str | None:
 
 
 def detect(ctx: Context) -> pd.DataFrame:
-    """``QTY_OUTLIER`` (eaches far above the SKU's usual size for that type) and
-    ``VELOCITY_SPIKE`` (pick lines in the trailing 24 h far above the SKU's daily rate).
+    """``QTY_OUTLIER``, ``BIN_OVERFILL`` and ``VELOCITY_SPIKE``.
+
+    Eaches far above the SKU's usual size for the type and source, a pick face left far
+    above its usual level, pick lines in the trailing 24 h far above the daily rate.
     """
     f = ctx.frame
     p = ctx.params
@@ -30,9 +32,13 @@ def detect(ctx: Context) -> pd.DataFrame:
         idx = pd.MultiIndex.from_arrays([mov["sku"], mov["type"], mov["loc_type"].fillna("")])
         base = ctx.baselines.qty.reindex(idx)
         # no history from this kind of source: compare with the SKU's rows of that type
-        fallback = ctx.baselines.qty_sku.reindex(pd.MultiIndex.from_arrays([mov["sku"], mov["type"]]))
+        fallback = ctx.baselines.qty_sku.reindex(
+            pd.MultiIndex.from_arrays([mov["sku"], mov["type"]])
+        )
         missing = base["n"].isna().to_numpy()
-        base.loc[missing, ["med", "mad", "n"]] = fallback.loc[missing, ["med", "mad", "n"]].to_numpy()
+        base.loc[missing, ["med", "mad", "n"]] = fallback.loc[
+            missing, ["med", "mad", "n"]
+        ].to_numpy()
         med = base["med"].to_numpy()
         mad = np.maximum(base["mad"].fillna(0).to_numpy(), p["qty_mad_floor"])
         n = base["n"].fillna(0).to_numpy()
@@ -41,12 +47,22 @@ def detect(ctx: Context) -> pd.DataFrame:
         ratio = mov["eaches"].to_numpy() / np.maximum(np.expm1(med), 1.0)
         hit = (n >= p["qty_min_history"]) & (z >= p["qty_z"]) & (ratio >= p["qty_ratio"])
         rows = mov["row"].to_numpy()[hit]
-        out.append(flags("quantity", "QTY_OUTLIER", rows, strength(z[hit], p["qty_z"], 3 * p["qty_z"]),
-                         {"type": mov["type"].to_numpy()[hit],
-                          "eaches": mov["eaches"].to_numpy()[hit],
-                          "typical": np.round(np.expm1(med[hit]), 1), "ratio": np.round(ratio[hit], 2),
-                          "z": np.round(z[hit], 1)},
-                         [key("sku", f["sku"].to_numpy()[rows])]))
+        out.append(
+            flags(
+                "quantity",
+                "QTY_OUTLIER",
+                rows,
+                strength(z[hit], p["qty_z"], 3 * p["qty_z"]),
+                {
+                    "type": mov["type"].to_numpy()[hit],
+                    "eaches": mov["eaches"].to_numpy()[hit],
+                    "typical": np.round(np.expm1(med[hit]), 1),
+                    "ratio": np.round(ratio[hit], 2),
+                    "z": np.round(z[hit], 1),
+                },
+                [key("sku", f["sku"].to_numpy()[rows])],
+            )
+        )
     out.append(_overfill(ctx))
     picks = f[f["type"] == "PICK"]
     if len(picks) and len(ctx.baselines.pick_rate):
@@ -58,14 +74,26 @@ def detect(ctx: Context) -> pd.DataFrame:
         lifted = exp * p["velocity_ordinary_lift"]
         z = (count - lifted) / np.sqrt(lifted)
         ratio = count / exp
-        hit = (ratio >= p["velocity_ratio"]) & (count >= p["velocity_min_lines"]) \
+        hit = (
+            (ratio >= p["velocity_ratio"])
+            & (count >= p["velocity_min_lines"])
             & (z >= p["velocity_z"])
+        )
         rows = picks["row"].to_numpy()[hit]
-        out.append(flags("quantity", "VELOCITY_SPIKE", rows,
-                         strength(ratio[hit], p["velocity_ratio"], 3 * p["velocity_ratio"]),
-                         {"lines_24h": count[hit], "usual_per_day": np.round(rate[hit], 1),
-                          "ratio": np.round(ratio[hit], 1)},
-                         [key("sku", skus[hit])]))
+        out.append(
+            flags(
+                "quantity",
+                "VELOCITY_SPIKE",
+                rows,
+                strength(ratio[hit], p["velocity_ratio"], 3 * p["velocity_ratio"]),
+                {
+                    "lines_24h": count[hit],
+                    "usual_per_day": np.round(rate[hit], 1),
+                    "ratio": np.round(ratio[hit], 1),
+                },
+                [key("sku", skus[hit])],
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
@@ -82,8 +110,16 @@ def _overfill(ctx: Context) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         hit = into & (ratio >= p["overfill_ratio"]) & (f["dest_after"].to_numpy() >= 10)
     d = f[hit]
-    return flags("quantity", "BIN_OVERFILL", d["row"].to_numpy(),
-                 strength(ratio[hit], p["overfill_ratio"], 4 * p["overfill_ratio"]),
-                 {"to_location": d["to_location"].to_numpy(), "balance_after": d["dest_after"].to_numpy(),
-                  "typical": np.round(typical[hit], 1), "ratio": np.round(ratio[hit], 1)},
-                 [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])])
+    return flags(
+        "quantity",
+        "BIN_OVERFILL",
+        d["row"].to_numpy(),
+        strength(ratio[hit], p["overfill_ratio"], 4 * p["overfill_ratio"]),
+        {
+            "to_location": d["to_location"].to_numpy(),
+            "balance_after": d["dest_after"].to_numpy(),
+            "typical": np.round(typical[hit], 1),
+            "ratio": np.round(ratio[hit], 1),
+        },
+        [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])],
+    )

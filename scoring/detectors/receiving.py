@@ -1,5 +1,6 @@
-"""Receipts against the ASN: what arrived under one ASN (all its receipts together) against
-what the ASN said. A partial delivery completed by a second receipt stays quiet, and a
+"""Receipts against the ASN: all receipts of one ASN together against what it said.
+
+A partial delivery completed by a second receipt stays quiet, and a
 shortage is only called once the log runs past the time a second part would arrive.
 """
 
@@ -41,8 +42,18 @@ def detect(ctx: Context) -> pd.DataFrame:
     still_open = (diff < 0) & (f["t"].max() - last < p["receipt_open_h"] * 3600)
     hit = (np.abs(diff) >= 0.5) & (rel >= p["receipt_rel_tolerance"]) & ~still_open
     d = r[hit]
-    return flags("receiving", "RECEIPT_QTY_MISMATCH", d["row"].to_numpy(), strength(rel[hit], 0.0, 0.5),
-                 {"received": total[hit], "asn_qty": ordered[hit], "difference": diff[hit],
-                  "difference_pct": np.round(100 * diff[hit] / np.maximum(ordered[hit], 1), 1),
-                  "receipts": g.transform("size").to_numpy()[hit], "ref": d["ref"].to_numpy()},
-                 [key("sku", d["sku"]), key("ref", d["ref"])])
+    return flags(
+        "receiving",
+        "RECEIPT_QTY_MISMATCH",
+        d["row"].to_numpy(),
+        strength(rel[hit], 0.0, 0.5),
+        {
+            "received": total[hit],
+            "asn_qty": ordered[hit],
+            "difference": diff[hit],
+            "difference_pct": np.round(100 * diff[hit] / np.maximum(ordered[hit], 1), 1),
+            "receipts": g.transform("size").to_numpy()[hit],
+            "ref": d["ref"].to_numpy(),
+        },
+        [key("sku", d["sku"]), key("ref", d["ref"])],
+    )

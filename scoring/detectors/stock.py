@@ -1,5 +1,6 @@
-"""Ghost inventory: picks from bins that never held the item, balances that stay negative,
-and the late inflow that finally heals one.
+"""Ghost inventory: picks from empty bins, balances that stay negative, late inflows.
+
+A late inflow is the one that finally heals a long negative balance.
 
 Confirmation latency makes balances dip below zero for minutes all the time; the grace
 period is learned from how long negative balances usually last in the history.
@@ -39,28 +40,64 @@ def detect(ctx: Context) -> pd.DataFrame:
     no_stock = out_rows & ~f["pair_known"].to_numpy() & f["sku_known"].to_numpy() \
         & (f["bal_before"].to_numpy() <= 0)
     d = f[no_stock]
-    res = [flags("stock", "PICK_WITHOUT_STOCK", d["row"].to_numpy(), np.full(len(d), 0.8),
-                 {"location": d["location"].to_numpy(), "balance_before": d["bal_before"].to_numpy(),
-                  "home": d["home"].to_numpy()},
-                 [key("sku", d["sku"]), bin_key[no_stock], key("bin", d["sku"] + "@" + d["home"])])]
+    res = [
+        flags(
+            "stock",
+            "PICK_WITHOUT_STOCK",
+            d["row"].to_numpy(),
+            np.full(len(d), 0.8),
+            {
+                "location": d["location"].to_numpy(),
+                "balance_before": d["bal_before"].to_numpy(),
+                "home": d["home"].to_numpy(),
+            },
+            [key("sku", d["sku"]), bin_key[no_stock], key("bin", d["sku"] + "@" + d["home"])],
+        )
+    ]
     neg_for = f["neg_for_s"].to_numpy()
-    neg = out_rows & f["pair_known"].to_numpy() & ~no_stock & (neg_for > grace) \
+    neg = (
+        out_rows
+        & f["pair_known"].to_numpy()
+        & ~no_stock
+        & (neg_for > grace)
         & (f["bal_after"].to_numpy() <= -p["negative_min_units"])
+    )
     d = f[neg]
     hours = neg_for[neg] / 3600
-    res.append(flags("stock", "NEGATIVE_BALANCE", d["row"].to_numpy(), strength(np.minimum(hours, 48), grace / 3600, 24),
-                     {"balance_after": d["bal_after"].to_numpy(),
-                      "negative_for_h": np.where(np.isfinite(hours), np.round(hours, 2), None),
-                      "grace_min": np.full(len(d), round(grace / 60, 1))},
-                     [key("sku", d["sku"]), bin_key[neg]]))
+    res.append(
+        flags(
+            "stock",
+            "NEGATIVE_BALANCE",
+            d["row"].to_numpy(),
+            strength(np.minimum(hours, 48), grace / 3600, 24),
+            {
+                "balance_after": d["bal_after"].to_numpy(),
+                "negative_for_h": np.where(np.isfinite(hours), np.round(hours, 2), None),
+                "grace_min": np.full(len(d), round(grace / 60, 1)),
+            },
+            [key("sku", d["sku"]), bin_key[neg]],
+        )
+    )
     dest_before = f["dest_after"].to_numpy() - f["eaches"].to_numpy()
     since = f["dest_neg_since_s"].to_numpy()
-    heal = (dest_before <= -p["negative_min_units"]) & (f["dest_after"].to_numpy() >= 0) \
+    heal = (
+        (dest_before <= -p["negative_min_units"])
+        & (f["dest_after"].to_numpy() >= 0)
         & (since > grace)
+    )
     d = f[heal]
-    res.append(flags("stock", "LATE_INFLOW_HEALS", d["row"].to_numpy(),
-                     strength(since[heal] / 3600, grace / 3600, 12),
-                     {"to_location": d["to_location"].to_numpy(), "balance_before": dest_before[heal],
-                      "negative_for_h": np.round(since[heal] / 3600, 2)},
-                     [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])]))
+    res.append(
+        flags(
+            "stock",
+            "LATE_INFLOW_HEALS",
+            d["row"].to_numpy(),
+            strength(since[heal] / 3600, grace / 3600, 12),
+            {
+                "to_location": d["to_location"].to_numpy(),
+                "balance_before": dest_before[heal],
+                "negative_for_h": np.round(since[heal] / 3600, 2),
+            },
+            [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])],
+        )
+    )
     return pd.concat(res, ignore_index=True)

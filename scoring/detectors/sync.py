@@ -30,6 +30,11 @@ def detect(ctx: Context) -> pd.DataFrame:
         return flags("sync", "", [], [], {}, [])
     first = pd.Series(f["txn_id"].to_numpy()).groupby(h).transform("first").to_numpy()
     d = f[dup]
-    return flags("sync", "DUPLICATE_PAYLOAD", d["row"].to_numpy(), np.full(len(d), 0.95),
-                 {"duplicate_of": first[dup], "type": d["type"].to_numpy(), "qty": d["qty"].to_numpy()},
-                 [key("sku", d["sku"]), key("txn", first[dup])])
+    return flags(
+        "sync",
+        "DUPLICATE_PAYLOAD",
+        d["row"].to_numpy(),
+        np.full(len(d), 0.95),
+        {"duplicate_of": first[dup], "type": d["type"].to_numpy(), "qty": d["qty"].to_numpy()},
+        [key("sku", d["sku"]), key("txn", first[dup])],
+    )

@@ -1,5 +1,6 @@
-"""Measured weight against the item master: mismatches, which look-alike fits better, and
-ratios that stay constant across receipts (a master-data error, not a handling slip).
+"""Measured weight against the item master, and which look-alike fits it better.
+
+Ratios that stay constant across rows point at the master data, not at a handling slip.
 
 A dock-scale misread is explained when the same goods are re-weighed plausibly soon after
 (the putaway off that dock carries a weight that fits).
@@ -74,23 +75,45 @@ def detect(ctx: Context) -> pd.DataFrame:
     for c in ("DOCK_WEIGHT_MISMATCH", "WEIGHT_MISMATCH"):
         sel = code == c
         b = bad[sel]
-        out.append(flags("weight", c, b["row"].to_numpy(),
-                         strength(np.abs(np.log(b["ratio"].to_numpy())), tol, 4 * tol),
-                         {"measured_kg": b["weight_kg"].to_numpy(),
-                          "expected_kg": np.round(b["expected"].to_numpy(), 2),
-                          "ratio": np.round(b["ratio"].to_numpy(), 3),
-                          "implied_eaches": np.round(b["weight_kg"].to_numpy()
-                                                     / b["unit_weight"].to_numpy(), 1),
-                          "best_lookalike": best[sel], "lookalike_ratio": best_ratio[sel]},
-                         [key("sku", b["sku"]), key("sku", best[sel]),
-                          key("ref", b["ref"] if c == "DOCK_WEIGHT_MISMATCH" else [None] * len(b))]))
+        out.append(
+            flags(
+                "weight",
+                c,
+                b["row"].to_numpy(),
+                strength(np.abs(np.log(b["ratio"].to_numpy())), tol, 4 * tol),
+                {
+                    "measured_kg": b["weight_kg"].to_numpy(),
+                    "expected_kg": np.round(b["expected"].to_numpy(), 2),
+                    "ratio": np.round(b["ratio"].to_numpy(), 3),
+                    "implied_eaches": np.round(
+                        b["weight_kg"].to_numpy() / b["unit_weight"].to_numpy(), 1
+                    ),
+                    "best_lookalike": best[sel],
+                    "lookalike_ratio": best_ratio[sel],
+                },
+                [
+                    key("sku", b["sku"]),
+                    key("sku", best[sel]),
+                    key("ref", b["ref"] if c == "DOCK_WEIGHT_MISMATCH" else [None] * len(b)),
+                ],
+            )
+        )
     if steady.any():
         b = bad[steady]
-        out.append(flags("weight", "WEIGHT_RATIO_CONSTANT", b["row"].to_numpy(),
-                         np.full(len(b), 0.85),
-                         {"ratio": np.round(np.exp(med[steady].to_numpy()), 3),
-                          "rows": n[steady].to_numpy(), "users": n_users[steady]},
-                         [key("sku", b["sku"]), key("master", b["sku"])]))
+        out.append(
+            flags(
+                "weight",
+                "WEIGHT_RATIO_CONSTANT",
+                b["row"].to_numpy(),
+                np.full(len(b), 0.85),
+                {
+                    "ratio": np.round(np.exp(med[steady].to_numpy()), 3),
+                    "rows": n[steady].to_numpy(),
+                    "users": n_users[steady],
+                },
+                [key("sku", b["sku"]), key("master", b["sku"])],
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
@@ -105,15 +128,23 @@ def _best_lookalike(ctx: Context, bad: pd.DataFrame) -> tuple[np.ndarray, np.nda
         return best, best_ratio
     members = pd.DataFrame({"grp": grp, "uw": items["unit_weight_kg"].reindex(grp.index)})
     members = members[members["grp"].notna() & (members["uw"] > 0)].reset_index(names="other")
-    cand = pd.DataFrame({"i": np.arange(len(bad)), "sku": bad["sku"].to_numpy(),
-                         "grp": bad["sku"].map(grp).to_numpy(), "w": bad["weight_kg"].to_numpy(),
-                         "e": bad["eaches"].to_numpy()}).merge(members, on="grp")
+    cand = pd.DataFrame(
+        {
+            "i": np.arange(len(bad)),
+            "sku": bad["sku"].to_numpy(),
+            "grp": bad["sku"].map(grp).to_numpy(),
+            "w": bad["weight_kg"].to_numpy(),
+            "e": bad["eaches"].to_numpy(),
+        }
+    ).merge(members, on="grp")
     cand = cand[cand["other"] != cand["sku"]]
     if cand.empty:
         return best, best_ratio
     cand["r"] = cand["w"] / (cand["e"] * cand["uw"])
     cand["err"] = np.abs(np.log(cand["r"]))
-    cand = cand[cand["err"] <= np.log(p["weight_tolerance"])].sort_values("err").drop_duplicates("i")
+    cand = (
+        cand[cand["err"] <= np.log(p["weight_tolerance"])].sort_values("err").drop_duplicates("i")
+    )
     best[cand["i"].to_numpy()] = cand["other"].to_numpy()
     best_ratio[cand["i"].to_numpy()] = np.round(cand["r"].to_numpy(), 3)
     return best, best_ratio
