@@ -24,6 +24,7 @@ from tools.view import PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
+from warehouse.rescans import rescan_flags
 
 FEATURE_NAMES: tuple[str, ...] = (
     "log_txns", "n_skus", "n_locations", "n_users", "log_span_h",
@@ -42,7 +43,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
                    "dest_after", "var")
-_DOUBLE_SCAN_S = 120.0
 _SHIFT_HOURS = (6, 22)
 _HIGH_VALUE_COST = 40.0
 
@@ -72,7 +72,8 @@ class FeatureContext:
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
         self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
-        self.col["double_scan"] = _double_scans(tx, ts_ns)
+        after, before = rescan_flags(tx)
+        self.col["double_scan"] = after | before
         ids = tx["txn_id"].to_numpy(dtype=object)
         self.pos: dict[str, int] = {}
         for i, t in enumerate(ids):
@@ -109,27 +110,6 @@ class FeatureContext:
         at = np.fromiter(dict.fromkeys(p for t in txn_ids if (p := self.pos.get(t)) is not None),
                          dtype=np.int64)
         return {c: v[at] for c, v in self.col.items()}
-
-
-def _double_scans(tx: pd.DataFrame, ts_ns: np.ndarray) -> np.ndarray:
-    """Rows with a twin: same SKU, device, type and quantity, from 0 to 120 s apart (not 0)."""
-    out = np.zeros(len(tx), dtype=bool)
-    keys = ["sku", "device_id", "type", "qty"]
-    ok = tx[keys].notna().all(axis=1).to_numpy()
-    if not ok.any():
-        return out
-    grp = tx.loc[ok, keys].groupby(keys, sort=False).ngroup().to_numpy()
-    pos, t = np.flatnonzero(ok), ts_ns[ok]
-    order = np.lexsort((t, grp))
-    g, t, pos = grp[order], t[order], pos[order]
-    first = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]  # one entry per (group, time)
-    ug, ut = g[first], t[first]
-    near = np.zeros(len(ug), dtype=bool)
-    close = (ug[1:] == ug[:-1]) & (np.diff(ut) <= _DOUBLE_SCAN_S * 1e9)
-    near[:-1] |= close
-    near[1:] |= close
-    out[pos] = near[np.cumsum(first) - 1]
-    return out
 
 
 Rows = dict[str, np.ndarray]

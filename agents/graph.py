@@ -46,6 +46,7 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
     Returns:
         The compiled graph.
     """
+    view.warm()
     features = features or FeatureContext(view.dataset, ledger=view.ledger)
     g = StateGraph(TicketState)
     g.add_node("gather_context", GatherContext(view, features), destinations=("classify",))

@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
 from tools.result import num
-from tools.view import PAYLOAD, WarehouseView, cell_float, cell_str
+from tools.view import WarehouseView, cell_float, cell_str
 from warehouse.action_params import validate_params
 from warehouse.contract import (
     Action,
@@ -178,20 +179,20 @@ def _derived(fact: str) -> list[EvidenceItem]:
     return [EvidenceItem(fact=fact, source="policy")]
 
 
-def _duplicate_pair(rows: pd.DataFrame) -> tuple[str, str] | None:
-    cols = [c for c in PAYLOAD if c in rows]
-    dup = rows[rows.duplicated(subset=cols, keep="first")]
-    if dup.empty:
+def _duplicate_pair(rows: pd.DataFrame, view: WarehouseView) -> tuple[str, str] | None:
+    """The first row that repeats an earlier row's payload, and that earlier row."""
+    group = view.payload_group[rows.index.to_numpy()]
+    repeat = pd.Series(group).duplicated().to_numpy()
+    if not repeat.any():
         return None
-    later = dup.iloc[0]
-    first = rows[(rows[cols].eq(later[cols]) | (rows[cols].isna() & later[cols].isna())
-                  ).all(axis=1)].iloc[0]
-    return str(first["txn_id"]), str(later["txn_id"])
+    later = int(np.argmax(repeat))
+    first = int(np.argmax(group == group[later]))
+    return str(rows["txn_id"].iloc[first]), str(rows["txn_id"].iloc[later])
 
 
 def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                  ) -> tuple[Action, list[EvidenceItem]]:
-    pair = _duplicate_pair(rows)
+    pair = _duplicate_pair(rows, view)
     if pair is None:  # a duplicate whose twin the incident did not include
         for txn in rows["txn_id"]:
             hit = view.txns([txn, *view.same_payload(txn)["txn_id"]])
@@ -217,17 +218,12 @@ def _clean(x: float) -> float | int:
 
 def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
               ) -> tuple[Action, list[EvidenceItem]]:
-    scans = rows[rows["device_id"].notna()] if "device_id" in rows else rows.iloc[0:0]
-    for row in scans.itertuples():
-        prior = view.rows(sku=row.sku, device_id=row.device_id)
-        gap = (row.ts - prior["ts"]).dt.total_seconds()
-        twin = prior[(gap > 0) & (gap <= 120) & (prior["type"] == row.type)
-                     & (prior["qty"] == row.qty)]
-        if len(twin) and row.sign != 0:
-            delta = -row.sign * row.eaches  # undo the second scan's effect on the balance
-            return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
-                    _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA; reversing "
-                             f"it changes {row.sku} at {row.location} by {num(delta)} EA"))
+    second = rows[view.rescanned[rows.index.to_numpy()] & (rows["sign"] != 0)]
+    for row in second.head(1).itertuples():
+        delta = -row.sign * row.eaches  # undo the second scan's effect on the balance
+        return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
+                _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA; reversing "
+                         f"it changes {row.sku} at {row.location} by {num(delta)} EA"))
     weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
     for row in weighed.itertuples():
         for other in view.lookalikes.get(row.sku, []):

@@ -6,8 +6,7 @@ from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
 from tools.view import WarehouseView, iso
-
-RESCAN_S = 120.0
+from warehouse.rescans import RESCAN_S
 
 
 class DuplicateParams(BaseModel):

@@ -19,6 +19,7 @@ import pandas as pd
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
+from warehouse.rescans import rescan_flags
 
 _KEYS = ("sku", "user_id", "device_id", "ref")
 PAYLOAD = ("ts", "type", "sku", "qty", "location", "to_location", "user_id")
@@ -35,7 +36,8 @@ class WarehouseView:
     Attributes:
         dataset: the dataset the view was built from.
         ledger: the transactions in time order with ``eaches``, ``bal_before``,
-            ``bal_after``, ``dest_after`` and ``var`` (positional index 0..n-1).
+            ``bal_after``, ``dest_after`` and ``var`` (positional index 0..n-1, so the index
+            of any slice, such as :meth:`txns` or :meth:`rows` return, is ledger positions).
         items: item master indexed by sku.
         locations: locations indexed by location_id.
     """
@@ -113,6 +115,13 @@ class WarehouseView:
     def _location_rows(self) -> dict[str, dict[str, Any]]:
         return dict(zip(self.locations.index, self.locations.to_dict("records"), strict=True))
 
+    def warm(self) -> WarehouseView:
+        """Build the lazy indexes now, so a batch pays for them once before its first ticket."""
+        for name in ("lookalikes", "_payload_groups", "rescanned", "location_arrays",
+                     "_item_rows", "_location_rows", "quiet_hours"):
+            getattr(self, name)
+        return self
+
     def memo(self, name: str, build: Callable[[], T]) -> T:
         """A per-view cached aggregate (built by ``build`` on first use, then reused)."""
         if name not in self._memo:
@@ -134,10 +143,20 @@ class WarehouseView:
         return same[same["txn_id"] != txn_id]
 
     @cached_property
+    def payload_group(self) -> np.ndarray:
+        """The payload group of every ledger row: rows in one group are one event's payload."""
+        cols = [c for c in PAYLOAD if c in self.ledger]
+        return self.ledger.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+
+    @cached_property
+    def rescanned(self) -> np.ndarray:
+        """Per ledger row: the same scan was made on its device seconds before (a rescan)."""
+        return rescan_flags(self.ledger)[0]
+
+    @cached_property
     def _payload_groups(self) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """The payload group of every row, and group -> positions where two or more share one."""
-        cols = [c for c in PAYLOAD if c in self.ledger]
-        group = self.ledger.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+        group = self.payload_group
         shared = np.flatnonzero(pd.Series(group).duplicated(keep=False).to_numpy())
         twins = pd.Series(shared).groupby(group[shared]).indices
         return group, {int(g): shared[i] for g, i in twins.items()}
