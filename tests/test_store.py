@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import inspect
 
 from warehouse.errors import UserError
 from warehouse.generator import GeneratorConfig, generate
@@ -112,6 +113,22 @@ def test_failed_ingest_leaves_the_store_as_it_was(store: Store, tmp_path: Path) 
     status = store.status()
     assert (status.items, status.locations, status.transactions, status.ingests) == (0, 0, 0, 0)
 
+
+
+def test_a_load_into_an_empty_log_rebuilds_the_ledger_index(store: Store,
+                                                            tmp_path: Path) -> None:
+    def ledger_indexes() -> list[tuple[str, list[str | None]]]:
+        return [(i["name"], i["column_names"])
+                for i in inspect(store.engine).get_indexes("balance_history")]
+
+    expected = [("ix_balance_history_key", ["sku", "location", "id"])]
+    bad = _folder(tmp_path / "bad", "txn_id,ts,type,sku,qty\nT1,2024-05-01T08:00:00Z,PICK,S1,1\n")
+    with pytest.raises(UserError):
+        store.ingest(bad)
+    assert ledger_indexes() == expected
+    store.ingest(_folder(tmp_path / "d"))
+    assert ledger_indexes() == expected
+    assert store.balance_history("S1", "L1")["balance_after"].tolist() == [24, 20, 15, 16, 16]
 
 def test_append_transactions_from_the_api(store: Store, tmp_path: Path) -> None:
     store.ingest(_folder(tmp_path / "d"))

@@ -63,6 +63,26 @@ class BulkWriter:
         """Those of ``ids`` already in the transactions table."""
         raise NotImplementedError
 
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of ``table``'s indexes outside its constraints."""
+        raise NotImplementedError
+
+    def defer_indexes(self, table: str) -> list[str]:
+        """Drop ``table``'s secondary indexes; the statements that rebuild them.
+
+        Building an index once after a big load is much faster than keeping it up to date
+        row by row. Both dialects drop and rebuild inside the ingest's transaction.
+        """
+        indexes = self.secondary_indexes(table)
+        for name, _ in indexes:
+            self.raw.execute(f'DROP INDEX "{name}"')
+        return [create for _, create in indexes]
+
+    def rebuild_indexes(self, statements: list[str]) -> None:
+        """Run the CREATE INDEX statements :meth:`defer_indexes` returned."""
+        for statement in statements:
+            self.raw.execute(statement)
+
     def insert(self, table: str, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows to ``table`` (columns named as in the frame)."""
         raise NotImplementedError
@@ -94,6 +114,12 @@ class SqliteWriter(BulkWriter):
         for pragma in ("cache_size = -100000", "temp_store = MEMORY", "synchronous = NORMAL"):
             self.raw.execute(f"PRAGMA {pragma}")
         self.raw.execute("BEGIN IMMEDIATE")
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        """Named indexes from ``sqlite_master`` (UNIQUE constraints have no SQL there)."""
+        rows = self.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                          "AND tbl_name = {p} AND sql IS NOT NULL", [table])
+        return [(name, sql) for name, sql in rows]
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """One query: the ids travel as a JSON array, expanded by ``json_each``."""
@@ -146,6 +172,14 @@ class PostgresWriter(BulkWriter):
     def begin(self) -> None:
         """Take the ingest lock (released when the transaction ends)."""
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        """Indexes in ``pg_indexes`` that back no constraint (primary key, unique)."""
+        rows = self.query(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = {p} AND indexname NOT IN (SELECT conname FROM pg_constraint "
+            "WHERE conrelid = to_regclass({p}))", [table, table])
+        return [(name, sql) for name, sql in rows]
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """One query with the ids as an array parameter."""

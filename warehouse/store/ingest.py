@@ -95,7 +95,8 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
 
     A folder's items and locations files are required until the store holds master data;
     rows whose key is already stored are left as stored (first delivery wins) and counted
-    as re-delivered.
+    as re-delivered. Into an empty transaction log, the secondary indexes of the log and
+    the ledger are dropped for the load and built once at its end (same transaction).
     """
     started = datetime.now(UTC)
     report = LoadReport()
@@ -106,9 +107,13 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
             for table, file in _master_files(writer, path):
                 _ingest_master(writer, file, table, sink, bars)
             appender = Appender(writer, report, ingest_id)
+            rebuild = [] if appender.has_rows else [
+                statement for table in ("transactions", "balance_history")
+                for statement in writer.defer_indexes(table)]
             for chunk in _transaction_chunks(path, sink, bars, chunksize):
                 appender.append(chunk)
             appender.finish()
+            writer.rebuild_indexes(rebuild)
     finally:
         sink.close()
     _record_run(writer, ingest_id, str(path), started, report)
