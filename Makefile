@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+.PHONY: demo test eval bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,3 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
+
+eval: $(STAMP)
+	$(VENV)/bin/tally eval --suite ci --mode offline --out eval-report/offline
+	$(VENV)/bin/tally eval --suite ci --mode recorded --no-baseline --out eval-report/recorded
