@@ -235,7 +235,29 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                         _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
                                  f"{other}; correct {row.sku} at {row.location} by "
                                  f"{num(delta)} EA"))
+    swapped = _mirrored_counts(rows)
+    if swapped is not None:
+        over, short = swapped
+        return (_adjust(over.sku, over.location, over.var, ReasonCode.COUNT_CORRECTION),
+                _derived(f"counts mirror each other: {over.sku} at {over.location} "
+                         f"{num(over.var)} EA, {short.sku} at {short.location} {num(short.var)} "
+                         f"EA; one was scanned as the other: correct {over.sku} at "
+                         f"{over.location} by {num(over.var)} EA"))
     return _inspect(case, rows), []
+
+
+def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
+    """A count over on one SKU and short by as much on another (the over and the short row).
+
+    One item's handlings were scanned as the other's: the system moved the wrong SKU.
+    """
+    counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
+    short = counts[counts["var"] < 0]
+    for over in counts[counts["var"] > 0].itertuples():
+        twin = short[(short["sku"] != over.sku) & ((short["var"] + over.var).abs() < 1e-9)]
+        for match in twin.head(1).itertuples():
+            return over, match
+    return None
 
 
 def _weight_ratios(sku: str, view: WarehouseView) -> pd.DataFrame:
@@ -384,6 +406,20 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
             return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": row.sku,
                                                           "qty_delta": _clean(diff)}),
                     _derived(f"{row.txn_id} under {ref} differs from the ASN by {num(diff)} EA"))
+    # received as the ASN said, but the dock scale weighed a different quantity
+    for row in rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)].itertuples():
+        item = view.item(row.sku)
+        unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
+        weight, ref = cell_float(row.weight_kg), cell_str(row.ref)
+        if not (unit and weight and ref) or abs(weight / (row.eaches * unit) - 1) <= _RATIO_OFF:
+            continue
+        delta = round(weight / unit - row.eaches)
+        if delta:
+            return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": row.sku,
+                                                          "qty_delta": delta}),
+                    _derived(f"dock weight {num(weight)} kg of {row.txn_id} under {ref} is "
+                             f"{num(weight / unit, 1)} EA at {num(unit)} kg each, not the "
+                             f"{num(row.eaches)} EA received: claim {num(delta)} EA"))
     return _inspect(case, rows), []
 
 
