@@ -3,12 +3,14 @@
 Each chunk is checked by the loader, stripped of re-delivered txn_ids (within the chunk and
 against the store), given posting sequence numbers, written with bulk inserts together
 with its ledger legs, and moves the running balances on; the balances table is written
-once at the end. Everything happens in one transaction.
+once at the end. Everything happens in one transaction; the next chunk is read and checked
+while the current one is written.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from warehouse.loader import (
 )
 from warehouse.store.bulk import BulkWriter
 from warehouse.store.ledger import LEG_COLUMNS, RunningBalances, legs
+from warehouse.store.read_ahead import read_ahead
 
 STORED_TRANSACTION_COLUMNS = ["seq", *TRANSACTION_COLUMNS, "eaches", "extras", "ingest_id"]
 MASTER = {"items": ("sku", ITEM_COLUMNS), "locations": ("location_id", LOCATION_COLUMNS)}
@@ -43,6 +46,9 @@ class Appender:
         self.writer = writer
         self.report = report
         self.report.tables.setdefault("transactions", 0)
+        self.warnings: Counter[str] = Counter()
+        """Reference warnings, added to the report by :meth:`finish` (the reader of the
+        next chunk may be adding its own to the report meanwhile)."""
         self.ingest_id = ingest_id
         last = writer.query("SELECT COALESCE(MAX(seq), 0) FROM transactions")[0][0]
         self.next_seq = int(last) + 1
@@ -70,8 +76,7 @@ class Appender:
         if chunk.empty:
             return 0
         add_eaches(chunk, self.case_qty)
-        self.report.warnings.update(reference_warnings(chunk, self.case_qty.index,
-                                                       self.locations))
+        self.warnings.update(reference_warnings(chunk, self.case_qty.index, self.locations))
         chunk["seq"] = np.arange(self.next_seq, self.next_seq + len(chunk), dtype=np.int64)
         chunk["extras"] = extras_json(chunk, [*TRANSACTION_COLUMNS, "eaches", "seq"])
         chunk["ingest_id"] = self.ingest_id
@@ -85,7 +90,8 @@ class Appender:
         return len(chunk)
 
     def finish(self) -> None:
-        """Write the balances touched by this transaction."""
+        """Write the balances touched by this transaction; report the warnings."""
+        self.report.warnings.update(self.warnings)
         self.writer.upsert_balances(self.balances.changed_rows())
 
 
@@ -110,7 +116,7 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
             rebuild = [] if appender.has_rows else [
                 statement for table in ("transactions", "balance_history")
                 for statement in writer.defer_indexes(table)]
-            for chunk in _transaction_chunks(path, sink, bars, chunksize):
+            for chunk in read_ahead(_transaction_chunks(path, sink, bars, chunksize)):
                 appender.append(chunk)
             appender.finish()
             writer.rebuild_indexes(rebuild)
