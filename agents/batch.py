@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agents.case import Reasoner
 from agents.features import FeatureContext
 from agents.pipeline import triage
 from tools.registry import make_toolbox
@@ -45,6 +46,24 @@ class BatchResult:
                                                    t.ticket_id))[:n]
 
 
+@dataclass
+class TriageKit:
+    """What triage needs over one warehouse snapshot: the view, its features, a reasoner."""
+
+    view: WarehouseView
+    features: FeatureContext
+    reasoner: Reasoner
+
+    @classmethod
+    def build(cls, data: Dataset, settings: Settings) -> TriageKit:
+        """Index ``data`` and bind the configured reasoner's read-only tools to it."""
+        from agents.reasoners import build_reasoner
+
+        view = WarehouseView(data)
+        features = FeatureContext(data, ledger=view.ledger)
+        return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), transient=True)
@@ -60,7 +79,6 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         progress: show rich progress bars.
         timings: stage timings so far (load), extended here.
     """
-    from agents.reasoners import build_reasoner
     from scoring import Scorer
 
     timings = dict(timings or {})
@@ -69,9 +87,8 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     timings["score_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    view = WarehouseView(data)
-    features = FeatureContext(data, ledger=view.ledger)
-    reasoner = build_reasoner(settings, tools=make_toolbox(view))
+    kit = TriageKit.build(data, settings)
+    view, features, reasoner = kit.view, kit.features, kit.reasoner
     timings["index_s"] = time.perf_counter() - start
 
     seconds: list[float] = []

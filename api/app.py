@@ -87,6 +87,7 @@ def create_app(
     graph_factory: GraphFactory | None = None,
     wms: WmsAdapter | None = None,
     worker_poll_s: float = 0.5,
+    defer_scoring: bool = False,
 ) -> FastAPI:
     """Build the Tally API.
 
@@ -102,6 +103,8 @@ def create_app(
             (decisions call the WMS adapter directly) when None.
         wms: the WMS write-back adapter (from ``TALLY_WMS_URL`` when None).
         worker_poll_s: how often an idle worker looks for new items.
+        defer_scoring: posted events are queued for scoring (``SCORE`` work, which the
+            ``triage`` callable must handle) instead of scored before the answer.
     """
 
     @asynccontextmanager
@@ -117,7 +120,8 @@ def create_app(
         app.state.audit = AuditLog(engine)
         app.state.queue = WorkQueue(engine)
         app.state.intake = Intake(store=opened, queue=app.state.queue, audit=app.state.audit,
-                                  scorer=scorer, metrics=app.state.metrics)
+                                  scorer=scorer, metrics=app.state.metrics,
+                                  defer_scoring=defer_scoring)
         with ExitStack() as stack:
             app.state.graph = graph_factory(_open_checkpointer(cfg, stack)) if graph_factory \
                 else None

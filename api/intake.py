@@ -7,6 +7,7 @@ index and field; nothing valid is lost because a neighbour was bad.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from api.errors import field_path
 from api.metrics import ApiMetrics
-from api.worker import WorkQueue
+from api.worker import WorkItem, WorkQueue
 from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
+
+SCORE = "SCORE"
+"""Pending-work kind of an accepted batch waiting to be scored (deferred scoring)."""
+FLAGS = "FLAGS"
+"""Pending-work kind of one transaction's flags waiting for triage."""
 
 
 class RowError(BaseModel):
@@ -92,6 +98,9 @@ class Intake:
         audit: the audit log; every queued flag is recorded with its txn_id.
         scorer: online scorer (``score_event(txn) -> list[Flag]``); None scores nothing.
         metrics: Prometheus counters to update, if any.
+        defer_scoring: queue each accepted batch as pending ``SCORE`` work instead of
+            scoring it before answering (the worker then calls :meth:`score_pending`), so
+            ingest speed does not wait on the scorer; ``flagged`` is then 0 in the answer.
     """
 
     def __init__(
@@ -102,12 +111,14 @@ class Intake:
         audit: AuditLog,
         scorer: Any = None,
         metrics: ApiMetrics | None = None,
+        defer_scoring: bool = False,
     ) -> None:
         self.store = store
         self.queue = queue
         self.audit = audit
         self.scorer = scorer
         self.metrics = metrics
+        self.defer_scoring = defer_scoring
 
     def accept(self, rows: list[Any]) -> IngestResult:
         """Persist the valid rows, score them and report the bad ones by index and field."""
@@ -117,9 +128,24 @@ class Intake:
         if good:
             self.store.append_transactions(to_frame(good))
             self._count("accepted", len(good))
-            flagged = self._score(good)
+            if self.defer_scoring and self.scorer is not None:
+                self._defer(good)
+            else:
+                flagged = self._score(good)
         return IngestResult(received=len(rows), accepted=len(good), rejected=bad,
                             flagged=flagged)
+
+    def score_pending(self, item: WorkItem) -> int:
+        """Score the events of a pending ``SCORE`` item (the worker's job); flags queued."""
+        return self._score([Transaction.model_validate(e) for e in item.payload["events"]])
+
+    def _defer(self, txns: list[Transaction]) -> None:
+        """Queue the batch for scoring, once per set of txn_ids (a re-post adds nothing)."""
+        ids = "\n".join(t.txn_id for t in txns)
+        self.queue.enqueue(kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode())
+                           .hexdigest(), payload={"events": [t.model_dump(mode="json")
+                                                             for t in txns]},
+                           correlation_id=txns[0].txn_id)
 
     def _score(self, txns: list[Transaction]) -> int:
         """Score each event online; queue (once per txn_id) and audit what is flagged."""
@@ -131,7 +157,7 @@ class Intake:
             if not flags:
                 continue
             payload = {"txn_id": txn.txn_id, "flags": [f.model_dump(mode="json") for f in flags]}
-            if self.queue.enqueue(kind="FLAGS", dedup_key=f"flags:{txn.txn_id}",
+            if self.queue.enqueue(kind=FLAGS, dedup_key=f"flags:{txn.txn_id}",
                                   payload=payload, correlation_id=txn.txn_id):
                 self.audit.append(AuditKind.FLAG, payload, correlation_id=txn.txn_id)
                 flagged += 1

@@ -111,14 +111,20 @@ class WorkQueue:
             return False
         return True
 
-    def claim(self) -> WorkItem | None:
-        """Take the oldest item that is pending or whose lease ran out; None when idle."""
+    def claim(self, kind: str | None = None) -> WorkItem | None:
+        """Take the oldest item that is pending or whose lease ran out; None when idle.
+
+        Args:
+            kind: only items of this kind (any kind when None).
+        """
         now = _now()
         expired = _iso(now - self.lease)
         claimable = or_(
             _T.c.status == WorkStatus.PENDING.value,
             (_T.c.status == WorkStatus.RUNNING.value) & (_T.c.claimed_at < expired),
         )
+        if kind is not None:
+            claimable = claimable & (_T.c.kind == kind)
         with self.engine.begin() as conn:
             for row in conn.execute(select(_T).where(claimable).order_by(_T.c.id).limit(8)):
                 # Optimistic claim: only one worker's UPDATE matches the row as it was read.
