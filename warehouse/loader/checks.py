@@ -39,6 +39,15 @@ class RowChecks:
         self._reason[new] = np.asarray(reason, dtype=object)[new] if isinstance(
             reason, pd.Series) else reason
 
+    def fail_quoting(self, mask: pd.Series | np.ndarray, field: str, code: str,
+                     prefix: str) -> None:
+        """:meth:`fail` with reason ``prefix`` + the row's ``field`` value, quoted.
+
+        The reasons are only built when some row fails (most chunks have none).
+        """
+        if np.asarray(mask, dtype=bool).any():
+            self.fail(mask, field, code, prefix + _quoted(self.frame[field]))
+
     def require(self, columns: list[str]) -> None:
         """Each of ``columns`` must have a value."""
         for column in columns:
@@ -63,10 +72,10 @@ class RowChecks:
             cleaned = text[retry].str.replace(_NUMBER_NOISE, "", regex=True)
             values[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
         bad = text.notna() & ~np.isfinite(values.to_numpy())
-        self.fail(bad, column, "bad_number", "not a number: " + _quoted(text))
+        self.fail_quoting(bad, column, "bad_number", "not a number: ")
         if integer:
             fractional = values.notna() & (values != np.round(values)) & ~self.bad
-            self.fail(fractional, column, "bad_number", "not a whole number: " + _quoted(text))
+            self.fail_quoting(fractional, column, "bad_number", "not a whole number: ")
         return values.where(~bad)
 
     def enum(self, column: str, allowed: list[str], code: str,
@@ -79,7 +88,7 @@ class RowChecks:
             fixed = text[odd].str.upper().str.replace(r"[\s\-]+", "_", regex=True)
             values[odd] = fixed.replace(aliases) if aliases else fixed
         bad = values.notna() & ~values.isin(allowed)
-        self.fail(bad, column, code, f"not one of {', '.join(allowed)}: " + _quoted(text))
+        self.fail_quoting(bad, column, code, f"not one of {', '.join(allowed)}: ")
         return values
 
     def times(self, column: str) -> tuple[pd.Series, pd.Series]:
@@ -91,7 +100,7 @@ class RowChecks:
         text = self.frame[column]
         values = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
         bad = text.notna() & values.isna()
-        self.fail(bad, column, "bad_time", "not an ISO-8601 time: " + _quoted(text))
+        self.fail_quoting(bad, column, "bad_time", "not an ISO-8601 time: ")
         offset = pc.match_substring_regex(pa.array(text, from_pandas=True), _OFFSET)
         naive = text.notna() & ~bad & ~offset.fill_null(False).to_numpy(zero_copy_only=False)
         return values.astype("datetime64[us, UTC]"), naive
