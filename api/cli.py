@@ -95,12 +95,12 @@ def serve_command(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8800,
 ) -> None:
-    """Run the Tally API (OpenAPI docs at /docs)."""
+    """Run the Tally API: events in, scored, triaged into tickets (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from api.app import create_app
+    from api.service import create_service_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_service_app(), host=host, port=port, log_level="info")
 
 
 def consume_command(
@@ -111,22 +111,26 @@ def consume_command(
     ] = None,
     max_messages: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
 ) -> None:
-    """Consume WMS events from RabbitMQ into the store (bad rows go to <queue>.rejects)."""
+    """Consume WMS events from RabbitMQ into the store (bad rows go to <queue>.rejects).
+
+    Events are stored and queued for scoring; a running ``tally serve`` worker scores them
+    and triages what is flagged (pending work lives in the store, so either may restart).
+    """
     import asyncio
 
     from rich.console import Console
 
     from api.intake import Intake
     from api.queue_consumer import consume, rejects_queue
+    from api.service import open_store
     from api.worker import WorkQueue
     from warehouse.audit import AuditLog
     from warehouse.settings import get_settings
-    from warehouse.store import Store
 
     settings = get_settings()
-    store = Store.open(settings.resolved_database_url())
-    store.upgrade()
-    intake = Intake(store=store, queue=WorkQueue(store.engine), audit=AuditLog(store.engine))
+    store = open_store(settings)
+    intake = Intake(store=store, queue=WorkQueue(store.engine), audit=AuditLog(store.engine),
+                    defer_scoring=True)
     name = queue or settings.amqp_queue
     console = Console()
     console.print(f"consuming {name} (rejects to {rejects_queue(name)}); Ctrl-C stops")

@@ -128,7 +128,7 @@ class Intake:
         if good:
             self.store.append_transactions(to_frame(good))
             self._count("accepted", len(good))
-            if self.defer_scoring and self.scorer is not None:
+            if self.defer_scoring:
                 self._defer(good)
             else:
                 flagged = self._score(good)
