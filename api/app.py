@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
+from api.auth import KeyCache
 from api.chat.llm import LlmChat
 from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
@@ -114,6 +115,7 @@ def create_app(
         engine = opened.engine
         SERVICE_TABLES[0].metadata.create_all(engine, tables=SERVICE_TABLES)
         app.state.settings = cfg
+        app.state.key_cache = KeyCache(cfg.api_key_cache_s)
         app.state.store = opened
         app.state.engine = engine
         app.state.scorer = scorer

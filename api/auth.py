@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -207,3 +208,35 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if user is None or not user.active:
         return None
     return Principal(name=user.name, role=Role(user.role), key_id=key.key_id)
+
+
+class KeyCache:
+    """Callers already authenticated, trusted for ``ttl_s`` without a database look-up.
+
+    Keyed by the token's hash (the raw key is never kept). A revoked key or a deactivated
+    user keeps working for at most ``ttl_s`` in a process that saw it recently; ``ttl_s`` of
+    0 disables the cache.
+    """
+
+    def __init__(self, ttl_s: float, *, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def authenticate(self, session: Session, token: str) -> Principal | None:
+        """:func:`authenticate`, answered from the cache while the last answer is fresh."""
+        if self.ttl_s <= 0:
+            return authenticate(session, token)
+        digest = hash_token(token.strip())
+        now = time.monotonic()
+        hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = authenticate(session, token)
+        if principal is None:
+            self._entries.pop(digest, None)
+            return None
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest] = (now + self.ttl_s, principal)
+        return principal

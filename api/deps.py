@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.approvals import ApprovalPolicy
-from api.auth import Principal, Role, authenticate
+from api.auth import Principal, Role
 from api.errors import Forbidden, NotAuthenticated
 from api.worker import WorkQueue
 from api.writeback import WriteBackRunner
@@ -57,6 +57,7 @@ AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
 def get_current_user(
+    request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -70,7 +71,7 @@ def get_current_user(
         token = value
     if not token:
         raise NotAuthenticated("missing API key: send 'Authorization: Bearer <api key>'")
-    principal = authenticate(session, token)
+    principal = request.app.state.key_cache.authenticate(session, token)
     if principal is None:
         raise NotAuthenticated("invalid or revoked API key")
     return principal
