@@ -40,3 +40,9 @@ def render(name: str, **context: Any) -> str:
         The rendered text.
     """
     return _environment().get_template(f"{name}.md.j2").render(**context)
+
+
+def preload(*names: str) -> None:
+    """Compile templates now (first use would otherwise pay for parsing, mid-request)."""
+    for name in names:
+        _environment().get_template(f"{name}.md.j2")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
-from prompts import render
+from prompts import preload, render
 from warehouse.contract import Action, EvidenceItem, RootCause
 
 MODEL_PATH = Path(__file__).with_name("offline_model.json")
@@ -95,6 +95,7 @@ class OfflineReasoner:
 
     def __init__(self, model: LinearModel | None = None) -> None:
         self.model = model or _default_model()
+        preload("offline_explain/summary", *(f"offline_explain/{c.value}" for c in RootCause))
 
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
