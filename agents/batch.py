@@ -107,26 +107,37 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
 
 
 def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
-    """``tally run``: load a dataset folder, score, triage, write the outputs into ``out``.
+    """``tally run``: load a dataset folder into a fresh embedded store, score, triage, write.
+
+    The store is a new SQLite file, ``out/store.db`` (replaced if it exists), so the run can
+    be inspected afterwards (``TALLY_DATABASE_URL=sqlite:///out/store.db tally status``);
+    the configured database is never touched and nothing is written back.
 
     Raises:
         UserError: the folder or the output path is unusable, or no transaction is valid.
     """
-    from warehouse.loader import load_dataset
+    from warehouse.store import Store
 
     if not dataset_dir.is_dir():
         raise UserError(f"{dataset_dir} is not a folder")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
     start = time.perf_counter()
-    loaded = load_dataset(dataset_dir, rejects_path=out / "rejects.csv", progress=True)
-    data = loaded.dataset
+    db = out / "store.db"
+    db.unlink(missing_ok=True)
+    store = Store.open(f"sqlite:///{db.resolve()}")
+    try:
+        store.upgrade()
+        report = store.ingest(dataset_dir, rejects_path=out / "rejects.csv", progress=True)
+        data = store.snapshot()
+    finally:
+        store.close()
     if data.transactions.empty:
         raise UserError(f"{dataset_dir}: no valid transactions to score")
     batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
-    report = loaded.report
-    batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,}; "
-                       f"{report.rejected:,} rejected, {report.redelivered:,} re-delivered")
+    batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,} into "
+                       f"{db.name}; {report.rejected:,} rejected, "
+                       f"{report.redelivered:,} re-delivered")
     batch.timings["total_s"] = sum(batch.timings.values())
     write_outputs(batch, out)
     return batch

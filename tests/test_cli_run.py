@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from warehouse.cli import app, main
 from warehouse.contract import RootCause, Ticket
 from warehouse.generator import GeneratorConfig, generate
+from warehouse.loader import load_dataset
+from warehouse.store import Store
 from warehouse.writer import write_dataset
 
 
@@ -41,6 +43,9 @@ def test_run_writes_contract_tickets_and_report(dataset: Path, tmp_path: Path) -
     for cause in RootCause:
         assert f"| {cause.value} |" in report
     assert not (out / "writes.jsonl").exists()  # no write-back in a batch run
+    # the run went through a fresh embedded store, kept for inspection
+    stored = Store.open(f"sqlite:///{out / 'store.db'}").status()
+    assert stored.transactions == len(load_dataset(dataset).dataset.transactions)
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
