@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint")
     llm_model: str | None = Field(default=None, description="model name at that endpoint")
     llm_api_key: str | None = Field(default=None, description="key for the endpoint")
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="per-request LLM timeout")
     llm_max_calls: int = Field(default=4, ge=1, le=20, description="model calls per ticket, hard")
     llm_max_tokens: int = Field(
         default=8000, ge=256, description="prompt + completion tokens per ticket, hard"
