@@ -176,11 +176,10 @@ def _mirrored(ctx: Context, c: pd.DataFrame, var: np.ndarray) -> pd.DataFrame:
     if m.empty:
         return flags("counts", "", [], [], {}, [])
     m = m.sort_values(["row", "t_o"]).drop_duplicates("row")
-    pair = np.where(
-        m["row"] < m["row_o"],
-        m["row"].astype(str) + "-" + m["row_o"].astype(str),
-        m["row_o"].astype(str) + "-" + m["row"].astype(str),
-    )
+    # keyed on txn ids, so flags scored online regroup the same way
+    ids = ctx.frame["txn_id"].to_numpy(dtype=object)
+    a, b = ids[m["row"].to_numpy()], ids[m["row_o"].to_numpy()]
+    pair = np.where(a < b, a + "-" + b, b + "-" + a)
     return flags(
         "counts",
         "MIRRORED_VARIANCE",
