@@ -1,8 +1,7 @@
-"""``tally run``, ``tally triage`` and ``tally demo``: batch triage from the command line."""
+"""``tally run`` and ``tally demo``: batch triage of a dataset from the command line."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,27 +22,6 @@ def run_command(
     from warehouse.settings import get_settings
 
     batch = run_dataset(dataset_dir, out, get_settings())
-    _print_summary(batch, out)
-
-
-def triage_command(
-    out: Annotated[Path | None, typer.Option("--out", help="folder for tickets.jsonl and "
-                                              "report.md (default: DATA_DIR/triage)")] = None,
-) -> None:
-    """Score and triage everything in the configured store; write tickets.jsonl and report.md."""
-    from agents.batch import score_and_triage, write_outputs
-    from warehouse.settings import get_settings
-    from warehouse.store import Store
-
-    settings = get_settings()
-    start = time.perf_counter()
-    store = Store.open(None)
-    data = store.snapshot()
-    if data.transactions.empty:
-        raise UserError("the store holds no transactions: run `tally ingest` first")
-    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
-    out = out or settings.data_dir / "triage"
-    write_outputs(batch, out)
     _print_summary(batch, out)
 
 

@@ -110,23 +110,27 @@ def refusal(action: Action, cause: RootCause, case: CaseFile, rows: pd.DataFrame
 
 
 def severity(cause: RootCause, action: Action, case: CaseFile) -> Severity:
-    """Severity of the ticket: INFO for nothing to do; record-changing actions at least REVIEW.
+    """Severity of the ticket: how urgently a person must look, not only how sure we are.
 
-    STOP stays STOP; shrinkage of high-value stock and negative balances escalate to STOP
-    when the scorer is confident.
+    STOP (stop the line) is kept for confident findings that keep hurting until fixed:
+    stock the system shows but the shelf lacks (negative balances, picks without stock),
+    high-value stock disappearing, and wrong master data (every later receipt and pick of
+    the SKU is off). Other actionable findings are REVIEW; NO_ACTION and weak, non-writing
+    findings are INFO.
     """
     if action.type is A.NO_ACTION:
         return Severity.INFO
-    level = case.incident.severity
+    inc = case.incident
     f = case.features
-    risky = case.incident.risk_score >= 0.8 and (
-        (cause is RootCause.SHRINKAGE and f.get("high_value", 0) >= 1)
-        or f.get("neg_balance", 0) >= 1)
-    if level is Severity.STOP or risky:
+    confident = inc.risk_score >= 0.8 and inc.severity is not Severity.INFO
+    ongoing = (f.get("neg_balance", 0) >= 1 or f.get("pick_without_stock", 0) >= 1
+               or cause is RootCause.UOM_MASTER_DATA
+               or (cause is RootCause.SHRINKAGE and f.get("high_value", 0) >= 1))
+    if confident and ongoing:
         return Severity.STOP
-    if action.type in WRITING or level is Severity.REVIEW:
-        return Severity.REVIEW
-    return Severity.INFO
+    if inc.severity is Severity.INFO and action.type not in WRITING:
+        return Severity.INFO
+    return Severity.REVIEW
 
 
 def _case_ids(case: CaseFile, rows: pd.DataFrame) -> tuple[set[str], set[str]]:

@@ -138,3 +138,45 @@ def consume_command(
                                 max_messages=max_messages, idle_timeout_s=idle_timeout))
     console.print(f"{stats.messages} messages: {stats.accepted} events stored, "
                   f"{stats.rejected_rows} rows and {stats.bad_messages} bodies rejected")
+
+
+def triage_command() -> None:
+    """Score everything in the store and open one ticket per incident in the service queue.
+
+    The tickets wait for approval in ``tally serve`` (API and web UI); their graphs pause on
+    the service's checkpointer, so a decision there resumes them. Ticket ids digest the
+    flagged transactions: running it again opens only what is new.
+    """
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from agents.checkpoints import sqlite_checkpointer
+    from api.service import OnlineScorer, ServiceTriage, open_store, open_wms
+    from warehouse.cli import UserError
+    from warehouse.settings import get_settings
+
+    settings = get_settings()
+    store = open_store(settings)
+    scorer = OnlineScorer(store)
+    if not scorer.fitted:
+        raise UserError("the store holds no transactions: run `tally ingest DIR` first")
+    incidents = scorer.batch_incidents(store.snapshot())
+    triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings))
+    saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
+    try:
+        triage.graph_factory(saver)
+        with Progress(transient=True) as bar:
+            task = bar.add_task("triaging incidents", total=len(incidents))
+            records = triage.open_incidents(incidents, on_ticket=lambda: bar.advance(task))
+    finally:
+        saver.conn.close()
+    by = Counter((r.root_cause, r.severity) for r in records)
+    table = Table("root cause", "severity", "tickets", title=f"{len(records)} tickets queued")
+    for (cause, severity), n in sorted(by.items()):
+        table.add_row(cause, severity, str(n))
+    console = Console()
+    console.print(table)
+    console.print("work them with `tally serve` (web UI at /ui, API at /v1/tickets)")

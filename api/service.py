@@ -33,7 +33,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -50,6 +50,7 @@ from api.worker import WorkItem, WorkQueue
 from scoring import Scorer
 from scoring.types import Flag, Incident
 from warehouse.audit import AuditLog
+from warehouse.dataset import Dataset
 from warehouse.settings import Settings, get_settings
 from warehouse.wms import WmsAdapter
 
@@ -139,6 +140,14 @@ class OnlineScorer:
         if scorer is None:
             raise RuntimeError("no scorer fitted yet: the store held no transactions")
         return scorer.incidents(flags)
+
+    def batch_incidents(self, data: Dataset) -> list[Incident]:
+        """Incidents of a whole dataset scored in batch by the fitted scorer."""
+        with self._lock:
+            scorer = self._scorer
+        if scorer is None:
+            raise RuntimeError("no scorer fitted yet: the store held no transactions")
+        return scorer.score_batch(data).incidents
 
     def refit(self) -> None:
         """Fit a fresh scorer on the store's snapshot and swap it in (blocking)."""
@@ -246,16 +255,22 @@ class ServiceTriage:
     def open_tickets(self, items: Sequence[WorkItem]) -> list[TicketRecord]:
         """Group the items' flags into incidents and open one ticket per incident."""
         flags = [Flag.model_validate(f) for it in items for f in it.payload["flags"]]
-        incidents = self.scorer.incidents(flags)
+        return self.open_incidents(self.scorer.incidents(flags))
+
+    def open_incidents(self, incidents: Sequence[Incident],
+                       on_ticket: Callable[[], None] | None = None) -> list[TicketRecord]:
+        """Open one ticket per incident (ids digest the flagged transactions, so once only)."""
         graph = self.graph()
         assert self._kit is not None
         opened = []
-        with Session(self.store.engine) as session:
+        with Session(self.store.engine, expire_on_commit=False) as session:
             for incident in incidents:
                 incident = incident.model_copy(
                     update={"incident_id": service_incident_id(incident)})
                 opened.append(open_ticket(graph, session, incident=incident, audit=self.audit,
                                           unit_cost=_unit_cost(self._kit, incident.sku)))
+                if on_ticket is not None:
+                    on_ticket()
         return opened
 
 

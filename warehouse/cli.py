@@ -29,12 +29,19 @@ def main() -> None:
         sys.exit(2)
 
 
-from api.cli import audit_app, consume_command, serve_command, users_app  # noqa: E402
+from api.cli import (  # noqa: E402
+    audit_app,
+    consume_command,
+    serve_command,
+    triage_command,
+    users_app,
+)
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.command("serve")(serve_command)
 app.command("consume")(consume_command)
+app.command("triage")(triage_command)
 
 from warehouse.generator.command import generate_command  # noqa: E402
 
@@ -44,10 +51,9 @@ from warehouse.wms_sim.command import wms_sim_command  # noqa: E402
 
 app.command("wms-sim")(wms_sim_command)
 
-from agents.cli import demo_command, run_command, triage_command  # noqa: E402
+from agents.cli import demo_command, run_command  # noqa: E402
 
 app.command("run")(run_command)
-app.command("triage")(triage_command)
 app.command("demo")(demo_command)
 
 from warehouse.store.command import db_app, ingest_command, status_command  # noqa: E402
