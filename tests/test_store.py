@@ -72,6 +72,17 @@ def test_incremental_ingest_continues_balances_and_skips_redeliveries(store: Sto
     assert store.status().transactions == 8 and store.status().ingests == 2
 
 
+
+def test_a_redelivery_in_a_later_chunk_of_one_ingest_is_skipped(store: Store,
+                                                                tmp_path: Path) -> None:
+    lines = LEDGER.splitlines()
+    repeat = lines[2].replace(",24,", ",99,")  # T2 again, another quantity
+    folder = _folder(tmp_path / "d", "\n".join([*lines, repeat, lines[4]]) + "\n")
+    report = store.ingest(folder, chunksize=3)
+    assert report.redelivered == 2 and report.tables["transactions"] == 8
+    assert store.balance_history("S1", "L1")["balance_after"].tolist() == [24, 20, 15, 16, 16]
+    assert store.status().transactions == 8
+
 def test_snapshot_equals_the_in_memory_load(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "gen"
     write_dataset(generate(GeneratorConfig(seed=11, days=7, skus=150)), folder)

@@ -52,7 +52,12 @@ class Appender:
         self.ingest_id = ingest_id
         last = writer.query("SELECT COALESCE(MAX(seq), 0) FROM transactions")[0][0]
         self.next_seq = int(last) + 1
-        self.has_rows = self.next_seq > 1
+        self.stored_before = self.next_seq > 1
+        """Whether the log held rows before this appender: each chunk's ids are then
+        looked up in the store."""
+        self.own_hashes = np.empty(0, dtype=np.uint64)
+        """Hashes of the ids this appender stored: only ids whose hash is among them are
+        looked up in a log that started empty."""
         self.refresh_master()
         stored = writer.query("SELECT sku, location, qty, last_seq FROM balances")
         self.balances = RunningBalances(pd.DataFrame(stored, columns=["sku", "location", "qty",
@@ -67,10 +72,16 @@ class Appender:
 
     def append(self, chunk: pd.DataFrame) -> int:
         """Store the chunk's new transactions and their legs; rows stored."""
+        ids = chunk["txn_id"].to_numpy(dtype=object)
+        hashes = pd.util.hash_array(ids)
         fresh = ~chunk["txn_id"].duplicated(keep="first").to_numpy()
-        if self.has_rows:
-            stored = self.writer.existing_ids(chunk["txn_id"].tolist())
+        maybe_stored = (np.ones(len(ids), dtype=bool) if self.stored_before
+                        else np.isin(hashes, self.own_hashes))
+        if maybe_stored.any():
+            stored = self.writer.existing_ids(ids[maybe_stored].tolist())
             fresh &= ~chunk["txn_id"].isin(stored).to_numpy()
+        if not self.stored_before:
+            self.own_hashes = np.concatenate([self.own_hashes, hashes[fresh]])
         self.report.redelivered += int((~fresh).sum())
         chunk = chunk[fresh].reset_index(drop=True)
         if chunk.empty:
@@ -84,7 +95,6 @@ class Appender:
         ledger = self.balances.apply(legs(chunk))
         self.writer.insert("balance_history", ledger[LEG_COLUMNS])
         self.next_seq += len(chunk)
-        self.has_rows = True
         self.report.rows_loaded += len(chunk)
         self.report.tables["transactions"] += len(chunk)
         return len(chunk)
@@ -113,7 +123,7 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
             for table, file in _master_files(writer, path):
                 _ingest_master(writer, file, table, sink, bars)
             appender = Appender(writer, report, ingest_id)
-            rebuild = [] if appender.has_rows else [
+            rebuild = [] if appender.stored_before else [
                 statement for table in ("transactions", "balance_history")
                 for statement in writer.defer_indexes(table)]
             for chunk in read_ahead(_transaction_chunks(path, sink, bars, chunksize)):
