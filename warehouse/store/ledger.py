@@ -28,16 +28,18 @@ def legs(transactions: pd.DataFrame) -> pd.DataFrame:
     Returns a frame with ``id`` (= seq * 2 + leg), ``seq``, ``sku``, ``location`` and
     ``delta``, ordered by ``id``.
     """
-    known = transactions[transactions["eaches"].notna()]
-    sign = known["type"].map(_SIGN).to_numpy(dtype="float64")
+    needed = transactions[["seq", "type", "sku", "location", "to_location", "eaches"]]
+    known = needed[needed["eaches"].notna().to_numpy()]
+    kind = pd.Index(list(_SIGN)).get_indexer(known["type"])
+    sign = np.asarray([*_SIGN.values(), np.nan], dtype="float64")[kind]  # -1: unknown, NaN
     seq = known["seq"].to_numpy(dtype=np.int64)
-    source = pd.DataFrame({"id": seq * 2, "seq": seq, "sku": known["sku"].to_numpy(),
-                           "location": known["location"].to_numpy(),
+    source = pd.DataFrame({"id": seq * 2, "seq": seq, "sku": known["sku"].array,
+                           "location": known["location"].array,
                            "delta": known["eaches"].to_numpy() * sign})
     moving = known[known["type"].isin(_DESTINATION).to_numpy()]
     seq = moving["seq"].to_numpy(dtype=np.int64)
-    destination = pd.DataFrame({"id": seq * 2 + 1, "seq": seq, "sku": moving["sku"].to_numpy(),
-                                "location": moving["to_location"].to_numpy(),
+    destination = pd.DataFrame({"id": seq * 2 + 1, "seq": seq, "sku": moving["sku"].array,
+                                "location": moving["to_location"].array,
                                 "delta": moving["eaches"].to_numpy()})
     out = pd.concat([source, destination], ignore_index=True)
     return out.sort_values("id", kind="stable").reset_index(drop=True)
