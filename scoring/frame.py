@@ -73,47 +73,136 @@ class Catalog:
 def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Normalise a transaction log and join what detectors need onto every row.
 
+    Every key column is factorised once; the item master and location table are joined by
+    looking up the (few) distinct keys and taking by integer code, never by string merges.
+
     Args:
         tx: contract transactions (``ts`` tz-aware or ISO strings; other columns optional).
         catalog: the item and location lookups.
 
     Returns:
         A new frame in time order (stable), with ``t`` (epoch seconds), ``eaches``,
-        ``exp_eaches`` (expected_qty in eaches), item and location attributes, and ``row``
-        (position in the returned frame).
+        ``exp_eaches`` (expected_qty in eaches), item and location attributes, ``row``
+        (position in the returned frame) and integer codes ``sku_code``, ``loc_code``,
+        ``to_code`` (one code space for location and to_location), ``user_code`` and
+        ``device_code`` (-1 where missing).
     """
-    out = pd.DataFrame(index=pd.RangeIndex(len(tx)))
-    for col in STRING_COLUMNS:
-        vals = tx[col] if col in tx else pd.Series([None] * len(tx))
-        vals = vals.astype(object).to_numpy()
-        missing = pd.isna(vals) | (vals == "")
-        out[col] = np.where(missing, None, vals.astype(str)).astype(object)
-    for col in NUMBER_COLUMNS:
-        out[col] = pd.to_numeric(tx[col], errors="coerce").to_numpy(dtype="float64") \
-            if col in tx else np.nan
+    n = len(tx)
     ts = pd.to_datetime(tx["ts"], utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
-    out["t"] = ts.astype("int64").to_numpy() // 1_000_000_000
-    out["type"] = out["type"].astype(str).str.upper()
-    out["uom"] = out["uom"].fillna("EA").astype(str).str.upper()
-    out["ts"] = ts.to_numpy()
+    t = ts.astype("int64").to_numpy() // 1_000_000_000
+    order = np.argsort(t, kind="stable")
+    codes: dict[str, np.ndarray] = {}
+    uniques: dict[str, np.ndarray] = {}
+    for col in STRING_COLUMNS:
+        if col == "to_location":
+            continue
+        if col == "location":
+            both = pd.concat([_column(tx, "location", n), _column(tx, "to_location", n)],
+                             ignore_index=True)
+            c, u = _text_codes(both)
+            codes["location"], codes["to_location"] = c[:n][order], c[n:][order]
+            uniques["location"] = uniques["to_location"] = u
+            continue
+        c, u = _text_codes(_column(tx, col, n))
+        if col in ("type", "uom"):
+            c, u = _text_codes(np.array([x.upper() for x in u] + [None], dtype=object)[c])
+        if col == "uom":
+            u = np.append(u, "EA") if (c < 0).any() else u
+            c = np.where(c < 0, len(u) - 1, c)
+        codes[col], uniques[col] = c[order], u
+    out: dict[str, object] = {
+        col: _take_text(uniques[col], codes[col], always=col in ("type", "uom"))
+        for col in STRING_COLUMNS
+    }
+    for col in NUMBER_COLUMNS:
+        out[col] = (
+            pd.to_numeric(tx[col], errors="coerce").to_numpy(dtype="float64")[order]
+            if col in tx
+            else np.full(n, np.nan)
+        )
+    out["t"] = t[order]
+    out["ts"] = ts.array.take(order) if n else ts.to_numpy()
     if "context_only" in tx:
-        out["context_only"] = tx["context_only"].fillna(False).to_numpy(dtype=bool)
-    out = out.sort_values("t", kind="stable").reset_index(drop=True)
+        out["context_only"] = tx["context_only"].fillna(False).to_numpy(dtype=bool)[order]
     items, locs = catalog.items, catalog.locations
-    out["case_qty"] = out["sku"].map(items["case_qty"]).astype("float64")
-    out["unit_weight"] = out["sku"].map(items["unit_weight_kg"]).astype("float64")
-    out["unit_cost"] = out["sku"].map(items["unit_cost"]).astype("float64")
-    out["home"] = out["sku"].map(items["home_location"])
-    cs = (out["uom"] == "CS").to_numpy()
-    factor = np.where(cs, out["case_qty"].to_numpy(), 1.0)
-    out["eaches"] = out["qty"].to_numpy() * factor
-    out["exp_eaches"] = out["expected_qty"].to_numpy() * factor
-    out["loc_type"] = out["location"].map(locs["type"])
-    out["dest_type"] = out["to_location"].map(locs["type"])
-    out["home_type"] = out["home"].map(locs["type"])
-    for col, src in (("x", "x_m"), ("y", "y_m")):
-        out[col] = out["location"].map(locs[src]).astype("float64")
-    out["dest_max_w"] = out["to_location"].map(locs["max_weight_kg"]).astype("float64")
-    out["sign"] = out["type"].map(SOURCE_SIGN).fillna(0.0).to_numpy()
-    out["row"] = np.arange(len(out))
-    return out
+    item = _lookup(items.index, uniques["sku"], codes["sku"])
+    for col, src in (("case_qty", "case_qty"), ("unit_weight", "unit_weight_kg"),
+                     ("unit_cost", "unit_cost")):
+        out[col] = _take_number(items[src], item)
+    out["home"] = _map_text(items["home_location"], item)
+    cs = codes["uom"] == _code_of(uniques["uom"], "CS")
+    factor = np.where(cs, out["case_qty"], 1.0)
+    out["eaches"] = out["qty"] * factor
+    out["exp_eaches"] = out["expected_qty"] * factor
+    src = _lookup(locs.index, uniques["location"], codes["location"])
+    dst = _lookup(locs.index, uniques["location"], codes["to_location"])
+    home_of_item = locs.index.get_indexer(pd.Index(items["home_location"], dtype=object))
+    home = np.append(home_of_item, -1)[item]
+    for col, pos in (("loc_type", src), ("dest_type", dst), ("home_type", home)):
+        out[col] = _map_text(locs["type"], pos)
+    out["x"] = _take_number(locs["x_m"], src)
+    out["y"] = _take_number(locs["y_m"], src)
+    out["dest_max_w"] = _take_number(locs["max_weight_kg"], dst)
+    sign = np.array([SOURCE_SIGN.get(x, 0.0) for x in uniques["type"]] + [0.0])
+    out["sign"] = sign[codes["type"]]
+    out["row"] = np.arange(n)
+    out["sku_code"] = codes["sku"]
+    out["loc_code"] = codes["location"]
+    out["to_code"] = codes["to_location"]
+    out["user_code"] = codes["user_id"]
+    out["device_code"] = codes["device_id"]
+    return pd.DataFrame(out)
+
+
+def _column(tx: pd.DataFrame, col: str, n: int) -> pd.Series:
+    return tx[col].reset_index(drop=True) if col in tx else pd.Series([None] * n, dtype=object)
+
+
+def _text_codes(
+    values: pd.Series | np.ndarray, *, empty_missing: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing, and for empty when ``empty_missing``) and their texts."""
+    c, u = pd.factorize(values, use_na_sentinel=True)
+    u = np.asarray(u, dtype=object)
+    if pd.api.types.infer_dtype(u, skipna=False) in ("string", "empty") and not (
+        empty_missing and (u == "").any()
+    ):
+        return c.astype(np.int64), u
+    text = np.array([None if empty_missing and str(x) == "" else str(x) for x in u] + [None],
+                    dtype=object)
+    c2, u2 = pd.factorize(text[c], use_na_sentinel=True)
+    return c2.astype(np.int64), np.asarray(u2, dtype=object)
+
+
+def _take_text(
+    uniques: np.ndarray, codes: np.ndarray, *, always: bool = False
+) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Strings (NaN where missing) from texts and codes; all None if none is (unless ``always``).
+
+    The all-None case matches what the log gives for a column it never fills.
+    """
+    if not always and not (codes >= 0).any():
+        return np.full(len(codes), None, dtype=object)
+    return pd.array(uniques, dtype="str").take(codes, allow_fill=True)
+
+
+def _lookup(index: pd.Index, uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Position in ``index`` of every row's key (-1 when missing or unknown)."""
+    pos = np.append(index.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else [],
+                    -1).astype(np.int64)
+    return pos[codes]
+
+
+def _take_number(col: pd.Series, pos: np.ndarray) -> np.ndarray:
+    vals = np.append(col.to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    return vals[pos]
+
+
+def _map_text(col: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A lookup column's values by position (NaN at -1), as ``Series.map`` gives them."""
+    return col.array.take(pos, allow_fill=True)
+
+
+def _code_of(uniques: np.ndarray, value: str) -> int:
+    hit = np.flatnonzero(uniques == value)
+    return int(hit[0]) if len(hit) else -2
