@@ -38,6 +38,8 @@ class Baselines:
         tail_limit: multivariate tail score above which a row is flagged.
         neg_grace_s: how long a negative balance may last before it is news (twice the
             upper quartile of sub-hour negative spells in history, 10 min to 2 h).
+        split_gap_s: how long after an ASN's first receipt its later parts arrive (95th
+            percentile over ASNs received in parts; 0 when history shows no split delivery).
         days: length of the history in days.
         end_t: last history timestamp (epoch seconds).
     """
@@ -57,6 +59,7 @@ class Baselines:
     tails: dict[str, np.ndarray] = field(default_factory=dict)
     tail_limit: float = np.inf
     neg_grace_s: float = 900.0
+    split_gap_s: float = 0.0
     days: float = 1.0
     end_t: int = 0
 
@@ -131,11 +134,22 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
         spells = spells[np.isfinite(spells) & (spells < 3600)]
         if len(spells) >= 5:
             b.neg_grace_s = float(np.clip(2 * spells.quantile(0.75), 600, 7200))
+    b.split_gap_s = split_gap(frame)
     neg = writeoff_mask(frame)
     b.adj_user = (
         (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index).fillna(0.0)
     )
     return b
+
+
+def split_gap(frame: pd.DataFrame) -> float:
+    """95th percentile of first-to-last receipt time of ASNs received in parts (0 if none)."""
+    rec = frame[(frame["type"] == "RECEIPT") & frame["ref"].notna()]
+    if rec.empty:
+        return 0.0
+    g = rec["t"].groupby([rec["ref"], rec["sku"]])
+    span = (g.max() - g.min())[g.size() > 1]
+    return float(span.quantile(0.95)) if len(span) else 0.0
 
 
 def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:

@@ -228,3 +228,36 @@ def test_late_inflow_that_heals_a_long_negative_is_flagged_with_the_negative_pic
     result = Scorer().fit(data).score_batch(data)
     late = [i for i in result.incidents if "LATE_INFLOW_HEALS" in i.codes]
     assert len(late) == 1 and "NEGATIVE_BALANCE" in late[0].codes
+
+
+def test_duplicate_whose_two_weighings_differ_by_grams_is_still_a_duplicate() -> None:
+    assert "DUPLICATE_PAYLOAD" in codes_for([pick(100.0, weight_kg=2.03),
+                                             pick(100.0, weight_kg=2.05)])
+    assert "DUPLICATE_PAYLOAD" not in codes_for([pick(100.0, weight_kg=2.0),
+                                                 pick(100.0, weight_kg=3.1)])
+
+
+def receipt(h: float, qty: float, expected: float, ref: str) -> dict[str, Any]:
+    return {"ts": at(h), "type": "RECEIPT", "sku": "C", "qty": qty, "uom": "CS",
+            "expected_qty": expected, "location": "D1", "user_id": "X2", "ref": ref}
+
+
+def test_short_receipt_is_called_at_once_when_history_shows_no_split_delivery() -> None:
+    # the log ends an hour after the receipt: nothing in it suggests a second part will come
+    assert "RECEIPT_QTY_MISMATCH" in codes_for([receipt(230.0, 8, 10, "ASN9"),
+                                                pick(231.0, sku="C", loc="P3")])
+
+
+def test_short_receipt_waits_for_the_rest_when_history_shows_split_deliveries() -> None:
+    split = [receipt(20.0, 4, 10, "ASN1"), receipt(40.0, 6, 6, "ASN1")]
+    quiet = codes_for([*split, receipt(230.0, 8, 10, "ASN9"), pick(231.0, sku="C", loc="P3")])
+    assert "RECEIPT_QTY_MISMATCH" not in quiet
+
+
+def test_putaway_to_a_foreign_face_is_away_from_home_even_if_picked_there_later() -> None:
+    put = {"ts": at(30.0), "type": "PUTAWAY", "sku": "A", "qty": 24, "location": "D1",
+           "to_location": "P9", "user_id": "X3"}
+    later = [pick(31.0 + k, loc="P9") for k in range(6)]
+    assert "AWAY_FROM_HOME" in codes_for([put, *later])
+    home = dict(put, to_location="P1")
+    assert "AWAY_FROM_HOME" not in codes_for([home, *[pick(31.0 + k) for k in range(6)]])

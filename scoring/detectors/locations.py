@@ -94,6 +94,10 @@ def detect(ctx: Context) -> pd.DataFrame:
     )
     # a face is the item's own when history saw picks there, or an earlier row of this frame did
     prior = pd.Series(dest_pair).map(ctx.baselines.pick_faces).fillna(0).to_numpy()
+    # history picks that come later than the row (the frame overlaps the history when a log is
+    # scored against itself) cannot make the face the item's own at the time of the row
+    in_history = picks & (f["t"].to_numpy() <= ctx.baselines.end_t)
+    prior = prior - _later_picks(pair, dest_pair, in_history)
     first_pick_row = (
         pd.Series(np.where(picks, np.arange(len(f)), len(f)), index=pair).groupby(level=0).min()
     )
@@ -171,3 +175,15 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     )
     return pd.concat(out, ignore_index=True)
+
+
+def _later_picks(pair: np.ndarray, dest_pair: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Per row: picks (``picks`` rows, keyed by ``pair``) of its ``dest_pair`` at later rows."""
+    n = len(pair)
+    codes, _ = pd.factorize(np.concatenate([pair, dest_pair]))
+    src, dst = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
+    combo = np.sort(src[picks] * (n + 1) + np.flatnonzero(picks))
+    rows = np.arange(n, dtype=np.int64)
+    return np.searchsorted(combo, dst * (n + 1) + n, side="right") - np.searchsorted(
+        combo, dst * (n + 1) + rows, side="right"
+    )

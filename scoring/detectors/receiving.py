@@ -1,7 +1,10 @@
 """Receipts against the ASN: all receipts of one ASN together against what it said.
 
-A partial delivery completed by a second receipt stays quiet, and a
-shortage is only called once the log runs past the time a second part would arrive.
+A partial delivery completed by a second receipt stays quiet, and a shortage is only called
+once the log runs past the time a second part would arrive: how long later parts take is
+learned from the ASNs the history received in parts (capped by ``receipt_open_h``). When
+the history shows no split delivery there is nothing to wait for, so a short receipt is
+called at once, even in a log of a few rows: a shortfall against the ASN needs no baseline.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def detect(ctx: Context) -> pd.DataFrame:
     rel = np.abs(diff) / np.maximum(ordered, 1)
     # a short ASN may still be completed by a second receipt: wait before calling it short
     last = pd.Series(r["t"].to_numpy()).groupby(asn).transform("max").to_numpy()
-    still_open = (diff < 0) & (f["t"].max() - last < p["receipt_open_h"] * 3600)
+    wait = min(1.25 * ctx.baselines.split_gap_s, p["receipt_open_h"] * 3600)
+    still_open = (diff < 0) & (f["t"].max() - last < wait)
     hit = (np.abs(diff) >= 0.5) & (rel >= p["receipt_rel_tolerance"]) & ~still_open
     d = r[hit]
     return flags(

@@ -11,8 +11,10 @@ import pandas as pd
 
 from scoring.detectors.base import Context, flags, key
 
+# everything but the id and the scale reading, which two weighings of one handling never
+# repeat to the gram: weights only have to agree within the weighing tolerance
 PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id", "device_id",
-           "ref", "weight_kg", "expected_qty"]
+           "ref", "expected_qty"]
 
 
 def needs(ctx: Context) -> str | None:
@@ -21,14 +23,30 @@ def needs(ctx: Context) -> str | None:
 
 
 def detect(ctx: Context) -> pd.DataFrame:
-    """``DUPLICATE_PAYLOAD``: a row identical to an earlier one in everything but its id."""
+    """``DUPLICATE_PAYLOAD``: a row identical to an earlier one in everything but its id.
+
+    Measured weights count as identical within ``weight_tolerance`` (ratio) or
+    ``weight_abs_tol_kg``; a weight on one row and none on the other does not.
+    """
     f = ctx.frame
+    p = ctx.params
     sub = f[PAYLOAD].astype(object).where(pd.notna(f[PAYLOAD]), "")
     h = pd.util.hash_pandas_object(sub, index=False).to_numpy()
     dup = pd.Series(h).duplicated(keep="first").to_numpy()
     if not dup.any():
         return flags("sync", "", [], [], {}, [])
-    first = pd.Series(f["txn_id"].to_numpy()).groupby(h).transform("first").to_numpy()
+    first_row = pd.Series(np.arange(len(f))).groupby(h).transform("first").to_numpy()
+    w = f["weight_kg"].to_numpy(dtype="float64")
+    w0 = w[first_row]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.maximum(w, w0) / np.minimum(w, w0)
+        same_w = (np.isnan(w) & np.isnan(w0)) | (np.abs(w - w0) <= p["weight_abs_tol_kg"]) | (
+            ratio <= 1 + (p["weight_tolerance"] - 1) / 4
+        )
+    dup = dup & same_w
+    if not dup.any():
+        return flags("sync", "", [], [], {}, [])
+    first = f["txn_id"].to_numpy()[first_row]
     d = f[dup]
     return flags(
         "sync",
