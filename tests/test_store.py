@@ -155,6 +155,17 @@ def test_append_transactions_from_the_api(store: Store, tmp_path: Path) -> None:
     assert ledger["txn_id"].iloc[-1] == "A1" and ledger["balance_after"].iloc[-1] == 4.0
 
 
+
+def test_event_times_keep_microseconds_whatever_their_offset(store: Store,
+                                                             tmp_path: Path) -> None:
+    store.ingest(_folder(tmp_path / "d"))
+    ts = pd.Series(pd.to_datetime(["2024-05-02T10:00:00.123456789+02:00"])).dt.as_unit("ns")
+    frame = pd.DataFrame({"txn_id": ["A1"], "ts": ts, "type": ["PICK"], "sku": ["S1"],
+                          "qty": [1.0], "uom": ["EA"], "location": ["L1"], "user_id": ["api"]})
+    assert store.append_transactions(frame) == 1
+    stored = store.snapshot().transactions.set_index("txn_id").loc["A1", "ts"]
+    assert stored == pd.Timestamp("2024-05-02T08:00:00.123456Z")
+
 def test_a_store_without_schema_says_what_to_do(tmp_path: Path) -> None:
     bare = Store.open(f"sqlite:///{tmp_path / 'bare.db'}")
     with pytest.raises(UserError, match="tally db upgrade"):

@@ -205,9 +205,9 @@ class PostgresWriter(BulkWriter):
 def _arrow_rows(frame: pd.DataFrame, *, time_suffix: str) -> pa.Table:
     """``frame`` as an Arrow table ready to write, columns empty throughout left out.
 
-    Missing values are null; tz-aware times become UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``
-    followed by ``time_suffix`` (SQLAlchemy's DateTime text on SQLite; PostgreSQL reads it
-    with the offset).
+    Missing values are null; times (naive ones taken as UTC, digits below a microsecond
+    dropped) become UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` followed by ``time_suffix``
+    (SQLAlchemy's DateTime text on SQLite; PostgreSQL reads it with the offset).
     """
     data = pa.Table.from_pandas(frame, preserve_index=False)
     keep = [i for i, column in enumerate(data.columns)
@@ -215,8 +215,8 @@ def _arrow_rows(frame: pd.DataFrame, *, time_suffix: str) -> pa.Table:
     data = data.select(keep)
     for i, field in enumerate(data.schema):
         if pa.types.is_timestamp(field.type):
-            text = data.column(i).cast(pa.timestamp("us", tz="UTC")).cast(
-                pa.timestamp("us")).cast(pa.string())
+            utc = pc.cast(data.column(i), pa.timestamp("us", tz="UTC"), safe=False)
+            text = utc.cast(pa.timestamp("us")).cast(pa.string())
             if time_suffix:
                 text = pc.binary_join_element_wise(text, time_suffix, "")
             data = data.set_column(i, field.name, text)
