@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -20,9 +21,8 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Engine
 
 _ADVISORY_KEY = 0x7A11_1F57
-_SQLITE_VARIABLES = 32766
-"""SQLite's limit on bound parameters per statement (3.32 and later)."""
 _SQLITE_ROWS_PER_INSERT = 256
+"""Rows per multi-row INSERT on SQLite (fewer statement steps; capped by its variable limit)."""
 _UPSERT_BALANCES = (
     "INSERT INTO balances (sku, location, qty, last_seq) VALUES ({p}, {p}, {p}, {p}) "
     "ON CONFLICT (sku, location) DO UPDATE SET qty = excluded.qty, last_seq = excluded.last_seq"
@@ -136,7 +136,8 @@ class SqliteWriter(BulkWriter):
         if data.num_rows == 0:
             return
         width = data.num_columns
-        per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, _SQLITE_VARIABLES // width))
+        variables = self.raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, variables // width))
         columns = [c.to_pylist() for c in data.columns]
         values = list(chain.from_iterable(zip(*columns, strict=True)))
         head = f"INSERT INTO {table} ({', '.join(data.column_names)}) VALUES "
