@@ -8,7 +8,7 @@ can ask what the data supports instead of failing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ class Catalog:
     items: pd.DataFrame
     locations: pd.DataFrame
     lookalike_group: pd.Series
+    _groups: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
 
     @staticmethod
     def from_dataset(data: Dataset) -> Catalog:
@@ -63,11 +64,15 @@ class Catalog:
 
     def lookalikes(self, sku: str) -> list[str]:
         """Other SKUs of ``sku``'s look-alike group."""
+        if self._groups is None:  # built on first use: online scoring asks once per event
+            grp = self.lookalike_group.dropna()
+            self._groups = {}
+            for member, key in zip(grp.index, grp.to_numpy(), strict=True):
+                self._groups.setdefault(key, []).append(member)
         key = self.lookalike_group.get(sku)
         if not isinstance(key, str):
             return []
-        members = self.lookalike_group.index[self.lookalike_group.to_numpy() == key]
-        return [m for m in members if m != sku]
+        return [m for m in self._groups.get(key, ()) if m != sku]
 
 
 def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:

@@ -38,6 +38,7 @@ class EventWindow:
         self.writeoffs: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.balance: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.neg_since: dict[tuple[str, str], float] = {}
+        self.pairs: defaultdict[str, dict[tuple[str, str], None]] = defaultdict(dict)
 
     @staticmethod
     def from_frame(frame: pd.DataFrame, window_s: float) -> EventWindow:
@@ -54,6 +55,7 @@ class EventWindow:
             closing.index, closing["balance"], closing["neg_since"], strict=True
         ):
             w.balance[(sku, loc)] = float(bal)
+            w.pairs[sku][(sku, loc)] = None
             if since == since:
                 w.neg_since[(sku, loc)] = float(since)
         recent = frame[frame["t"] > cut]
@@ -82,7 +84,7 @@ class EventWindow:
 
     def opening_for(self, sku: str) -> pd.DataFrame:
         """Opening balances of one SKU's locations."""
-        return self._opening([k for k in self.balance if k[0] == sku])
+        return self._opening(list(self.pairs.get(sku, ())))
 
     def _opening(self, keys: list[tuple[str, str]]) -> pd.DataFrame:
         if not keys:
@@ -165,6 +167,7 @@ class EventWindow:
 
     def _shift(self, pair: tuple[str, str], delta: float, t: int) -> None:
         before = self.balance[pair]
+        self.pairs[pair[0]][pair] = None
         after = before + delta
         self.balance[pair] = after
         if after >= 0:
