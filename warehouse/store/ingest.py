@@ -56,8 +56,8 @@ class Appender:
         """Whether the log held rows before this appender: each chunk's ids are then
         looked up in the store."""
         self.own_hashes = np.empty(0, dtype=np.uint64)
-        """Hashes of the ids this appender stored: only ids whose hash is among them are
-        looked up in a log that started empty."""
+        """Sorted hashes of the ids this appender stored: only ids whose hash is among
+        them are looked up in a log that started empty."""
         self.refresh_master()
         stored = writer.query("SELECT sku, location, qty, last_seq FROM balances")
         self.balances = RunningBalances(pd.DataFrame(stored, columns=["sku", "location", "qty",
@@ -76,12 +76,12 @@ class Appender:
         hashes = pd.util.hash_array(ids)
         fresh = ~chunk["txn_id"].duplicated(keep="first").to_numpy()
         maybe_stored = (np.ones(len(ids), dtype=bool) if self.stored_before
-                        else np.isin(hashes, self.own_hashes))
+                        else _among(hashes, self.own_hashes))
         if maybe_stored.any():
             stored = self.writer.existing_ids(ids[maybe_stored].tolist())
             fresh &= ~chunk["txn_id"].isin(stored).to_numpy()
         if not self.stored_before:
-            self.own_hashes = np.concatenate([self.own_hashes, hashes[fresh]])
+            self.own_hashes = np.sort(np.concatenate([self.own_hashes, hashes[fresh]]))
         self.report.redelivered += int((~fresh).sum())
         chunk = chunk[fresh].reset_index(drop=True)
         if chunk.empty:
@@ -103,6 +103,14 @@ class Appender:
         """Write the balances touched by this transaction; report the warnings."""
         self.report.warnings.update(self.warnings)
         self.writer.upsert_balances(self.balances.changed_rows())
+
+
+def _among(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` found in ``sorted_pool`` (binary search; np.isin hashes both)."""
+    if not len(sorted_pool):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_pool, values), len(sorted_pool) - 1)
+    return sorted_pool[at] == values
 
 
 def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, progress: bool,
