@@ -79,7 +79,8 @@ class Appender:
                         else _among(hashes, self.own_hashes))
         if maybe_stored.any():
             stored = self.writer.existing_ids(ids[maybe_stored].tolist())
-            fresh &= ~chunk["txn_id"].isin(stored).to_numpy()
+            if stored:  # a set lookup per id (isin on Arrow strings is slow for big sets)
+                fresh &= ~np.fromiter((i in stored for i in ids), dtype=bool, count=len(ids))
         if not self.stored_before:
             self.own_hashes = np.sort(np.concatenate([self.own_hashes, hashes[fresh]]))
         self.report.redelivered += int((~fresh).sum())
