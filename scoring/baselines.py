@@ -82,16 +82,8 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     ok = frame["eaches"].notna() & (frame["type"] != "CYCLE_COUNT")
     le = np.log1p(frame.loc[ok, "eaches"].abs())
     keys = [frame.loc[ok, "sku"], frame.loc[ok, "type"], frame.loc[ok, "loc_type"].fillna("")]
-    med = le.groupby(keys).median()
-    dev = (le - med.reindex(pd.MultiIndex.from_arrays(keys)).to_numpy()).abs()
-    mad = dev.groupby(keys).median() * MAD_SCALE
-    b.qty = pd.DataFrame({"med": med, "mad": mad, "n": le.groupby(keys).size()})
-    k2 = keys[:2]
-    med2 = le.groupby(k2).median()
-    dev2 = (le - med2.reindex(pd.MultiIndex.from_arrays(k2)).to_numpy()).abs()
-    b.qty_sku = pd.DataFrame(
-        {"med": med2, "mad": dev2.groupby(k2).median() * MAD_SCALE, "n": le.groupby(k2).size()}
-    )
+    b.qty = _robust_scale(le, keys)
+    b.qty_sku = _robust_scale(le, keys[:2])
     tmed = le.groupby(frame.loc[ok, "type"]).median()
     tdev = (le - frame.loc[ok, "type"].map(tmed)).abs()
     b.qty_type = pd.DataFrame(
@@ -121,11 +113,11 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     b.pick_faces = (picks["sku"] + "@" + picks["location"]).value_counts().astype("float64")
     hour = (frame["t"] % DAY) // 3600
     users = frame["user_id"].fillna("?")
-    hist = pd.crosstab(users, hour).reindex(columns=range(24), fill_value=0).to_numpy()
+    by_hour = pd.crosstab(users, hour)
+    hist = by_hour.reindex(columns=range(24), fill_value=0).to_numpy()
     circ = np.concatenate([hist, hist[:, :8]], axis=1)
     windows = np.stack([circ[:, h : h + 9].sum(axis=1) for h in range(24)], axis=1)
-    idx = pd.crosstab(users, hour).index
-    b.user_window = pd.Series(windows.argmax(axis=1).astype("float64"), index=idx)
+    b.user_window = pd.Series(windows.argmax(axis=1).astype("float64"), index=by_hour.index)
     b.user_rows = users.value_counts().astype("float64")
     if "neg_for_s" in frame:
         starts = (frame["bal_before"] >= 0) & (frame["bal_after"] < 0)
@@ -140,6 +132,18 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
         (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index).fillna(0.0)
     )
     return b
+
+
+def _robust_scale(le: pd.Series, keys: list[pd.Series]) -> pd.DataFrame:
+    """Median, MAD (normal-scaled) and count of ``le`` per group of ``keys`` (one grouping)."""
+    g = le.groupby(keys)
+    med = g.median()
+    ids = g.ngroup().to_numpy(dtype="float64")  # NaN where a key is missing
+    known = ~np.isnan(ids)
+    ids = ids[known].astype(np.int64)
+    dev = np.abs(le.to_numpy()[known] - med.to_numpy()[ids])
+    mad = pd.Series(dev).groupby(ids).median().to_numpy() * MAD_SCALE
+    return pd.DataFrame({"med": med, "mad": mad, "n": g.size()})
 
 
 def split_gap(frame: pd.DataFrame) -> float:
