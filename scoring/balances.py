@@ -69,12 +69,21 @@ def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> No
     open_bal = np.zeros(len(first))
     open_since = np.full(len(first), np.nan)
     if opening is not None and len(opening):
-        keys = pd.MultiIndex.from_arrays(
-            [sku_uniques[sku_codes[order][start]], loc_uniques[loc_codes[order][start]]]
+        at = {k: i for i, k in enumerate(opening.index)}
+        pos = np.array(
+            [
+                at.get(k, -1)
+                for k in zip(
+                    sku_uniques[sku_codes[order][start]].tolist(),
+                    loc_uniques[loc_codes[order][start]].tolist(),
+                    strict=True,
+                )
+            ],
+            dtype=np.int64,
         )
-        known = opening.reindex(keys)
-        open_bal = known["balance"].fillna(0.0).to_numpy()
-        open_since = known["neg_since"].to_numpy(dtype="float64")
+        open_bal = np.append(opening["balance"].to_numpy(dtype="float64"), np.nan)[pos]
+        open_bal = np.where(np.isnan(open_bal), 0.0, open_bal)
+        open_since = np.append(opening["neg_since"].to_numpy(dtype="float64"), np.nan)[pos]
         after = after + open_bal[group]
     # how long the balance before each leg has been negative (start of the current streak)
     is_neg = after < 0
@@ -84,7 +93,7 @@ def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> No
     opened = np.where(np.isfinite(open_since), open_since, tt[first])
     marker = np.where(is_neg & ~prev_neg, tt.astype("float64"), np.where(is_neg, np.nan, -1.0))
     marker[first] = np.where(is_neg[first], np.where(open_bal < 0, opened, tt[first]), -1.0)
-    streak_t = pd.Series(marker).ffill().to_numpy()
+    streak_t = _ffill(marker)
     prev_streak = np.full(len(p), np.nan)
     prev_streak[1:] = streak_t[:-1]
     prev_streak[first] = opened
@@ -119,13 +128,28 @@ def add_balances(frame: pd.DataFrame, opening: pd.DataFrame | None = None) -> No
     frame["neg_for_s"] = res_neg
     frame["pair_known"] = res_known
     inflow_row = (delta > 0) | dest
-    frame["sku_known"] = _earlier_any(inflow_row, frame["sku"].to_numpy())
+    no_sku = pd.isna(frame["sku"].to_numpy(dtype=object))
+    frame["sku_known"] = _earlier_any(inflow_row, sku_codes[:n]) & ~no_sku
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value forward (NaN before the first)."""
+    idx = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    return values[idx]
 
 
 def _earlier_any(flag: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Whether any earlier row with the same ``key`` has ``flag`` set."""
-    f = pd.Series(flag.astype(np.int64))
-    return ((f.groupby(key).cumsum() - f) > 0).to_numpy()
+    """Whether any earlier row with the same ``key`` (integer codes) has ``flag`` set."""
+    order = np.argsort(key, kind="stable")
+    k, f = key[order], flag[order].astype(np.int64)
+    csum = np.cumsum(f)
+    start = np.ones(len(k), bool)
+    start[1:] = k[1:] != k[:-1]
+    base = (csum - f)[start][np.cumsum(start) - 1]
+    out = np.empty(len(k), bool)
+    out[order] = (csum - f - base) > 0
+    return out
 
 
 def closing_balances(frame: pd.DataFrame) -> pd.DataFrame:

@@ -38,6 +38,7 @@ class Catalog:
     locations: pd.DataFrame
     lookalike_group: pd.Series
     _groups: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
+    _at: dict[str, dict[object, int]] = field(default_factory=dict, init=False, repr=False)
 
     @staticmethod
     def from_dataset(data: Dataset) -> Catalog:
@@ -73,6 +74,18 @@ class Catalog:
         if not isinstance(key, str):
             return []
         return [m for m in self._groups.get(key, ()) if m != sku]
+
+    def positions(self, table: str, keys: np.ndarray) -> np.ndarray:
+        """Row of each key in ``items`` or ``locations`` (-1 when unknown), plus -1 at the end.
+
+        The key -> row dictionaries are built once per catalog (online scoring looks up a
+        handful of keys per event).
+        """
+        at = self._at.get(table)
+        if at is None:
+            index = (self.items if table == "items" else self.locations).index
+            at = self._at[table] = {k: i for i, k in enumerate(index.tolist())}
+        return np.array([at.get(k, -1) for k in keys.tolist()] + [-1], dtype=np.int64)
 
 
 def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -130,7 +143,7 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     if "context_only" in tx:
         out["context_only"] = tx["context_only"].fillna(False).to_numpy(dtype=bool)[order]
     items, locs = catalog.items, catalog.locations
-    item = _lookup(items.index, uniques["sku"], codes["sku"])
+    item = catalog.positions("items", uniques["sku"])[codes["sku"]]
     for col, src in (("case_qty", "case_qty"), ("unit_weight", "unit_weight_kg"),
                      ("unit_cost", "unit_cost")):
         out[col] = _take_number(items[src], item)
@@ -139,8 +152,8 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     factor = np.where(cs, out["case_qty"], 1.0)
     out["eaches"] = out["qty"] * factor
     out["exp_eaches"] = out["expected_qty"] * factor
-    src = _lookup(locs.index, uniques["location"], codes["location"])
-    dst = _lookup(locs.index, uniques["location"], codes["to_location"])
+    at_loc = catalog.positions("locations", uniques["location"])
+    src, dst = at_loc[codes["location"]], at_loc[codes["to_location"]]
     home_of_item = locs.index.get_indexer(pd.Index(items["home_location"], dtype=object))
     home = np.append(home_of_item, -1)[item]
     for col, pos in (("loc_type", src), ("dest_type", dst), ("home_type", home)):
@@ -189,13 +202,6 @@ def _take_text(
     if not always and not (codes >= 0).any():
         return np.full(len(codes), None, dtype=object)
     return pd.array(uniques, dtype="str").take(codes, allow_fill=True)
-
-
-def _lookup(index: pd.Index, uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Position in ``index`` of every row's key (-1 when missing or unknown)."""
-    pos = np.append(index.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else [],
-                    -1).astype(np.int64)
-    return pos[codes]
 
 
 def _take_number(col: pd.Series, pos: np.ndarray) -> np.ndarray:
