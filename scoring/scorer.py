@@ -263,14 +263,11 @@ class Scorer:
         inc_of = np.full(len(frame), None, dtype=object)
         if len(ff):
             rows = ff["row"].to_numpy()
-            best = pd.Series(ff["score"].to_numpy()).groupby(rows).max()
-            score[best.index.to_numpy()] = np.maximum(score[best.index.to_numpy()], best.to_numpy())
-            joined = (
-                pd.Series(ff["code"].to_numpy())
-                .groupby(rows)
-                .agg(lambda s: " ".join(dict.fromkeys(s)))
-            )
-            codes[joined.index.to_numpy()] = joined.to_numpy()
+            np.fmax.at(score, rows, ff["score"].to_numpy(dtype="float64"))
+            joined: dict[int, dict[str, None]] = {}
+            for r, c in zip(rows.tolist(), ff["code"].tolist(), strict=True):
+                joined.setdefault(r, {})[c] = None  # codes in flag order, each once
+            codes[list(joined)] = [" ".join(c) for c in joined.values()]
             inc_of[rows] = np.array(ids, dtype=object)[inc_no]
         txn_scores = pd.DataFrame(
             {
