@@ -58,13 +58,7 @@ class EventWindow:
             w.pairs[sku][(sku, loc)] = None
             if since == since:
                 w.neg_since[(sku, loc)] = float(since)
-        recent = frame[frame["t"] > cut]
-        cols = [c for c in TRANSACTION_COLUMNS if c in recent]
-        raw = recent[cols].assign(
-            ts=recent["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), _t=recent["t"]
-        )
-        raw = raw.astype(object).where(pd.notna(raw), None)
-        for rec in raw.to_dict("records"):
+        for rec in _records(frame[frame["t"] > cut]):
             w._remember(rec)
         wo = frame[
             (frame["t"] <= cut)
@@ -72,8 +66,7 @@ class EventWindow:
             & (frame["type"] == "ADJUSTMENT")
             & (frame["qty"] < 0)
         ]
-        wo_raw = wo[cols].assign(ts=wo["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), _t=wo["t"])
-        for rec in wo_raw.astype(object).where(pd.notna(wo_raw), None).to_dict("records"):
+        for rec in _records(wo):
             w.writeoffs[str(rec.get("user_id"))].append(rec)
         return w
 
@@ -185,3 +178,14 @@ class EventWindow:
             frame["context_only"] = False
         frame["context_only"] = frame["context_only"].fillna(False).astype(bool)
         return frame.sort_values("_t", kind="stable").drop(columns="_t").reset_index(drop=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Contract rows of a prepared frame as plain dicts (None where missing), plus ``_t``."""
+    data = {c: frame[c].to_numpy(dtype=object) for c in TRANSACTION_COLUMNS if c in frame}
+    data["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_numpy(dtype=object)
+    data["_t"] = frame["t"].to_numpy(dtype=object)
+    for values in data.values():
+        values[pd.isna(values)] = None
+    names = list(data)
+    return [dict(zip(names, row, strict=True)) for row in zip(*data.values(), strict=True)]
