@@ -42,6 +42,8 @@ class BulkWriter:
     """What the ingest needs from the database, in the dialect's fastest form."""
 
     placeholder = "?"
+    time_suffix = ""
+    """Written after UTC time text: SQLAlchemy's DateTime text on SQLite has no offset."""
 
     def __init__(self, engine: Engine) -> None:
         self._proxy = engine.raw_connection()
@@ -132,7 +134,7 @@ class SqliteWriter(BulkWriter):
 
         Columns empty in the whole frame are left out (they are NULL either way).
         """
-        data = _arrow_rows(frame, time_suffix="")
+        data = _arrow_rows(frame, time_suffix=self.time_suffix)
         if data.num_rows == 0:
             return
         width = data.num_columns
@@ -169,6 +171,7 @@ class PostgresWriter(BulkWriter):
     """COPY through psycopg 3, inside one transaction under an advisory lock."""
 
     placeholder = "%s"
+    time_suffix = "+00:00"
 
     def begin(self) -> None:
         """Take the ingest lock (released when the transaction ends)."""
@@ -192,7 +195,7 @@ class PostgresWriter(BulkWriter):
 
         Columns empty in the whole frame are left out (they are NULL either way).
         """
-        data = _arrow_rows(frame, time_suffix="+00:00")
+        data = _arrow_rows(frame, time_suffix=self.time_suffix)
         if data.num_rows == 0:
             return
         buffer = io.BytesIO()

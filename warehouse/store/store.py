@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -14,8 +15,9 @@ from warehouse.errors import UserError
 from warehouse.loader import CHUNK_ROWS, LoadReport
 from warehouse.settings import get_settings
 from warehouse.store import read, schema
-from warehouse.store.bulk import open_writer
+from warehouse.store.bulk import BulkWriter, open_writer
 from warehouse.store.ingest import Appender, ingest_path
+from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small
 
 
 class Store:
@@ -23,6 +25,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._schema_seen = False
+        self._case_qty: dict[str, float] | None = None
+        """The item master's eaches per case, cached for small appends; reset by ingest
+        (here) and re-read on a SKU it lacks (items another process ingested)."""
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -49,8 +55,11 @@ class Store:
         schema.upgrade(self.engine)
 
     def _require_schema(self) -> None:
+        if self._schema_seen:
+            return
         if "transactions" not in inspect(self.engine).get_table_names():
             raise UserError(f"{self._where()} has no Tally schema yet: run `tally db upgrade`")
+        self._schema_seen = True
 
     def _where(self) -> str:
         return f"database {self.engine.url.render_as_string(hide_password=True)}"
@@ -66,6 +75,7 @@ class Store:
             UserError: missing schema, file, or required column.
         """
         self._require_schema()
+        self._case_qty = None
         writer = open_writer(self.engine)
         failed = True
         try:
@@ -82,8 +92,12 @@ class Store:
         """Store already-validated transaction rows (the event API); new rows stored.
 
         ``frame`` has the contract's columns (``ts`` tz-aware) and possibly extra ones.
+        Fewer than :data:`SMALL_APPEND_ROWS` rows go in as plain tuples
+        (:mod:`warehouse.store.small_append`), more through the bulk path.
         """
         self._require_schema()
+        if len(frame) < SMALL_APPEND_ROWS:
+            return self._append_small(frame.to_dict("records"))
         report = LoadReport()
         writer = open_writer(self.engine)
         failed = True
@@ -99,6 +113,26 @@ class Store:
         finally:
             writer.close(failed=failed)
         return stored
+
+    def _append_small(self, rows: list[dict[str, Any]]) -> int:
+        """Small appends in one transaction: rows as tuples, balances moved by UPSERT."""
+        writer = open_writer(self.engine)
+        failed = True
+        try:
+            writer.begin()
+            stored = append_small(writer, rows, lambda sku: self._case_qty_of(writer, sku))
+            writer.commit()
+            failed = False
+        finally:
+            writer.close(failed=failed)
+        return stored
+
+    def _case_qty_of(self, writer: BulkWriter, sku: str) -> float | None:
+        """Eaches per case of ``sku`` from the cache, re-read once when it is missing."""
+        if self._case_qty is None or sku not in self._case_qty:
+            self._case_qty = {s: float(q) for s, q in
+                              writer.query("SELECT sku, case_qty FROM items")}
+        return self._case_qty.get(sku)
 
     def snapshot(self) -> Dataset:
         """Everything stored, as a :class:`Dataset`."""
