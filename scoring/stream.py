@@ -182,7 +182,8 @@ class EventWindow:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Contract rows of a prepared frame as plain dicts (None where missing), plus ``_t``."""
-    data = {c: frame[c].to_numpy(dtype=object) for c in TRANSACTION_COLUMNS if c in frame}
+    cols = [c for c in TRANSACTION_COLUMNS if c in frame]
+    data = {c: frame[c].to_numpy(dtype=object, copy=True) for c in cols}
     data["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_numpy(dtype=object)
     data["_t"] = frame["t"].to_numpy(dtype=object)
     for values in data.values():
