@@ -64,9 +64,9 @@ class TriageKit:
         return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
 
 
-def _progress() -> Progress:
+def _progress(enabled: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=True)
+                    TimeElapsedColumn(), transient=True, disable=not enabled)
 
 
 def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True,
@@ -93,8 +93,8 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
 
     seconds: list[float] = []
     start = time.perf_counter()
-    with _progress() as bar:
-        task = bar.add_task("triage", total=len(result.incidents), visible=progress)
+    with _progress(progress) as bar:
+        task = bar.add_task("triage", total=len(result.incidents))
 
         def tick(_: Ticket, s: float) -> None:
             seconds.append(s)
