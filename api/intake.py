@@ -19,6 +19,7 @@ from api.metrics import ApiMetrics
 from api.worker import WorkItem, WorkQueue
 from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
+from warehouse.store.small_append import SMALL_APPEND_ROWS
 
 SCORE = "SCORE"
 """Pending-work kind of an accepted batch waiting to be scored (deferred scoring)."""
@@ -80,20 +81,35 @@ def _row_rule(txn: Transaction) -> tuple[str, str] | None:
     return None
 
 
+def to_records(txns: list[Transaction]) -> list[dict[str, Any]]:
+    """Validated events as store rows (``ts`` an aware datetime), first of each txn_id."""
+    seen: set[str] = set()
+    records = []
+    for txn in txns:
+        if txn.txn_id in seen:
+            continue
+        seen.add(txn.txn_id)
+        row = txn.model_dump(mode="json")
+        row["ts"] = datetime.fromisoformat(row["ts"])
+        records.append(row)
+    return records
+
+
 def to_frame(txns: list[Transaction]) -> pd.DataFrame:
     """Validated events as a transactions frame (contract columns first, ts as UTC)."""
-    frame = pd.DataFrame([t.model_dump(mode="json") for t in txns])
+    frame = pd.DataFrame(to_records(txns))
     extras = [c for c in frame.columns if c not in TRANSACTION_COLUMNS]
     frame = frame.reindex(columns=[*TRANSACTION_COLUMNS, *extras])
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
-    return frame.drop_duplicates("txn_id", keep="first").reset_index(drop=True)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
 
 
 class Intake:
     """Validates, persists and scores events; shared by the HTTP route and the queue consumer.
 
     Args:
-        store: the warehouse store (``append_transactions(frame)``).
+        store: the warehouse store (``append_transactions(rows)``: a frame, or a list of
+            row mappings for small batches, which skip pandas).
         queue: pending work, where flagged events wait for triage.
         audit: the audit log; every queued flag is recorded with its txn_id.
         scorer: online scorer (``score_event(txn) -> list[Flag]``); None scores nothing.
@@ -126,7 +142,8 @@ class Intake:
         self._count("rejected", len({e.index for e in bad}))
         flagged = 0
         if good:
-            self.store.append_transactions(to_frame(good))
+            small = len(good) < SMALL_APPEND_ROWS
+            self.store.append_transactions(to_records(good) if small else to_frame(good))
             self._count("accepted", len(good))
             if self.defer_scoring:
                 self._defer(good)

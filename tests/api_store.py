@@ -18,9 +18,10 @@ class TableStore:
         self.engine: Engine = create_engine(url)
         _META.create_all(self.engine)
 
-    def append_transactions(self, frame: pd.DataFrame) -> int:
+    def append_transactions(self, frame: pd.DataFrame | list[dict[str, object]]) -> int:
+        records = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else frame
         rows = [{"txn_id": r["txn_id"], "row": pd.Series(r).to_json(date_format="iso")}
-                for r in frame.to_dict("records")]
+                for r in records]
         with self.engine.begin() as conn:
             done = conn.execute(insert(TXNS).on_conflict_do_nothing(), rows)
         return done.rowcount

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -104,5 +105,6 @@ def test_a_sku_another_writer_added_gets_its_case_quantity(store: Store, url: st
     (more / "transactions.csv").write_text(LEDGER.splitlines()[0] + "\n")
     other.ingest(more)
     other.close()
-    assert store.append_transactions(pd.DataFrame([{**row, "txn_id": "A2"}])) == 1
+    later = {**row, "txn_id": "A2", "ts": datetime(2024, 5, 2, 9, tzinfo=UTC)}
+    assert store.append_transactions([later]) == 1  # rows as the API passes them
     assert _balances(store, "S9") == {"DOCK1": 20.0}  # A1 had no eaches, A2 has 2 x 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,25 +89,28 @@ class Store:
             writer.close(failed=failed)
         return report
 
-    def append_transactions(self, frame: pd.DataFrame) -> int:
+    def append_transactions(self, rows: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int:
         """Store already-validated transaction rows (the event API); new rows stored.
 
-        ``frame`` has the contract's columns (``ts`` tz-aware) and possibly extra ones.
-        Fewer than :data:`SMALL_APPEND_ROWS` rows go in as plain tuples
-        (:mod:`warehouse.store.small_append`), more through the bulk path.
+        ``rows`` (a frame, or row mappings) have the contract's columns (``ts`` tz-aware)
+        and possibly extra ones. Fewer than :data:`SMALL_APPEND_ROWS` rows go in as plain
+        tuples (:mod:`warehouse.store.small_append`), more through the bulk path.
         """
         self._require_schema()
-        if len(frame) < SMALL_APPEND_ROWS:
-            return self._append_small(frame.to_dict("records"))
+        if len(rows) < SMALL_APPEND_ROWS:
+            return self._append_small(rows.to_dict("records") if isinstance(rows, pd.DataFrame)
+                                      else rows)
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows)).assign(
+            ts=lambda f: pd.to_datetime(f["ts"], utc=True))
         report = LoadReport()
         writer = open_writer(self.engine)
         failed = True
         try:
             writer.begin()
             appender = Appender(writer, report, ingest_id=None)
-            rows = frame.reindex(columns=[*TRANSACTION_COLUMNS, *(
+            ordered = frame.reindex(columns=[*TRANSACTION_COLUMNS, *(
                 c for c in frame.columns if c not in TRANSACTION_COLUMNS)])
-            stored = appender.append(rows.reset_index(drop=True))
+            stored = appender.append(ordered.reset_index(drop=True))
             appender.finish()
             writer.commit()
             failed = False
@@ -114,7 +118,7 @@ class Store:
             writer.close(failed=failed)
         return stored
 
-    def _append_small(self, rows: list[dict[str, Any]]) -> int:
+    def _append_small(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Small appends in one transaction: rows as tuples, balances moved by UPSERT."""
         writer = open_writer(self.engine)
         failed = True
