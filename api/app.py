@@ -15,20 +15,18 @@ and starts the background worker when a triage callable is given. Seams for late
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import RequestResponseEndpoint
+from fastapi import FastAPI
 
 from api.auth import KeyCache
 from api.chat.llm import LlmChat
 from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
-from api.metrics import ApiMetrics
+from api.metrics import ApiMetrics, MeasureRequests
 from api.routes import chat, decisions, health, kpis, tickets, transactions
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
@@ -154,15 +152,5 @@ def create_app(
     app.include_router(chat.router)
     install_web_ui(app)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics = request.app.state.metrics
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - start)
-        return response
-
+    app.add_middleware(MeasureRequests, metrics=app.state.metrics)
     return app
