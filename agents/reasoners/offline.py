@@ -140,7 +140,10 @@ def cited_evidence(evidence: list[EvidenceItem], cause: RootCause, *,
     usable = [e for e in evidence if e.id]
     chosen = [e for e in usable if prefer and e.id in prefer]
     words = CITE_WORDS[cause]
-    chosen += [e for e in usable if e not in chosen and any(w in e.fact.lower() for w in words)]
+    bearing = [e for e in usable if e not in chosen
+               and any(w in e.fact.lower().replace("_", " ") for w in words)]
+    # the scorer's reason codes carry the numbers that made the case: quote them first
+    chosen += sorted(bearing, key=lambda e: not e.source.startswith("scorer:"))
     if not chosen:  # nothing bears on the cause by name: cite what there is
         chosen = usable
     return chosen[:limit]
