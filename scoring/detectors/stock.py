@@ -2,6 +2,10 @@
 
 A late inflow is the one that finally heals a long negative balance.
 
+A cycle count that found more than the system showed, with no correction posted, leaves the
+system short of what is on the shelf: a later negative balance at that bin, down to that
+surplus, is an after-effect of the count (already flagged there), not news.
+
 Confirmation latency makes balances dip below zero for minutes all the time; the grace
 period is learned from how long negative balances usually last in the history.
 """
@@ -55,12 +59,14 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     ]
     neg_for = f["neg_for_s"].to_numpy()
+    surplus = _count_surplus(f, f["location"])
     neg = (
         out_rows
         & f["pair_known"].to_numpy()
         & ~no_stock
         & (neg_for > grace)
         & (f["bal_after"].to_numpy() <= -p["negative_min_units"])
+        & (f["bal_after"].to_numpy() < -surplus)
     )
     d = f[neg]
     hours = neg_for[neg] / 3600
@@ -84,6 +90,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         (dest_before <= -p["negative_min_units"])
         & (f["dest_after"].to_numpy() >= 0)
         & (since > grace)
+        & (dest_before < -_count_surplus(f, f["to_location"]))
     )
     d = f[heal]
     res.append(
@@ -101,3 +108,32 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     )
     return pd.concat(res, ignore_index=True)
+
+
+def _count_surplus(f: pd.DataFrame, location: pd.Series) -> np.ndarray:
+    """Per row: eaches the last count at (sku, ``location``) found above the system, uncorrected.
+
+    The surplus of the latest cycle count before the row, less the adjustments posted at
+    that bin since; 0 where no count came before or the count found no surplus.
+    """
+    counted = (f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna()
+    state = f[counted | (f["type"] == "ADJUSTMENT")][["row", "sku", "location", "type"]].copy()
+    state["bin"] = _bins(state["sku"], state["location"])
+    var = (f["eaches"] - f["exp_eaches"]).reindex(state.index)
+    adj = np.where(state["type"] == "ADJUSTMENT", f["eaches"].reindex(state.index), 0.0)
+    seg = (state["type"] == "CYCLE_COUNT").groupby(state["bin"]).cumsum()
+    state["surplus"] = np.where(state["type"] == "CYCLE_COUNT", var, 0.0) - pd.Series(
+        adj, index=state.index
+    ).fillna(0).groupby([state["bin"], seg]).cumsum()
+    state["surplus"] = state["surplus"].where(seg > 0, 0.0).clip(lower=0)
+    query = pd.DataFrame({"row": f["row"].to_numpy(), "bin": _bins(f["sku"], location)})
+    if state.empty:
+        return np.zeros(len(f))
+    found = pd.merge_asof(query, state[["row", "bin", "surplus"]], on="row", by="bin",
+                          allow_exact_matches=False)
+    return found["surplus"].fillna(0).to_numpy()
+
+
+def _bins(sku: pd.Series, location: pd.Series) -> np.ndarray:
+    """``sku@location`` as plain strings (empty where a part is missing)."""
+    return (sku.fillna("") + "@" + location.fillna("")).to_numpy(dtype=object)
