@@ -69,6 +69,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         skus = picks["sku"].to_numpy()
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
         rate = pd.Series(skus).map(ctx.baselines.pick_rate).fillna(0).to_numpy()
+        rate = np.fmax(rate, _recent_rate(picks))
         exp = np.maximum(rate, 0.5)
         # significant even against an ordinary promotion's lift
         lifted = exp * p["velocity_ordinary_lift"]
@@ -123,3 +124,18 @@ def _overfill(ctx: Context) -> pd.DataFrame:
         },
         [key("sku", d["sku"]), key("bin", d["sku"] + "@" + d["to_location"])],
     )
+
+
+def _recent_rate(picks: pd.DataFrame, days: int = 14) -> np.ndarray:
+    """Per pick: median pick lines per day of its SKU over the ``days`` days before its day.
+
+    NaN where the frame does not reach that far back.
+    """
+    day = (picks["t"].to_numpy() // DAY).astype(np.int64)
+    skus = picks["sku"].to_numpy(dtype=object)
+    daily = pd.Series(1, index=pd.MultiIndex.from_arrays([skus, day])).groupby(level=[0, 1]).sum()
+    wide = daily.unstack(fill_value=0).reindex(columns=range(day.min(), day.max() + 1),
+                                                fill_value=0)
+    trailing = wide.T.rolling(days, min_periods=days).median().shift(1).T
+    return trailing.stack(future_stack=True).reindex(
+        pd.MultiIndex.from_arrays([skus, day])).to_numpy(dtype="float64")
