@@ -25,6 +25,7 @@ class Baselines:
             log(1 + eaches), and row count.
         qty_sku: the same per (sku, type), for sources the SKU never used in history.
         qty_type: the same per type, the fallback for unseen SKUs.
+        qty_seen: per (sku, type, eaches): rows of that size in history.
         pick_rate: per sku: typical pick lines per day (median over days, mean for slow movers).
         each_rate: per sku: eaches picked per day.
         user_window: per user: start hour of the 9-hour window holding most of their work.
@@ -47,6 +48,7 @@ class Baselines:
     qty: pd.DataFrame = field(default_factory=pd.DataFrame)
     qty_sku: pd.DataFrame = field(default_factory=pd.DataFrame)
     qty_type: pd.DataFrame = field(default_factory=pd.DataFrame)
+    qty_seen: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     pick_rate: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     each_rate: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     user_window: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
@@ -84,6 +86,7 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
     keys = [frame.loc[ok, "sku"], frame.loc[ok, "type"], frame.loc[ok, "loc_type"].fillna("")]
     b.qty = _robust_scale(le, keys)
     b.qty_sku = _robust_scale(le, keys[:2])
+    b.qty_seen = frame.loc[ok].groupby(["sku", "type", "eaches"]).size().astype("float64")
     tmed = le.groupby(frame.loc[ok, "type"]).median()
     tdev = (le - frame.loc[ok, "type"].map(tmed)).abs()
     b.qty_type = pd.DataFrame(

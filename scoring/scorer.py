@@ -35,6 +35,7 @@ DEFAULTS: dict[str, float] = {
     "qty_min_history": 8,
     "qty_z": 5.0,
     "qty_ratio": 4.0,
+    "qty_recur": 3,
     "velocity_ratio": 3.5,
     "velocity_min_lines": 8,
     "velocity_z": 4.0,

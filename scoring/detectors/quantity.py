@@ -46,6 +46,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         z = (le - med) / mad
         ratio = mov["eaches"].to_numpy() / np.maximum(np.expm1(med), 1.0)
         hit = (n >= p["qty_min_history"]) & (z >= p["qty_z"]) & (ratio >= p["qty_ratio"])
+        hit[hit] = _recurring(ctx, mov[hit]) < p["qty_recur"]
         rows = mov["row"].to_numpy()[hit]
         out.append(
             flags(
@@ -96,6 +97,21 @@ def detect(ctx: Context) -> pd.DataFrame:
             )
         )
     return pd.concat(out, ignore_index=True)
+
+
+def _recurring(ctx: Context, rows: pd.DataFrame) -> np.ndarray:
+    """Per row: history rows of its SKU and type moving at least half its eaches.
+
+    A size the SKU keeps moving (a full pallet it is always put away in) is its normal.
+    """
+    seen = ctx.baselines.qty_seen
+    if rows.empty or seen.empty:
+        return np.zeros(len(rows))
+    s = seen.rename("n").reset_index()
+    q = rows[["sku", "type", "eaches"]].reset_index(drop=True).reset_index(names="i")
+    m = q.merge(s, on=["sku", "type"], suffixes=("", "_h"))
+    m = m[m["eaches_h"] >= m["eaches"] / 2]
+    return m.groupby("i")["n"].sum().reindex(range(len(q)), fill_value=0.0).to_numpy()
 
 
 def _overfill(ctx: Context) -> pd.DataFrame:
