@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Any
+
+import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
@@ -72,50 +74,69 @@ def ledger_replay(view: WarehouseView, sku: str, location: str, *, context: int 
 
     A divergence is a cycle count whose counted quantity differs from the system (or whose
     shown quantity differs from the replayed balance, a sign of missing or late events), or
-    a balance that goes negative.
+    a balance that goes negative. The first one is found over the SKU's column arrays at
+    once; events are built only for the ``context`` rows kept before it.
 
     Returns:
         The replay, or None when the SKU never touched the location.
     """
-    rows = view.rows(sku=sku, location=location)
-    if rows.empty:
+    pos = view.positions(sku=sku, location=location)
+    if pos is None or not len(pos):
         return None
+    col = {c: view.column(c)[pos] for c in _COLS if c in view.ledger}
+    nan = np.full(len(pos), np.nan)
+    at_source = col["location"] == location
+    balance = np.where(at_source, col["bal_after"], col["dest_after"]).astype(float)
+    is_count = (col["type"] == "CYCLE_COUNT") & at_source
+    shown = col.get("expected_qty", nan).astype(float)
+    system = col["bal_before"].astype(float)
+    counted = col["eaches"].astype(float)
+    with np.errstate(invalid="ignore"):
+        off_shown = ~np.isnan(shown) & (np.abs(shown - system) > 1e-9)
+        off_count = ~np.isnan(counted) & (
+            np.abs(counted - np.where(np.isnan(shown), system, shown)) > 1e-9)
+        diverges = np.where(is_count, off_shown | off_count, balance < -1e-9)
+    hits = np.flatnonzero(diverges)
+    stop = int(hits[0]) + 1 if len(hits) else len(pos)
     events: list[ReplayEvent] = []
     divergence = None
-    balance = 0.0
-    cols = ["txn_id", "ts", "type", "location", "sign", "eaches", "bal_after", "dest_after",
-            "bal_before", "expected_qty"]
-    for r in rows[[c for c in cols if c in rows]].to_dict("records"):
-        at_source = r["location"] == location
-        delta = r["sign"] * r["eaches"] if at_source else r["eaches"]
-        balance = float(r["bal_after"] if at_source else r["dest_after"])
-        counted = None
-        if r["type"] == "CYCLE_COUNT" and at_source:
-            counted = cell_float(r["eaches"])
-            shown = cell_float(r.get("expected_qty"))
-            system = float(r["bal_before"])
-            if shown is not None and abs(shown - system) > 1e-9:
-                divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]),
-                                        kind="count_vs_replay", system=system, observed=shown)
-            elif counted is not None and abs(counted - (shown if shown is not None
-                                                         else system)) > 1e-9:
-                divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]),
-                                        kind="count_variance", system=shown if shown is not None
-                                        else system, observed=counted)
-        elif balance < -1e-9:
-            divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]), kind="negative_balance",
-                                    system=balance)
-        events.append(ReplayEvent(txn_id=r["txn_id"], ts=iso(r["ts"]), type=r["type"],
-                                  delta=float(delta or 0.0), balance=balance, counted=counted))
-        if divergence is not None:
-            break
-    return Replay(sku=sku, location=location, events_total=len(rows), events=events[-context:],
-                  divergence=divergence, final_balance=_final(rows, location))
+    for i in range(max(stop - context, 0), stop):
+        r = {c: v[i] for c, v in col.items()}
+        divergence, event = _event(r, location, float(balance[i]), bool(at_source[i]))
+        events.append(event)
+    last = len(pos) - 1
+    return Replay(sku=sku, location=location, events_total=len(pos), events=events,
+                  divergence=divergence, final_balance=float(
+                      col["bal_after"][last] if at_source[last] else col["dest_after"][last]))
 
 
-def _final(rows: pd.DataFrame, location: str) -> float:
-    last = rows.iloc[-1]
-    return float(last["bal_after"] if last["location"] == location else last["dest_after"])
+_COLS = ("txn_id", "ts", "type", "location", "sign", "eaches", "bal_after", "dest_after",
+         "bal_before", "expected_qty")
+
+
+def _event(r: dict[str, Any], location: str, balance: float, at_source: bool
+           ) -> tuple[Divergence | None, ReplayEvent]:
+    """One replayed row: its divergence (None when the records agree there) and its event."""
+    delta = r["sign"] * r["eaches"] if at_source else r["eaches"]
+    counted = None
+    divergence = None
+    if r["type"] == "CYCLE_COUNT" and at_source:
+        counted = cell_float(r["eaches"])
+        shown = cell_float(r.get("expected_qty"))
+        system = float(r["bal_before"])
+        if shown is not None and abs(shown - system) > 1e-9:
+            divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]),
+                                    kind="count_vs_replay", system=system, observed=shown)
+        elif counted is not None and abs(counted - (shown if shown is not None
+                                                     else system)) > 1e-9:
+            divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]),
+                                    kind="count_variance", system=shown if shown is not None
+                                    else system, observed=counted)
+    elif balance < -1e-9:
+        divergence = Divergence(txn_id=r["txn_id"], ts=iso(r["ts"]), kind="negative_balance",
+                                system=balance)
+    return divergence, ReplayEvent(txn_id=r["txn_id"], ts=iso(r["ts"]), type=r["type"],
+                                   delta=float(delta or 0.0), balance=balance, counted=counted)
 
 
 TOOL = ToolSpec(

@@ -76,6 +76,11 @@ class WarehouseView:
 
         A location matches a row's source or destination. Keys given as None are ignored.
         """
+        picked = self.positions(**where)
+        return self.ledger if picked is None else self.ledger.iloc[picked]
+
+    def positions(self, **where: str | None) -> np.ndarray | None:
+        """Ledger positions (ascending) of the rows :meth:`rows` returns; None for all rows."""
         picked: np.ndarray | None = None
         for key, value in where.items():
             if value is None:
@@ -84,9 +89,11 @@ class WarehouseView:
                 raise ValueError(f"unknown key {key!r}")
             hit = self._by.get(key, {}).get(value, np.empty(0, dtype=int))
             picked = hit if picked is None else np.intersect1d(picked, hit)
-        if picked is None:
-            return self.ledger
-        return self.ledger.iloc[np.sort(picked)]
+        return None if picked is None else np.sort(picked)
+
+    def column(self, name: str) -> np.ndarray:
+        """Ledger column ``name`` as a numpy array (built once; index it with positions)."""
+        return self.memo(f"column:{name}", lambda: self.ledger[name].to_numpy())
 
     def txn(self, txn_id: str) -> pd.Series | None:
         """The ledger row of ``txn_id`` (its first delivery), if present."""
