@@ -87,8 +87,15 @@ class WarehouseView:
                 continue
             if key not in ("location", *_KEYS):
                 raise ValueError(f"unknown key {key!r}")
-            hit = self._by.get(key, {}).get(value, np.empty(0, dtype=int))
-            picked = hit if picked is None else np.intersect1d(picked, hit)
+            if picked is None:
+                picked = self._by.get(key, {}).get(value, np.empty(0, dtype=int))
+            elif key == "location":  # filter the few rows picked, not a busy location's many
+                picked = picked[(self.column("location")[picked] == value)
+                                | (self.column("to_location")[picked] == value)]
+            elif key in self._by:
+                picked = picked[self.column(key)[picked] == value]
+            else:
+                picked = picked[:0]
         return None if picked is None else np.sort(picked)
 
     def column(self, name: str) -> np.ndarray:
