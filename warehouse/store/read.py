@@ -62,6 +62,11 @@ def snapshot(engine: Engine) -> Dataset:
     return Dataset(items=items, locations=locations, transactions=transactions, extras=extras)
 
 
+def items(engine: Engine) -> pd.DataFrame:
+    """The item master's contract columns."""
+    return _frame(engine, f"SELECT {', '.join(ITEM_COLUMNS)} FROM items ORDER BY sku")
+
+
 def balances(engine: Engine) -> pd.DataFrame:
     """The perpetual balance per (sku, location) in eaches, with the last leg's seq."""
     return _frame(engine, "SELECT sku, location, qty, last_seq FROM balances "

@@ -143,6 +143,11 @@ class Store:
         self._require_schema()
         return read.snapshot(self.engine)
 
+    def items(self) -> pd.DataFrame:
+        """The item master."""
+        self._require_schema()
+        return read.items(self.engine)
+
     def balances(self) -> pd.DataFrame:
         """Perpetual balances per (sku, location), eaches."""
         self._require_schema()

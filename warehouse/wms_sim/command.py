@@ -32,6 +32,10 @@ def wms_sim_command(
     api_key: Annotated[
         str | None, typer.Option(envvar="TALLY_WMS_API_KEY", help="required bearer token")
     ] = None,
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="start with the items and balances of "
+                           "Tally's store (TALLY_DATABASE_URL), as a demo WMS would hold them")
+    ] = False,
 ) -> None:
     """Run the reference WMS that Tally writes approved actions back to."""
     import uvicorn
@@ -54,4 +58,10 @@ def wms_sim_command(
     path = db or get_settings().data_dir / "wms-sim.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     app = create_sim_app(f"sqlite:///{path.resolve()}", faults=plan, api_key=api_key)
+    if from_store:
+        from warehouse.store import Store
+        from warehouse.wms_sim.seed import seed_from_store
+
+        n_items, n_balances = seed_from_store(app.state.engine, Store.open(None))
+        typer.echo(f"seeded from the store: {n_items} items, {n_balances} balances")
     uvicorn.run(app, host=host, port=port, log_level="info")
