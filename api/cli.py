@@ -160,14 +160,15 @@ def triage_command() -> None:
 
     settings = get_settings()
     store = open_store(settings)
-    scorer = OnlineScorer(store)
+    data = store.snapshot()  # read once: fit, batch scoring and the triage view share it
+    scorer = OnlineScorer(store, snapshot=data)
     if not scorer.fitted:
         raise UserError("the store holds no transactions: run `tally ingest DIR` first")
-    incidents = scorer.batch_incidents(store.snapshot())
+    incidents = scorer.batch_incidents(data)
     triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings))
     saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
     try:
-        triage.graph_factory(saver)
+        triage.graph_factory(saver, data)
         with Progress(transient=True) as bar:
             task = bar.add_task("triaging incidents", total=len(incidents))
             records = triage.open_incidents(incidents, on_ticket=lambda: bar.advance(task))

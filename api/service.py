@@ -100,9 +100,11 @@ class OnlineScorer:
         store: the warehouse store (``snapshot()``).
         refit_events: refit after this many scored events (0: never).
         make: builds an unfitted scorer (``scoring.Scorer`` with defaults).
+        snapshot: the store's snapshot for the first fit, when the caller already holds one.
     """
 
-    def __init__(self, store: Any, *, refit_events: int = 0, make: type[Scorer] = Scorer) -> None:
+    def __init__(self, store: Any, *, refit_events: int = 0, make: type[Scorer] = Scorer,
+                 snapshot: Dataset | None = None) -> None:
         self.store = store
         self.refit_events = refit_events
         self._make = make
@@ -112,7 +114,7 @@ class OnlineScorer:
         self._since_fit = 0
         self._meanwhile: list[Any] | None = None
         self._refitter: threading.Thread | None = None
-        self.refit()
+        self.refit(snapshot)
 
     @property
     def fitted(self) -> bool:
@@ -149,14 +151,14 @@ class OnlineScorer:
             raise RuntimeError("no scorer fitted yet: the store held no transactions")
         return scorer.score_batch(data).incidents
 
-    def refit(self) -> None:
-        """Fit a fresh scorer on the store's snapshot and swap it in (blocking)."""
+    def refit(self, snapshot: Dataset | None = None) -> None:
+        """Fit a fresh scorer on the store's snapshot (or the one given) and swap it in."""
         with self._lock:
             if self._meanwhile is None:
                 self._meanwhile = []
             self._since_fit = 0
         try:
-            data = self.store.snapshot()
+            data = snapshot if snapshot is not None else self.store.snapshot()
             fresh = self._make().fit(data) if len(data.transactions) else None
         except BaseException:
             with self._lock:
@@ -213,18 +215,22 @@ class ServiceTriage:
         self._seq = -1
         self._lock = threading.Lock()
 
-    def graph_factory(self, checkpointer: Any) -> Any:
+    def graph_factory(self, checkpointer: Any, snapshot: Dataset | None = None) -> Any:
         """``create_app``'s graph factory: remember the checkpointer, build the graph on it."""
         self._checkpointer = checkpointer
         self._graph = None
-        return self.graph()
+        return self.graph(snapshot)
 
-    def graph(self) -> Any:
-        """The triage graph over a view of everything stored (rebuilt when events arrived)."""
+    def graph(self, snapshot: Dataset | None = None) -> Any:
+        """The triage graph over a view of everything stored (rebuilt when events arrived).
+
+        ``snapshot``: the store's current snapshot when the caller already holds one.
+        """
         with self._lock:
             seq = last_seq(self.store.engine)
             if self._graph is None or seq != self._seq:
-                self._kit = TriageKit.build(self.store.snapshot(), self.settings)
+                data = snapshot if snapshot is not None else self.store.snapshot()
+                self._kit = TriageKit.build(data, self.settings)
                 self._graph = build_graph(reasoner=self._kit.reasoner, view=self._kit.view,
                                           wms=self.wms, checkpointer=self._checkpointer,
                                           features=self._kit.features)
