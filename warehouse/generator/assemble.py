@@ -11,7 +11,9 @@ from warehouse.generator import benign
 from warehouse.generator.config import GeneratorConfig
 from warehouse.generator.labels import labels_frame
 from warehouse.generator.ledger import ROW_FIELDS
+from warehouse.generator.naming import rename
 from warehouse.generator.operations import Simulation
+from warehouse.generator.profiles import SiteProfile, get_profile
 
 _STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
                    "device_id", "reason_code", "ref", "lot", "expiry", "note")
@@ -28,6 +30,10 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
         A dataset whose transactions are sorted by ts (tz-aware UTC) with ``eaches``, and
         whose ``labels`` hold one row per injected case (plus a ``variant`` column).
     """
+    if get_profile(config.profile).kind == "ecommerce":
+        from warehouse.generator.ecommerce import generate_export
+
+        return generate_export(config)
     sim = Simulation(config)
     if progress:
         from rich.progress import Progress
@@ -81,4 +87,22 @@ def to_dataset(sim: Simulation) -> Dataset:
     if not cfg.with_weights:
         locations["max_weight_kg"] = np.nan
     labels = labels_frame(sim.cases, id_of_seq, position.tolist())
-    return Dataset(items=items, locations=locations, transactions=tx, labels=labels)
+    data = Dataset(items=items, locations=locations, transactions=tx, labels=labels)
+    return apply_conventions(data, sim.site, cfg.seed)
+
+
+def apply_conventions(data: Dataset, site: SiteProfile, seed: int) -> Dataset:
+    """Record a finished log the site's way: blind counts, no devices, clock, currency, ids."""
+    tx, items = data.transactions, data.items
+    rng = np.random.default_rng([seed, 8])
+    if site.blind_counts > 0:
+        counts = (tx["type"] == "CYCLE_COUNT").to_numpy()
+        blind = counts & (rng.random(len(tx)) < site.blind_counts)
+        tx["expected_qty"] = tx["expected_qty"].mask(blind)
+    if not site.devices:
+        tx["device_id"] = tx["device_id"].where(np.zeros(len(tx), dtype=bool))
+    if site.clock_offset_h:
+        tx["ts"] = tx["ts"] + pd.Timedelta(hours=site.clock_offset_h)
+    if site.cost_scale != 1.0:
+        items["unit_cost"] = (items["unit_cost"] * site.cost_scale).round(2)
+    return rename(data, site.naming, seed)
