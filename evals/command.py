@@ -33,6 +33,7 @@ def eval_command(
     from rich.progress import Progress
 
     from evals.baseline import training_labels
+    from evals.by_profile import rich_table
     from evals.gate import check, load_limits
     from evals.report import figures, headline_table, write_report
     from evals.runner import MODES, run_baseline, run_tally
@@ -43,7 +44,7 @@ def eval_command(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
     limits = load_limits(suite, mode, thresholds)
-    console = Console()
+    console = Console(width=max(Console().width, 130))
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading cases", total=None)
         datasets = list(suite_datasets(suite, cases_dir=cases_dir))
@@ -61,6 +62,7 @@ def eval_command(
     broken += [f"safety: {f}" for f in tally.scores.safety_failures]
     broken += [f"crash: {r.dataset.name}: {r.error}" for r in tally.runs if r.error]
     report = write_report(out, tally, base, limits, broken)
+    console.print(rich_table(tally))
     console.print(headline_table(tally, base, limits, broken))
     for line in broken:
         console.print(f"[red]- {line}[/]")
