@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from evals.metrics import queue_figures, tickets_per_case
+from evals.metrics import queue_figures, tickets_per_case, top_level
 from evals.runner import DatasetRun, EvalRun, judge_runs
-from evals.suites import HAND_WRITTEN, HELD_OUT, SIDES
+from evals.suites import HAND_WRITTEN, HELD_OUT, REAL, SIDES
 
 COLUMNS = ("side", "datasets", "cases", "recall", "false_alarm_share", "macro_f1",
            "action_accuracy", "tickets_per_case", "risk_iqr", "risk_saturated", "value_share")
@@ -68,9 +68,16 @@ def profile_rows(run: EvalRun) -> list[Row]:
         row = _row(run, f"all {side}", side, lambda r, s=side: r.dataset.side == s)
         if row:
             rows.append(row)
-    for kind in sorted({r.dataset.kind for r in run.runs if r.dataset.side == HAND_WRITTEN}):
+    for kind in sorted({r.dataset.kind for r in run.runs
+                        if r.dataset.side == HAND_WRITTEN and r.dataset.kind != REAL}):
         row = _row(run, f"{kind} cases", HAND_WRITTEN, lambda r, k=kind: (
             r.dataset.side == HAND_WRITTEN and r.dataset.kind == k))
+        if row:
+            rows.append(row)
+    for hidden in (False, True):
+        row = _row(run, "real, notes " + ("hidden" if hidden else "visible"), REAL,
+                   lambda r, h=hidden: r.dataset.kind == REAL
+                   and r.dataset.name.endswith("-notes-hidden") == h)
         if row:
             rows.append(row)
     gated = _row(run, "gated (held-out + cases)", "gate", lambda r: r.dataset.gated)
@@ -88,10 +95,22 @@ def gated_run(run: EvalRun) -> EvalRun:
 
 
 def gate_figures(run: EvalRun) -> dict[str, float]:
-    """Quality figures of the gated datasets, cost figures of the whole run."""
+    """The figures the gate reads.
+
+    Quality on the gated datasets, cost on the whole run, and the real export's recall,
+    tickets per case and ticket count (notes visible and hidden) where it was judged.
+    """
     gated = [r for r in run.runs if r.dataset.gated] or run.runs
-    quality = part_figures(run, gated)
-    return {**quality, **run.cost()}
+    out = {**part_figures(run, gated), **run.cost()}
+    for label, hidden in (("real", False), ("real_hidden", True)):
+        real = [r for r in run.runs if r.dataset.kind == REAL
+                and r.dataset.name.endswith("-notes-hidden") == hidden]
+        if real:
+            fig = part_figures(run, real)
+            out[f"{label}_recall"] = fig["recall"]
+            out[f"{label}_tickets_per_case"] = fig["tickets_per_case"]
+            out[f"{label}_tickets"] = float(sum(len(top_level(r.tickets)) for r in real))
+    return out
 
 
 def _cell(name: str, value: float) -> str:

@@ -36,9 +36,10 @@ from warehouse.generator import GeneratorConfig, generate
 from warehouse.generator.profiles import HELD_OUT_PROFILES, TRAINING_PROFILES
 
 CASES_DIR = Path(__file__).with_name("cases")
-SUITES = ("ci", "full", "cases")
+SUITES = ("ci", "full", "cases", "real")
 FIRST_HELD_OUT_SEED = 100
 TRAINED, HELD_OUT, HAND_WRITTEN = "trained", "held-out", "hand-written"
+REAL = "real"
 SIDES = (TRAINED, HELD_OUT)
 
 
@@ -101,8 +102,12 @@ class EvalDataset:
 
     @property
     def gated(self) -> bool:
-        """Whether the gate judges it: everything but the training profiles' datasets."""
-        return self.side != TRAINED
+        """Whether the headline gate judges it: held-out profiles and hand-written cases.
+
+        Not the training profiles' datasets (seen in training), nor the real export (gated
+        on its own figures: its unlabelled rows make a false-alarm share meaningless).
+        """
+        return self.side != TRAINED and self.kind != REAL
 
 
 def dataset_name(cfg: GeneratorConfig) -> str:
@@ -121,7 +126,7 @@ def generated(cfg: GeneratorConfig, *, twin: bool = False) -> EvalDataset:
     return EvalDataset(
         name=dataset_name(cfg), kind="generated", data=data, profile=cfg.profile,
         expectations=expectations_from_labels(data.labels),
-        twin=_without_notes(data) if twin and cfg.with_notes else None,
+        twin=without_notes(data) if twin and cfg.with_notes else None,
         description=", ".join([f"profile={cfg.profile}",
                                *(f"{k}={v}" for k, v in settings.items())]),
     )
@@ -152,7 +157,8 @@ def hand_written(folder: Path) -> EvalDataset:
                        description=str(spec.get("description", "")))
 
 
-def _without_notes(data: Dataset) -> Dataset:
+def without_notes(data: Dataset) -> Dataset:
+    """The dataset with every operator note blanked."""
     tx = data.transactions.copy()
     if "note" in tx:
         tx["note"] = pd.Series([None] * len(tx), index=tx.index, dtype=object)
@@ -165,7 +171,7 @@ def _clean_twin(data: Dataset, injection: dict[str, Any]) -> Dataset:
         items = data.items.copy()
         items.loc[items["sku"] == str(injection["sku"]), "description"] = injection["clean"]
         return Dataset(items, data.locations, data.transactions, data.labels, data.extras)
-    return _without_notes(data)
+    return without_notes(data)
 
 
 def case_folders(root: Path = CASES_DIR) -> list[Path]:
@@ -173,16 +179,26 @@ def case_folders(root: Path = CASES_DIR) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "expected.yaml").is_file())
 
 
-def suite(name: str, *, cases_dir: Path = CASES_DIR) -> Iterator[EvalDataset]:
-    """The datasets of suite ``ci`` (small, under CI's time budget), ``full`` or ``cases``.
+def suite(name: str, *, cases_dir: Path = CASES_DIR,
+          real_data: Path | None = None) -> Iterator[EvalDataset]:
+    """The datasets of a suite: ``ci`` (small, CI's budget), ``full``, ``cases`` or ``real``.
 
-    All judge every hand-written case under ``cases_dir``; ``ci`` and ``full`` add generated
-    datasets (small ones in ``ci``), ``cases`` adds none. The first
-    generated dataset also runs with its notes blanked, checking that the generator's
-    injection-like notes change nothing.
+    ``ci``, ``full`` and ``cases`` judge every hand-written case under ``cases_dir``; ``ci``
+    and ``full`` add generated datasets (small ones in ``ci``; the first also runs with its
+    notes blanked, checking that the generator's injection-like notes change nothing) and
+    the hand-labelled real export (``ci``: one month; ``full``: all six), notes visible and
+    hidden, when the export is at ``real_data``. ``real`` is the real export alone, whole.
     """
+    from evals.real import CI_MONTH, real_datasets
+
     if name not in SUITES:
         raise UserError(f"--suite must be one of {', '.join(SUITES)}, not {name!r}")
+    if name == "real":
+        found = real_datasets(real_data)
+        if not found:
+            raise UserError(f"--suite real: no real export at {real_data or 'the default'}")
+        yield from found
+        return
     if not cases_dir.is_dir():
         raise UserError(f"--cases-dir {cases_dir} is not a folder")
     for folder in case_folders(cases_dir):
@@ -190,3 +206,5 @@ def suite(name: str, *, cases_dir: Path = CASES_DIR) -> Iterator[EvalDataset]:
     configs = {"ci": CI_GENERATED, "full": FULL_GENERATED}.get(name, ())
     for i, cfg in enumerate(configs):
         yield generated(cfg, twin=i == 0)
+    if name in ("ci", "full"):
+        yield from real_datasets(real_data, CI_MONTH if name == "ci" else None)

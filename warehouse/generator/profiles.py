@@ -117,3 +117,8 @@ def refuse_held_out(name: str, purpose: str) -> None:
     if name in HELD_OUT_PROFILES:
         raise ValueError(f"profile {name!r} is held out for evaluation; {purpose} uses only "
                          f"training profiles ({', '.join(TRAINING_PROFILES)})")
+
+
+def training_profile(seed: int) -> str:
+    """The training profile a training seed simulates (seeds cycle through them)."""
+    return TRAINING_PROFILES[(seed - 1) % len(TRAINING_PROFILES)]
