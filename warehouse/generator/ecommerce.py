@@ -181,8 +181,8 @@ class _Shop:
         cancel_rate = 0.02 * max(1.0, self.site.partial_rate) * max(cfg.noise, 0.2)
         for _ in range(n_inv):
             ref, ts = self.invoice(), self.day_ts(day)
-            k = 1 + int(rng.geometric(1 / 18))
-            picks = rng.choice(len(self.skus), size=k, p=self.popularity)
+            k = min(1 + int(rng.geometric(1 / 18)), len(self.skus) // 2)
+            picks = rng.choice(len(self.skus), size=k, p=self.popularity, replace=False)
             qtys = rng.choice(QTY_CHOICES, size=k, p=QTY_WEIGHTS / QTY_WEIGHTS.sum())
             line = 0
             for i, q in zip(picks, qtys, strict=True):
