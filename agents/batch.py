@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.case import Reasoner
 from agents.features import FeatureContext
 from agents.pipeline import triage
-from tools.registry import make_toolbox
+from agents.reasoners.toolbox import make_toolbox
 from tools.view import WarehouseView
 from warehouse.contract import RootCause, Severity, Ticket
 from warehouse.dataset import Dataset
