@@ -3,9 +3,10 @@
 ``Scorer(...).fit(history)`` learns baselines, the closing balances, the detectors the
 data supports and what is normal at the site (each rule's firing share on the history; a
 rule describing the site's practice is re-thresholded or stood down, :mod:`scoring.site`);
-``score_batch(data)`` runs every detector over the whole frame, calibrates the flags, groups them into incidents and scores every transaction; ``score_event(event)``
-runs the very same pipeline over the event plus the recent log around it (cached state), so
-an event gets the flags batch scoring of the same log up to that event would give it.
+``score_batch(data)`` runs every detector over the whole frame, calibrates the flags,
+groups them into incidents and scores every transaction; ``score_event(event)`` runs the
+very same pipeline over the event plus the recent log around it (cached state), so an
+event gets the flags batch scoring of the same log up to that event would give it.
 """
 
 from __future__ import annotations

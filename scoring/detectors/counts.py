@@ -56,7 +56,8 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
     f = ctx.frame
     counts = ((f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna())
     rows = counts.to_numpy()
-    return dict.fromkeys(("COUNT_VARIANCE", "PACK_MULTIPLE", "SAME_SIGN_VARIANCES", "MIRRORED_VARIANCE"), rows)
+    codes = ("COUNT_VARIANCE", "PACK_MULTIPLE", "SAME_SIGN_VARIANCES", "MIRRORED_VARIANCE")
+    return dict.fromkeys(codes, rows)
 
 
 def detect(ctx: Context) -> pd.DataFrame:
