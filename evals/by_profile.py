@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
+from evals.datasets import HAND_WRITTEN, HELD_OUT, REAL, SIDES
 from evals.metrics import queue_figures, tickets_per_case, top_level
 from evals.runner import DatasetRun, EvalRun, judge_runs
-from evals.suites import HAND_WRITTEN, HELD_OUT, REAL, SIDES
 
 COLUMNS = ("side", "datasets", "cases", "recall", "false_alarm_share", "macro_f1",
            "action_accuracy", "tickets_per_case", "risk_iqr", "risk_saturated", "value_share")

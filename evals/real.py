@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evals.datasets import EvalDataset, without_notes
 from evals.expectations import Expectation, expectations_from_labels
-from evals.suites import EvalDataset, without_notes
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
 

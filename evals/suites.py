@@ -1,7 +1,7 @@
 """The eval suites: which datasets a run judges, each with its expectations.
 
 Generated datasets come from the generator's site profiles
-(:mod:`warehouse.generator.profiles`) at seeds >= 100. Two sides:
+(:mod:`sim.generator.profiles`) at seeds >= 100. Two sides:
 
 - **held-out**: profiles the offline reasoner and the risk calibration never saw (other
   conventions combined, a naming scheme and an e-commerce shop never trained on). The gate
@@ -22,25 +22,21 @@ The hand-labelled real cases (``evals/real/``, kind ``real``) read the real expo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
+from evals.datasets import EvalDataset, without_notes
 from evals.expectations import Expectation, expectations_from_labels
+from sim.generator import GeneratorConfig, generate
+from sim.generator.profiles import HELD_OUT_PROFILES, TRAINING_PROFILES
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
-from warehouse.generator import GeneratorConfig, generate
-from warehouse.generator.profiles import HELD_OUT_PROFILES, TRAINING_PROFILES
 
 CASES_DIR = Path(__file__).with_name("cases")
 SUITES = ("ci", "full", "cases", "real")
 FIRST_HELD_OUT_SEED = 100
-TRAINED, HELD_OUT, HAND_WRITTEN = "trained", "held-out", "hand-written"
-REAL = "real"
-SIDES = (TRAINED, HELD_OUT)
 
 
 def _small(seed: int, profile: str, **kw: Any) -> GeneratorConfig:
@@ -67,47 +63,6 @@ FULL_GENERATED: tuple[GeneratorConfig, ...] = (
     GeneratorConfig(seed=112, profile="pallet-blind", noise=2.0, skus=450),
     GeneratorConfig(seed=113, profile="total-noscale", days=45, with_notes=False),
 )
-
-
-@dataclass
-class EvalDataset:
-    """One dataset of a suite.
-
-    Attributes:
-        name: unique within the suite (``gen-100`` or the case folder's name).
-        kind: ``generated`` or the hand-written case's kind (clear, red_herring, ...).
-        data: the dataset as loaded.
-        expectations: its labelled cases.
-        twin: the same dataset without the injected text, when the case asks for the check.
-        description: one line for the report.
-        profile: the generator profile of a generated dataset (None for hand-written ones).
-    """
-
-    name: str
-    kind: str
-    data: Dataset
-    expectations: list[Expectation]
-    twin: Dataset | None = None
-    description: str = ""
-    profile: str | None = None
-
-    @property
-    def side(self) -> str:
-        """``trained`` or ``held-out`` (the generator profile's side), else ``hand-written``."""
-        if self.profile in TRAINING_PROFILES:
-            return TRAINED
-        if self.profile in HELD_OUT_PROFILES:
-            return HELD_OUT
-        return HAND_WRITTEN
-
-    @property
-    def gated(self) -> bool:
-        """Whether the headline gate judges it: held-out profiles and hand-written cases.
-
-        Not the training profiles' datasets (seen in training), nor the real export (gated
-        on its own figures: its unlabelled rows make a false-alarm share meaningless).
-        """
-        return self.side != TRAINED and self.kind != REAL
 
 
 def dataset_name(cfg: GeneratorConfig) -> str:
@@ -155,14 +110,6 @@ def hand_written(folder: Path) -> EvalDataset:
     return EvalDataset(name=folder.name, kind=str(spec.get("kind", "clear")), data=data,
                        expectations=exps, twin=_clean_twin(data, injection) if injection else None,
                        description=str(spec.get("description", "")))
-
-
-def without_notes(data: Dataset) -> Dataset:
-    """The dataset with every operator note blanked."""
-    tx = data.transactions.copy()
-    if "note" in tx:
-        tx["note"] = pd.Series([None] * len(tx), index=tx.index, dtype=object)
-    return Dataset(data.items, data.locations, tx, data.labels, data.extras)
 
 
 def _clean_twin(data: Dataset, injection: dict[str, Any]) -> Dataset:

@@ -1,6 +1,6 @@
 """``python -m scoring.calibrate``: fit the risk calibration on labelled generated logs.
 
-Scores generator seeds 1-9 of the training profiles (``warehouse.generator.profiles``; the
+Scores generator seeds 1-9 of the training profiles (``sim.generator.profiles``; the
 seeds cycle through them; benign background on) with uncalibrated strengths, then fits,
 per reason code, an isotonic curve from strength to the share of such flags whose incident
 covers a real (non-LEGITIMATE) labelled case, and one curve from an incident's combined
@@ -19,8 +19,8 @@ from sklearn.isotonic import IsotonicRegression
 from scoring.calibration import DEFAULT_PATH, Calibration
 from scoring.evaluate import case_txns
 from scoring.scorer import Scorer
-from warehouse.generator import GeneratorConfig, generate
-from warehouse.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
+from sim.generator import GeneratorConfig, generate
+from sim.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
 
 TRAIN_SEEDS = tuple(range(1, 10))
 

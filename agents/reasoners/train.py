@@ -1,6 +1,6 @@
 """Train and measure the offline classifier: ``python -m agents.reasoners.train``.
 
-Data: generator seeds 1-9 of the TRAINING profiles (``warehouse.generator.profiles``; the
+Data: generator seeds 1-9 of the TRAINING profiles (``sim.generator.profiles``; the
 seeds cycle through them, with varied settings) are the ONLY training data. Held-out
 profiles and seeds >= 100 are for evaluation here and in the eval suite; training refuses
 them. Seeds 1-7 fit the coefficients, 8-9 fit the calibration temperature, then the
@@ -31,10 +31,10 @@ from sklearn.metrics import classification_report, f1_score
 from agents.features import FEATURE_NAMES, FeatureContext, case_features
 from agents.reasoners.offline import MODEL_PATH, LinearModel, OfflineReasoner
 from scoring.types import Incident
+from sim.generator import GeneratorConfig, generate
+from sim.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
 from warehouse.contract import LABEL_COLUMNS, ActionType, RootCause, Severity
 from warehouse.dataset import Dataset
-from warehouse.generator import GeneratorConfig, generate
-from warehouse.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
 
 TRAIN_SEEDS = tuple(range(1, 10))
 CALIBRATION_SEEDS = (8, 9)
