@@ -281,11 +281,14 @@ def queue_figures(tickets: Iterable[Ticket]) -> QueueFigures:
 # Identifiers (TX123, E3, BE33756, A-01-02, ASN-0042): a word that starts with a letter and
 # holds a digit names something; it is not a quantity the explanation relies on.
 _IDENTIFIER = re.compile(r"\b[A-Za-z][\w\-/]*\d[\w\-/]*")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def numbers_in(text: str) -> list[str]:
-    """Numeric tokens of ``text`` (thousands separators kept), identifiers left out."""
+    """Numeric tokens of ``text``, identifiers left out.
+
+    Thousands separators and exponents are kept: ``value=3.78e+03`` holds the number 3780.
+    """
     return _NUMBER.findall(_IDENTIFIER.sub(" ", text))
 
 
@@ -294,7 +297,8 @@ def _value(token: str) -> float:
 
 
 def _decimals(token: str) -> int:
-    return len(token.split(".", 1)[1]) if "." in token else 0
+    mantissa = token.lower().split("e", 1)[0]
+    return len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
 
 
 def ungrounded_numbers(ticket: Ticket) -> list[str]:
