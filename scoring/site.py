@@ -84,6 +84,8 @@ def learn_site(
             if judged and code in OUTLIER_CODES and share > params["outlier_share"]:
                 keep = max(1, int(params["outlier_share"] * eligible))
                 floor = float(np.sort(best.to_numpy())[::-1][keep - 1])
+                if (best.to_numpy() >= floor).sum() > 2 * keep:  # a tie at the floor: above it
+                    floor = float(np.nextafter(floor, np.inf))
                 action = (f"{RETHRESHOLDED}: fires on {share:.2%} of eligible rows (heavier tail "
                           f"than the rule assumes); keeps {MAGNITUDE.get(code, 'strength')} >= "
                           f"{floor:.3g}, the site's top {params['outlier_share']:.2%}")

@@ -114,12 +114,16 @@ def _offsetting(ctx: Context) -> pd.DataFrame:
         "t": adj["t"].to_numpy(), "day": adj["t"].to_numpy() // DAY,
         "mag": np.abs(adj["eaches"].to_numpy()), "s": np.sign(adj["eaches"].to_numpy()),
     })
-    # chance that an opposite-sign adjustment that day has this size by coincidence
-    size_share = a.groupby(["s", "mag"]).size() / a.groupby("s").size()
-    opposite_day = a.groupby(["day", "s"]).size()
-    share_opp = size_share.reindex(pd.MultiIndex.from_arrays([-a["s"], a["mag"]])).fillna(0)
-    n_opp = opposite_day.reindex(pd.MultiIndex.from_arrays([a["day"], -a["s"]])).fillna(0)
-    a["chance"] = share_opp.to_numpy() * n_opp.to_numpy()
+    # expected coincidental partners: the day's opposite-sign adjustments times the share
+    # of opposite-sign adjustments of this size, leaving out the one partner found
+    size_n = a.groupby(["s", "mag"]).size()
+    sign_n = a.groupby("s").size()
+    same = size_n.reindex(pd.MultiIndex.from_arrays([-a["s"], a["mag"]])).fillna(0).to_numpy()
+    total = sign_n.reindex(-a["s"]).fillna(0).to_numpy()
+    share_opp = np.maximum(same - 1, 0) / np.maximum(total - 1, 1)
+    n_opp = a.groupby(["day", "s"]).size().reindex(
+        pd.MultiIndex.from_arrays([a["day"], -a["s"]])).fillna(0).to_numpy()
+    a["chance"] = share_opp * n_opp
     m = a.merge(a, on=["day", "mag"], suffixes=("", "_o"))
     m = m[(m["s"] > 0) & (m["s_o"] < 0) & (m["sku"] != m["sku_o"])
           & (m["chance"] <= p["offset_chance"]) & (m["chance_o"] <= p["offset_chance"])]
