@@ -265,6 +265,16 @@ def repeated_lines(frame: pd.DataFrame) -> tuple[int, float]:
     return refs, refs / max(multi, 1)
 
 
+def feed_repeats(baselines: Baselines, params: Any) -> bool:
+    """Whether the history shows the order feed repeating lines inside orders as its habit.
+
+    At least ``repeated_line_min_refs`` refs, and ``repeated_line_ref_share`` of the refs
+    with several order lines, hold a repeated line.
+    """
+    return bool(baselines.repeated_line_refs >= params["repeated_line_min_refs"]
+                and baselines.repeated_line_share >= params["repeated_line_ref_share"])
+
+
 def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:
     """Negative adjustments that are neither count corrections nor quarantine disposals."""
     corr = frame["reason_code"].fillna("").str.upper().str.contains("COUNT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.baselines import DAY
+from scoring.baselines import DAY, feed_repeats, repeated_line
 from scoring.detectors.base import Context, flags, key, strength, trailing_count
 
 MOVING_TYPES = ("PICK", "MOVE", "PUTAWAY", "RECEIPT", "RETURN")
@@ -77,6 +77,8 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     out.append(_overfill(ctx))
     picks = f[f["type"] == "PICK"]
+    if feed_repeats(ctx.baselines, p):  # a line the feed repeated was picked once
+        picks = picks[~repeated_line(f)[picks["row"].to_numpy()]]
     if len(picks) and len(ctx.baselines.pick_rate):
         skus = picks["sku"].to_numpy()
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
