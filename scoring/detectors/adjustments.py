@@ -11,7 +11,8 @@
   signature. Both rows are flagged and linked.
 
 Count corrections (a clerk posting exactly the variance a count just found) are neither
-write-offs nor large adjustments; nor is the adjustment that opens a bin's balance.
+write-offs nor large adjustments; nor is the adjustment that opens a bin's balance (its
+first row, adding stock).
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def _large(ctx: Context) -> pd.DataFrame:
     p = ctx.params
     adj = f[(f["type"] == "ADJUSTMENT") & f["eaches"].notna()]
     adj = adj[~_corrections(f, adj, p["count_followup_h"] * HOUR)]
-    opening = ~pd.Series(_bins(f)).duplicated().to_numpy()
-    adj = adj[~opening[adj["row"].to_numpy()]]
+    # a bin's first row adding stock is its opening balance (a stock take, a migration)
+    first = ~pd.Series(_bins(f)).duplicated().to_numpy()
+    adj = adj[~(first[adj["row"].to_numpy()] & (adj["eaches"].to_numpy() > 0))]
     if adj.empty:
         return flags("adjustments", "", [], [], {}, [])
     typ = ctx.baselines.qty_type
