@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from warehouse.contract import BALANCE_SIGN
 from warehouse.dataset import Dataset
 
 STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
                   "device_id", "reason_code", "ref")
 NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
-# signed effect of a row on the balance at `location` (ADJUSTMENT carries its own sign)
-SOURCE_SIGN = {"RECEIPT": 1.0, "RETURN": 1.0, "ADJUSTMENT": 1.0, "PUTAWAY": -1.0, "MOVE": -1.0,
-               "PICK": -1.0, "CYCLE_COUNT": 0.0}
 STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK"})
 
 
@@ -161,7 +159,7 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     out["x"] = _take_number(locs["x_m"], src)
     out["y"] = _take_number(locs["y_m"], src)
     out["dest_max_w"] = _take_number(locs["max_weight_kg"], dst)
-    sign = np.array([SOURCE_SIGN.get(x, 0.0) for x in uniques["type"]] + [0.0])
+    sign = np.array([float(BALANCE_SIGN.get(x, 0)) for x in uniques["type"]] + [0.0])
     out["sign"] = sign[codes["type"]]
     out["row"] = np.arange(n)
     out["sku_code"] = codes["sku"]

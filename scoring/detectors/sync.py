@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from scoring.detectors.base import Context, flags, key
+from warehouse.contract import SAME_PAYLOAD
 
-# everything but the id and the scale reading, which two weighings of one handling never
-# repeat to the gram: weights only have to agree within the weighing tolerance
-PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id", "device_id",
-           "ref", "expected_qty"]
+# the contract's same payload, with the frame's numeric time for ts; weights only have to agree
+# within the weighing tolerance
+PAYLOAD = ["t" if c == "ts" else c for c in SAME_PAYLOAD]
 
 
 def needs(ctx: Context) -> str | None:
