@@ -19,7 +19,9 @@ from warehouse.dataset import Dataset
 STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
                   "device_id", "reason_code", "ref")
 NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
-STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK"})
+# location roles (contract section 1): storage holds stock; the others hold it in passage
+STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK", "CAGE"})
+PASSAGE_TYPES = frozenset({"DOCK", "STAGING", "RETURNS", "QUARANTINE"})
 
 
 @dataclass

@@ -93,7 +93,7 @@ def test_bad_key_and_offsite_next_are_refused(app_client: TestClient,
                                              "next": "https://evil.example/"})
     assert off.headers["location"] == "/ui/"
     empty = app_client.post("/ui/login", data={"api_key": ""})
-    assert empty.status_code == 422 and "api_key" in empty.json()["detail"]
+    assert empty.status_code == 422 and "api_key" in empty.text and "<html" in empty.text
     cross = app_client.post("/ui/login", data={"api_key": tokens["sup1"]},
                             headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403
@@ -139,16 +139,37 @@ def test_supervisor_approves_and_write_back_lands(app_client: TestClient, wms: T
     login(app_client, tokens["sup1"])
     page = app_client.get("/ui/tickets/TK2")
     digest = re.search(r'name="action_digest" value="([0-9a-f]{64})"', page.text).group(1)
+    assert "Proposed action" in page.text
+    confirm = app_client.post("/ui/tickets/TK2/decision",
+                              data={"decision": "approve", "action_digest": digest})
+    assert confirm.status_code == 200 and "Confirm the write" in confirm.text
+    assert "P-2: -4 EA of SKU-2, reason COUNT_CORRECTION" in confirm.text
+    assert 'data-testid="confirm-money">-$8.00' in confirm.text
+    assert wms.get("/v1/inventory", params={"sku": "SKU-2", "location": "P-2"}).json()[0][
+        "qty"] == 50  # nothing is written before the confirm step
     done = app_client.post("/ui/tickets/TK2/decision",
                            data={"decision": "approve", "action_digest": digest,
-                                 "comment": "checked the bin"})
+                                 "confirm": "true", "comment": "checked the bin"})
     assert done.status_code == 200, done.text
     assert 'data-testid="write-back">landed' in done.text
+    assert 'data-testid="state">Written' in done.text and "Written to the WMS" in done.text
     assert wms.get("/v1/inventory", params={"sku": "SKU-2", "location": "P-2"}).json()[0][
         "qty"] == 46
     again = app_client.post("/ui/tickets/TK2/decision",
-                            data={"decision": "approve", "action_digest": digest})
+                            data={"decision": "approve", "action_digest": digest,
+                                  "confirm": "true"})
     assert again.status_code == 409
+
+
+def test_reject_needs_a_reason(app_client: TestClient, tokens: dict[str, str]) -> None:
+    login(app_client, tokens["sup1"])
+    bare = app_client.post("/ui/tickets/TK3/decision", data={"decision": "reject"})
+    assert bare.status_code == 422 and "A rejection needs a reason" in bare.text
+    assert 'data-testid="state">Proposed' in bare.text
+    done = app_client.post("/ui/tickets/TK3/decision",
+                           data={"decision": "reject", "reason": "bin was recounted: all there"})
+    assert done.status_code == 200 and 'data-testid="state">Rejected' in done.text
+    assert "bin was recounted: all there" in done.text
 
 
 def test_edit_needs_another_approver(app_client: TestClient, tokens: dict[str, str]) -> None:
@@ -214,13 +235,14 @@ def test_chat_streams_a_cited_answer_and_keeps_it(app_client: TestClient,
 def test_dual_approval_state_is_shown(app_client: TestClient, tokens: dict[str, str]) -> None:
     login(app_client, tokens["sup1"])
     page = app_client.get("/ui/tickets/TK4")
-    assert "needs a <strong>controller</strong>" in page.text and "0 of 2 so far" in page.text
+    assert "Who may approve: 2 controllers or above" in page.text
+    assert "worth more than the $500.00 a supervisor may approve" in page.text
     assert "You cannot approve" in page.text and re.search(r'value="approve"\s+disabled', page.text)
     login(app_client, tokens["ctl1"])
     page = app_client.get("/ui/tickets/TK4")
     digest = re.search(r'name="action_digest" value="([0-9a-f]{64})"', page.text).group(1)
     done = app_client.post("/ui/tickets/TK4/decision",
-                           data={"decision": "approve", "action_digest": digest})
+                           data={"decision": "approve", "action_digest": digest, "confirm": "true"})
     assert done.status_code == 200 and "1 more approver" in done.text
     assert "1 of 2 so far:" in done.text
     assert "ctl1" in done.text and "Nothing written yet" in done.text
@@ -234,7 +256,8 @@ def test_failed_write_back_is_shown_and_can_be_retried(app_client: TestClient, w
     page = app_client.get("/ui/tickets/TK2")
     digest = re.search(r'name="action_digest" value="([0-9a-f]{64})"', page.text).group(1)
     failed = app_client.post("/ui/tickets/TK2/decision",
-                             data={"decision": "approve", "action_digest": digest})
+                             data={"decision": "approve", "action_digest": digest,
+                                   "confirm": "true"})
     assert 'data-testid="write-back">failed' in failed.text and "Retry write-back" in failed.text
     runner.wms = adapter
     retried = app_client.post("/ui/tickets/TK2/write-back")
@@ -249,9 +272,40 @@ def test_search_finds_a_ticket_a_sku_or_a_location(app_client: TestClient,
     assert app_client.get("/ui/search", params={"q": "TK3"}).headers["location"] == \
         "/ui/tickets/TK3"
     assert app_client.get("/ui/search", params={"q": "SKU-2"}).headers["location"] == \
-        "/ui/?sku=SKU-2&sort=queue&page=1"
+        "/ui/?sku=SKU-2&view=all"
     assert app_client.get("/ui/search", params={"q": " P-4 "}).headers["location"] == \
-        "/ui/?location=P-4&sort=queue&page=1"
+        "/ui/?location=P-4&view=all"
     missing = app_client.get("/ui/search", params={"q": "ZZZ"})
     assert missing.status_code == 404 and "No ticket, SKU or location matches" in missing.text
     assert app_client.get("/ui/search", params={"q": ""}).status_code == 422
+
+
+def test_queue_is_mine_to_act_on_by_role_and_sorts_by_any_column(
+        app_client: TestClient, tokens: dict[str, str]) -> None:
+    login(app_client, tokens["sup1"])
+    mine = app_client.get("/ui/")
+    assert re.findall(r'data-ticket="(TK\d)"', mine.text) == ["TK2", "TK3", "TK1"]
+    assert 'data-testid="tab-mine">Mine to act on <span class="count">3' in mine.text
+    assert 'data-testid="tab-all">All tickets <span class="count">4' in mine.text
+    everything = app_client.get("/ui/", params={"view": "all", "sort": "sku", "desc": "true"})
+    assert re.findall(r'data-ticket="(TK\d)"', everything.text) == ["TK4", "TK3", "TK2", "TK1"]
+    assert 'aria-sort="descending"' in everything.text
+    by_fix = app_client.get("/ui/", params={"view": "all", "group": "fix"})
+    assert "Adjust stock SKU-4 P-4 (1)" in by_fix.text
+    assert "Investigate SKU-1 P-1 (1)" in by_fix.text
+    login(app_client, tokens["ctl1"])
+    assert re.findall(r'data-ticket="(TK\d)"', app_client.get("/ui/").text) == [
+        "TK2", "TK3", "TK4", "TK1"]
+
+
+def test_unknown_ticket_and_bad_filter_get_html_error_pages(app_client: TestClient,
+                                                            tokens: dict[str, str]) -> None:
+    login(app_client, tokens["viewer1"])
+    missing = app_client.get("/ui/tickets/NOPE", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no ticket &#39;NOPE&#39;" in missing.text and "Back to the queue" in missing.text
+    bad = app_client.get("/ui/", params={"sort": "colour"}, headers={"Accept": "text/html"})
+    assert bad.status_code == 422 and "These filters are not valid: sort" in bad.text
+    assert app_client.get("/ui/nowhere").status_code == 404
+    api = app_client.get("/v1/tickets/NOPE", headers={"Authorization": f"Bearer {tokens['sup1']}"})
+    assert api.status_code == 404 and api.json()["detail"]
