@@ -9,6 +9,7 @@ can ask what the data supports instead of failing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ class Catalog:
         """Index the item master and locations of ``data`` (missing columns become NaN)."""
         items = data.items.copy()
         for col in ("case_qty", "unit_weight_kg", "unit_cost"):
-            items[col] = pd.to_numeric(items.get(col), errors="coerce") if col in items else np.nan
+            items[col] = pd.to_numeric(items[col], errors="coerce") if col in items else np.nan
         for col in ("description", "category", "home_location"):
             if col not in items:
                 items[col] = None
@@ -53,7 +54,7 @@ class Catalog:
         items["case_qty"] = items["case_qty"].where(items["case_qty"] >= 1)
         locs = data.locations.copy()
         for col in ("x_m", "y_m", "level", "max_weight_kg"):
-            locs[col] = pd.to_numeric(locs.get(col), errors="coerce") if col in locs else np.nan
+            locs[col] = pd.to_numeric(locs[col], errors="coerce") if col in locs else np.nan
         if "type" not in locs:
             locs["type"] = None
         locs = locs.drop_duplicates("location_id", keep="last").set_index("location_id")
@@ -128,7 +129,7 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
             u = np.append(u, "EA") if (c < 0).any() else u
             c = np.where(c < 0, len(u) - 1, c)
         codes[col], uniques[col] = c[order], u
-    out: dict[str, object] = {
+    out: dict[str, Any] = {
         col: _take_text(uniques[col], codes[col], always=col in ("type", "uom"))
         for col in STRING_COLUMNS
     }
