@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.case import CaseFile
 from agents.value import value_at_risk
 from tools.result import num
-from tools.view import WarehouseView, cell_float, cell_str
+from tools.view import WarehouseView, cell_float, cell_str, records
 from warehouse.action_params import validate_params
 from warehouse.contract import (
     Action,
@@ -227,13 +227,13 @@ def _clean(x: float) -> float | int:
 def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
               ) -> tuple[Action, list[EvidenceItem]]:
     second = rows[view.rescanned[rows.index.to_numpy()] & (rows["sign"] != 0)]
-    for row in second.head(1).itertuples():
+    for row in records(second.head(1)):
         delta = -row.sign * row.eaches  # undo the second scan's effect on the balance
         return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
                 _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA; reversing "
                          f"it changes {row.sku} at {row.location} by {num(delta)} EA"))
     weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
-    for row in weighed.itertuples():
+    for row in records(weighed):
         for other in view.lookalikes.get(row.sku, []):
             item = view.item(other)
             unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
@@ -261,9 +261,9 @@ def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
     """
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
     short = counts[counts["var"] < 0]
-    for over in counts[counts["var"] > 0].itertuples():
+    for over in records(counts[counts["var"] > 0]):
         twin = short[(short["sku"] != over.sku) & ((short["var"] + over.var).abs() < 1e-9)]
-        for match in twin.head(1).itertuples():
+        for match in records(twin.head(1)):
             return over, match
     return None
 
@@ -282,7 +282,7 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                  ) -> tuple[Action, list[EvidenceItem]]:
     sku = _main_sku(case, rows)
     item = view.item(sku) if sku else None
-    if item is None:
+    if not sku or item is None:
         return _inspect(case, rows), []
     case_qty = cell_float(item.get("case_qty"))
     unit = cell_float(item.get("unit_weight_kg"))
@@ -319,7 +319,7 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
     hist = view.rows(sku=sku)
     counts = hist[(hist["type"] == "CYCLE_COUNT") & (hist["var"].fillna(0) != 0)]
     guesses = []
-    for c in counts.itertuples():
+    for c in records(counts):
         at = hist[(hist["ts"] <= c.ts) & (hist["uom"] == "CS")]
         into = at[(at["to_location"] == c.location)
                   | ((at["location"] == c.location) & (at["sign"] > 0))]["qty"].sum()
@@ -341,7 +341,7 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
 def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
               ) -> tuple[Action, list[EvidenceItem]]:
     moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
-    for row in moved.itertuples():
+    for row in records(moved):
         item = view.item(row.sku)
         if item is None:
             continue
@@ -395,7 +395,7 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                ) -> tuple[Action, list[EvidenceItem]]:
     rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
     rec = rec[rec["qty"] != rec["expected_qty"]]
-    for row in rec.itertuples():
+    for row in records(rec):
         per = row.eaches / row.qty if row.qty else 1.0
         diff = (row.qty - row.expected_qty) * per
         item = view.item(row.sku)
@@ -415,7 +415,7 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                                                           "qty_delta": _clean(diff)}),
                     _derived(f"{row.txn_id} under {ref} differs from the ASN by {num(diff)} EA"))
     # received as the ASN said, but the dock scale weighed a different quantity
-    for row in rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)].itertuples():
+    for row in records(rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)]):
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
         weight, ref = cell_float(row.weight_kg), cell_str(row.ref)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import pandas as pd
 from langgraph.types import Command
@@ -26,6 +26,13 @@ MAX_ROWS = 6
 """Incident transactions quoted as evidence (the earliest ones; the rest are counted)."""
 MAX_FLAGS = 8
 """Scorer flags quoted as evidence (strongest first; the rest are counted)."""
+
+
+class _Facts(Protocol):
+    """A tool's answer: it renders itself as evidence sentences."""
+
+    def facts(self) -> list[str]:
+        """The evidence sentences."""
 
 
 class GatherContext:
@@ -70,12 +77,12 @@ class GatherContext:
                         tool_calls=calls)
 
     def _tool_results(self, sku: str | None, location: str | None, rows: pd.DataFrame,
-                      f: dict[str, float]) -> list[tuple[str, object]]:
+                      f: dict[str, float]) -> list[tuple[str, _Facts | None]]:
         """Only the tools the incident's signals call for (each is cheap, none is free)."""
         v = self.view
         sku = sku or (str(rows["sku"].mode().iloc[0]) if len(rows) else None)
         location = location or (str(rows["location"].mode().iloc[0]) if len(rows) else None)
-        out: list[tuple[str, object]] = []
+        out: list[tuple[str, _Facts | None]] = []
         if sku:
             out.append(("item_master", item_master(v, sku)))
         if location:
