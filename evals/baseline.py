@@ -98,7 +98,7 @@ def row_features(data: Dataset) -> np.ndarray:
     items = data.items.drop_duplicates("sku").set_index("sku")
     unit_w = pd.to_numeric(tx["sku"].map(items.get("unit_weight_kg", pd.Series(dtype=float))),
                            errors="coerce")
-    weight = pd.to_numeric(tx["weight_kg"], errors="coerce")
+    weight = pd.to_numeric(tx["weight_kg"], errors="coerce") if "weight_kg" in tx else np.nan
     w_ratio = (weight / (eaches.abs() * unit_w)).replace([np.inf, -np.inf], np.nan)
     expected = pd.to_numeric(tx["expected_qty"], errors="coerce")
     variance = ((qty - expected) / expected.abs().clip(lower=1)).fillna(0.0)
