@@ -44,6 +44,7 @@ from agents.batch import TriageKit
 from agents.graph import build_graph
 from api.app import create_app
 from api.intake import FLAGS, SCORE, Intake
+from api.learning import SiteLearning
 from api.tickets import TicketRecord
 from api.triage import open_ticket
 from api.worker import WorkItem, WorkQueue
@@ -209,6 +210,7 @@ class ServiceTriage:
         self.queue = WorkQueue(store.engine)
         self.audit = AuditLog(store.engine)
         self.intake = Intake(store=store, queue=self.queue, audit=self.audit, scorer=scorer)
+        self.learning = SiteLearning(store, self.audit)
         self._checkpointer: Any = None
         self._graph: Any = None
         self._kit: TriageKit | None = None
@@ -268,6 +270,7 @@ class ServiceTriage:
         """Open one ticket per incident (ids digest the flagged transactions, so once only)."""
         graph = self.graph()
         assert self._kit is not None
+        incidents = self.learning.skip(incidents)
         opened = []
         with Session(self.store.engine, expire_on_commit=False) as session:
             for incident in incidents:
@@ -311,4 +314,5 @@ def create_service_app(settings: Settings | None = None, *, store: Any = None,
                      graph_factory=triage.graph_factory, wms=wms, worker_poll_s=worker_poll_s,
                      defer_scoring=True)
     app.state.triage = triage
+    app.state.learning = triage.learning
     return app

@@ -66,6 +66,10 @@ from evals.command import eval_command  # noqa: E402
 
 app.command("eval")(eval_command)
 
+from api.learning_cli import learning_app, resolutions_app  # noqa: E402
 from scoring.command import score_command  # noqa: E402
+
+app.add_typer(resolutions_app, name="resolutions")
+app.add_typer(learning_app, name="learning")
 
 app.command("score")(score_command)
