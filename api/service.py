@@ -45,6 +45,7 @@ from agents.graph import build_graph
 from api.app import create_app
 from api.intake import FLAGS, SCORE, Intake
 from api.learning import SiteLearning
+from api.recounts import Recounts
 from api.tickets import TicketRecord
 from api.triage import open_ticket
 from api.worker import WorkItem, WorkQueue
@@ -211,6 +212,8 @@ class ServiceTriage:
         self.audit = AuditLog(store.engine)
         self.intake = Intake(store=store, queue=self.queue, audit=self.audit, scorer=scorer)
         self.learning = SiteLearning(store, self.audit)
+        self.recounts = Recounts(engine=store.engine, audit=self.audit, graph=self.graph,
+                                 escalate_h=settings.recount_escalate_h)
         self._checkpointer: Any = None
         self._graph: Any = None
         self._kit: TriageKit | None = None
@@ -243,6 +246,8 @@ class ServiceTriage:
         """Score a ``SCORE`` item; triage a ``FLAGS`` item with every flag pending by then."""
         if item.kind == SCORE:
             self.intake.score_pending(item)
+            self.recounts.counts_arrived(item.payload["events"])
+            self.recounts.escalate_overdue()
             return
         if item.kind != FLAGS:
             raise ValueError(f"no triage for work of kind {item.kind!r}")
@@ -315,4 +320,5 @@ def create_service_app(settings: Settings | None = None, *, store: Any = None,
                      defer_scoring=True)
     app.state.triage = triage
     app.state.learning = triage.learning
+    app.state.recounts = triage.recounts
     return app
