@@ -20,7 +20,7 @@ from agents.case import Reasoner
 from agents.features import FeatureContext
 from agents.learned import LearningOutcome, apply_learning
 from agents.pipeline import triage
-from tools.registry import make_toolbox
+from agents.reasoners.toolbox import make_toolbox
 from tools.view import WarehouseView
 from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset

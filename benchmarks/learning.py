@@ -21,7 +21,7 @@ from pathlib import Path
 from agents.batch import BatchResult, run_dataset
 from evals.expectations import expectations_from_labels
 from evals.learning import HalfFigures, TimeSplit
-from warehouse.generator import GeneratorConfig, generate
+from sim.generator import GeneratorConfig, generate
 from warehouse.loader import load_dataset
 from warehouse.loader.resolutions import write_resolutions
 from warehouse.settings import Settings
