@@ -24,6 +24,7 @@ from warehouse.contract import (
     RootCause,
     Severity,
     Ticket,
+    TicketKind,
     TicketStatus,
 )
 from warehouse.wms import WriteBackResult, WriteBackStatus
@@ -31,7 +32,7 @@ from warehouse.wms import WriteBackResult, WriteBackStatus
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,
     Action, ActionType, EvidenceItem, RootCause, Severity, Ticket, TicketStatus,
-    WriteBackResult, WriteBackStatus, CountResult,
+    WriteBackResult, WriteBackStatus, CountResult, TicketKind,
 )
 
 

@@ -11,6 +11,7 @@ normal practice. Learning never writes to the WMS, approves, or reads a note.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -31,6 +32,8 @@ from warehouse.store.verdicts import (
     undo_rule,
     undone_rules,
 )
+
+log = logging.getLogger(__name__)
 
 CONFIRMING = frozenset({TicketStatus.APPROVED.value, TicketStatus.WRITTEN_BACK.value,
                         TicketStatus.WRITE_BACK_FAILED.value})
@@ -95,7 +98,12 @@ class SiteLearning:
             with self._lock:
                 self._learner, self._verdicts = None, verdicts
             return None
-        flags = Scorer().fit(data).score_batch(data).flags
+        try:
+            flags = Scorer().fit(data).score_batch(data).flags
+        except Exception:  # noqa: BLE001 - learning must never take the service down
+            log.exception("learning: scoring the store's snapshot failed; keeping what was "
+                          "learned before")
+            return self._learner
         learner = Learner().fit(verdicts, flags, data, undone=undone_rules(self.store.engine))
         with self._lock:
             before, self._learner, self._verdicts = self._known, learner, verdicts

@@ -77,9 +77,9 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
     store = open_store(tmp_path)
     view = WarehouseView(dataset)
     with server(store, wms, view) as first:
-        users = {n: auth(t) for n, t in make_users(
-            store.engine, ("sup1", "supervisor"), ("sup2", "supervisor"), ("ctl1", "controller"),
-        ).items()}
+        tokens = make_users(store.engine, ("sup1", "supervisor"), ("sup2", "supervisor"),
+                            ("ctl1", "controller"))
+        users = {n: auth(t) for n, t in tokens.items()}
         with Session(store.engine) as s:
             opened = [open_ticket(first.state.graph, s, incident=inc, audit=first.state.audit
                                   ).model_copy() for inc in incidents(dataset, 3)]
@@ -136,10 +136,20 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         bad = client.post(f"/v1/recounts/{recount}/count", headers=users["sup1"],
                           json={"location": location, "counted_qty": -1})
         assert bad.status_code == 422
-        counted = client.post(f"/v1/recounts/{recount}/count", headers=users["sup1"],
-                              json={"location": location, "counted_qty": 0})
-        assert counted.status_code == 200, counted.text
-        follow = counted.json()
+        # the UI's count form: blind (no system quantity on the page), then the follow-up
+        login = client.post("/ui/login", data={"api_key": tokens["sup1"], "next": "/ui/"},
+                            follow_redirects=False)
+        assert login.status_code == 303
+        page = client.get("/ui/recounts")
+        assert page.status_code == 200 and f"/ui/recounts/{recount}/count" in page.text
+        assert "system" not in page.text.split("<h1>", 1)[1].split("blind.", 1)[1].lower()
+        posted = client.post(f"/ui/recounts/{recount}/count",
+                             data={"location": location, "counted_qty": "0"},
+                             follow_redirects=False)
+        assert posted.status_code == 303, posted.text
+        assert posted.headers["location"] == f"/ui/tickets/{recount}"
+        assert client.get("/ui/learning").status_code == 200
+        follow = client.get(f"/v1/tickets/{recount}", headers=users["sup1"]).json()
         assert follow["status"] == "PENDING_APPROVAL"
         assert follow["action"]["type"] in ("ADJUST_INVENTORY", "NO_ACTION",
                                             "CORRECT_MASTER_DATA")
