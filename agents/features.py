@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.params import DEFAULT_PARAMS, PolicyParams, high_value_cost
+from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
 from tools.view import PAYLOAD
 from warehouse.dataset import Dataset
@@ -65,7 +65,7 @@ class FeatureContext:
     def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None,
                  params: PolicyParams = DEFAULT_PARAMS) -> None:
         self.params = params
-        self.high_value_cost = high_value_cost(data.items, params)
+        self.high_value = high_value_skus(data.items, data.locations, params)
         tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
             drop=True)
         ts = tx["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
@@ -297,8 +297,7 @@ def _adjustment_features(f: dict[str, float], rows: Rows) -> None:
 def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
     """Where stock went against where it belongs: home, cage, weight limit; volumes."""
     types, skus = rows["type"], rows["sku"]
-    costs = [_field(ctx.item(s), "unit_cost") for s in _distinct(skus)]
-    f["high_value"] = float(any(c is not None and c >= ctx.high_value_cost for c in costs))
+    f["high_value"] = float(any(s in ctx.high_value for s in _distinct(skus)))
     moved = np.isin(types, ("PUTAWAY", "MOVE")) & np.array(
         [_present(v) for v in rows["to_location"]], dtype=bool)
     away = outside = over = 0
@@ -311,8 +310,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         dtype = str(dest["type"]) if dest is not None else ""
         if isinstance(home, str) and home and to != home and dtype == "PICK":
             away += 1
-        cost = _num(item.get("unit_cost"))
-        if cost is not None and cost >= ctx.high_value_cost and dtype and dtype != "CAGE":
+        if sku in ctx.high_value and dtype in OPEN_STORAGE:
             outside += 1
         limit, unit = _field(dest, "max_weight_kg"), _num(item.get("unit_weight_kg"))
         if limit and unit and after * unit > limit:

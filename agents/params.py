@@ -35,6 +35,11 @@ class PolicyParams(BaseModel):
         default=0.9, gt=0, lt=1,
         description="an item is high value when its unit cost is at or above this quantile "
                     "of the unit costs in the site's item master")
+    high_value_median_ratio: float = Field(
+        default=3.0, ge=1,
+        description="an item is high value only if its unit cost is also at least this many "
+                    "times the site's median unit cost (a master of a few items has none by "
+                    "accident)")
     stop_risk: float = Field(
         default=0.8, ge=0, le=1,
         description="calibrated incident risk (probability) from which an ongoing finding "
@@ -50,14 +55,39 @@ class PolicyParams(BaseModel):
 
 
 DEFAULT_PARAMS = PolicyParams()
+OPEN_STORAGE = frozenset({"PICK", "RESERVE", "BULK"})
+"""Storage location types outside the cage; stock in passage (dock, staging, returns,
+quarantine) is in no storage location yet, so no location rule applies to it."""
 
 
 def high_value_cost(items: pd.DataFrame, params: PolicyParams = DEFAULT_PARAMS) -> float:
-    """The unit cost from which an item is high value at this site (inf without costs)."""
+    """The unit cost from which an item is high value at this site (inf without costs).
+
+    The ``high_value_quantile`` of the master's unit costs, and at least
+    ``high_value_median_ratio`` times their median.
+    """
     if "unit_cost" not in items:
         return math.inf
     costs = pd.to_numeric(items["unit_cost"], errors="coerce").to_numpy(dtype=float)
     costs = costs[np.isfinite(costs) & (costs > 0)]
     if not len(costs):
         return math.inf
-    return float(np.quantile(costs, params.high_value_quantile))
+    return float(max(np.quantile(costs, params.high_value_quantile),
+                     params.high_value_median_ratio * np.median(costs)))
+
+
+def high_value_skus(items: pd.DataFrame, locations: pd.DataFrame,
+                    params: PolicyParams = DEFAULT_PARAMS) -> frozenset[str]:
+    """The site's high-value items: slotted to a cage, or costing :func:`high_value_cost`.
+
+    The one definition the policy and the case features share.
+    """
+    if not len(items):
+        return frozenset()
+    cages = set(locations.loc[locations["type"] == "CAGE", "location_id"]) if len(
+        locations) else set()
+    home = items["home_location"] if "home_location" in items else pd.Series(None, items.index)
+    cost = pd.to_numeric(items.get("unit_cost"), errors="coerce") if "unit_cost" in items \
+        else pd.Series(np.nan, items.index)
+    high = home.isin(cages).to_numpy() | (cost >= high_value_cost(items, params)).to_numpy()
+    return frozenset(items["sku"].astype(str).to_numpy()[high])

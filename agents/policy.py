@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
-from agents.params import DEFAULT_PARAMS, PolicyParams, high_value_cost
+from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from agents.value import value_at_risk
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str
@@ -266,10 +266,10 @@ def _locations_of(view: WarehouseView, skus: list[str], first: str, limit: int =
     return list(dict.fromkeys([first, *[h for h in homes if h]]))[:limit]
 
 
-def _high_value(view: WarehouseView, p: PolicyParams) -> float:
-    """The site's high-value unit cost (one definition: :func:`agents.params.high_value_cost`)."""
-    return view.memo(f"high_value_cost:{p.high_value_quantile}",
-                     lambda: high_value_cost(view.items, p))
+def _high_value(view: WarehouseView, p: PolicyParams) -> frozenset[str]:
+    """The site's high-value SKUs (one definition: :func:`agents.params.high_value_skus`)."""
+    return view.memo(f"high_value_skus:{p.high_value_quantile}:{p.high_value_median_ratio}",
+                     lambda: high_value_skus(view.dataset.items, view.dataset.locations, p))
 
 
 def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
@@ -367,7 +367,7 @@ def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
         dtype = cell_str(dest.get("type")) if dest is not None else None
         home = cell_str(item.get("home_location"))
         cost = cell_float(item.get("unit_cost")) or 0.0
-        if cost >= _high_value(view, p) and dtype and dtype != "CAGE":
+        if row.sku in _high_value(view, p) and dtype in OPEN_STORAGE:
             cage = home if home and _type(view, home) == "CAGE" else _first_of_type(view, "CAGE")
             if cage:
                 return (Action(type=A.RESLOT, params={"sku": row.sku,
