@@ -6,7 +6,9 @@ not one per line: the flags of such a cause are taken out of the incident groupi
 by a :class:`Pattern`, whose occurrences (one per flagged transaction) become the children
 of one systemic ticket (contract section 5). A cause is systemic when it has at least
 ``min_occurrences`` occurrences spread over at least ``min_spread`` SKUs or days; fewer stay
-ordinary incidents. Other flags on an occurrence's transactions join that occurrence.
+ordinary incidents. A subject whose flags the scorer already marks as a site pattern (a
+``pattern:`` link key, e.g. ``REPEATED_LINE_IN_REF``) is systemic at any count. Other flags
+on an occurrence's transactions join that occurrence.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from scoring.types import Flag
 
-FEED_CODES = frozenset({"DUPLICATE_PAYLOAD", "REPEATED_ORDER_LINE"})
+FEED_CODES = frozenset({"DUPLICATE_PAYLOAD", "REPEATED_LINE_IN_REF"})
 """An event delivered or a line posted twice: the feed (posting user) is the subject."""
 SCANNER_CODES = frozenset({"DOUBLE_SCAN", "IMPOSSIBLE_TRAVEL"})
 """Scans a handheld could not have made once: the scanner (device) is the subject."""
@@ -106,7 +108,8 @@ def fold(flags: Sequence[Flag], *, min_occurrences: int, min_spread: int
     for (family, subject), by_txn in candidates.items():
         pattern = Pattern(family, subject, [Occurrence(t, fl) for t, fl in by_txn.items()])
         spread = max(len(pattern.skus), len(pattern.days))
-        if len(pattern.occurrences) >= min_occurrences and spread >= min_spread:
+        known = any(k.startswith("pattern:") for f in pattern.flags for k in f.keys)
+        if known or (len(pattern.occurrences) >= min_occurrences and spread >= min_spread):
             patterns.append(pattern)
     patterns.sort(key=lambda p: (-len(p.occurrences), p.family, p.subject))
     # other flags on an occurrence's transactions (a volume spike the repeated line makes)
