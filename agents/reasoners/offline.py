@@ -23,6 +23,7 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
+from agents.notes import doubtful, note_causes
 from prompts import preload, render
 from warehouse.contract import Action, EvidenceItem, RootCause
 
@@ -83,6 +84,33 @@ def _default_model() -> LinearModel:
     return LinearModel.load()
 
 
+NOTE_WEIGHT = 0.6
+"""How much the reading of one floor note weighs against the model: the verdict is
+``(1 - w) * model + w * notes`` with ``w = 1 - (1 - NOTE_WEIGHT) ** notes`` (two notes
+0.84). The person who posted an adjustment saying "wrong barcode" is the best witness of
+it there is; the model was trained on logs without notes."""
+DOUBT_CONFIDENCE = 0.7
+"""The most confidence a verdict keeps when a note says the operator was unsure ("?")."""
+
+
+def weigh_signals(proba: np.ndarray, classes: tuple[RootCause, ...], case: CaseFile
+                  ) -> tuple[np.ndarray, list[str]]:
+    """The model's probabilities updated by the notes' readings, and what moved them.
+
+    A note is evidence like any other: it pulls belief towards the cause it points at (a
+    mixture with the notes' own distribution, :data:`NOTE_WEIGHT`). It never names an
+    action: the policy drafts that from the cause and the evidence.
+    """
+    counts = note_causes(case.notes)
+    if not counts:
+        return proba, []
+    total = sum(counts.values())
+    w = 1.0 - (1.0 - NOTE_WEIGHT) ** total
+    notes = np.array([counts.get(c, 0) / total for c in classes])
+    said = [f"{n} note{'s' if n > 1 else ''} pointing at {c.value}" for c, n in counts.items()]
+    return (1.0 - w) * proba + w * notes, said
+
+
 def rule_verdict(features: dict[str, float]) -> tuple[RootCause, float, str] | None:
     """A verdict the evidence makes unambiguous, or None to let the model decide."""
     if features.get("dup_payload", 0.0) >= 1.0:
@@ -106,13 +134,18 @@ class OfflineReasoner:
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
         rule = rule_verdict(case.features)
-        proba = self.model.predict_proba(case.features)
+        proba, signals = weigh_signals(self.model.predict_proba(case.features),
+                                       self.model.classes, case)
         if rule is not None:
             cause, confidence, why = rule
         else:
             best = int(np.argmax(proba))
             cause, confidence = self.model.classes[best], float(proba[best])
             why = f"closest to the learned signature of {cause.value}"
+            if signals:
+                why += " (" + "; ".join(signals) + ")"
+            if doubtful(case.notes):
+                confidence = min(confidence, DOUBT_CONFIDENCE)
         cited = [e.id for e in cited_evidence(case.evidence, cause) if e.id]
         ids = ", ".join(f"[{i}]" for i in cited)
         return Classification(root_cause=cause, confidence=round(confidence, 3),
