@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from api.approvals import ApprovalPolicy
 from api.auth import Principal, Role
-from api.tickets import SEVERITY_RANK, TicketQuery, list_tickets
+from api.tickets import TicketQuery, list_tickets
 from api.web.ticket_view import QueueRow, queue_row
 from warehouse.contract import RootCause, Severity, TicketStatus
 
@@ -63,7 +63,7 @@ class QueueGroup(StrEnum):
 
 
 def _severity_key(r: QueueRow) -> tuple[Any, ...]:
-    return (SEVERITY_RANK[r.t.severity], -(r.value_at_risk or 0.0), -r.t.risk_score)
+    return (r.t.severity.rank, -(r.value_at_risk or 0.0), -r.t.risk_score)
 
 
 SORT_KEYS: dict[QueueSort, Any] = {
