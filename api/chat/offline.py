@@ -2,7 +2,8 @@
 
 No model and no network. The question is matched to the answer it asks for, in this order:
 a request to change something (refused); what else it could be (the runner-up causes with
-their probabilities and the check that tells them apart); a look-alike; the money at stake;
+their probabilities and the check that tells them apart); a question that starts with
+"why"; a look-alike; the money at stake;
 what approving would do; what happened before on this SKU, location or user; the balance;
 the evidence; why this cause. Each answer is rendered from ``prompts/chat/`` and cites the
 evidence ids (or ticket ids) it relies on. Anything else gets a plain "I can't answer that"
@@ -24,6 +25,7 @@ _ALTERNATIVES = re.compile(
     r"what else|other (possible )?cause|could it (also |just )?be|alternativ|instead|runner"
     r"|rule (it |that )?out|how sure|how confident|certain|might it be|or is it|not an?\b",
     re.IGNORECASE)
+_WHY_FIRST = re.compile(r"^\W*(so,?\s+|but\s+)?why\b|what makes you (think|say)", re.IGNORECASE)
 _LOOKALIKE = re.compile(r"look.?alike|similar (sku|item|product)|confus|mix.?up|mixed up"
                         r"|wrong (item|sku|product)", re.IGNORECASE)
 _MONEY = re.compile(r"money|cost|worth|value|\$|at stake|how much|dollar|price|expensive"
@@ -89,7 +91,7 @@ def _why(ctx: ChatContext) -> ChatAnswer:
 def _alternatives(ctx: ChatContext) -> ChatAnswer:
     items = _explained(ctx)
     text = render("chat/alternatives", t=ctx.ticket, alternatives=ctx.alternatives,
-                  items=items).strip()
+                  items=items, story=story(ctx.ticket.root_cause, ctx.ticket.evidence)).strip()
     return ChatAnswer(text=text, cited=cited_ids(text, ctx.ticket), kind="alternatives")
 
 
@@ -103,7 +105,8 @@ def _lookalike(ctx: ChatContext) -> ChatAnswer:
 
 def _money(ctx: ChatContext) -> ChatAnswer:
     t = ctx.ticket
-    items = [e for e in t.evidence if _MONEY_FACT.search(e.fact)][:4]
+    items = sorted((e for e in t.evidence if _MONEY_FACT.search(e.fact)),
+                   key=lambda e: e.source != "item_master")[:3]
     text = render("chat/money", t=t, needs=ctx.needs, unit_cost=ctx.unit_cost,
                   items=items).strip()
     return ChatAnswer(text=text, cited=_ids(items), kind="money")
@@ -142,7 +145,8 @@ def _evidence_answer(kind: str, ctx: ChatContext, items: list[EvidenceItem]) -> 
     return ChatAnswer(text=text, cited=_ids(items), kind=kind)
 
 
-_ANSWERS = [(_ALTERNATIVES, _alternatives), (_LOOKALIKE, _lookalike), (_MONEY, _money),
+_ANSWERS = [(_ALTERNATIVES, _alternatives), (_WHY_FIRST, _why), (_LOOKALIKE, _lookalike),
+            (_MONEY, _money),
             (_APPROVAL, _approval), (_HISTORY, _history), (_BALANCE, _balance),
             (_EVIDENCE, _evidence), (_WHY, _why)]
 """Which answer a question asks for, tried in order."""
