@@ -24,6 +24,8 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         "fallback_reason": usage.fallback_reason,
         "grounding": state.grounding,
         "alternatives": [a.model_dump(mode="json") for a in state.classification.alternatives],
+        "first_ts": inc.first_ts,
+        "last_ts": inc.last_ts,
     }
     if state.decision is not None:
         extra["decision"] = state.decision.model_dump(mode="json")
