@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.recount import CountResult
 from agents.state import Decision, TicketState
 from scoring.types import Flag, Incident
 from warehouse.contract import (
@@ -26,6 +27,7 @@ from warehouse.contract import (
     RootCause,
     Severity,
     Ticket,
+    TicketKind,
     TicketStatus,
 )
 from warehouse.wms import WriteBackResult, WriteBackStatus
@@ -33,7 +35,7 @@ from warehouse.wms import WriteBackResult, WriteBackStatus
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,
     Action, ActionType, EvidenceItem, RootCause, Severity, Ticket, TicketStatus,
-    WriteBackResult, WriteBackStatus,
+    WriteBackResult, WriteBackStatus, CountResult, TicketKind,
 )
 
 

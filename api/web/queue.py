@@ -63,7 +63,7 @@ class QueueGroup(StrEnum):
 
 
 def _severity_key(r: QueueRow) -> tuple[Any, ...]:
-    return (Severity(r.t.severity).rank, -(r.value_at_risk or 0.0), -r.t.risk_score)
+    return (r.t.severity.rank, -(r.value_at_risk or 0.0), -r.t.risk_score)
 
 
 SORT_KEYS: dict[QueueSort, Any] = {
