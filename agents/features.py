@@ -21,7 +21,7 @@ import pandas as pd
 
 from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
-from tools.view import PAYLOAD
+from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
@@ -75,7 +75,7 @@ class FeatureContext:
         self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
-        self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
         # a log without opening stock runs negative everywhere: then a negative balance

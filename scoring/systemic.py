@@ -121,7 +121,7 @@ def fold(flags: Sequence[Flag], *, min_occurrences: int, min_spread: int
                 home.setdefault(txn, occ)
     folded = {id(f) for p in patterns for f in p.flags}
     for f in flags:
-        if id(f) not in folded and (occ := home.get(f.txn_id)) is not None:
-            occ.flags.append(f)
+        if id(f) not in folded and (owner := home.get(f.txn_id)) is not None:
+            owner.flags.append(f)
             folded.add(id(f))
     return [f for f in flags if id(f) not in folded], patterns
