@@ -78,6 +78,11 @@ class FeatureContext:
         self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
+        # a log without opening stock runs negative everywhere: then a negative balance
+        # describes the site, not the case
+        negative = (tx["bal_after"] < 0).to_numpy()
+        self.negative_is_normal = bool(len(tx)) and float(negative.mean()) > \
+            params.site_normal_share
         ids = tx["txn_id"].to_numpy(dtype=object)
         self.pos: dict[str, int] = {}
         for i, t in enumerate(ids):
@@ -189,8 +194,9 @@ def case_features(incident: Incident, ctx: FeatureContext) -> dict[str, float]:
         f[f"frac_{name}"] = _frac(types == kind)
     f["dup_payload"] = float(rows["dup_payload"].any())
     f["double_scan"] = float(rows["double_scan"].any())
-    f["neg_balance"] = float((rows["bal_after"] < 0).any())
-    f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
+    if not ctx.negative_is_normal:
+        f["neg_balance"] = float((rows["bal_after"] < 0).any())
+        f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
     _weight_features(f, rows, ctx)
     _count_features(f, rows, ctx)
     _receipt_features(f, rows, ctx)
