@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.recount import CountResult
 from agents.state import Decision, TicketState
 from scoring.types import Flag, Incident
 from warehouse.contract import (
@@ -23,6 +24,7 @@ from warehouse.contract import (
     RootCause,
     Severity,
     Ticket,
+    TicketKind,
     TicketStatus,
 )
 from warehouse.wms import WriteBackResult, WriteBackStatus
@@ -30,7 +32,7 @@ from warehouse.wms import WriteBackResult, WriteBackStatus
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,
     Action, ActionType, EvidenceItem, RootCause, Severity, Ticket, TicketStatus,
-    WriteBackResult, WriteBackStatus,
+    WriteBackResult, WriteBackStatus, CountResult, TicketKind,
 )
 
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
-from tools.view import PAYLOAD
+from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
@@ -44,7 +45,6 @@ _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
                    "dest_after", "var")
 _SHIFT_HOURS = (6, 22)
-_HIGH_VALUE_COST = 40.0
 
 
 class FeatureContext:
@@ -59,9 +59,13 @@ class FeatureContext:
         data: the dataset (or a store snapshot in the same shape).
         ledger: ``warehouse.ledger.with_balances(data.transactions)`` when the caller has it
             already (the tools' view does); computed here otherwise.
+        params: thresholds shared with the policy (weight fit, high value).
     """
 
-    def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None) -> None:
+    def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None,
+                 params: PolicyParams = DEFAULT_PARAMS) -> None:
+        self.params = params
+        self.high_value = high_value_skus(data.items, data.locations, params)
         tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
             drop=True)
         ts = tx["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
@@ -71,7 +75,7 @@ class FeatureContext:
         self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
-        self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
         ids = tx["txn_id"].to_numpy(dtype=object)
@@ -196,6 +200,7 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
     """Measured weight against the master's unit weight, the SKU's history and look-alikes."""
     weighed = ~np.isnan(rows["weight_kg"]) & (rows["eaches"] > 0)
     skus, kgs, eaches = rows["sku"][weighed], rows["weight_kg"][weighed], rows["eaches"][weighed]
+    off, fit = ctx.params.weight_off, ctx.params.weight_fit
     ratios, fits = [], 0.0
     for sku, kg, ea in zip(skus, kgs, eaches, strict=True):
         unit = _field(ctx.item(sku), "unit_weight_kg")
@@ -203,20 +208,21 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
             continue
         ratio = kg / (ea * unit)
         ratios.append(ratio)
-        if abs(ratio - 1) > 0.08:
+        if abs(ratio - 1) > off:
             for other in ctx.lookalikes.get(sku, []):
                 ou = _field(ctx.item(other), "unit_weight_kg")
-                if ou and abs(kg / (ea * ou) - 1) < 0.04:
+                if ou and abs(kg / (ea * ou) - 1) < fit:
                     fits = 1.0
     if not ratios:
         return
     f["has_weight"] = 1.0
     worst = max(ratios, key=lambda r: abs(math.log(max(r, 1e-6))))
     f["weight_log_ratio"] = math.log2(max(worst, 1e-6))
-    f["weight_off"] = float(abs(worst - 1) > 0.08)
+    f["weight_off"] = float(abs(worst - 1) > off)
     f["weight_fits_lookalike"] = fits
     big = max(worst, 1 / max(worst, 1e-6))
-    f["weight_ratio_pack"] = float(abs(worst - 1) > 0.08 and abs(big - round(big)) < 0.05)
+    f["weight_ratio_pack"] = float(abs(worst - 1) > off
+                                   and abs(big - round(big)) < ctx.params.pack_fit)
     # Is the same ratio seen across the SKU's history (many users, days)? -> master data
     sku = skus[0]
     unit = _field(ctx.item(sku), "unit_weight_kg")
@@ -224,7 +230,7 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
         per_each, users = ctx.weighed[sku]
         steady = np.abs(per_each / unit - worst) < 0.05 * worst
         f["weight_ratio_steady"] = float(steady.sum() >= 3 and len(_distinct(users[steady]))
-                                         >= 2 and abs(worst - 1) > 0.08)
+                                         >= 2 and abs(worst - 1) > off)
 
 
 def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
@@ -291,8 +297,7 @@ def _adjustment_features(f: dict[str, float], rows: Rows) -> None:
 def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
     """Where stock went against where it belongs: home, cage, weight limit; volumes."""
     types, skus = rows["type"], rows["sku"]
-    costs = [_field(ctx.item(s), "unit_cost") for s in _distinct(skus)]
-    f["high_value"] = float(any(c is not None and c >= _HIGH_VALUE_COST for c in costs))
+    f["high_value"] = float(any(s in ctx.high_value for s in _distinct(skus)))
     moved = np.isin(types, ("PUTAWAY", "MOVE")) & np.array(
         [_present(v) for v in rows["to_location"]], dtype=bool)
     away = outside = over = 0
@@ -305,8 +310,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         dtype = str(dest["type"]) if dest is not None else ""
         if isinstance(home, str) and home and to != home and dtype == "PICK":
             away += 1
-        cost = _num(item.get("unit_cost"))
-        if cost is not None and cost >= _HIGH_VALUE_COST and dtype and dtype != "CAGE":
+        if sku in ctx.high_value and dtype in OPEN_STORAGE:
             outside += 1
         limit, unit = _field(dest, "max_weight_kg"), _num(item.get("unit_weight_kg"))
         if limit and unit and after * unit > limit:

@@ -5,8 +5,8 @@
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
-  ticket of a cause that has at least ``min_verdicts`` tickets in the run, those tickets
-  stay open and the run says so.
+  ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
+  ticket stays open and the run says so.
 - Calibration: the share of verdicts that confirmed the reasoner's root cause, per cause,
   pulls each ticket's confidence toward it (``calibration_strength`` pseudo-verdicts keep
   the reasoner's own).
@@ -91,10 +91,11 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
     floor = learner.params.min_verdicts
     for cause, ids in by_rules.items():
         if len(ids) == acting[cause] and acting[cause] >= floor:
+            kept = max(ids, key=lambda i: (by_id[i].risk_score, i))
             outcome.guarded.append(f"rules would dismiss all {len(ids)} {cause.value} tickets: "
-                                   "kept open (learning never silences a whole root cause)")
-            for inc_id in ids:
-                found.pop(inc_id)
+                                   f"{kept} (highest risk) kept open (learning never silences "
+                                   "a whole root cause)")
+            found.pop(kept)
     calibration = _calibration(tickets, resolutions, learned)
     outcome.calibration = calibration
     usual = _usual_actions(learned, p.usual_action_share, floor)

@@ -10,7 +10,7 @@ words it must mention (``{runner_up}``, ``{action_words}`` filled from the ticke
 words it must mention), and is it grounded (every number it prints is the ticket's:
 evidence, confidence, value, runner-up probabilities, action parameters; every evidence id
 it cites exists; it cites one when it must). The answers themselves come from the chat
-(``python -m api.chat.evaluate``, and ``tests/api/test_chat_eval.py``), which lives above
+(``python -m api.chat_eval``, and ``tests/api/test_chat_eval.py``), which lives above
 this layer.
 """
 

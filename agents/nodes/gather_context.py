@@ -9,6 +9,7 @@ from langgraph.types import Command
 
 from agents.case import CaseFile
 from agents.features import FeatureContext, case_features
+from agents.notes import read_note
 from agents.state import TicketState
 from tools.count_history import count_history
 from tools.duplicate_candidates import duplicate_candidates
@@ -58,6 +59,7 @@ class GatherContext:
                   for _, r in rows.head(MAX_ROWS).iterrows()]
         if len(rows) > MAX_ROWS:
             facts.append((f"{len(rows)} transactions in the incident in all", "transactions"))
+        facts += note_facts(rows)
         calls = 0
         for source, result in self._tool_results(inc.sku, inc.location, rows, feats):
             calls += 1
@@ -99,3 +101,21 @@ class GatherContext:
         if len(adjusters):
             out.append(("user_activity", user_activity(v, str(adjusters.mode().iloc[0]))))
         return out
+
+
+def note_facts(rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """Floor notes that say something about the cause, quoted as data with their reading.
+
+    Only notes :func:`agents.notes.read_note` reads a signal from are quoted; a note that
+    addresses the system stays out of the evidence (it reaches an LLM only fenced, as data).
+    """
+    if "note" not in rows:
+        return []
+    out = []
+    for txn, text in zip(rows["txn_id"], map(cell_str, rows["note"]), strict=True):
+        readings = read_note(text)
+        if readings:
+            labels = "; ".join(r.label for r in readings)
+            out.append((f'note on {txn} reads "{readings[0].text}" (operator text, read as '
+                        f"data: {labels})", "transactions:note"))
+    return out

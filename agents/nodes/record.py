@@ -31,6 +31,9 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         extra["decision"] = state.decision.model_dump(mode="json")
     if state.write_back is not None:
         extra["write_back"] = state.write_back.model_dump(mode="json")
+    if state.count is not None:
+        extra["count"] = state.count.model_dump(mode="json")
+        extra["recount"] = state.recount.model_dump(mode="json") if state.recount else None
     return Ticket(
         ticket_id=state.ticket_id, txn_ids=inc.txn_ids, sku=inc.sku, location=inc.location,
         risk_score=inc.risk_score, severity=state.severity or inc.severity,

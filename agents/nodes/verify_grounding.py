@@ -52,8 +52,9 @@ class VerifyGrounding:
             after: Next = "draft_action"
         else:
             stage, issues = "explanation", explanation_issues(state.explanation, evidence)
+            # a recount's follow-up goes to approval even when it closes with no variance
             after = "record" if state.action and state.action.type is ActionType.NO_ACTION \
-                else "await_approval"
+                and state.count is None else "await_approval"
             clash = self._contradictions(state)
             if clash:
                 return Command(goto=after, update={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.chat.evaluate import run_chat_eval, triaged_tickets
+from api.chat_eval import run_chat_eval, triaged_tickets
 from evals.chat_eval import ChatQuestion, load_questions, score_answer, summarize
 
 TICKET = {"ticket_id": "T1", "root_cause": "MIS_SCAN", "confidence": 0.9, "risk_score": 0.5,

@@ -1,6 +1,6 @@
 """Run the chat eval (``evals/chat/questions.jsonl``) on real tickets.
 
-``python -m api.chat.evaluate``: a small generated warehouse is scored and triaged by the
+``python -m api.chat_eval``: a small generated warehouse is scored and triaged by the
 offline pipeline, its tickets are
 stored in a throw-away service database, every question that applies to a ticket's root
 cause is asked through the offline chat, and :mod:`evals.chat_eval` scores each answer for
