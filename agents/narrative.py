@@ -213,7 +213,9 @@ def _each(template: str) -> Callable[[list[Signal]], str]:
         parts = []
         for s in group[:_SHOWN_PER_CODE]:
             try:
-                parts.append(template.format(**s.params))
+                money = {f"{k}_money": f"{v:,.2f}" for k in ("value",)
+                         if (v := s.num(k)) is not None}
+                parts.append(template.format(**s.params, **money))
             except KeyError:
                 parts.append(f"{label_of(s.code)}: " + ", ".join(
                     f"{k} {v}" for k, v in s.params.items()))
@@ -244,7 +246,7 @@ _TELLERS: dict[str, Callable[[list[Signal]], str]] = {
         "a count variance of {variance} eaches is exactly {packs} cases of {case_qty}"),
     "COUNT_VARIANCE": _each(
         "a cycle count found {counted} where the system expected {expected} "
-        "(variance {variance}, worth {value})"),
+        "(variance {variance}, worth ${value_money})"),
     "SAME_SIGN_VARIANCES": _sign,
     "MIRRORED_VARIANCE": _each(
         "the counts mirror each other: {variance} here and {other_variance} of {other_sku} "

@@ -148,7 +148,7 @@ def render_panels(panels: list[Panel], start: pd.Timestamp, end: pd.Timestamp) -
                          f'stroke="#888"/><text x="{x}" y="{y0 + plot_h + 16}" font-size="11" '
                          f'text-anchor="{anchor}" fill="{COLOURS["muted"]}">'
                          f'{ts.strftime("%m-%d %H:%M")}</text>')
-        parts += _legend(panel, MARGIN_L + 16 + 7.6 * len(panel.title), top + 6)
+        parts += _legend(panel, MARGIN_L + 24 + 8.4 * len(panel.title), top + 6)
     parts.append(f'<text x="{WIDTH - MARGIN_R}" y="{height - 2}" text-anchor="end" '
                  f'font-size="10" fill="{COLOURS["muted"]}">time (UTC)</text></svg>')
     return "\n".join(parts).encode()
