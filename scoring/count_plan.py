@@ -17,7 +17,7 @@ calibration).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +201,27 @@ def count_plan(data: Dataset, flags: Sequence[Flag], *, top: int,
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
+def plan_site(data: Dataset, *, top: int, model: CountPlanModel | None = None,
+              params: PlanParams | None = None,
+              progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Fit the scorer on ``data``, score it and plan the ``top`` locations to count.
+
+    Raises:
+        ValueError: ``data`` has no transactions.
+    """
+    from scoring.scorer import Scorer
+
+    if len(data.transactions) == 0:
+        raise ValueError("no transactions to plan from")
+    if progress:
+        progress("fitting the scorer")
+    scorer = Scorer().fit(data)
+    flags = scorer.score_batch(data, progress=progress).flags
+    if progress:
+        progress("ranking locations")
+    return count_plan(data, flags, top=top, model=model, params=params)
+
+
 def reasons(rec: pd.Series, contrib: pd.Series, limit: int) -> list[str]:
     """The strongest signals raising a record's probability, in words with their figures.
 
@@ -237,9 +258,11 @@ def _reason(topic: str, r: pd.Series) -> str | None:
     if topic == "flags":
         if not r["flags"]:
             return None
-        fresh = f", {int(r['open_flags'])} since the last count" if r["counted"] else ""
-        return (f"{int(r['flags'])} scorer flags on {sku} here{fresh} ({r['flag_codes']}; "
-                f"strongest {r['max_flag_score']:.2f})")
+        fresh = (f", {int(r['open_flags'])} since the last count"
+                 if r["counted"] and r["open_flags"] else "")
+        plural = "s" if r["flags"] != 1 else ""
+        return (f"{int(r['flags'])} scorer flag{plural} on {sku} here{fresh} "
+                f"({r['flag_codes']}; strongest {r['max_flag_score']:.2f})")
     if topic == "count":
         if not r["last_var"]:
             return None
@@ -251,6 +274,8 @@ def _reason(topic: str, r: pd.Series) -> str | None:
             return f"balance {r['balance']:g} EA, below zero"
         return "balance went below zero since the last count" if r["went_negative"] else None
     if topic == "handling":
+        if not r["moves_since_count"]:
+            return None
         return (f"{int(r['moves_since_count'])} movements ({r['eaches_since_count']:g} EA) "
                 "since the last count")
     if topic == "type":
@@ -279,4 +304,4 @@ def _reason(topic: str, r: pd.Series) -> str | None:
 
 
 __all__ = ["FEATURES", "PLAN_COLUMNS", "CountPlanModel", "PlanParams", "count_plan",
-           "locations_ranked", "score_frame", "score_records"]
+           "locations_ranked", "plan_site", "score_frame", "score_records"]

@@ -69,3 +69,7 @@ app.command("eval")(eval_command)
 from scoring.command import score_command  # noqa: E402
 
 app.command("score")(score_command)
+
+from scoring.count_plan_command import count_plan_command  # noqa: E402
+
+app.command("count-plan")(count_plan_command)
