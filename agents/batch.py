@@ -20,12 +20,11 @@ from agents.features import FeatureContext
 from agents.pipeline import triage
 from tools.registry import make_toolbox
 from tools.view import WarehouseView
-from warehouse.contract import RootCause, Severity, Ticket
+from warehouse.contract import RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
 from warehouse.settings import Settings
 
-SEVERITY_ORDER = {Severity.STOP: 0, Severity.REVIEW: 1, Severity.INFO: 2}
 TOP_TICKETS = 10
 
 
@@ -41,9 +40,18 @@ class BatchResult:
     notes: list[str] = field(default_factory=list)
 
     def top(self, n: int = TOP_TICKETS) -> list[Ticket]:
-        """The tickets a supervisor should see first: STOP, then highest risk."""
-        return sorted(self.tickets, key=lambda t: (SEVERITY_ORDER[t.severity], -t.risk_score,
-                                                   t.ticket_id))[:n]
+        """The tickets a supervisor should see first (severity, money at risk, risk).
+
+        Occurrences of a systemic ticket stand behind their parent, not in the top.
+        """
+        return sorted((t for t in self.tickets if t.parent_ticket_id is None),
+                      key=Ticket.queue_key)[:n]
+
+    @property
+    def systemic(self) -> list[Ticket]:
+        """Systemic tickets, in queue order."""
+        return sorted((t for t in self.tickets if t.kind is TicketKind.SYSTEMIC),
+                      key=Ticket.queue_key)
 
 
 @dataclass
@@ -162,9 +170,22 @@ def render_report(batch: BatchResult) -> str:
     causes = [(c.value, [by[(c, s)] for s in Severity], sum(by[(c, s)] for s in Severity))
               for c in RootCause]
     secs = np.array(batch.ticket_seconds) * 1000 if batch.ticket_seconds else np.zeros(1)
+    top_level = [t for t in batch.tickets if t.parent_ticket_id is None]
     return render(
         "report", batch=batch, causes=causes, severities=[s.value for s in Severity],
         totals=[sum(by[(c, s)] for c in RootCause) for s in Severity],
+        top_level=len(top_level), value=sum(t.value_at_risk for t in top_level),
+        spread=risk_spread(top_level),
         top=batch.top(), p50=float(np.percentile(secs, 50)), p99=float(np.percentile(secs, 99)),
         actions=Counter(t.action.type.value for t in batch.tickets).most_common(),
     )
+
+
+def risk_spread(tickets: list[Ticket]) -> dict[str, float]:
+    """How risk spreads over tickets: min, quartiles, max, and the share at 0.99 or more."""
+    if not tickets:
+        return {}
+    risk = np.array([t.risk_score for t in tickets])
+    q = np.quantile(risk, [0.0, 0.25, 0.5, 0.75, 1.0])
+    return {"min": q[0], "q1": q[1], "median": q[2], "q3": q[3], "max": q[4],
+            "saturated": float(np.mean(risk >= 0.99)), "distinct": float(len(np.unique(risk)))}

@@ -71,7 +71,8 @@ def test_demo_generates_runs_and_prints_the_top_tickets(tmp_path: Path) -> None:
     tickets = [Ticket.model_validate(json.loads(line)) for line in lines]
     assert tickets and f"{len(tickets)} tickets written" in result.output
     order = {"STOP": 0, "REVIEW": 1, "INFO": 2}
-    top = sorted(tickets, key=lambda t: (order[t.severity.value], -t.risk_score, t.ticket_id))
+    top = sorted(tickets, key=lambda t: (order[t.severity.value], -t.value_at_risk,
+                                         -t.risk_score, t.ticket_id))
     shown = [t for t in tickets if f"· {t.ticket_id}" in result.output]
     assert [t.ticket_id for t in shown] == sorted(t.ticket_id for t in top[:2])
     for t in top[:2]:

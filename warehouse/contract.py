@@ -88,6 +88,20 @@ class Severity(StrEnum):
     REVIEW = "REVIEW"
     STOP = "STOP"
 
+    @property
+    def rank(self) -> int:
+        """Queue rank: 0 = STOP first, 1 = REVIEW, 2 = INFO (the one definition)."""
+        return {"STOP": 0, "REVIEW": 1, "INFO": 2}[self.value]
+
+
+class TicketKind(StrEnum):
+    """What a ticket stands for (contract section 5)."""
+
+    INCIDENT = "incident"
+    """One problem: the flags of one cause on one SKU, location, ASN line or feed."""
+    SYSTEMIC = "systemic"
+    """One cause behind many occurrences (a feed, a scanner, a user, a pack size)."""
+
 
 class TicketStatus(StrEnum):
     """Lifecycle of a ticket."""
@@ -222,3 +236,16 @@ class Ticket(BaseModel):
     evidence: list[EvidenceItem]
     action: Action
     status: str
+    value_at_risk: float = Field(
+        default=0.0, ge=0.0,
+        description="money in question: eaches in doubt x unit_cost (0 where unknown)")
+    kind: TicketKind = Field(default=TicketKind.INCIDENT,
+                             description="incident, or systemic: one cause, many occurrences")
+    parent_ticket_id: str | None = Field(
+        default=None, description="on an occurrence of a systemic ticket: that ticket's id")
+    child_count: int = Field(default=0, ge=0,
+                             description="on a systemic ticket: how many occurrences it groups")
+
+    def queue_key(self) -> tuple[int, float, float, str]:
+        """Where the ticket stands in a queue: severity, then money at risk, then risk."""
+        return (self.severity.rank, -self.value_at_risk, -self.risk_score, self.ticket_id)
