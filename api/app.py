@@ -27,7 +27,16 @@ from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics, MeasureRequests
-from api.routes import chat, count_plan, decisions, health, kpis, tickets, transactions
+from api.routes import (
+    chat,
+    count_plan,
+    decisions,
+    health,
+    items,
+    kpis,
+    tickets,
+    transactions,
+)
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
@@ -151,6 +160,7 @@ def create_app(
     app.include_router(kpis.router)
     app.include_router(chat.router)
     app.include_router(count_plan.router)
+    app.include_router(items.router)
     install_web_ui(app)
 
     app.add_middleware(MeasureRequests, metrics=app.state.metrics)

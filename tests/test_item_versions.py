@@ -85,3 +85,34 @@ def test_an_event_adds_a_version_and_keeps_what_it_does_not_name(store: Store,
     assert len(store.item_versions("S1")) == 2  # refused events left nothing behind
     snap = store.snapshot()
     assert snap.item_versions is not None and len(snap.item_versions) == 3
+
+
+def test_item_master_events_over_the_api(tmp_path: Path) -> None:
+    from api_fixtures import auth, make_users, open_store
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from warehouse.settings import get_settings
+
+    s = open_store(tmp_path)
+    s.ingest(_folder(tmp_path / "a", ITEMS))
+    with TestClient(create_app(get_settings(), store=s)) as client:
+        tokens = make_users(s.engine, ("vera", "viewer"), ("sam", "supervisor"))
+        url = "/v1/items/versions"
+        change = [{"sku": "S2", "case_qty": 10, "effective_from": "2025-03-05T00:00:00+00:00"}]
+        assert client.post(url, json=change).status_code == 401
+        assert client.post(url, json=change, headers=auth(tokens["vera"])).status_code == 403
+        sam = auth(tokens["sam"])
+        for bad in ([], [{"sku": "S2"}], [{"sku": "S2", "case_qty": 0}],
+                    [{"sku": "S2", "case_qty": 3, "effective_from": "2025-03-05T00:00:00"}],
+                    {"sku": "S2", "case_qty": 3}):
+            assert client.post(url, json=bad, headers=sam).status_code == 422, bad
+        unknown = client.post(url, json=[*change, {"sku": "NOPE", "case_qty": 2}], headers=sam)
+        assert unknown.status_code == 422 and "NOPE" in unknown.text
+        assert len(s.item_versions("S2")) == 1  # all or nothing
+        ok = client.post(url, json=change, headers=sam)
+        assert ok.status_code == 200 and ok.json() == {"received": 1, "versioned": 1}
+    v = s.item_versions("S2")
+    assert v["case_qty"].tolist() == [12.0, 10.0]
+    assert v["effective_at"].iloc[1] == pd.Timestamp("2025-03-05T00:00:00Z")
+    assert v["source"].iloc[1] == "item-master event from sam"
