@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,6 +175,9 @@ class SiteResult:
 
     name: str
     top_n: int
+    curves: dict[str, np.ndarray]
+    """plan / ABC calendar / top value -> cumulative share of the money found, per location
+    counted in that order."""
     money: float
     plan_money: float
     abc_money: float
@@ -197,13 +201,19 @@ def evaluate(site: Site, model: CountPlanModel) -> SiteResult:
     def found(order: pd.Index) -> float:
         return float(site.money.reindex(order[:n]).fillna(0.0).sum())
 
-    abc_money = found(abc_calendar(site))
+    def curve(order: pd.Index) -> np.ndarray:
+        return np.cumsum(site.money.reindex(order).fillna(0.0).to_numpy()) / (total or 1.0)
+
+    abc = abc_calendar(site)
+    abc_money = found(abc)
     value_money = found(abc_value(site).index)
+    curves = {"plan": curve(pd.Index(ranked["location"])), "ABC calendar": curve(abc),
+              "top value": curve(abc_value(site).index)}
     scores = ranked["score"].to_numpy(dtype=float)
     labels = ranked["wrong"].to_numpy(dtype=float)
     brier = float(np.mean((scores - labels) ** 2)) if len(scores) else 0.0
-    return SiteResult(site.name, n, total, plan_money, abc_money, value_money, brier, scores,
-                      labels)
+    return SiteResult(site.name, n, curves, total, plan_money, abc_money, value_money, brier,
+                      scores, labels)
 
 
 def reliability(scores: np.ndarray, labels: np.ndarray, bins: int = 10) -> pd.DataFrame:
@@ -263,6 +273,42 @@ def report(results: list[SiteResult]) -> bool:
     return ok
 
 
+def plot(results: list[SiteResult], folder: Path) -> list[Path]:
+    """Write the reliability diagram and the coverage curves as SVG files in ``folder``."""
+    from matplotlib.figure import Figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scores = np.concatenate([r.scores for r in results])
+    labels = np.concatenate([r.labels for r in results])
+    rel = reliability(scores, labels)
+    fig = Figure(figsize=(5, 4.5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfect")
+    ax.plot(rel["mean_score"], rel["observed"], marker="o", label="held-out locations")
+    for (_, row) in rel.iterrows():
+        ax.annotate(str(int(row["n"])), (row["mean_score"], row["observed"]), fontsize=7,
+                    xytext=(3, -9), textcoords="offset points")
+    ax.set(xlabel="plan score (P a record here is wrong)", ylabel="share found wrong",
+           title="Count-plan calibration (held-out)", xlim=(0, 1), ylim=(0, 1.05))
+    ax.legend(loc="upper left")
+    paths = [folder / "count_plan_calibration.svg"]
+    fig.savefig(paths[0], format="svg", bbox_inches="tight")
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    for name, style in (("plan", "-"), ("ABC calendar", ":"), ("top value", "--")):
+        for i, r in enumerate(results):
+            x = np.arange(1, len(r.curves[name]) + 1) / r.top_n * TOP_SHARE
+            ax.plot(x, r.curves[name], linestyle=style, color=f"C{i}",
+                    label=f"{name}: {r.name}" if name == "plan" else (name if i == 0 else None))
+    ax.axvline(TOP_SHARE, color="#999", linewidth=0.8)
+    ax.set(xlabel="share of the site's locations counted", ylabel="share of money in error found",
+           title="Who finds the money in wrong records", xlim=(0, 0.2), ylim=(0, 1.02))
+    ax.legend(fontsize=7, loc="lower right")
+    paths.append(folder / "count_plan_coverage.svg")
+    fig.savefig(paths[1], format="svg", bbox_inches="tight")
+    return paths
+
+
 def _share(a: float, b: float) -> str:
     return f"{a / b:.1%}" if b else "-"
 
@@ -272,21 +318,32 @@ def _ratio(a: float, b: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``train`` refits the packaged model; no argument evaluates it on held-out sites."""
+    """``train`` refits the packaged model; otherwise evaluate it on held-out sites.
+
+    ``--plot DIR`` also writes the reliability diagram and the coverage curves there.
+    """
+    import argparse
+
     from rich.progress import track
 
-    if argv[:1] == ["train"]:
+    parser = argparse.ArgumentParser(prog="python -m evals.count_plan")
+    parser.add_argument("action", nargs="?", choices=["eval", "train"], default="eval")
+    parser.add_argument("--plot", type=Path, help="folder for the SVG plots")
+    args = parser.parse_args(argv)
+    if args.action == "train":
         sites = [build_site(c) for c in track(TRAIN_SITES, description="training sites")]
         model = fit(sites)
         model.save()
         print(f"wrote scoring/count_plan.json from {len(sites)} sites")
         return 0
-    if argv:
-        print("usage: python -m evals.count_plan [train]", file=sys.stderr)
-        return 2
     model = CountPlanModel.load()
     sites = [build_site(c) for c in track(HELD_OUT_SITES, description="held-out sites")]
-    return 0 if report([evaluate(s, model) for s in sites]) else 1
+    results = [evaluate(s, model) for s in sites]
+    ok = report(results)
+    if args.plot:
+        for path in plot(results, args.plot):
+            print(f"wrote {path}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
