@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from agents.case import Reasoner
 from agents.features import FeatureContext
+from agents.learned import LearningOutcome, apply_learning
 from agents.pipeline import triage
-from tools.registry import make_toolbox
+from agents.reasoners.toolbox import make_toolbox
 from tools.view import WarehouseView
-from warehouse.contract import RootCause, Severity, Ticket, TicketKind
+from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
+from warehouse.loader.resolutions import ResolutionLoad, find_resolutions, load_resolutions
 from warehouse.settings import Settings
 
 TOP_TICKETS = 10
@@ -38,6 +41,7 @@ class BatchResult:
     reasoner: str = "offline"
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    learning: LearningOutcome | None = None
 
     def top(self, n: int = TOP_TICKETS) -> list[Ticket]:
         """The tickets a supervisor should see first (severity, money at risk, risk).
@@ -78,7 +82,9 @@ def _progress(enabled: bool) -> Progress:
 
 
 def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True,
-                     timings: dict[str, float] | None = None) -> BatchResult:
+                     timings: dict[str, float] | None = None,
+                     resolutions: Sequence[Resolution] = (),
+                     undone: Sequence[str] = ()) -> BatchResult:
     """Fit the scorer on the data, score it, triage every incident with the configured reasoner.
 
     Args:
@@ -86,8 +92,12 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         settings: decides the reasoner (offline unless an LLM is configured).
         progress: show rich progress bars.
         timings: stage timings so far (load), extended here.
+        resolutions: the site's verdicts: learned from before the tickets are written
+            (:mod:`scoring.learning`, :mod:`agents.learned`).
+        undone: ids of learned rules an admin undid.
     """
     from scoring import Scorer
+    from scoring.learning import Learner
 
     timings = dict(timings or {})
     start = time.perf_counter()
@@ -110,8 +120,14 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
 
         tickets = triage(result.incidents, view, reasoner, features=features, on_ticket=tick)
     timings["triage_s"] = time.perf_counter() - start
+    outcome = None
+    if resolutions:
+        start = time.perf_counter()
+        learner = Learner().fit(resolutions, result.flags, data, undone=undone)
+        tickets, outcome = apply_learning(tickets, result.incidents, learner, resolutions)
+        timings["learn_s"] = time.perf_counter() - start
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
-                       reasoner=reasoner.name, skipped=dict(result.skipped))
+                       reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
 
 
 def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
@@ -142,13 +158,26 @@ def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult
         store.close()
     if data.transactions.empty:
         raise UserError(f"{dataset_dir}: no valid transactions to score")
-    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
+    resolutions = _resolutions(dataset_dir, out)
+    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start},
+                             resolutions=resolutions.resolutions)
     batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,} into "
                        f"{db.name}; {report.rejected:,} rejected, "
                        f"{report.redelivered:,} re-delivered")
+    if resolutions.report.rows_read:
+        batch.notes.append(f"resolutions.csv: {len(resolutions.resolutions):,} verdicts "
+                           f"learned from, {resolutions.report.rejected:,} rows rejected")
     batch.timings["total_s"] = sum(batch.timings.values())
     write_outputs(batch, out)
     return batch
+
+
+def _resolutions(dataset_dir: Path, out: Path) -> ResolutionLoad:
+    """The dataset's ``resolutions.csv``, if it has one (bad rows to resolution_rejects.csv)."""
+    path = find_resolutions(dataset_dir)
+    if path is None:
+        return ResolutionLoad()
+    return load_resolutions(path, rejects_path=out / "resolution_rejects.csv")
 
 
 def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:
@@ -178,6 +207,7 @@ def render_report(batch: BatchResult) -> str:
         spread=risk_spread(top_level),
         top=batch.top(), p50=float(np.percentile(secs, 50)), p99=float(np.percentile(secs, 99)),
         actions=Counter(t.action.type.value for t in batch.tickets).most_common(),
+        learning=batch.learning,
     )
 
 

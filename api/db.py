@@ -10,7 +10,7 @@ from api.count_plans import CountPlanRecord, CountTaskRecord
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
 from warehouse.audit import AuditHead, AuditRecord
-from warehouse.cli import UserError
+from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [

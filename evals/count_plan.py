@@ -24,8 +24,8 @@ import pandas as pd
 from scoring.count_features import FEATURES, count_features
 from scoring.count_plan import CountPlanModel, PlanParams, locations_ranked, score_frame
 from scoring.scorer import Scorer
-from warehouse.generator.config import GeneratorConfig
-from warehouse.generator.truth import generate_with_truth
+from sim.generator.config import GeneratorConfig
+from sim.generator.truth import generate_with_truth
 
 TOP_SHARE = 0.02
 """The plan's top share of a site's locations whose coverage is the headline figure."""

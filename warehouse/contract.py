@@ -164,6 +164,8 @@ TRANSACTION_COLUMNS = [
 TRANSACTION_REQUIRED = ["txn_id", "ts", "type", "sku", "qty", "location", "user_id"]
 
 LABEL_COLUMNS = ["case_id", "root_cause", "txn_ids", "sku", "location", "action"]
+RESOLUTION_COLUMNS = ["txn_ids", "verdict", "root_cause", "action", "decided_at", "note"]
+RESOLUTION_REQUIRED = ["txn_ids", "verdict"]
 
 
 class Transaction(BaseModel):
@@ -201,6 +203,36 @@ class Label(BaseModel):
     sku: str | None = None
     location: str | None = None
     action: ActionType
+
+
+class Verdict(StrEnum):
+    """What a person decided about an exception (contract section 6)."""
+
+    CONFIRMED = "CONFIRMED"
+    FALSE_ALARM = "FALSE_ALARM"
+
+
+class Resolution(BaseModel):
+    """One verdict of a site's resolution log (contract section 6).
+
+    ``decided_by`` and ``ticket_id`` are the project's additions: who gave the verdict (the
+    segregation-of-duties guard needs it) and the ticket it was given on, where known.
+    """
+
+    txn_ids: list[str] = Field(min_length=1, max_length=10_000)
+    verdict: Verdict
+    root_cause: RootCause | None = None
+    action: ActionType | None = None
+    decided_at: str | None = Field(default=None, description="ISO-8601 with offset")
+    note: str | None = Field(default=None, max_length=4000,
+                             description="free text: data, never instructions")
+    decided_by: str | None = Field(default=None, max_length=128)
+    ticket_id: str | None = Field(default=None, max_length=128)
+
+    @property
+    def benign(self) -> bool:
+        """Whether the verdict says nothing was wrong (a false alarm, or named LEGITIMATE)."""
+        return self.verdict is Verdict.FALSE_ALARM or self.root_cause is RootCause.LEGITIMATE
 
 
 class Action(BaseModel):

@@ -23,6 +23,7 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         "llm_tokens": usage.prompt_tokens + usage.completion_tokens,
         "fallback_reason": usage.fallback_reason,
         "grounding": state.grounding,
+        "alternatives": [a.model_dump(mode="json") for a in state.classification.alternatives],
     }
     if state.decision is not None:
         extra["decision"] = state.decision.model_dump(mode="json")
