@@ -6,14 +6,16 @@ what they measure; :data:`FEATURES` lists those the model reads, in its order.
 
 - flags: the scorer's flags on the record (all, and since its last count), per detector,
   their strongest score, flags at the location and on the SKU elsewhere;
-- counts: the last count's variance and how much of it no adjustment has corrected since,
+- counts: the last count's variance (against ``expected_qty``, or on a blind count against
+  the balance the log gives at that moment) and how much of it no adjustment has corrected since,
   days since the last count, and past count accuracy at the location and for the SKU
   (smoothed toward the site's rate);
 - balances: whether the balance went below zero since the last count, ends below zero;
   picks short (a pick whose ``expected_qty`` it did not meet, where a site sends one);
 - handling: movements and eaches moved since the last count, picks per day;
 - neighbours: a look-alike SKU held in a neighbouring bin, flags at the neighbours;
-- value: unit cost and the value of the balance; the location's type.
+- value: unit cost and the value of the balance, both relative to the site's median unit
+  cost (a yen site is not 150 times riskier); the location's type.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ FEATURES = (
     "went_negative", "ends_negative", "short_picks_log",
     "moves_since_count_log", "eaches_since_count_log", "picks_per_day_log",
     "lookalike_neighbour",
-    "unit_cost_log", "balance_value_log", "balance_log",
+    "unit_cost_rel_log", "balance_value_rel_log", "balance_log",
     *(f"type_{t.lower()}" for t in LOCATION_TYPES), "type_other",
 )
 
@@ -91,6 +93,8 @@ def count_features(data: Dataset, flags: Sequence[Flag],
     end = legs["t"].max()
     span_days = max(1.0, (end - legs["t"].min()) / 86400)
     legs["after"] = legs.groupby(["sku", "location"], sort=False)["d"].cumsum()
+    blind = (legs["type"] == "CYCLE_COUNT").to_numpy() & np.isnan(legs["var"].to_numpy())
+    legs.loc[blind, "var"] = legs.loc[blind, "qty"] - legs.loc[blind, "after"]
     key = ["sku", "location"]
     pairs = legs.groupby(key, sort=True).agg(balance=("after", "last"),
                                              first_t=("t", "min")).reset_index()
@@ -149,8 +153,10 @@ def count_features(data: Dataset, flags: Sequence[Flag],
     out["moves_since_count_log"] = np.log1p(out["moves_since_count"])
     out["eaches_since_count_log"] = np.log1p(out["eaches_since_count"])
     out["picks_per_day_log"] = np.log1p(out["picks"] / span_days)
-    out["unit_cost_log"] = np.log1p(out["unit_cost"])
-    out["balance_value_log"] = np.log1p(out["balance"].abs() * out["unit_cost"])
+    priced = out["unit_cost"][out["unit_cost"] > 0]
+    median_cost = float(priced.median()) if len(priced) else 1.0
+    out["unit_cost_rel_log"] = np.log1p(out["unit_cost"] / median_cost)
+    out["balance_value_rel_log"] = np.log1p(out["balance"].abs() * out["unit_cost"] / median_cost)
     out["balance_log"] = np.log1p(out["balance"].abs())
     for t in LOCATION_TYPES:
         out[f"type_{t.lower()}"] = (out["location_type"] == t).astype(float)

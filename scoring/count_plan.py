@@ -124,7 +124,8 @@ def locations_ranked(records: pd.DataFrame, model: CountPlanModel,
                      params: PlanParams | None = None) -> pd.DataFrame:
     """One row per location, highest expected error value first (ties: location id).
 
-    Columns: location, score, expected_error_value, top_sku, top_share, location_type,
+    Columns: location, score, expected_error_value, expected_error_eaches, top_sku,
+    top_share, location_type,
     skus (records there), last_count_ts (latest count of any record there), combined (the
     records' probabilities combined as if independent, before recalibration).
     """
@@ -133,16 +134,19 @@ def locations_ranked(records: pd.DataFrame, model: CountPlanModel,
     if p.stocked_only:
         recs = recs[recs["location_type"].isin(("PICK", "RESERVE", "BULK", "CAGE"))]
     if recs.empty:
-        return pd.DataFrame(columns=["location", "score", "expected_error_value", "top_sku",
+        return pd.DataFrame(columns=["location", "score", "expected_error_value",
+                                     "expected_error_eaches", "top_sku",
                                      "top_share", "location_type", "skus", "last_count_ts",
                                      "combined"])
-    recs = recs.assign(log_ok=np.log1p(-np.clip(recs["p_wrong"], 0, 1 - 1e-9)))
+    recs = recs.assign(log_ok=np.log1p(-np.clip(recs["p_wrong"], 0, 1 - 1e-9)),
+                       p_size=recs["p_wrong"] * recs["size"])
     top = recs.sort_values(["location", "eev", "sku"], ascending=[True, False, True]) \
         .drop_duplicates("location")[["location", "sku", "eev"]].set_index("location")
     g = recs.groupby("location", sort=True)
     out = pd.DataFrame({
         "combined": 1 - np.exp(g["log_ok"].sum()),
         "expected_error_value": g["eev"].sum(),
+        "expected_error_eaches": g["p_size"].sum(),
         "location_type": g["location_type"].first(),
         "skus": g.size(),
         "last_count_ts": g["last_count_ts"].max(),
@@ -152,8 +156,9 @@ def locations_ranked(records: pd.DataFrame, model: CountPlanModel,
                                 top["eev"] / out["expected_error_value"].where(
                                     out["expected_error_value"] > 0, 1.0), 0.0)
     out["score"] = model.location_probability(out["combined"].to_numpy())
-    out = out.reset_index().sort_values(["expected_error_value", "location"],
-                                        ascending=[False, True], kind="stable")
+    out = out.reset_index().sort_values(  # eaches break ties where unit costs are unknown
+        ["expected_error_value", "expected_error_eaches", "location"],
+        ascending=[False, False, True], kind="stable")
     return out.reset_index(drop=True)
 
 
@@ -296,8 +301,8 @@ def _reason(topic: str, r: pd.Series) -> str | None:
         "picks_per_day_log": f"{r['picks']:g} picks in the log",
         "lookalike_neighbour": "a look-alike SKU in a neighbouring bin"
         if r["lookalike_neighbour"] else None,
-        "unit_cost_log": f"unit cost {r['unit_cost']:.2f}",
-        "balance_value_log": f"{abs(r['balance']) * r['unit_cost']:.2f} on hand",
+        "unit_cost_rel_log": f"unit cost {r['unit_cost']:.2f}",
+        "balance_value_rel_log": f"{abs(r['balance']) * r['unit_cost']:.2f} on hand",
         "balance_log": f"{r['balance']:g} EA on the record",
     }
     return texts.get(topic)

@@ -22,19 +22,29 @@ TRUTH_COLUMNS = ["sku", "location", "system", "physical"]
 def generate_with_truth(config: GeneratorConfig) -> tuple[Dataset, pd.DataFrame]:
     """Simulate a site; its dataset and the end-of-log truth (:func:`end_of_log_truth`)."""
     sim = simulate(config)
-    return to_dataset(sim), end_of_log_truth(sim)
+    data = to_dataset(sim)
+    return data, end_of_log_truth(sim, data)
 
 
-def end_of_log_truth(sim: Simulation) -> pd.DataFrame:
+def end_of_log_truth(sim: Simulation, data: Dataset) -> pd.DataFrame:
     """System and physical eaches of every (sku, location) either holds, at the log's end.
+
+    Args:
+        sim: the finished simulation.
+        data: the dataset it was recorded as; SKUs and locations are named as there (a site
+            profile may spell ids its own way; the master keeps the simulation's row order).
 
     Returns:
         Columns :data:`TRUTH_COLUMNS`, sorted by sku and location; pairs where both are 0
         are left out.
     """
+    sku_name = dict(zip(sim.cat.master["sku"], data.items["sku"], strict=True))
+    loc_name = dict(zip(sim.layout.frame["location_id"], data.locations["location_id"],
+                        strict=True))
     ledger = sim.ledger
     keys = sorted(k for k in set(ledger.system) | set(ledger.physical)
                   if ledger.system.get(k, 0) or ledger.physical.get(k, 0))
-    return pd.DataFrame(
-        [(sku, loc, ledger.system.get((sku, loc), 0), ledger.physical.get((sku, loc), 0))
-         for sku, loc in keys], columns=TRUTH_COLUMNS)
+    frame = pd.DataFrame(
+        [(sku_name.get(sku, sku), loc_name.get(loc, loc), ledger.system.get((sku, loc), 0),
+          ledger.physical.get((sku, loc), 0)) for sku, loc in keys], columns=TRUTH_COLUMNS)
+    return frame.sort_values(["sku", "location"], ignore_index=True)
