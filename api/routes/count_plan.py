@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
+from sqlmodel import select
 
+from api.count_outcomes import PlanOutcomes, plan_outcomes
 from api.count_plans import (
     ApprovedPlanOut,
     ApprovePlanIn,
     CountPlanOut,
+    CountPlanRecord,
+    CountTaskRecord,
     NoPlan,
     approve_plan,
     plan_out,
 )
-from api.deps import AuditDep, SessionDep, SupervisorUser
+from api.deps import AuditDep, CurrentUser, SessionDep, SupervisorUser
+from api.errors import NotFound
 
 router = APIRouter(prefix="/v1/count-plan", tags=["count plan"])
 MAX_TOP = 1000
@@ -73,3 +78,17 @@ def approve(
     plan = current_plan(request, body.top)
     return approve_plan(session, plan=plan, body=body, user=user, audit=audit,
                         wms=request.app.state.wms)
+
+
+@router.get("/{plan_id}/outcomes", response_model=PlanOutcomes)
+def outcomes(
+    request: Request, _: CurrentUser, session: SessionDep,
+    plan_id: Annotated[str, Path(min_length=1, max_length=40)],
+) -> PlanOutcomes:
+    """What the counts of an approved plan found, against the scores the plan gave them."""
+    record = session.get(CountPlanRecord, plan_id)
+    if record is None:
+        raise NotFound(f"no approved count plan {plan_id!r}")
+    tasks = list(session.exec(select(CountTaskRecord).where(
+        CountTaskRecord.plan_id == plan_id).order_by(CountTaskRecord.rank)))
+    return plan_outcomes(request.app.state.engine, record, tasks)

@@ -155,3 +155,41 @@ def test_empty_store_is_a_clear_422(tmp_path: Path, wms: TestClient) -> None:
         sam = auth(make_users(empty.engine, ("sam", "supervisor"))["sam"])
         r = client.get("/v1/count-plan", headers=sam)
         assert r.status_code == 422 and "no transactions" in r.text
+
+
+def test_counts_that_come_back_are_set_against_the_plan(client: TestClient, users: dict,
+                                                        store: Store) -> None:
+    plan = client.get("/v1/count-plan", params={"top": TOP}, headers=users["sam"]).json()
+    body = {"top": TOP, "plan_digest": plan["plan_digest"]}
+    plan_id = client.post("/v1/count-plan/approve", json=body, headers=users["sam"]).json()[
+        "plan_id"]
+    url = f"/v1/count-plan/{plan_id}/outcomes"
+    before = client.get(url, headers=users["vera"]).json()
+    assert before["tasks"] == TOP and before["counted"] == 0 and before["brier"] is None
+    balances = store.balances().set_index(["sku", "location"])["qty"]
+    first, second = plan["lines"][0], plan["lines"][1]
+    sku1 = first["sku"] or balances.xs(first["location"], level="location").index[0]
+    sku2 = second["sku"] or balances.xs(second["location"], level="location").index[0]
+    system1 = float(balances.get((sku1, first["location"]), 0.0))
+    system2 = float(balances.get((sku2, second["location"]), 0.0))
+    counts = [  # one count that agrees (shows the system qty), one blind count that does not
+        {"txn_id": "RC-1", "ts": "2030-01-02T08:00:00+00:00", "type": "CYCLE_COUNT",
+         "sku": sku1, "qty": system1, "expected_qty": system1, "location": first["location"],
+         "user_id": "counter"},
+        {"txn_id": "RC-2", "ts": "2030-01-02T08:05:00+00:00", "type": "CYCLE_COUNT",
+         "sku": sku2, "qty": system2 + 3, "location": second["location"], "user_id": "counter"},
+    ]
+    assert client.post("/v1/transactions", json=counts, headers=users["sam"]).status_code == 201
+    after = client.get(url, headers=users["vera"]).json()
+    assert after["counted"] == 2
+    found = {o["rank"]: o for o in after["outcomes"] if o["wrong"] is not None}
+    assert found[1]["wrong"] is False and found[1]["variance"] == 0
+    assert found[2]["wrong"] is True and found[2]["variance"] == 3
+    scores = [first["score"], second["score"]]
+    assert after["predicted_wrong"] == pytest.approx(sum(scores) / 2)
+    assert after["brier"] == pytest.approx((scores[0] ** 2 + (scores[1] - 1) ** 2) / 2)
+    cost = store.items().set_index("sku").at[sku2, "unit_cost"]
+    assert after["money_found"] == pytest.approx(3 * cost, abs=0.01)
+    assert client.get("/v1/count-plan/CP-nope/outcomes",
+                      headers=users["vera"]).status_code == 404
+    assert client.get(url).status_code == 401
