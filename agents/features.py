@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.types import Incident
-from tools.view import PAYLOAD
+from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
@@ -71,7 +71,7 @@ class FeatureContext:
         self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
-        self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
         ids = tx["txn_id"].to_numpy(dtype=object)

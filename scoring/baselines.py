@@ -8,7 +8,7 @@ rows it never saw.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -117,7 +117,7 @@ def fit_baselines(frame: pd.DataFrame, params: Any = None) -> Baselines:
     mat = np.concatenate([mat, np.zeros((len(mat), max(0, n_days - mat.shape[1])))], axis=1)
     med_daily = pd.Series(np.median(mat, axis=1), index=wide.index)
     mean_daily = daily.groupby(level=0).sum() / n_days
-    b.pick_rate = np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0))
+    b.pick_rate = cast(pd.Series, np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0)))
     b.each_rate = picks.groupby("sku")["eaches"].sum() / n_days
     level = frame[frame["bal_after"].notna()] if "bal_after" in frame else frame.iloc[:0]
     b.bin_level = (
@@ -216,7 +216,7 @@ def asn_lines(rec: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     out["pooled"] = out["received"] - by["e"].max()
     out["per_line"] = out["received"] - by["e"].sum()
     sub = g.groupby(["gid", "e"]).agg(n=("q", "size"), got=("q", "sum")).reset_index()
-    lines = np.clip(np.round(sub["got"] / np.maximum(sub["e"], 1e-9)), 1, sub["n"])
+    lines: pd.Series = (sub["got"] / np.maximum(sub["e"], 1e-9)).round().clip(1, sub["n"])
     sub["ok"] = (sub["got"] - lines * sub["e"]).abs() < 0.5
     out["whole_lines"] = sub.groupby("gid")["ok"].all()
     return out, gid

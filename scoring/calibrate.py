@@ -37,6 +37,7 @@ def collect(seeds: tuple[int, ...], days: int, skus: int) -> tuple[dict, list]:
     for seed in seeds:
         data = generate(GeneratorConfig(seed=seed, days=days, skus=skus))
         labels = data.labels
+        assert labels is not None  # the generator labels every case it injects
         real = labels[labels["root_cause"] != "LEGITIMATE"]
         real_txns = {t for ts in case_txns(real).values() for t in ts}
         result = Scorer(calibration=Calibration()).fit(data).score_batch(data)

@@ -125,7 +125,7 @@ class SiteContext:
 
     def __init__(self, data: Dataset, params: LearningParams) -> None:
         items = data.items.drop_duplicates("sku", keep="last").set_index("sku")
-        cost = pd.to_numeric(items.get("unit_cost"), errors="coerce") \
+        cost = pd.to_numeric(items["unit_cost"], errors="coerce") \
             if "unit_cost" in items else pd.Series(np.nan, index=items.index)
         known = cost.dropna()
         cheap = known.quantile(params.cheap_quantile) if len(known) else np.nan
@@ -140,7 +140,7 @@ class SiteContext:
         if "home_location" in items:
             caged = items["home_location"].map(self.location_type) == "CAGE"
             value[caged.fillna(False).to_numpy(dtype=bool)] = HIGH
-        self.value: dict[str, str] = value.to_dict()
+        self.value: dict[str, str] = {str(sku): str(v) for sku, v in value.items()}
         tx = data.transactions
         lines = tx["sku"].value_counts()
         span_d = 1.0
@@ -153,7 +153,7 @@ class SiteContext:
         velocity = pd.Series("medium", index=per_day.index, dtype=object)
         velocity[per_day <= slow] = "slow"
         velocity[per_day >= fast] = "fast"
-        self.velocity: dict[str, str] = velocity.to_dict()
+        self.velocity: dict[str, str] = {str(sku): str(v) for sku, v in velocity.items()}
         self.txn_user: dict[str, str] = dict(zip(tx["txn_id"].astype(str),
                                                  tx["user_id"].astype(str), strict=True))
 
@@ -373,8 +373,8 @@ class Learner:
         best = None
         for n in range(1, len(ordered) + 1):
             head = ordered[:n]
-            benign = sum(v.benign for v in head)
-            if head[-1].benign and n >= p.min_verdicts and benign >= p.benign_share * n:
+            n_benign = sum(v.benign for v in head)
+            if head[-1].benign and n >= p.min_verdicts and n_benign >= p.benign_share * n:
                 best = n
         if best is None:
             return None

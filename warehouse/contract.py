@@ -125,7 +125,15 @@ SOURCE_SIGN: dict[TxnType, int] = {
     TxnType.ADJUSTMENT: 1,
     TxnType.CYCLE_COUNT: 0,
 }
+BALANCE_SIGN: dict[str, int] = {t.value: s for t, s in SOURCE_SIGN.items()}
+""":data:`SOURCE_SIGN` by the type's text, as frames and event rows carry it (the one table of
+balance signs: ledgers, store, scorer and generator all read it)."""
 TYPES_WITH_DESTINATION = frozenset({TxnType.PUTAWAY, TxnType.MOVE})
+SAME_PAYLOAD = ("ts", "type", "sku", "qty", "uom", "location", "to_location", "user_id",
+                "device_id", "ref", "expected_qty")
+"""Fields that make two transactions one event delivered twice under two ids (missing equals
+missing). ``weight_kg`` is left out: two weighings of one handling never repeat to the gram,
+so the scorer compares it within its weighing tolerance."""
 
 ITEM_COLUMNS = [
     "sku",

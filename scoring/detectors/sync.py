@@ -16,6 +16,7 @@ import pandas as pd
 
 from scoring.baselines import repeated_line
 from scoring.detectors.base import Context, flags, key
+from warehouse.contract import SAME_PAYLOAD
 
 REPEATED_LINE_IN_REF = "REPEATED_LINE_IN_REF"
 """Reason code: an order line repeated, identical, inside one order ref, where the site's
@@ -26,10 +27,9 @@ the site, plus ``sku:`` and ``ref:``; its numbers name the earlier line (``first
 the ``ref``. The tickets side folds them into one systemic ticket (contract section 5) that
 proposes checking the interface, not one VOID_DUPLICATE per line.
 """
-# everything but the id and the scale reading, which two weighings of one handling never
-# repeat to the gram: weights only have to agree within the weighing tolerance
-PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id", "device_id",
-           "ref", "expected_qty"]
+# the contract's same payload, with the frame's numeric time for ts; weights only have to agree
+# within the weighing tolerance
+PAYLOAD = ["t" if c == "ts" else c for c in SAME_PAYLOAD]
 
 
 def needs(ctx: Context) -> str | None:
