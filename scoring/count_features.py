@@ -270,9 +270,9 @@ def neighbours(locations: pd.DataFrame, k: int) -> dict[str, tuple[str, ...]]:
     locs = locations.drop_duplicates("location_id", keep="last")
     for _zone, group in locs.groupby("zone", sort=False):
         ids = group["location_id"].astype(str).to_numpy()
-        x = pd.to_numeric(group.get("x_m"), errors="coerce").to_numpy(dtype=float) \
+        x = pd.to_numeric(group["x_m"], errors="coerce").to_numpy(dtype=float) \
             if "x_m" in group else np.full(len(ids), np.nan)
-        y = pd.to_numeric(group.get("y_m"), errors="coerce").to_numpy(dtype=float) \
+        y = pd.to_numeric(group["y_m"], errors="coerce").to_numpy(dtype=float) \
             if "y_m" in group else np.full(len(ids), np.nan)
         if np.isnan(x).any() or np.isnan(y).any():
             order = np.argsort(ids, kind="stable")

@@ -190,18 +190,17 @@ def count_plan(data: Dataset, flags: Sequence[Flag], *, top: int,
     by_key = records.set_index(["location", "sku"])
     key_index = {k: i for i, k in enumerate(by_key.index)}
     rows = []
-    for rank, line in enumerate(ranked.itertuples(index=False), start=1):
-        named = line.top_sku if line.top_share >= p.sku_share else ""
-        at = key_index[(line.location, line.top_sku)]
-        rec = records.iloc[at]
+    for rank, line in enumerate(ranked.to_dict("records"), start=1):
+        named = line["top_sku"] if line["top_share"] >= p.sku_share else ""
+        at = key_index[(line["location"], line["top_sku"])]
+        last = line["last_count_ts"]
         rows.append({
-            "rank": rank, "location": line.location, "sku": named,
-            "score": round(float(line.score), 4),
-            "expected_error_value": round(float(line.expected_error_value), 2),
-            "reasons": "; ".join(reasons(rec, contrib.iloc[at], p.reasons)),
-            "location_type": line.location_type, "skus": int(line.skus),
-            "last_count_ts": "" if pd.isna(line.last_count_ts)
-            else line.last_count_ts.isoformat(),
+            "rank": rank, "location": line["location"], "sku": named,
+            "score": round(float(line["score"]), 4),
+            "expected_error_value": round(float(line["expected_error_value"]), 2),
+            "reasons": "; ".join(reasons(records.iloc[at], contrib.iloc[at], p.reasons)),
+            "location_type": line["location_type"], "skus": int(line["skus"]),
+            "last_count_ts": "" if pd.isna(last) else pd.Timestamp(last).isoformat(),
         })
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 

@@ -11,6 +11,7 @@ in force; ``last_fit_at`` the last one before it that agreed.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,11 +153,12 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     versions = _versions(view, sku)
     if not versions:
         return None
-    starts = np.array([_t(v.effective_at) for v in versions])
+    starts = np.array([_t(v.effective_at) for v in versions], dtype=float)
     rows = view.rows(sku=sku)
 
-    def master_at(ts: object) -> MasterVersion:
-        at = np.searchsorted(starts, float(pd.Timestamp(ts).value), side="right") - 1
+    def master_at(ts: Any) -> MasterVersion:
+        at = np.searchsorted(starts, np.array([float(pd.Timestamp(ts).value)]),
+                             side="right")[0] - 1
         return versions[max(0, int(at))]
 
     receipts = []

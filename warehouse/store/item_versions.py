@@ -11,7 +11,9 @@ neither field change nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -83,14 +85,14 @@ def versions_kept(writer: BulkWriter) -> bool:
     return bool(writer.query(sql, ["item_versions"])[0][0])
 
 
-def _version(rec: dict[str, object], version: int, effective: pd.Timestamp | None,
+def _version(rec: Mapping[Any, Any], version: int, effective: pd.Timestamp | None,
              recorded_at: datetime, source: str) -> dict[str, object]:
     return {"sku": rec.get("sku"), "version": version, "effective_at": effective,
             "recorded_at": pd.Timestamp(recorded_at), "case_qty": int(rec["case_qty"]),
             "unit_weight_kg": _weight(rec.get("unit_weight_kg")), "source": source}
 
 
-def _effective(rec: dict[str, object], default: datetime | None) -> pd.Timestamp | None:
+def _effective(rec: Mapping[Any, Any], default: datetime | None) -> pd.Timestamp | None:
     """The row's ``effective_from`` (naive = UTC), else ``default``.
 
     Raises:
