@@ -153,8 +153,20 @@ def recount_action(line: PlanLine | CountTaskRecord) -> Action:
     return Action(type=ActionType.RECOUNT, params=params)
 
 
-def write_task(wms: WmsAdapter | None, action: Action, key: str) -> WriteBackResult:
-    """The one write path for a plan task (today's WMS adapter call, as for tickets)."""
+def task_ref(plan_id: str, rank: int) -> str:
+    """What a plan task is to the write path (a ticket id is to a ticket's action)."""
+    return f"{plan_id}:{rank}"
+
+
+def write_task(wms: WmsAdapter | None, *, ref: str, action: Action) -> WriteBackResult:
+    """The one write path for a plan task, approved by the plan's one decision.
+
+    Keyed as a ticket's action is (``write_back_key(ref, action)``), so a retry never lands
+    a task twice. Today this is the WMS adapter call the ticket write-back makes; once the
+    ``actions`` write path lands it becomes ``actions.write_back.write_back`` for ``ref``
+    with a Decision approving ``action_digest(action)`` by the plan's approver.
+    """
+    key = write_back_key(ref, action)
     if wms is None:
         return WriteBackResult(status=WriteBackStatus.FAILED, idempotency_key=key,
                                detail="no WMS configured (set TALLY_WMS_URL); retry later")
@@ -196,7 +208,7 @@ def _record_approval(session: Session, *, plan: CountPlanOut, body: ApprovePlanI
         session.add(CountTaskRecord(plan_id=plan_id, rank=line.rank, location=line.location,
                                     sku=line.sku,
                                     idempotency_key=write_back_key(
-                                        f"{plan_id}:{line.rank}", action)))
+                                        task_ref(plan_id, line.rank), action)))
     session.commit()
     session.refresh(record)
     audit.append(AuditKind.DECISION, {
@@ -213,7 +225,7 @@ def _write(session: Session, task: CountTaskRecord, *, audit: AuditLog,
     session.add(task)
     session.commit()
     action = recount_action(task)
-    result = write_task(wms, action, task.idempotency_key)
+    result = write_task(wms, ref=task_ref(task.plan_id, task.rank), action=action)
     task.status = TASK_WRITTEN if result.status in LANDED else TASK_FAILED
     task.wms_reference = result.wms_reference
     task.detail = result.detail

@@ -34,6 +34,10 @@ COVERAGE_TARGET = 0.5
 ABC_FACTOR_TARGET = 3.0
 """How many times the ABC plan's coverage the plan must reach."""
 STORAGE = ("PICK", "RESERVE", "BULK", "CAGE")
+RECORD_C = 0.3
+"""Inverse L2 strength of the record model's logistic regression (on standardised signals)."""
+SIZE_ALPHA = 10.0
+"""L2 strength of the ridge regression of log1p(|error|) on the wrong records."""
 
 TRAIN_SITES: tuple[GeneratorConfig, ...] = tuple(
     GeneratorConfig(seed=1000 + i, days=(30, 45)[i % 2], skus=(300, 400)[i // 2 % 2],
@@ -93,13 +97,13 @@ def fit(sites: list[Site], *, folds: bool = True) -> CountPlanModel:
 
     def record_fit(frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         z = (frame[list(FEATURES)].to_numpy(dtype=float) - mean) / scale
-        lr = LogisticRegression(C=0.3, max_iter=5000).fit(z, frame["wrong"].to_numpy())
+        lr = LogisticRegression(C=RECORD_C, max_iter=5000).fit(z, frame["wrong"].to_numpy())
         return lr.coef_[0], float(lr.intercept_[0])
 
     coef, intercept = record_fit(allrec)
     wrong = allrec[allrec["wrong"]]
     zw = (wrong[list(FEATURES)].to_numpy(dtype=float) - mean) / scale
-    ridge = Ridge(alpha=10.0).fit(zw, np.log1p(wrong["error"].to_numpy()))
+    ridge = Ridge(alpha=SIZE_ALPHA).fit(zw, np.log1p(wrong["error"].to_numpy()))
     model = CountPlanModel(
         features=list(FEATURES), mean=mean.tolist(), scale=scale.tolist(), coef=coef.tolist(),
         intercept=intercept, size_coef=ridge.coef_.tolist(),
