@@ -51,7 +51,7 @@ class LearningParams(BaseModel):
     benign_share: float = Field(default=0.8, gt=0.5, le=1.0,
                                 description="share of a pattern's votes that must be false "
                                             "alarms for it to count as normal practice")
-    limit_margin: float = Field(default=1.25, ge=1.0,
+    limit_margin: float = Field(default=1.0, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
                                             "alarm")
@@ -76,19 +76,26 @@ class Magnitude:
     """A ratio: its distance from 1 counts, either way (2.0 and 0.5 are equally far)."""
     threshold: str | None = None
     """The flag's number that holds the detector's own threshold, if it reports one."""
+    per: str | None = None
+    """The flag's number the magnitude is divided by (a load over its limit)."""
 
     def of(self, flag: Flag) -> float | None:
         """The flag's magnitude, None when the number is missing."""
         value = flag.numbers.get(self.number)
         if not isinstance(value, int | float) or not math.isfinite(value):
             return None
+        if self.per is not None:
+            base = flag.numbers.get(self.per)
+            if not isinstance(base, int | float) or base <= 0:
+                return None
+            value = value / base
         if self.ratio:
             return max(value, 1 / value) if value > 0 else None
         return abs(float(value))
 
 
 MAGNITUDES: dict[str, Magnitude] = {
-    "COUNT_VARIANCE": Magnitude("variance", "units", threshold="tolerance"),
+    "COUNT_VARIANCE": Magnitude("value", "in value (variance x unit cost)"),
     "MIRRORED_VARIANCE": Magnitude("variance", "units"),
     "PACK_MULTIPLE": Magnitude("variance", "units"),
     "NEGATIVE_BALANCE": Magnitude("balance_after", "units"),
@@ -97,7 +104,7 @@ MAGNITUDES: dict[str, Magnitude] = {
     "BIN_OVERFILL": Magnitude("ratio", "x typical"),
     "WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
     "DOCK_WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
-    "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "kg"),
+    "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "x the load limit", per="limit_kg"),
     "QTY_OUTLIER": Magnitude("qty", "units"),
 }
 """Codes whose alarms have a size: learning raises their threshold instead of silencing."""

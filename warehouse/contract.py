@@ -112,6 +112,8 @@ class TicketStatus(StrEnum):
     REJECTED = "REJECTED"
     WRITTEN_BACK = "WRITTEN_BACK"
     WRITE_BACK_FAILED = "WRITE_BACK_FAILED"
+    AWAITING_COUNT = "AWAITING_COUNT"
+    """A RECOUNT was written back; the ticket waits for the blind count (project addition)."""
 
 
 # Signed quantity effect of each type on the balance at `location` (to_location gets +1 for

@@ -17,6 +17,7 @@ from api.cli import (
     data,
     evaluation,
     generate,
+    learning,
     run,
     score,
     serve,
@@ -49,6 +50,8 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.command("generate")(generate.generate_command)
 app.command("wms-sim")(wms_sim.wms_sim_command)
+app.add_typer(learning.resolutions_app, name="resolutions")
+app.add_typer(learning.learning_app, name="learning")
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 start of the record). The count-plan tables' models live in ``api/count_plans.py``.
 
 Revision ID: 0003_countplan
-Revises: 0003_tickets
+Revises: 0003_loop
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_countplan'
-down_revision = '0003_tickets'
+down_revision = '0003_loop'
 branch_labels = None
 depends_on = None
 
