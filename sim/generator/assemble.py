@@ -28,6 +28,11 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
         A dataset whose transactions are sorted by ts (tz-aware UTC) with ``eaches``, and
         whose ``labels`` hold one row per injected case (plus a ``variant`` column).
     """
+    return to_dataset(simulate(config, progress=progress))
+
+
+def simulate(config: GeneratorConfig, *, progress: bool = False) -> Simulation:
+    """Run the simulation; the finished :class:`Simulation` (its ledger knows both balances)."""
     sim = Simulation(config, benign=benign, schedule_cases=anomalies.schedule)
     if progress:
         from rich.progress import Progress
@@ -37,7 +42,7 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
             sim.run(on_day=lambda _day: bar.advance(task))
     else:
         sim.run()
-    return to_dataset(sim)
+    return sim
 
 
 def to_dataset(sim: Simulation) -> Dataset:
