@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.recount import CountResult
 from scoring.types import Incident
 from warehouse.contract import Action, Severity, Ticket, TicketStatus
 from warehouse.wms import WriteBackResult
@@ -44,3 +45,7 @@ class TicketState(BaseModel):
     write_back: WriteBackResult | None = Field(default=None, description="the WMS answer")
     status: TicketStatus | None = Field(default=None, description="lifecycle status")
     ticket: Ticket | None = Field(default=None, description="the contract ticket, once recorded")
+    recount: Action | None = Field(default=None, description="the RECOUNT written back before "
+                                   "the count, once a count has answered it")
+    count: CountResult | None = Field(default=None, description="the blind count that answered "
+                                      "the recount")

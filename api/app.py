@@ -27,7 +27,19 @@ from api.db import SERVICE_TABLES
 from api.errors import install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics, MeasureRequests
-from api.routes import chat, decisions, health, kpis, tickets, transactions
+from api.recounts import Recounts
+from api.routes import (
+    chat,
+    count_plan,
+    decisions,
+    health,
+    items,
+    kpis,
+    learning,
+    recounts,
+    tickets,
+    transactions,
+)
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
@@ -128,6 +140,10 @@ def create_app(
             app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
             app.state.write_back = WriteBackRunner(wms=app.state.wms, graph=app.state.graph,
                                                    audit=app.state.audit)
+            if app.state.graph is not None and getattr(app.state, "recounts", None) is None:
+                app.state.recounts = Recounts(engine=engine, audit=app.state.audit,
+                                              graph=lambda: app.state.graph,
+                                              escalate_h=cfg.recount_escalate_h)
             app.state.chat = _open_chat(cfg)
             worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
             app.state.worker = worker
@@ -150,6 +166,10 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(kpis.router)
     app.include_router(chat.router)
+    app.include_router(count_plan.router)
+    app.include_router(items.router)
+    app.include_router(learning.router)
+    app.include_router(recounts.router)
     install_web_ui(app)
 
     app.add_middleware(MeasureRequests, metrics=app.state.metrics)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.auth import Role
+from api.recounts import awaiting_count
 from api.tickets import EventKind, TicketRecord, add_event, update_ticket
 from warehouse.audit import AuditKind, AuditLog
 from warehouse.canonical import write_back_key
@@ -100,10 +101,13 @@ class WriteBackRunner:
         if result is None:
             result = self._apply(action, key)
         landed = result.status in LANDED
+        status = TicketStatus.WRITTEN_BACK if landed else TicketStatus.WRITE_BACK_FAILED
+        if landed and awaiting_count(self.graph, record.ticket_id):
+            status = TicketStatus.AWAITING_COUNT  # a blind count task is out: wait for it
         record = update_ticket(
             session,
             record=record,
-            status=(TicketStatus.WRITTEN_BACK if landed else TicketStatus.WRITE_BACK_FAILED).value,
+            status=status.value,
             write_back_status=result.status.value,
             wms_reference=result.wms_reference,
             write_back_detail=result.detail,

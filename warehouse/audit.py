@@ -39,6 +39,7 @@ class AuditKind(StrEnum):
     DECISION = "DECISION"
     WRITE_BACK = "WRITE_BACK"
     ACCESS = "ACCESS"
+    LEARNING = "LEARNING"
 
 
 class AuditRecord(SQLModel, table=True):

@@ -11,7 +11,19 @@ import sys
 import typer
 from rich.console import Console
 
-from api.cli import audit, data, evaluation, generate, run, score, serve, users, wms_sim
+from api.cli import (
+    audit,
+    count_plan,
+    data,
+    evaluation,
+    generate,
+    learning,
+    run,
+    score,
+    serve,
+    users,
+    wms_sim,
+)
 from warehouse.errors import UserError
 
 __all__ = ["app", "main"]
@@ -27,6 +39,7 @@ app.command("ingest")(data.ingest_command)
 app.command("status")(data.status_command)
 app.add_typer(data.db_app, name="db")
 app.command("score")(score.score_command)
+app.command("count-plan")(count_plan.count_plan_command)
 app.command("run")(run.run_command)
 app.command("demo")(run.demo_command)
 app.command("triage")(run.triage_command)
@@ -37,6 +50,8 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.command("generate")(generate.generate_command)
 app.command("wms-sim")(wms_sim.wms_sim_command)
+app.add_typer(learning.resolutions_app, name="resolutions")
+app.add_typer(learning.learning_app, name="learning")
 
 
 def main() -> None:

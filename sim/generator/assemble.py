@@ -34,6 +34,11 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
         from sim.generator.ecommerce import generate_export
 
         return generate_export(config)
+    return to_dataset(simulate(config, progress=progress))
+
+
+def simulate(config: GeneratorConfig, *, progress: bool = False) -> Simulation:
+    """Run the simulation; the finished :class:`Simulation` (its ledger knows both balances)."""
     sim = Simulation(config, benign=benign, schedule_cases=anomalies.schedule)
     if progress:
         from rich.progress import Progress
@@ -43,7 +48,7 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
             sim.run(on_day=lambda _day: bar.advance(task))
     else:
         sim.run()
-    return to_dataset(sim)
+    return sim
 
 
 def to_dataset(sim: Simulation) -> Dataset:

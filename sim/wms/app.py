@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sim.wms.faults import FaultInjector, FaultMode, FaultPlan
 from sim.wms.models import (
@@ -177,7 +177,7 @@ def create_sim_app(
 
     @app.get("/v1/work-orders", dependencies=guarded)
     def get_work_orders(s: SessionDep, kind: str | None = None) -> list[SimWorkOrder]:
-        query = select(SimWorkOrder).order_by(SimWorkOrder.id)
+        query = select(SimWorkOrder).order_by(col(SimWorkOrder.id))
         if kind:
             query = query.where(SimWorkOrder.kind == kind)
         return list(s.exec(query))
@@ -314,7 +314,8 @@ def _effects(s: Session, action: Action, key: str) -> None:
             s.add(item)
         case RecountParams():
             for location in params.locations:
-                _order(s, ActionType.RECOUNT, key, sku=params.sku, location=location)
+                _order(s, ActionType.RECOUNT, key, sku=params.sku, location=location,
+                       blind=params.blind)
         case VoidDuplicateParams():
             _order(s, ActionType.VOID_DUPLICATE, key, txn_id=params.txn_id)
         case SupplierClaimParams():
