@@ -71,7 +71,7 @@ def dataset_name(cfg: GeneratorConfig) -> str:
 
 
 def generated(cfg: GeneratorConfig, *, twin: bool = False) -> EvalDataset:
-    """A generated dataset of seed >= 100; ``twin`` adds a copy with every note blanked."""
+    """A generated dataset of seed >= 100; ``twin`` adds a copy without the injected notes."""
     if cfg.seed < FIRST_HELD_OUT_SEED:
         raise ValueError(f"seed {cfg.seed} is a training seed; eval seeds start at 100")
     data = generate(cfg)
@@ -81,7 +81,7 @@ def generated(cfg: GeneratorConfig, *, twin: bool = False) -> EvalDataset:
     return EvalDataset(
         name=dataset_name(cfg), kind="generated", data=data, profile=cfg.profile,
         expectations=expectations_from_labels(data.labels),
-        twin=without_notes(data) if twin and cfg.with_notes else None,
+        twin=without_injections(data) if twin and cfg.with_notes else None,
         description=", ".join([f"profile={cfg.profile}",
                                *(f"{k}={v}" for k, v in settings.items())]),
     )
@@ -112,6 +112,19 @@ def hand_written(folder: Path) -> EvalDataset:
                        description=str(spec.get("description", "")))
 
 
+def without_injections(data: Dataset) -> Dataset:
+    """The dataset with only the generator's instruction-like notes blanked.
+
+    Ordinary notes are evidence (issue 10: "wrong barcode" counts like a weight), so the
+    clean twin keeps them; the injected text must change nothing.
+    """
+    from sim.generator.benign import INJECTIONS
+
+    tx = data.transactions.copy()
+    tx["note"] = tx["note"].where(~tx["note"].isin(INJECTIONS), None)
+    return Dataset(data.items, data.locations, tx, data.labels, data.extras)
+
+
 def _clean_twin(data: Dataset, injection: dict[str, Any]) -> Dataset:
     """The dataset without the injected text (``field``: note, or description of ``sku``)."""
     if injection.get("field") == "description":
@@ -132,7 +145,7 @@ def suite(name: str, *, cases_dir: Path = CASES_DIR,
 
     ``ci``, ``full`` and ``cases`` judge every hand-written case under ``cases_dir``; ``ci``
     and ``full`` add generated datasets (small ones in ``ci``; the first also runs with its
-    notes blanked, checking that the generator's injection-like notes change nothing) and
+    instruction-like notes blanked, checking that they change nothing) and
     the hand-labelled real export (``ci``: one month; ``full``: all six), notes visible and
     hidden, when the export is at ``real_data``. ``real`` is the real export alone, whole.
     """
