@@ -170,8 +170,8 @@ def money_chart(money: Mapping[str, Any], what: str) -> bytes:
             return
         table = pd.DataFrame({k: v.model_dump() for k, v in money.items()}).T[
             list(MONEY_COLOURS)]
-        table.index = [str(k).replace("_", " ").lower() if "_" in str(k) or str(k).isupper()
-                       else str(k) for k in table.index]
+        table.index = [str(k).replace("_", " ").lower() if str(k).replace("_", "").isalpha()
+                       else str(k) for k in table.index]  # causes in words, weeks as they are
         _stacked_bars(ax, table, MONEY_COLOURS)
         ax.set_ylabel("value at risk ($)")
         ax.set_xlabel(what)
