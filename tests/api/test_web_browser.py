@@ -120,7 +120,7 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(browser: Any, world: di
     screenshot(page, "ui-queue")
 
     page.get_by_text("Filter and group").click()
-    page.get_by_label("Root cause").select_option("MIS_SCAN")
+    page.locator("#f-cause").select_option("MIS_SCAN")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**root_cause=MIS_SCAN**")
     causes = page.locator("#queue-rows tr td:nth-child(3)").all_inner_texts()
