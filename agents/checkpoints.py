@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
 from agents.recount import CountResult
@@ -47,7 +50,7 @@ def memory_checkpointer() -> InMemorySaver:
     return InMemorySaver(serde=serializer())
 
 
-def sqlite_checkpointer(path: Path) -> BaseCheckpointSaver:
+def sqlite_checkpointer(path: Path) -> SqliteSaver:
     """A SQLite checkpointer on ``path`` (tables created), the default for paused tickets."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 

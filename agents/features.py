@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -78,12 +78,20 @@ class FeatureContext:
         self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
+        # a log without opening stock runs negative everywhere: then a negative balance
+        # describes the site, not the case
+        negative = (tx["bal_after"] < 0).to_numpy()
+        self.negative_is_normal = bool(len(tx)) and float(negative.mean()) > \
+            params.site_normal_share
         ids = tx["txn_id"].to_numpy(dtype=object)
         self.pos: dict[str, int] = {}
         for i, t in enumerate(ids):
             self.pos.setdefault(t, i)
-        self._items = {r["sku"]: r for r in data.items.to_dict("records")}
-        self._locations = {r["location_id"]: r for r in data.locations.to_dict("records")}
+        self._items: dict[str, dict[str, Any]] = {
+            r["sku"]: r for r in cast("list[dict[str, Any]]", data.items.to_dict("records"))}
+        self._locations: dict[str, dict[str, Any]] = {
+            r["location_id"]: r
+            for r in cast("list[dict[str, Any]]", data.locations.to_dict("records"))}
         self.lookalikes = lookalike_index(data.items)
         self.median_qty = tx.groupby(["sku", "type"])["eaches"].median().to_dict()
         picks = tx[tx["type"] == "PICK"]
@@ -93,13 +101,13 @@ class FeatureContext:
         weighed = tx[tx["weight_kg"].notna() & (tx["eaches"] > 0)]
         per_each = (weighed["weight_kg"] / weighed["eaches"]).to_numpy()
         users = weighed["user_id"].to_numpy(dtype=object)
-        at = weighed.groupby("sku", sort=False).indices
+        at = cast("dict[str, np.ndarray]", weighed.groupby("sku", sort=False).indices)
         self.weighed: dict[str, tuple[np.ndarray, np.ndarray]] = {
             sku: (per_each[i], users[i]) for sku, i in at.items()}
         # locations with a non-zero count variance of each sign, per SKU
         var = tx[tx["var"].notna() & (tx["var"] != 0)]
-        self.var_locations: dict[tuple[str, float], int] = var.groupby(
-            [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict()
+        self.var_locations = cast("dict[tuple[str, float], int]", var.groupby(
+            [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict())
 
     def item(self, sku: str) -> dict[str, Any] | None:
         """The item master row of ``sku`` (column -> value), if known."""
@@ -137,7 +145,7 @@ def _present(value: object) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
-def _distinct(values: np.ndarray) -> set[object]:
+def _distinct(values: np.ndarray) -> set[Any]:
     return {v for v in values if _present(v)}
 
 
@@ -186,8 +194,9 @@ def case_features(incident: Incident, ctx: FeatureContext) -> dict[str, float]:
         f[f"frac_{name}"] = _frac(types == kind)
     f["dup_payload"] = float(rows["dup_payload"].any())
     f["double_scan"] = float(rows["double_scan"].any())
-    f["neg_balance"] = float((rows["bal_after"] < 0).any())
-    f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
+    if not ctx.negative_is_normal:
+        f["neg_balance"] = float((rows["bal_after"] < 0).any())
+        f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
     _weight_features(f, rows, ctx)
     _count_features(f, rows, ctx)
     _receipt_features(f, rows, ctx)
@@ -245,7 +254,7 @@ def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> Non
     f["count_rel_var"] = float(np.clip((var / exp).mean(), -5, 5))
     packs = [_field(ctx.item(s), "case_qty") for s in skus]
     f["var_pack_multiple"] = _frac(np.array(
-        [bool(p) and v != 0 and _near_multiple(v, p) for v, p in zip(var, packs, strict=True)]))
+        [bool(p and v != 0 and _near_multiple(v, p)) for v, p in zip(var, packs, strict=True)]))
     nz = var != 0
     var, skus, locs = var[nz], skus[nz], locs[nz]
     # same SKU, opposite variances in two bins; or two SKUs swapped in one place

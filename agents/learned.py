@@ -83,9 +83,9 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
     found = learner.suppressions(incidents, resolutions)
     by_id = {t.ticket_id: t for t in tickets}
     by_rules = defaultdict(list)
-    for inc_id, sup in found.items():
+    for inc_id, rule in found.items():
         ticket = by_id.get(inc_id)
-        if ticket is not None and sup.rule_ids and ticket.root_cause is not RootCause.LEGITIMATE:
+        if ticket is not None and rule.rule_ids and ticket.root_cause is not RootCause.LEGITIMATE:
             by_rules[ticket.root_cause].append(inc_id)
     acting = Counter(t.root_cause for t in tickets if t.root_cause is not RootCause.LEGITIMATE)
     floor = learner.params.min_verdicts
@@ -138,11 +138,11 @@ def _calibration(tickets: Sequence[Ticket], resolutions: Sequence[Resolution],
             owner.setdefault(x, t)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for i, res in enumerate(resolutions):
-        t = next((owner[x] for x in res.txn_ids if x in owner), None)
-        if i in ignored or t is None or t.root_cause is RootCause.LEGITIMATE:
+        mine = next((owner[x] for x in res.txn_ids if x in owner), None)
+        if i in ignored or mine is None or mine.root_cause is RootCause.LEGITIMATE:
             continue
-        right = not res.benign and res.root_cause in (None, t.root_cause)
-        c = counts[t.root_cause.value]
+        right = not res.benign and res.root_cause in (None, mine.root_cause)
+        c = counts[mine.root_cause.value]
         c[0] += 1
         c[1] += right
     return {k: (n, r) for k, (n, r) in counts.items()}

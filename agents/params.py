@@ -44,6 +44,11 @@ class PolicyParams(BaseModel):
         default=0.8, ge=0, le=1,
         description="calibrated incident risk (probability) from which an ongoing finding "
                     "stops the line (severity STOP)")
+    site_normal_share: float = Field(
+        default=0.2, gt=0, le=1,
+        description="share of the site's rows above which a signal (a negative balance, a "
+                    "pick from an empty bin) is the site's normal, e.g. a log without opening "
+                    "stock, and no longer evidence about one case")
     systemic_min_occurrences: int = Field(
         default=10, ge=2,
         description="occurrences (flagged transactions) of one cause (one feed, one device) "
@@ -87,7 +92,7 @@ def high_value_skus(items: pd.DataFrame, locations: pd.DataFrame,
     cages = set(locations.loc[locations["type"] == "CAGE", "location_id"]) if len(
         locations) else set()
     home = items["home_location"] if "home_location" in items else pd.Series(None, items.index)
-    cost = pd.to_numeric(items.get("unit_cost"), errors="coerce") if "unit_cost" in items \
+    cost = pd.to_numeric(items["unit_cost"], errors="coerce") if "unit_cost" in items \
         else pd.Series(np.nan, items.index)
     high = home.isin(cages).to_numpy() | (cost >= high_value_cost(items, params)).to_numpy()
     return frozenset(items["sku"].astype(str).to_numpy()[high])

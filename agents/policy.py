@@ -21,7 +21,7 @@ from agents.case import CaseFile
 from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from agents.value import value_at_risk
 from tools.result import num
-from tools.view import WarehouseView, cell_float, cell_str
+from tools.view import WarehouseView, cell_float, cell_str, records
 from warehouse.action_params import validate_params
 from warehouse.contract import (
     Action,
@@ -235,7 +235,7 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
     items' locations before anything is adjusted.
     """
     second = rows[view.rescanned[rows.index.to_numpy()] & (rows["sign"] != 0)]
-    for row in second.head(1).itertuples():
+    for row in records(second.head(1)):
         return (Action(type=A.VOID_DUPLICATE, params={"txn_id": row.txn_id}),
                 _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA of {row.sku} at "
                          f"{row.location} seconds after the first: void the extra scan"))
@@ -248,7 +248,7 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
                          f"EA; one was scanned as the other: correct {over.sku} at "
                          f"{over.location} by {num(over.var)} EA"))
     weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
-    for row in weighed.itertuples():
+    for row in records(weighed):
         for other in view.lookalikes.get(row.sku, []):
             item = view.item(other)
             unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
@@ -279,9 +279,9 @@ def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
     """
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
     short = counts[counts["var"] < 0]
-    for over in counts[counts["var"] > 0].itertuples():
+    for over in records(counts[counts["var"] > 0]):
         twin = short[(short["sku"] != over.sku) & ((short["var"] + over.var).abs() < 1e-9)]
-        for match in twin.head(1).itertuples():
+        for match in records(twin.head(1)):
             return over, match
     return None
 
@@ -300,7 +300,7 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Pol
                  ) -> tuple[Action, list[EvidenceItem]]:
     sku = _main_sku(case, rows)
     item = view.item(sku) if sku else None
-    if item is None:
+    if not sku or item is None:
         return _inspect(case, rows), []
     case_qty = cell_float(item.get("case_qty"))
     unit = cell_float(item.get("unit_weight_kg"))
@@ -337,7 +337,7 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: Pol
     hist = view.rows(sku=sku)
     counts = hist[(hist["type"] == "CYCLE_COUNT") & (hist["var"].fillna(0) != 0)]
     guesses = []
-    for c in counts.itertuples():
+    for c in records(counts):
         at = hist[(hist["ts"] <= c.ts) & (hist["uom"] == "CS")]
         into = at[(at["to_location"] == c.location)
                   | ((at["location"] == c.location) & (at["sign"] > 0))]["qty"].sum()
@@ -359,7 +359,7 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: Pol
 def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
               ) -> tuple[Action, list[EvidenceItem]]:
     moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
-    for row in moved.itertuples():
+    for row in records(moved):
         item = view.item(row.sku)
         if item is None:
             continue
@@ -393,10 +393,10 @@ def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
                              f"location {home}"))
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
     over = counts[counts["var"] > 0]
-    for row in over.itertuples():  # stock counted over in one bin, short in another
+    for row in records(over):  # stock counted over in one bin, short in another
         short = counts[(counts["sku"] == row.sku) & (counts["var"] < 0)
                        & (counts["location"] != row.location)]
-        for twin in short.head(1).itertuples():
+        for twin in records(short.head(1)):
             qty = min(row.var, -twin.var)
             return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": row.location,
                                                   "to_location": twin.location}),
@@ -424,7 +424,7 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                ) -> tuple[Action, list[EvidenceItem]]:
     rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
     rec = rec[rec["qty"] != rec["expected_qty"]]
-    for row in rec.itertuples():
+    for row in records(rec):
         per = row.eaches / row.qty if row.qty else 1.0
         diff = (row.qty - row.expected_qty) * per
         item = view.item(row.sku)
@@ -444,7 +444,7 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                                                           "qty_delta": _clean(diff)}),
                     _derived(f"{row.txn_id} under {ref} differs from the ASN by {num(diff)} EA"))
     # received as the ASN said, but the dock scale weighed a different quantity
-    for row in rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)].itertuples():
+    for row in records(rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)]):
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
         weight, ref = cell_float(row.weight_kg), cell_str(row.ref)

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, Table, create_engine, inspect
 
 from api.auth import ApiKey, User
 from api.chat.history import ChatMessage
+from api.count_plans import CountPlanRecord, CountTaskRecord
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
 from warehouse.audit import AuditHead, AuditRecord
@@ -13,9 +14,9 @@ from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [
-    t.__table__  # type: ignore[attr-defined]
+    t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
-              TicketApproval, ChatMessage)
+              TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord)
 ]
 
 

@@ -304,7 +304,7 @@ def _unit_cost(kit: TriageKit, sku: str | None) -> float | None:
     items = kit.view.items
     if sku is None or "unit_cost" not in items.columns or sku not in items.index:
         return None
-    cost = items.at[sku, "unit_cost"]
+    cost: Any = items.at[sku, "unit_cost"]  # a frame cell: a number, NaN or None
     return None if cost is None or cost != cost else float(cost)
 
 

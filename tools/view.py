@@ -9,7 +9,7 @@ tool looks rows up without scanning the log.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
@@ -218,6 +218,11 @@ def cell_str(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def records(frame: pd.DataFrame) -> Iterator[Any]:
+    """``frame.itertuples()``: one row at a time, columns as attributes (cells untyped)."""
+    return iter(frame.itertuples())
 
 
 def iso(ts: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import pandas as pd
 from langgraph.types import Command
@@ -17,6 +17,7 @@ from tools.item_master import item_master
 from tools.ledger_replay import ledger_replay
 from tools.location_details import location_details
 from tools.lookalike_skus import lookalike_skus
+from tools.master_data_history import master_data_history
 from tools.receipt_vs_asn import receipt_vs_asn
 from tools.recent_transactions import TxnRow
 from tools.user_activity import user_activity
@@ -27,6 +28,13 @@ MAX_ROWS = 6
 """Incident transactions quoted as evidence (the earliest ones; the rest are counted)."""
 MAX_FLAGS = 8
 """Scorer flags quoted as evidence (strongest first; the rest are counted)."""
+
+
+class _Facts(Protocol):
+    """A tool's answer: it renders itself as evidence sentences."""
+
+    def facts(self) -> list[str]:
+        """The evidence sentences."""
 
 
 class GatherContext:
@@ -72,12 +80,12 @@ class GatherContext:
                         tool_calls=calls)
 
     def _tool_results(self, sku: str | None, location: str | None, rows: pd.DataFrame,
-                      f: dict[str, float]) -> list[tuple[str, object]]:
+                      f: dict[str, float]) -> list[tuple[str, _Facts | None]]:
         """Only the tools the incident's signals call for (each is cheap, none is free)."""
         v = self.view
         sku = sku or (str(rows["sku"].mode().iloc[0]) if len(rows) else None)
         location = location or (str(rows["location"].mode().iloc[0]) if len(rows) else None)
-        out: list[tuple[str, object]] = []
+        out: list[tuple[str, _Facts | None]] = []
         if sku:
             out.append(("item_master", item_master(v, sku)))
         if location:
@@ -86,6 +94,8 @@ class GatherContext:
             out.append(("count_history", count_history(v, sku, limit=5)))
             if location:
                 out.append(("ledger_replay", ledger_replay(v, sku, location)))
+        if sku and (f["weight_ratio_pack"] or f["weight_ratio_steady"] or f["var_pack_multiple"]):
+            out.append(("master_data_history", master_data_history(v, sku)))
         for ref in rows.loc[(rows["type"] == "RECEIPT") & rows["ref"].notna(), "ref"].unique()[:2]:
             out.append(("receipt_vs_asn", receipt_vs_asn(v, str(ref), sku=sku)))
         if f["dup_payload"] or f["double_scan"]:

@@ -147,9 +147,18 @@ def weigh_signals(proba: np.ndarray, classes: tuple[RootCause, ...], case: CaseF
     return (1.0 - w) * proba + w * notes, said
 
 
-def rule_verdict(features: dict[str, float]) -> tuple[RootCause, float, str] | None:
-    """A verdict the evidence makes unambiguous, or None to let the model decide."""
-    if features.get("dup_payload", 0.0) >= 1.0:
+def rule_verdict(features: dict[str, float], codes: list[str] | None = None
+                 ) -> tuple[RootCause, float, str] | None:
+    """A verdict the evidence makes unambiguous, or None to let the model decide.
+
+    Args:
+        features: the case's signals.
+        codes: the incident's reason codes, when any: the rule then also needs the
+            scorer's ``DUPLICATE_PAYLOAD`` (two order lines alike but for their orders are
+            not one event twice).
+    """
+    confirmed = not codes or "DUPLICATE_PAYLOAD" in codes
+    if features.get("dup_payload", 0.0) >= 1.0 and confirmed:
         return RootCause.SYSTEM_SYNC, 0.97, "the same payload was posted under two ids"
     return None
 
@@ -169,7 +178,7 @@ class OfflineReasoner:
 
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
-        rule = rule_verdict(case.features)
+        rule = rule_verdict(case.features, case.incident.codes)
         proba, signals = weigh_signals(self.model.predict_proba(case.features),
                                        self.model.classes, case)
         if rule is not None:
