@@ -13,8 +13,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from actions.decision import Decision
+from actions.wms import WriteBackResult, WriteBackStatus
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
-from agents.state import Decision, TicketState
+from agents.state import TicketState
 from scoring.types import Flag, Incident
 from warehouse.contract import (
     Action,
@@ -25,7 +27,6 @@ from warehouse.contract import (
     Ticket,
     TicketStatus,
 )
-from warehouse.wms import WriteBackResult, WriteBackStatus
 
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,

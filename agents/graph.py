@@ -14,6 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from actions.wms import WmsAdapter
 from agents.case import Reasoner
 from agents.features import FeatureContext
 from agents.nodes.await_approval import await_approval
@@ -27,7 +28,6 @@ from agents.nodes.write_back import WriteBack
 from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
 from tools.view import WarehouseView
-from warehouse.wms import WmsAdapter
 
 
 def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,

@@ -12,18 +12,23 @@ users_app = typer.Typer(help="Manage users and their API keys.", no_args_is_help
 
 @audit_app.command("verify")
 def audit_verify_command() -> None:
-    """Walk the audit chain; exit 1 if any record was edited, deleted or reordered."""
+    """Walk the keyed audit chain and its anchored heads; exit 1 on any edit or rewind.
+
+    Fails when a record was edited, deleted, reordered or rehashed without TALLY_AUDIT_KEY,
+    or when the chain was cut back behind a head anchored in the data dir.
+    """
     from rich.console import Console
 
+    from actions.audit import AuditLog
     from api.db import open_engine
-    from warehouse.audit import AuditLog
 
     console = Console()
     report = AuditLog(open_engine(require=("audit_log", "audit_head"))).verify()
     if report.ok:
         console.print(
             f"audit chain intact: {report.records} records, head {report.head_seq} "
-            f"hash {report.head_hash}"
+            f"hash {report.head_hash}; {report.anchored} anchored head(s) in "
+            f"{report.anchor_path} agree"
         )
         return
     console.print(f"[bold red]audit chain broken[/]: {len(report.problems)} problem(s)")
@@ -120,11 +125,11 @@ def consume_command(
 
     from rich.console import Console
 
+    from actions.audit import AuditLog
     from api.intake import Intake
     from api.queue_consumer import consume, rejects_queue
     from api.service import open_store
     from api.worker import WorkQueue
-    from warehouse.audit import AuditLog
     from warehouse.settings import get_settings
 
     settings = get_settings()

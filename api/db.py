@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, Table, create_engine, inspect
 
+from actions.audit import AuditHead, AuditRecord
+from actions.outbox import WriteBackOutbox
 from api.auth import ApiKey, User
 from api.chat.history import ChatMessage
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
-from warehouse.audit import AuditHead, AuditRecord
 from warehouse.cli import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[attr-defined]
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
-              TicketApproval, ChatMessage)
+              TicketApproval, ChatMessage, WriteBackOutbox)
 ]
 
 

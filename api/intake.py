@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
+from actions.audit import AuditKind, AuditLog
 from api.errors import field_path
 from api.metrics import ApiMetrics
 from api.worker import WorkItem, WorkQueue
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
 from warehouse.store.small_append import SMALL_APPEND_ROWS
 

@@ -70,6 +70,8 @@ class TicketRecord(SQLModel, table=True):
     created_at: str = SqlField(max_length=40, index=True)
     decided_at: str | None = SqlField(default=None, max_length=40)
     decided_by: str | None = SqlField(default=None, max_length=64)
+    decision_reason: str | None = SqlField(
+        default=None, sa_column=Column(Text), description="why it was rejected (required)")
     write_back_status: str | None = SqlField(default=None, max_length=32)
     write_back_key: str | None = SqlField(default=None, max_length=200)
     wms_reference: str | None = SqlField(default=None, max_length=128)
@@ -165,6 +167,7 @@ class TicketDetail(TicketSummary):
     action_digest: str = Field(description="digest an approval of the current action binds to")
     edited_by: str | None
     decided_by: str | None
+    decision_reason: str | None = Field(default=None, description="reject: the reason given")
     approvals: list[Approval]
     write_back: WriteBackInfo
     history: list[HistoryEntry]
@@ -337,6 +340,7 @@ def detail_of(session: Session, *, record: TicketRecord) -> TicketDetail:
         action_digest=record.action_digest,
         edited_by=record.edited_by,
         decided_by=record.decided_by,
+        decision_reason=record.decision_reason,
         approvals=approvals_of(session, ticket_id=record.ticket_id),
         write_back=WriteBackInfo(
             status=record.write_back_status,

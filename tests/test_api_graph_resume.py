@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from agents.graph import build_graph
 from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
@@ -23,7 +24,6 @@ from warehouse.dataset import Dataset
 from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
 
@@ -110,7 +110,12 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         assert state.decision.approver == "sup1"
 
         # an edit in the service resumes the graph as an edit: the graph writes the edited one
-        edited_action = {"type": "INVESTIGATE", "params": {"sku": opened[1].sku or "X"}}
+        # (an edit must fit the case: a type the root cause does not allow is refused)
+        misfit = client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
+            "decision": "edit", "action": {"type": "INVESTIGATE", "params": {"sku": "X"}}})
+        assert misfit.status_code == 422 and "does not fit" in misfit.text
+        edited_action = {"type": "RECOUNT", "params": {"locations": [opened[1].location],
+                                                       "sku": opened[1].sku}}
         client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
             "decision": "edit", "action": edited_action}).raise_for_status()
         digest = client.get(f"/v1/tickets/{remeasure}", headers=users["ctl1"]).json()[
@@ -123,12 +128,13 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         assert state.action.model_dump(mode="json") == edited_action
 
         rejected = client.post(f"/v1/tickets/{void}/decision", headers=users["sup1"],
-                               json={"decision": "reject", "comment": "known resend"})
+                               json={"decision": "reject", "reason": "known resend"})
         assert rejected.json()["ticket"]["status"] == "REJECTED"
         state = thread_state(graph, void)
         assert state.status == "REJECTED" and state.write_back is None
+        assert state.decision.reason == "known resend"
 
     applied = wms.get("/v1/actions").json()
     assert sorted(a["action_type"] for a in applied) == sorted(
-        [opened[0].action["type"], "INVESTIGATE"])
+        [opened[0].action["type"], "RECOUNT"])
     assert len({a["idempotency_key"] for a in applied}) == 2

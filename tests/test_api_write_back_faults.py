@@ -12,11 +12,11 @@ from loopback_server import serve_on_loopback
 from sqlmodel import Session
 from tenacity import wait_none
 
+from actions.audit import AuditKind, AuditLog
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 from warehouse.wms_sim.faults import FaultPlan
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from typer.testing import CliRunner
 
-from warehouse.audit import AuditHead, AuditKind, AuditLog, AuditRecord
+from actions.audit import AuditHead, AuditKind, AuditLog, AuditRecord
 
 
 def _engine(url: str) -> Engine:

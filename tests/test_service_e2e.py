@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 from loopback_server import serve_on_loopback
 from tenacity import wait_none
 
+from actions.wms_rest import RestWmsAdapter
 from api.service import create_service_app
 from warehouse.dataset import Dataset
 from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 from warehouse.writer import write_dataset
 

@@ -20,13 +20,13 @@ from browser import launch_chromium, screenshot
 from loopback_server import serve_on_loopback
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from tools.view import WarehouseView
 from warehouse.contract import Action, EvidenceItem, Ticket
 from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
 pytestmark = pytest.mark.timeout(120)

@@ -11,13 +11,13 @@ from api_store import TableStore
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from api.web.session import COOKIE
 from tools.view import WarehouseView
 from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 
 USERS = (("viewer1", "viewer"), ("sup1", "supervisor"), ("sup2", "supervisor"),

@@ -9,10 +9,10 @@ import pytest
 from loopback_server import serve_on_loopback
 from tenacity import wait_none
 
+from actions.wms import WriteBackStatus
+from actions.wms_rest import RestWmsAdapter
 from warehouse.canonical import write_back_key
 from warehouse.contract import Action
-from warehouse.wms import WriteBackStatus
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.wms_sim.app import create_sim_app
 from warehouse.wms_sim.faults import FaultInjector, FaultMode, FaultPlan
 

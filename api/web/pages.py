@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field, field_validator
 
+from actions.wms import WriteBackStatus
 from api.approvals import ApprovalVerdict, action_value, check_approval
 from api.auth import Principal, Role, authenticate
 from api.chat.history import messages_of
@@ -53,7 +54,6 @@ from api.web.session import (
 )
 from api.web.templating import templates
 from warehouse.contract import Action, RootCause, Severity, TicketStatus
-from warehouse.wms import WriteBackStatus
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 TicketId = Annotated[str, Path(min_length=1, max_length=128)]
@@ -121,6 +121,7 @@ class DecisionForm(BaseModel):
 
     decision: DecisionKind
     comment: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=2000, description="reject: why (else the comment)")
     action_digest: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
 
 
@@ -329,7 +330,7 @@ async def decision(request: Request, ticket_id: TicketId, user: UiUser, session:
 
     def act(record: TicketRecord) -> DecisionOutcome:
         body = DecisionIn(decision=form.decision, comment=form.comment,
-                          action_digest=form.action_digest)
+                          reason=form.reason or form.comment, action_digest=form.action_digest)
         if form.decision is DecisionKind.EDIT:
             body.action = _edited_action(detail_of(session, record=record), fields)
         return decide(session, record=record, user=user, body=body, policy=policy,

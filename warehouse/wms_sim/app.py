@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, select
 
+from actions.wms import WriteBackStatus
 from warehouse.action_params import (
     AdjustInventoryParams,
     CorrectMasterDataParams,
@@ -36,7 +37,6 @@ from warehouse.action_params import (
 )
 from warehouse.canonical import action_digest, canonical_json
 from warehouse.contract import Action, ActionType
-from warehouse.wms import WriteBackStatus
 from warehouse.wms_sim.faults import FaultInjector, FaultMode, FaultPlan
 from warehouse.wms_sim.models import (
     SimAppliedAction,
