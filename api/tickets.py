@@ -243,6 +243,7 @@ def save_ticket(
         extra={k: v for k, v in ticket.model_dump(mode="json").items() if k not in known},
     )
     session.add(record)
+    session.flush()  # the row first: PostgreSQL checks the history's foreign key
     session.add(TicketEvent(ticket_id=record.ticket_id, ts=record.created_at, actor=actor,
                             kind=EventKind.CREATED.value, detail={"status": record.status}))
     session.commit()
