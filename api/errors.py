@@ -79,10 +79,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
+        errors = [_error(e) for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
                             status_code=422)
+
+
+def _error(error: dict[str, Any]) -> dict[str, str]:
+    """One validation error as ``{field, message}``; a body that is not JSON names the body."""
+    if error.get("type") == "json_invalid":
+        where = error.get("loc", ("body", 0))[-1]
+        reason = (error.get("ctx") or {}).get("error", "malformed")
+        return {"field": "body", "message": f"not valid JSON ({reason} at character {where})"}
+    return {"field": field_path(tuple(error.get("loc", ()))), "message": error.get("msg",
+                                                                                   "invalid")}
