@@ -125,3 +125,118 @@ def test_cli_verify_exits_non_zero_on_tampering(
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1
     assert "record 2" in bad.output
+
+
+def _rehash_plain(engine: Engine, from_seq: int) -> None:
+    """What an attacker with database access but not the key does: edit, rehash with SHA-256."""
+    from warehouse.canonical import canonical_json, sha256_hex
+
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).mappings().all()
+        prev = "0" * 64
+        for row in rows:
+            if row["seq"] >= from_seq:
+                payload = row["payload"].replace("approve", "reject")
+                digest = sha256_hex(canonical_json({
+                    "seq": row["seq"], "ts": row["ts"], "kind": row["kind"],
+                    "correlation_id": row["correlation_id"], "payload": payload,
+                    "prev_hash": prev}))
+                conn.execute(text("UPDATE audit_log SET payload = :p, prev_hash = :ph, "
+                                  "hash = :h WHERE seq = :s"),
+                             {"p": payload, "ph": prev, "h": digest, "s": row["seq"]})
+                prev = digest
+            else:
+                prev = row["hash"]
+        conn.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+
+
+def _decisions(log: AuditLog, n: int = 4) -> None:
+    for i in range(n):
+        log.append(AuditKind.DECISION, {"ticket": f"K{i}", "decision": "approve"}, f"K{i}")
+
+
+def test_rehash_with_the_plain_hash_function_fails(engine: Engine) -> None:
+    log = AuditLog(engine)
+    _decisions(log)
+    assert log.verify().ok
+    _rehash_plain(engine, 2)
+    report = log.verify()
+    assert not report.ok
+    assert {p.seq for p in report.problems if "keyed hash" in p.problem} == {2, 3, 4}
+
+
+def test_another_key_does_not_verify(engine: Engine, tmp_path: object) -> None:
+    _decisions(AuditLog(engine, key=b"site-secret"))
+    assert AuditLog(engine, key=b"site-secret").verify().ok
+    assert not AuditLog(engine, key=b"guessed").verify().ok
+
+
+def test_cut_tail_and_rewound_head_fail_against_the_anchor(engine: Engine) -> None:
+    log = AuditLog(engine)
+    _decisions(log, 5)
+    report = log.verify()
+    assert report.ok and report.anchored == 5
+    with engine.begin() as conn:  # cut records 4 and 5, point the head at 3: self-consistent
+        conn.execute(text("DELETE FROM audit_log WHERE seq > 3"))
+        conn.execute(text("UPDATE audit_head SET seq = 3, hash = "
+                          "(SELECT hash FROM audit_log WHERE seq = 3)"))
+    report = log.verify()
+    assert not report.ok
+    assert [p.seq for p in report.problems] == [4, 5]
+    assert all("tail was cut" in p.problem for p in report.problems)
+
+
+def test_rewritten_chain_that_verifies_in_itself_fails_against_the_anchor(engine: Engine) -> None:
+    key = b"leaked-key"
+    log = AuditLog(engine, key=key)
+    _decisions(log, 3)
+    with engine.begin() as conn:  # even with the key: rebuild the chain from scratch
+        conn.execute(text("DELETE FROM audit_log"))
+        conn.execute(text("UPDATE audit_head SET seq = 0, hash = :g"), {"g": "0" * 64})
+    forged = AuditLog(engine, key=key, anchor_path=log.anchor_path.with_name("elsewhere"))
+    for i in range(3):
+        forged.append(AuditKind.FLAG, {"txn_id": f"T{i}"}, f"T{i}")
+    report = log.verify()
+    assert not report.ok and any("rewritten" in p.problem for p in report.problems)
+
+
+def test_lost_anchor_file_fails(engine: Engine) -> None:
+    log = AuditLog(engine)
+    _decisions(log, 2)
+    log.anchor_path.unlink()
+    report = log.verify()
+    assert not report.ok and "anchor file was lost" in report.problems[0].problem
+
+
+def test_prod_needs_an_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from warehouse.settings import Settings
+
+    monkeypatch.setenv("TALLY_ENV", "prod")
+    with pytest.raises(ValidationError, match="TALLY_AUDIT_KEY"):
+        Settings()
+    monkeypatch.setenv("TALLY_AUDIT_KEY", "s3cret")
+    assert Settings().audit_key.get_secret_value() == "s3cret"
+
+
+def test_cli_verify_fails_on_rehash_and_on_rewind(tmp_path: object,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouse.cli import app
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("TALLY_DATABASE_URL", url)
+    engine = _engine(url)
+    _decisions(AuditLog(engine), 4)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "4 anchored" in ok.output, ok.output
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 4"))
+        conn.execute(text("UPDATE audit_head SET seq = 3, hash = "
+                          "(SELECT hash FROM audit_log WHERE seq = 3)"))
+    rewound = runner.invoke(app, ["audit", "verify"])
+    assert rewound.exit_code == 1 and "tail was cut" in rewound.output, rewound.output
+    _rehash_plain(engine, 1)
+    rehashed = runner.invoke(app, ["audit", "verify"])
+    assert rehashed.exit_code == 1 and "keyed hash" in rehashed.output
