@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from agents.case import Reasoner
 from agents.features import FeatureContext
+from agents.learned import LearningOutcome, apply_learning
 from agents.pipeline import triage
-from tools.registry import make_toolbox
+from agents.reasoners.toolbox import make_toolbox
 from tools.view import WarehouseView
-from warehouse.contract import RootCause, Severity, Ticket
+from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
+from warehouse.loader.resolutions import ResolutionLoad, find_resolutions, load_resolutions
 from warehouse.settings import Settings
 
-SEVERITY_ORDER = {Severity.STOP: 0, Severity.REVIEW: 1, Severity.INFO: 2}
 TOP_TICKETS = 10
 
 
@@ -39,11 +41,21 @@ class BatchResult:
     reasoner: str = "offline"
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    learning: LearningOutcome | None = None
 
     def top(self, n: int = TOP_TICKETS) -> list[Ticket]:
-        """The tickets a supervisor should see first: STOP, then highest risk."""
-        return sorted(self.tickets, key=lambda t: (SEVERITY_ORDER[t.severity], -t.risk_score,
-                                                   t.ticket_id))[:n]
+        """The tickets a supervisor should see first (severity, money at risk, risk).
+
+        Occurrences of a systemic ticket stand behind their parent, not in the top.
+        """
+        return sorted((t for t in self.tickets if t.parent_ticket_id is None),
+                      key=Ticket.queue_key)[:n]
+
+    @property
+    def systemic(self) -> list[Ticket]:
+        """Systemic tickets, in queue order."""
+        return sorted((t for t in self.tickets if t.kind is TicketKind.SYSTEMIC),
+                      key=Ticket.queue_key)
 
 
 @dataclass
@@ -70,7 +82,9 @@ def _progress(enabled: bool) -> Progress:
 
 
 def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True,
-                     timings: dict[str, float] | None = None) -> BatchResult:
+                     timings: dict[str, float] | None = None,
+                     resolutions: Sequence[Resolution] = (),
+                     undone: Sequence[str] = ()) -> BatchResult:
     """Fit the scorer on the data, score it, triage every incident with the configured reasoner.
 
     Args:
@@ -78,8 +92,12 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         settings: decides the reasoner (offline unless an LLM is configured).
         progress: show rich progress bars.
         timings: stage timings so far (load), extended here.
+        resolutions: the site's verdicts: learned from before the tickets are written
+            (:mod:`scoring.learning`, :mod:`agents.learned`).
+        undone: ids of learned rules an admin undid.
     """
     from scoring import Scorer
+    from scoring.learning import Learner
 
     timings = dict(timings or {})
     start = time.perf_counter()
@@ -102,8 +120,14 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
 
         tickets = triage(result.incidents, view, reasoner, features=features, on_ticket=tick)
     timings["triage_s"] = time.perf_counter() - start
+    outcome = None
+    if resolutions:
+        start = time.perf_counter()
+        learner = Learner().fit(resolutions, result.flags, data, undone=undone)
+        tickets, outcome = apply_learning(tickets, result.incidents, learner, resolutions)
+        timings["learn_s"] = time.perf_counter() - start
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
-                       reasoner=reasoner.name, skipped=dict(result.skipped))
+                       reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
 
 
 def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
@@ -134,13 +158,26 @@ def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult
         store.close()
     if data.transactions.empty:
         raise UserError(f"{dataset_dir}: no valid transactions to score")
-    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start})
+    resolutions = _resolutions(dataset_dir, out)
+    batch = score_and_triage(data, settings, timings={"load_s": time.perf_counter() - start},
+                             resolutions=resolutions.resolutions)
     batch.notes.append(f"loaded {report.rows_loaded:,} rows of {report.rows_read:,} into "
                        f"{db.name}; {report.rejected:,} rejected, "
                        f"{report.redelivered:,} re-delivered")
+    if resolutions.report.rows_read:
+        batch.notes.append(f"resolutions.csv: {len(resolutions.resolutions):,} verdicts "
+                           f"learned from, {resolutions.report.rejected:,} rows rejected")
     batch.timings["total_s"] = sum(batch.timings.values())
     write_outputs(batch, out)
     return batch
+
+
+def _resolutions(dataset_dir: Path, out: Path) -> ResolutionLoad:
+    """The dataset's ``resolutions.csv``, if it has one (bad rows to resolution_rejects.csv)."""
+    path = find_resolutions(dataset_dir)
+    if path is None:
+        return ResolutionLoad()
+    return load_resolutions(path, rejects_path=out / "resolution_rejects.csv")
 
 
 def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:
@@ -162,9 +199,23 @@ def render_report(batch: BatchResult) -> str:
     causes = [(c.value, [by[(c, s)] for s in Severity], sum(by[(c, s)] for s in Severity))
               for c in RootCause]
     secs = np.array(batch.ticket_seconds) * 1000 if batch.ticket_seconds else np.zeros(1)
+    top_level = [t for t in batch.tickets if t.parent_ticket_id is None]
     return render(
         "report", batch=batch, causes=causes, severities=[s.value for s in Severity],
         totals=[sum(by[(c, s)] for c in RootCause) for s in Severity],
+        top_level=len(top_level), value=sum(t.value_at_risk for t in top_level),
+        spread=risk_spread(top_level),
         top=batch.top(), p50=float(np.percentile(secs, 50)), p99=float(np.percentile(secs, 99)),
         actions=Counter(t.action.type.value for t in batch.tickets).most_common(),
+        learning=batch.learning,
     )
+
+
+def risk_spread(tickets: list[Ticket]) -> dict[str, float]:
+    """How risk spreads over tickets: min, quartiles, max, and the share at 0.99 or more."""
+    if not tickets:
+        return {}
+    risk = np.array([t.risk_score for t in tickets])
+    q = np.quantile(risk, [0.0, 0.25, 0.5, 0.75, 1.0])
+    return {"min": q[0], "q1": q[1], "median": q[2], "q3": q[3], "max": q[4],
+            "saturated": float(np.mean(risk >= 0.99)), "distinct": float(len(np.unique(risk)))}

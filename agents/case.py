@@ -32,6 +32,13 @@ class CaseFile(BaseModel):
     tool_calls: int = Field(default=0, description="read-only tool calls spent on this case")
 
 
+class Alternative(BaseModel):
+    """A cause the reasoner weighed and did not choose."""
+
+    root_cause: RootCause
+    probability: float = Field(ge=0.0, le=1.0)
+
+
 class Classification(BaseModel):
     """A reasoner's verdict on the root cause."""
 
@@ -39,6 +46,8 @@ class Classification(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     rationale: str = Field(description="short reason, citing evidence ids")
     cited_evidence: list[str] = Field(default_factory=list, description="evidence ids relied on")
+    alternatives: list[Alternative] = Field(
+        default_factory=list, description="runner-up causes with their probabilities")
 
 
 class Explanation(BaseModel):

@@ -16,6 +16,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from actions.wms import WmsAdapter
 from agents.case import Reasoner
+from agents.consistency import ApproverRole
 from agents.features import FeatureContext
 from agents.nodes.await_approval import await_approval
 from agents.nodes.classify import Classify
@@ -32,7 +33,8 @@ from tools.view import WarehouseView
 
 def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
                 checkpointer: BaseCheckpointSaver | None,
-                features: FeatureContext | None = None) -> CompiledStateGraph:
+                features: FeatureContext | None = None,
+                approver_role: ApproverRole | None = None) -> CompiledStateGraph:
     """Compile the triage graph over one warehouse view.
 
     Args:
@@ -42,6 +44,8 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
         checkpointer: where paused tickets wait (SQLite by default, see
             :mod:`agents.checkpoints`; in memory in tests and batch runs).
         features: feature indexes over the same data (built from ``view`` when None).
+        approver_role: the role the approval rules require for an action, so that an
+            explanation naming another approver is sent back to the templates.
 
     Returns:
         The compiled graph.
@@ -51,7 +55,7 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
     g = StateGraph(TicketState)
     g.add_node("gather_context", GatherContext(view, features), destinations=("classify",))
     g.add_node("classify", Classify(reasoner), destinations=("verify_grounding",))
-    g.add_node("verify_grounding", VerifyGrounding(OfflineReasoner()), destinations=(
+    g.add_node("verify_grounding", VerifyGrounding(OfflineReasoner(), approver_role), destinations=(
         "verify_grounding", "draft_action", "await_approval", "record"))
     g.add_node("draft_action", DraftAction(view), destinations=("explain",))
     g.add_node("explain", Explain(reasoner), destinations=("verify_grounding",))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from agents.case import Classification, Explanation
+from agents.narrative import derived_figures
 from warehouse.contract import EvidenceItem
 
 # A quantity: not glued to a word, id, date or time on either side.
@@ -38,8 +39,8 @@ def _supported(token: str, known: list[float]) -> bool:
 
 
 def evidence_numbers(evidence: list[EvidenceItem]) -> list[float]:
-    """Every quantity stated in the evidence."""
-    return [float(n) for e in evidence for n in numbers_in(e.fact)]
+    """Every quantity stated in the evidence, and the figures the narrative derives from it."""
+    return [float(n) for e in evidence for n in numbers_in(e.fact)] + derived_figures(evidence)
 
 
 def ungrounded(text: str, cited: list[str], evidence: list[EvidenceItem]) -> list[str]:

@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
+from agents.value import value_at_risk
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str
 from warehouse.action_params import validate_params
@@ -57,6 +58,8 @@ class Draft(BaseModel):
     derived: list[EvidenceItem] = Field(
         default_factory=list, description="facts the policy computed (source 'policy')")
     proposal_refused: str | None = Field(default=None, description="why a proposal was refused")
+    value_at_risk: float = Field(default=0.0, ge=0.0,
+                                 description="money in question (agents.value.value_at_risk)")
 
 
 def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
@@ -77,14 +80,15 @@ def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
     if proposal is not None:
         refused = refusal(proposal, cause, case, rows)
         if refused is None:
-            return Draft(action=proposal, severity=severity(cause, proposal, case))
+            return Draft(action=proposal, severity=severity(cause, proposal, case),
+                         value_at_risk=value_at_risk(proposal, rows, view))
     action, derived = _policy_action(cause, case, rows, view)
     try:
         validate_params(action)
     except ValidationError:  # never ship an action the write-back would refuse
         action, derived = _inspect(case, rows), []
     return Draft(action=action, severity=severity(cause, action, case), derived=derived,
-                 proposal_refused=refused)
+                 proposal_refused=refused, value_at_risk=value_at_risk(action, rows, view))
 
 
 def refusal(action: Action, cause: RootCause, case: CaseFile, rows: pd.DataFrame

@@ -20,6 +20,8 @@ class TicketState(BaseModel):
     classification: Classification | None = Field(default=None, description="the verdict")
     action: Action | None = Field(default=None, description="the drafted (or edited) action")
     severity: Severity | None = Field(default=None, description="from the policy")
+    value_at_risk: float = Field(default=0.0, ge=0.0, description="money in question, policy's")
+    item_description: str | None = Field(default=None, description="the SKU's item text")
     explanation: Explanation | None = Field(default=None, description="what a supervisor reads")
     grounding: list[str] = Field(
         default_factory=list, description="what verify_grounding did: ok, repaired, fallback")

@@ -10,7 +10,7 @@ from api.auth import ApiKey, User
 from api.chat.history import ChatMessage
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
-from warehouse.cli import UserError
+from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [

@@ -45,12 +45,14 @@ from actions.wms import WmsAdapter
 from agents.batch import TriageKit
 from agents.graph import build_graph
 from api.app import create_app
+from api.approvals import ApprovalPolicy, action_value, required_role
 from api.intake import FLAGS, SCORE, Intake
 from api.tickets import TicketRecord
 from api.triage import open_ticket
 from api.worker import WorkItem, WorkQueue
 from scoring import Scorer
 from scoring.types import Flag, Incident
+from warehouse.contract import Action
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings, get_settings
 
@@ -233,9 +235,18 @@ class ServiceTriage:
                 self._kit = TriageKit.build(data, self.settings)
                 self._graph = build_graph(reasoner=self._kit.reasoner, view=self._kit.view,
                                           wms=self.wms, checkpointer=self._checkpointer,
-                                          features=self._kit.features)
+                                          features=self._kit.features,
+                                          approver_role=self._approver_role)
                 self._seq = seq
             return self._graph
+
+    def _approver_role(self, action: Action) -> str:
+        """The least role the approval rules require for ``action`` (for the explanation)."""
+        assert self._kit is not None
+        sku = action.params.get("sku")
+        value = action_value(action, _unit_cost(self._kit, sku if isinstance(sku, str) else None))
+        policy = ApprovalPolicy.from_settings(self.settings)
+        return required_role(action, value=value, policy=policy).value
 
     def __call__(self, item: WorkItem) -> None:
         """Score a ``SCORE`` item; triage a ``FLAGS`` item with every flag pending by then."""

@@ -29,11 +29,10 @@ from warehouse.contract import (
     RootCause,
     Severity,
     Ticket,
+    TicketKind,
     TicketStatus,
 )
 
-SEVERITY_RANK = {Severity.STOP: 0, Severity.REVIEW: 1, Severity.INFO: 2}
-"""Queue order: STOP first."""
 OPEN_STATUSES = frozenset({TicketStatus.PENDING_APPROVAL, TicketStatus.APPROVED,
                            TicketStatus.WRITE_BACK_FAILED})
 """Statuses that still need someone (or the write-back) to act."""
@@ -66,6 +65,11 @@ class TicketRecord(SQLModel, table=True):
     action_digest: str = SqlField(max_length=64)
     edited_by: str | None = SqlField(default=None, max_length=64)
     unit_cost: float | None = SqlField(default=None, description="cost of one each, if known")
+    value_at_risk: float = SqlField(default=0.0, index=True,
+                                    description="money in question (contract section 5)")
+    kind: str = SqlField(default=TicketKind.INCIDENT.value, max_length=16, index=True)
+    parent_ticket_id: str | None = SqlField(default=None, max_length=128, index=True)
+    child_count: int = 0
     status: str = SqlField(max_length=32, index=True)
     created_at: str = SqlField(max_length=40, index=True)
     decided_at: str | None = SqlField(default=None, max_length=40)
@@ -151,6 +155,10 @@ class TicketSummary(BaseModel):
     location: str | None
     summary: str
     action_type: ActionType
+    value_at_risk: float = Field(description="money in question: eaches in doubt x unit cost")
+    kind: TicketKind = Field(description="incident, or systemic: one cause, many occurrences")
+    parent_ticket_id: str | None = Field(description="the systemic ticket this one belongs to")
+    child_count: int = Field(description="on a systemic ticket: occurrences it groups")
     created_at: str
     decided_at: str | None
     age_s: float = Field(description="seconds since the ticket was created")
@@ -228,7 +236,7 @@ def save_ticket(
         location=ticket.location,
         risk_score=ticket.risk_score,
         severity=ticket.severity.value,
-        severity_rank=SEVERITY_RANK[ticket.severity],
+        severity_rank=ticket.severity.rank,
         root_cause=ticket.root_cause.value,
         confidence=ticket.confidence,
         summary=ticket.summary,
@@ -238,6 +246,10 @@ def save_ticket(
         proposed_action=action,
         action_digest=action_digest(ticket.action),
         unit_cost=unit_cost,
+        value_at_risk=ticket.value_at_risk,
+        kind=ticket.kind.value,
+        parent_ticket_id=ticket.parent_ticket_id,
+        child_count=ticket.child_count,
         status=str(status),
         created_at=_normal_time(created_at) if created_at else now_iso(),
         extra={k: v for k, v in ticket.model_dump(mode="json").items() if k not in known},
@@ -323,6 +335,10 @@ def summarize(record: TicketRecord, now: datetime | None = None) -> TicketSummar
         location=record.location,
         summary=record.summary,
         action_type=ActionType(record.action["type"]),
+        value_at_risk=record.value_at_risk,
+        kind=TicketKind(record.kind),
+        parent_ticket_id=record.parent_ticket_id,
+        child_count=record.child_count,
         created_at=record.created_at,
         decided_at=record.decided_at,
         age_s=age_seconds(record.created_at, now),
@@ -359,8 +375,9 @@ class TicketSort(StrEnum):
     """Orders the queue can be listed in."""
 
     QUEUE = "queue"
-    """STOP first, then riskiest, then oldest."""
+    """STOP first, then most money at risk, then riskiest, then oldest."""
     RISK = "risk"
+    VALUE = "value"
     NEWEST = "newest"
     OLDEST = "oldest"
 
@@ -373,6 +390,11 @@ class TicketQuery(BaseModel):
     root_cause: list[RootCause] | None = Field(default=None, description="any of these causes")
     sku: str | None = Field(default=None, max_length=128)
     location: str | None = Field(default=None, max_length=128)
+    kind: TicketKind | None = Field(default=None, description="incident or systemic only")
+    parent_ticket_id: str | None = Field(
+        default=None, max_length=128, description="the occurrences of this systemic ticket")
+    top_level: bool = Field(default=False,
+                            description="leave out occurrences that belong to a systemic ticket")
     min_age_h: float | None = Field(default=None, ge=0, le=1e6, description="at least this old")
     max_age_h: float | None = Field(default=None, ge=0, le=1e6, description="at most this old")
     sort: TicketSort = TicketSort.QUEUE
@@ -396,6 +418,12 @@ def list_tickets(
         where.append(TicketRecord.sku == query.sku)
     if query.location is not None:
         where.append(TicketRecord.location == query.location)
+    if query.kind is not None:
+        where.append(TicketRecord.kind == query.kind.value)
+    if query.parent_ticket_id is not None:
+        where.append(TicketRecord.parent_ticket_id == query.parent_ticket_id)
+    if query.top_level:
+        where.append(col(TicketRecord.parent_ticket_id).is_(None))
     if query.min_age_h is not None:
         oldest_allowed = (now - timedelta(hours=query.min_age_h)).isoformat(timespec="microseconds")
         where.append(col(TicketRecord.created_at) <= oldest_allowed)
@@ -403,9 +431,10 @@ def list_tickets(
         newest_allowed = (now - timedelta(hours=query.max_age_h)).isoformat(timespec="microseconds")
         where.append(col(TicketRecord.created_at) >= newest_allowed)
     order = {
-        TicketSort.QUEUE: [col(TicketRecord.severity_rank), col(TicketRecord.risk_score).desc(),
-                           col(TicketRecord.created_at)],
+        TicketSort.QUEUE: [col(TicketRecord.severity_rank), col(TicketRecord.value_at_risk).desc(),
+                           col(TicketRecord.risk_score).desc(), col(TicketRecord.created_at)],
         TicketSort.RISK: [col(TicketRecord.risk_score).desc(), col(TicketRecord.created_at)],
+        TicketSort.VALUE: [col(TicketRecord.value_at_risk).desc(), col(TicketRecord.created_at)],
         TicketSort.NEWEST: [col(TicketRecord.created_at).desc()],
         TicketSort.OLDEST: [col(TicketRecord.created_at)],
     }[query.sort]

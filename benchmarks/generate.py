@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from warehouse.generator import GeneratorConfig, generate
+from sim.generator import GeneratorConfig, generate
 
 SIZES = [(30, 300), (60, 1000), (90, 1500)]
 

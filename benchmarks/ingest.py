@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="admin URL; '' skips PostgreSQL")
     args = parser.parse_args()
 
-    from warehouse.generator import GeneratorConfig, generate
+    from sim.generator import GeneratorConfig, generate
     from warehouse.writer import write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,10 +25,10 @@ from agents.batch import run_dataset
 from agents.features import FeatureContext
 from agents.pipeline import triage
 from agents.reasoners import build_reasoner
+from agents.reasoners.toolbox import make_toolbox
 from scoring import Scorer
-from tools.registry import make_toolbox
+from sim.generator import GeneratorConfig, generate
 from tools.view import WarehouseView
-from warehouse.generator import GeneratorConfig, generate
 from warehouse.settings import Settings
 from warehouse.writer import write_dataset
 

@@ -27,8 +27,8 @@ from scoring import Scorer
 from scoring.detectors.multivariate import features
 from scoring.evaluate import case_txns, coverage
 from scoring.scorer import _frame
+from sim.generator import GeneratorConfig, generate
 from warehouse.dataset import Dataset
-from warehouse.generator import GeneratorConfig, generate
 
 
 def feature_matrix(scorer: Scorer, data: Dataset) -> tuple[pd.DataFrame, np.ndarray]:

@@ -113,6 +113,6 @@ def row_features(data: Dataset) -> np.ndarray:
 def training_labels() -> list[Expectation]:
     """Labelled cases the baseline may learn from: a small dataset of training seed 1."""
     from evals.expectations import expectations_from_labels
-    from warehouse.generator import GeneratorConfig, generate
+    from sim.generator import GeneratorConfig, generate
 
     return expectations_from_labels(generate(GeneratorConfig(seed=1, days=7, skus=150)).labels)

@@ -22,9 +22,9 @@ import yaml
 
 from agents.reasoners.train import HELD_OUT
 from evals.expectations import Expectation, expectations_from_labels
+from sim.generator import GeneratorConfig, generate
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
-from warehouse.generator import GeneratorConfig, generate
 
 CASES_DIR = Path(__file__).with_name("cases")
 SUITES = ("ci", "full", "cases")

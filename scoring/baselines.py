@@ -8,6 +8,7 @@ rows it never saw.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,15 @@ class Baselines:
             upper quartile of sub-hour negative spells in history, 10 min to 2 h).
         split_gap_s: how long after an ASN's first receipt its later parts arrive (95th
             percentile over ASNs received in parts; 0 when history shows no split delivery).
+        weight_noise: the site's weighing noise: robust sigma of log(measured / expected)
+            over the weighed rows (0 when nothing was weighed).
+        asn_per_line: of the ASN lines received in several parts whose receipts settle
+            one way only, the share that compare each receipt with its own line's
+            ``expected_qty`` (one line per pallet) rather than summing the parts against a
+            repeated total (NaN when the history shows neither).
+        repeated_line_refs: refs inside which one identical line repeats (same type,
+            SKU, quantity, location and time under another id).
+        repeated_line_share: those refs as a share of the refs with several lines.
         days: length of the history in days.
         end_t: last history timestamp (epoch seconds).
     """
@@ -62,15 +72,21 @@ class Baselines:
     tail_limit: float = np.inf
     neg_grace_s: float = 900.0
     split_gap_s: float = 0.0
+    weight_noise: float = 0.0
+    asn_per_line: float = np.nan
+    repeated_line_refs: int = 0
+    repeated_line_share: float = 0.0
     days: float = 1.0
     end_t: int = 0
 
 
-def fit_baselines(frame: pd.DataFrame) -> Baselines:
+def fit_baselines(frame: pd.DataFrame, params: Any = None) -> Baselines:
     """Fit every baseline on a prepared history frame.
 
     Args:
         frame: prepared transactions (scoring.frame.prepare) of the history.
+        params: the scorer's params (``neg_grace_min_s``, ``neg_grace_max_s``); defaults
+            when None.
 
     Returns:
         The fitted baselines.
@@ -128,8 +144,13 @@ def fit_baselines(frame: pd.DataFrame) -> Baselines:
         # the short spells are confirmation latency; grace is twice their upper quartile
         spells = spells[np.isfinite(spells) & (spells < 3600)]
         if len(spells) >= 5:
-            b.neg_grace_s = float(np.clip(2 * spells.quantile(0.75), 600, 7200))
+            lo = params["neg_grace_min_s"] if params is not None else 600.0
+            hi = params["neg_grace_max_s"] if params is not None else 7200.0
+            b.neg_grace_s = float(np.clip(2 * spells.quantile(0.75), lo, hi))
     b.split_gap_s = split_gap(frame)
+    b.weight_noise = weight_noise(frame)
+    b.asn_per_line = asn_per_line(frame)
+    b.repeated_line_refs, b.repeated_line_share = repeated_lines(frame)
     neg = writeoff_mask(frame)
     b.adj_user = (
         (users[neg].value_counts() / b.user_rows * 1000).reindex(b.user_rows.index).fillna(0.0)
@@ -159,6 +180,87 @@ def split_gap(frame: pd.DataFrame) -> float:
     return float(span.quantile(0.95)) if len(span) else 0.0
 
 
+def weight_noise(frame: pd.DataFrame) -> float:
+    """Robust sigma (MAD x 1.4826) of log(measured / expected weight) over weighed rows."""
+    if "weight_kg" not in frame or "unit_weight" not in frame:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(frame["weight_kg"].to_numpy(dtype="float64")
+                    / (frame["eaches"].to_numpy(dtype="float64")
+                       * frame["unit_weight"].to_numpy(dtype="float64")))
+    lr = lr[np.isfinite(lr)]
+    if len(lr) < 20:
+        return 0.0
+    return float(np.median(np.abs(lr - np.median(lr))) * MAD_SCALE)
+
+
+def asn_lines(rec: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Receipts of one ASN and SKU as one group, and how each convention reads them.
+
+    Returns the groups and, per receipt, its group's position. Columns per group: ``n``
+    receipts, ``received`` (their sum), ``pooled`` (received - the largest expected_qty:
+    parts summed against the line total, repeated on each part or counting down as the
+    open balance), ``per_line`` (received - the sum of expected_qty: each receipt against
+    its own line, one line per pallet) and ``whole_lines`` (for every expected_qty among
+    the receipts, those receipts add up to a whole number of such lines: pallets of equal
+    lines, some received in parts).
+    """
+    day = (rec["t"] // DAY).astype(str)
+    ref = np.where(rec["ref"].notna(), rec["ref"].fillna(""), "day" + day)
+    gid, _ = pd.factorize(ref + "|" + rec["sku"].fillna(""))
+    q = rec["qty"].to_numpy(dtype="float64")
+    e = rec["expected_qty"].to_numpy(dtype="float64")
+    g = pd.DataFrame({"gid": gid, "q": q, "e": e})
+    by = g.groupby("gid")
+    out = pd.DataFrame({"n": by.size(), "received": by["q"].sum()})
+    out["pooled"] = out["received"] - by["e"].max()
+    out["per_line"] = out["received"] - by["e"].sum()
+    sub = g.groupby(["gid", "e"]).agg(n=("q", "size"), got=("q", "sum")).reset_index()
+    lines = np.clip(np.round(sub["got"] / np.maximum(sub["e"], 1e-9)), 1, sub["n"])
+    sub["ok"] = (sub["got"] - lines * sub["e"]).abs() < 0.5
+    out["whole_lines"] = sub.groupby("gid")["ok"].all()
+    return out, gid
+
+
+def asn_per_line(frame: pd.DataFrame) -> float:
+    """Share of multi-receipt ASN lines that settle per line rather than pooled (NaN: none)."""
+    rec = frame[(frame["type"] == "RECEIPT") & frame["expected_qty"].notna()
+                & frame["qty"].notna()]
+    if rec.empty:
+        return np.nan
+    lines, _ = asn_lines(rec)
+    multi = lines[lines["n"] > 1]
+    per_line = (multi["per_line"].abs() < 0.5) & (multi["pooled"].abs() >= 0.5)
+    pooled = (multi["pooled"].abs() < 0.5) & (multi["per_line"].abs() >= 0.5)
+    settled = int(per_line.sum() + pooled.sum())
+    return float(per_line.sum() / settled) if settled else np.nan
+
+
+REPEAT_TYPES = ("PICK", "RETURN")
+REPEAT_PAYLOAD = ["t", "type", "sku", "qty", "location", "ref"]
+
+
+def repeated_line(frame: pd.DataFrame) -> np.ndarray:
+    """Order lines repeating an earlier line of the same ref: same type, SKU, qty, bin, time."""
+    ok = frame["type"].isin(REPEAT_TYPES).to_numpy() & frame["ref"].notna().to_numpy()
+    out = np.zeros(len(frame), bool)
+    if ok.any():
+        sub = frame.loc[ok, REPEAT_PAYLOAD].astype(object)
+        out[ok] = sub.duplicated(keep="first").to_numpy()
+    return out
+
+
+def repeated_lines(frame: pd.DataFrame) -> tuple[int, float]:
+    """Refs with a repeated line, and their share of the refs with several order lines."""
+    rep = repeated_line(frame)
+    if not rep.any():
+        return 0, 0.0
+    orders = frame[frame["type"].isin(REPEAT_TYPES) & frame["ref"].notna()]
+    multi = int((orders.groupby("ref").size() > 1).sum())
+    refs = int(frame.loc[rep, "ref"].nunique())
+    return refs, refs / max(multi, 1)
+
+
 def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:
     """Negative adjustments that are neither count corrections nor quarantine disposals."""
     corr = frame["reason_code"].fillna("").str.upper().str.contains("COUNT")
@@ -166,7 +268,7 @@ def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:
     return ((frame["type"] == "ADJUSTMENT") & (frame["qty"] < 0) & ~corr & ~disposal).to_numpy()
 
 
-def off_hours(frame: pd.DataFrame, baselines: Baselines, min_rows: int = 40) -> np.ndarray:
+def off_hours(frame: pd.DataFrame, baselines: Baselines, min_rows: float = 40) -> np.ndarray:
     """Whether each row lies outside its user's usual 9-hour window (False when unknown)."""
     start = frame["user_id"].map(baselines.user_window).to_numpy(dtype="float64")
     rows = frame["user_id"].map(baselines.user_rows).fillna(0).to_numpy()

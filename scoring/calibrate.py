@@ -18,7 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from scoring.calibration import DEFAULT_PATH, Calibration
 from scoring.evaluate import case_txns
 from scoring.scorer import Scorer
-from warehouse.generator import GeneratorConfig, generate
+from sim.generator import GeneratorConfig, generate
 
 TRAIN_SEEDS = tuple(range(1, 10))
 

@@ -21,7 +21,9 @@ NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
 # signed effect of a row on the balance at `location` (ADJUSTMENT carries its own sign)
 SOURCE_SIGN = {"RECEIPT": 1.0, "RETURN": 1.0, "ADJUSTMENT": 1.0, "PUTAWAY": -1.0, "MOVE": -1.0,
                "PICK": -1.0, "CYCLE_COUNT": 0.0}
-STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK"})
+# location roles (contract section 1): storage holds stock; the others hold it in passage
+STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK", "CAGE"})
+PASSAGE_TYPES = frozenset({"DOCK", "STAGING", "RETURNS", "QUARANTINE"})
 
 
 @dataclass

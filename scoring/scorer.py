@@ -1,10 +1,12 @@
 """The scorer: fit baselines on history, then score a batch or one event at a time.
 
-``Scorer(...).fit(history)`` learns baselines, the closing balances and the detectors the
-data supports; ``score_batch(data)`` runs every detector over the whole frame, calibrates
-the flags, groups them into incidents and scores every transaction; ``score_event(event)``
-runs the very same pipeline over the event plus the recent log around it (cached state), so
-an event gets the flags batch scoring of the same log up to that event would give it.
+``Scorer(...).fit(history)`` learns baselines, the closing balances, the detectors the
+data supports and what is normal at the site (each rule's firing share on the history; a
+rule describing the site's practice is re-thresholded or stood down, :mod:`scoring.site`);
+``score_batch(data)`` runs every detector over the whole frame, calibrates the flags,
+groups them into incidents and scores every transaction; ``score_event(event)`` runs the
+very same pipeline over the event plus the recent log around it (cached state), so an
+event gets the flags batch scoring of the same log up to that event would give it.
 """
 
 from __future__ import annotations
@@ -25,52 +27,14 @@ from scoring.detectors.base import FLAG_COLUMNS
 from scoring.detectors.multivariate import features, fit_tails, tail_score
 from scoring.frame import Catalog, prepare
 from scoring.incidents import LINK_WINDOWS, group
+from scoring.params import ScorerParams, resolve
+from scoring.site import apply_site, learn_site
 from scoring.stream import EventWindow
 from scoring.types import Flag, Incident
 from warehouse.contract import Severity
 from warehouse.dataset import Dataset
 
-DEFAULTS: dict[str, float] = {
-    "qty_mad_floor": 0.35,
-    "qty_min_history": 8,
-    "qty_z": 5.0,
-    "qty_ratio": 4.0,
-    "qty_recur": 3,
-    "velocity_ratio": 3.5,
-    "velocity_min_lines": 8,
-    "velocity_z": 4.0,
-    "velocity_ordinary_lift": 2.0,
-    "negative_min_units": 2.0,
-    "count_followup_h": 4.0,
-    "count_tol_min": 0.5,
-    "count_tol_velocity": 0.1,
-    "count_tol_value": 200.0,
-    "count_explained_factor": 10.0,
-    "mirror_window_h": 24.0,
-    "neighbour_m": 3.0,
-    "weight_tolerance": 1.12,
-    "weight_abs_tol_kg": 0.02,
-    "reweigh_window_h": 6.0,
-    "double_scan_s": 15.0,
-    "travel_min_m": 20.0,
-    "travel_speed_ms": 8.0,
-    "unknown_stock_share": 0.02,
-    "receipt_rel_tolerance": 0.0,
-    "writeoff_window_d": 14.0,
-    "writeoff_repeat": 3,
-    "high_value_quantile": 0.9,
-    "overweight_estimate_margin": 1.5,
-    "face_min_picks": 3,
-    "overfill_ratio": 5.0,
-    "receipt_open_h": 36.0,
-    "writeoff_review_value": 250.0,
-    "rare_type_max": 3,
-    "review_risk": 0.5,
-    "stop_risk": 0.85,
-    "tail_quantile": 1.0,
-    "online_window_h": 48.0,
-}
-RELATED_TXN_NUMBERS = ("first_txn", "duplicate_of")
+RELATED_TXN_NUMBERS = ("first_txn", "duplicate_of", "other_txn")
 
 
 @dataclass
@@ -99,7 +63,8 @@ class Scorer:
     """Statistical scorer over the WMS transaction log (scikit-learn conventions).
 
     Args:
-        params: detector thresholds overriding :data:`DEFAULTS`.
+        params: a :class:`~scoring.params.ScorerParams`, or overrides of its defaults (and of
+            the ``TALLY_SCORER_PARAMS`` setting); an unknown name raises at ``fit``.
         detectors: names of the detectors to run (default: all).
         calibration: a calibration, or the path of its JSON (default: the packaged one).
         link_windows: incident link window per key kind, in seconds.
@@ -107,7 +72,7 @@ class Scorer:
 
     def __init__(
         self,
-        params: Mapping[str, float] | None = None,
+        params: ScorerParams | Mapping[str, float] | None = None,
         detectors: Sequence[str] | None = None,
         calibration: str | Path | Calibration | None = None,
         link_windows: Mapping[str, float] | None = None,
@@ -121,7 +86,7 @@ class Scorer:
 
     def fit(self, history: Dataset) -> Scorer:
         """Learn baselines, closing balances and supported detectors from ``history``."""
-        self.params_ = {**DEFAULTS, **(self.params or {})}
+        self.params_ = resolve(self.params)
         names = [d.name for d in DETECTORS]
         unknown = set(self.detectors or []) - set(names)
         if unknown:
@@ -129,7 +94,7 @@ class Scorer:
         self.detectors_ = [d for d in DETECTORS if not self.detectors or d.name in self.detectors]
         self.catalog_ = Catalog.from_dataset(history)
         frame = _frame(history.transactions, self.catalog_, None)
-        self.baselines_ = fit_baselines(frame)
+        self.baselines_ = fit_baselines(frame, self.params_)
         x = features(frame, self.baselines_)
         self.baselines_.tails = fit_tails(x) if len(x) else {}
         if len(x):
@@ -145,6 +110,11 @@ class Scorer:
         self.skipped_ = {d.name: r for d in self.detectors_ if (r := d.needs(ctx))}
         self.window_ = EventWindow.from_frame(frame, self.params_["online_window_h"] * 3600)
         self.n_history_ = len(frame)
+        site = Context(frame.copy(deep=False), self.catalog_, self.baselines_, self.params_)
+        raw, _ = self._raw_flags(site, self.skipped_, None)
+        self.site_floors_, self.detector_report_ = learn_site(
+            site, raw, self.detectors_, self.skipped_, self.params_
+        )
         return self
 
     def _check_fitted(self) -> None:
@@ -229,6 +199,17 @@ class Scorer:
     def _detect(
         self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
     ) -> tuple[pd.DataFrame, dict[str, str]]:
+        ff, skipped = self._raw_flags(ctx, skip, progress)
+        ff = apply_site(ff, self.site_floors_)
+        ff["score"] = self.calibration_.flag_probability(
+            ff["code"].to_numpy(dtype=object), ff["score"].to_numpy(dtype="float64")
+        )
+        return ff, skipped
+
+    def _raw_flags(
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+    ) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Every detector's flags with their raw strengths, sorted; skipped detectors."""
         parts, skipped = [], {}
         for det in self.detectors_:
             if progress is not None:
@@ -242,9 +223,6 @@ class Scorer:
         ff = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FLAG_COLUMNS)
         ff = ff.astype({"row": np.int64, "score": "float64"})
         ff = ff.sort_values(["row", "detector", "code"], kind="stable").reset_index(drop=True)
-        ff["score"] = self.calibration_.flag_probability(
-            ff["code"].to_numpy(dtype=object), ff["score"].to_numpy(dtype="float64")
-        )
         return ff, skipped
 
     def _result(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from warehouse.cli import app
+from api.cli.main import app
 from warehouse.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -35,7 +35,8 @@ class ItemRecord(BaseModel):
             parts.append(f"unit cost {num(self.unit_cost, 2)}")
         if self.home_location:
             parts.append(f"home location {self.home_location}")
-        return [f"Item master of {self.sku}: " + ", ".join(parts)]
+        named = f' ("{self.description}")' if self.description else ""
+        return [f"Item master of {self.sku}{named}: " + ", ".join(parts)]
 
 
 def item_master(view: WarehouseView, sku: str) -> ItemRecord | None:

@@ -1,9 +1,10 @@
-"""All read-only tools by name: OpenAI function schemas, envelope calls, per-ticket budgets.
+"""All read-only tools by name: envelope calls and per-ticket call budgets.
 
 ``call_tool`` is the only way a model reaches a tool: it validates the arguments with the
 tool's params model and answers with a :class:`tools.result.ToolResult` envelope, never a
-traceback. ``make_toolbox`` binds the tools to one view for the OpenAI reasoner with a hard
-per-ticket call budget; the graph opens each ticket's budget with :func:`ticket_scope`.
+traceback. :class:`CallBudget` caps the calls per ticket; the graph opens each ticket's budget
+with :func:`ticket_scope`. The OpenAI function schemas and toolbox are the reasoner's
+(:mod:`agents.reasoners.toolbox`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.reasoners.openai_compat import ToolBox
-from agents.reasoners.schemas import compact_schema
 from tools import (
     count_history,
     duplicate_candidates,
@@ -41,7 +40,6 @@ TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
     duplicate_candidates.TOOL,
 )}
 DEFAULT_CALLS_PER_TICKET = 3
-_CHECKED_ON_CALL = ("minLength", "minimum", "maximum", "exclusiveMinimum")
 
 _ticket: ContextVar[str] = ContextVar("tally_tool_ticket", default="")
 
@@ -54,20 +52,6 @@ def ticket_scope(ticket_id: str) -> Iterator[None]:
         yield
     finally:
         _ticket.reset(token)
-
-
-def tool_schemas() -> list[dict[str, Any]]:
-    """OpenAI function-tool definitions of every read-only tool."""
-    out = []
-    for spec in TOOLS.values():
-        schema = compact_schema(spec.params.model_json_schema())
-        schema.pop("description", None)  # the params model's docstring; the tool has its own
-        for prop in schema.get("properties", {}).values():  # bounds are checked on arrival
-            for key in _CHECKED_ON_CALL:
-                prop.pop(key, None)
-        out.append({"type": "function", "function": {
-            "name": spec.name, "description": spec.description, "parameters": schema}})
-    return out
 
 
 def call_tool(view: WarehouseView, name: str, args: dict[str, Any]) -> ToolResult:
@@ -104,8 +88,11 @@ def call_tool(view: WarehouseView, name: str, args: dict[str, Any]) -> ToolResul
     return ToolResult(status=ToolStatus.OK, data=payload, params=params.model_dump(mode="json"))
 
 
-class _Budget:
-    """Tool calls spent per ticket (the ticket set by :func:`ticket_scope`)."""
+class CallBudget:
+    """Tool calls by name with at most ``max_calls`` per ticket (set by :func:`ticket_scope`).
+
+    Called with a tool name and raw arguments, it answers the envelope as compact JSON.
+    """
 
     def __init__(self, view: WarehouseView, max_calls: int) -> None:
         self.view = view
@@ -113,6 +100,7 @@ class _Budget:
         self.spent: dict[str, int] = {}
 
     def __call__(self, name: str, args: dict[str, Any]) -> str:
+        """Call tool ``name`` if the ticket's budget allows; the envelope as JSON."""
         ticket = _ticket.get()
         used = self.spent.get(ticket, 0)
         if used >= self.max_calls:
@@ -123,7 +111,3 @@ class _Budget:
             result = call_tool(self.view, name, args)
         return json.dumps(result.model_dump(mode="json"), separators=(",", ":"))
 
-
-def make_toolbox(view: WarehouseView, *, max_calls: int = DEFAULT_CALLS_PER_TICKET) -> ToolBox:
-    """The read-only tools bound to ``view`` for the OpenAI reasoner, budgeted per ticket."""
-    return ToolBox(schemas=tool_schemas(), call=_Budget(view, max_calls))

@@ -88,6 +88,20 @@ class Severity(StrEnum):
     REVIEW = "REVIEW"
     STOP = "STOP"
 
+    @property
+    def rank(self) -> int:
+        """Queue rank: 0 = STOP first, 1 = REVIEW, 2 = INFO (the one definition)."""
+        return {"STOP": 0, "REVIEW": 1, "INFO": 2}[self.value]
+
+
+class TicketKind(StrEnum):
+    """What a ticket stands for (contract section 5)."""
+
+    INCIDENT = "incident"
+    """One problem: the flags of one cause on one SKU, location, ASN line or feed."""
+    SYSTEMIC = "systemic"
+    """One cause behind many occurrences (a feed, a scanner, a user, a pack size)."""
+
 
 class TicketStatus(StrEnum):
     """Lifecycle of a ticket."""
@@ -150,6 +164,8 @@ TRANSACTION_COLUMNS = [
 TRANSACTION_REQUIRED = ["txn_id", "ts", "type", "sku", "qty", "location", "user_id"]
 
 LABEL_COLUMNS = ["case_id", "root_cause", "txn_ids", "sku", "location", "action"]
+RESOLUTION_COLUMNS = ["txn_ids", "verdict", "root_cause", "action", "decided_at", "note"]
+RESOLUTION_REQUIRED = ["txn_ids", "verdict"]
 
 
 class Transaction(BaseModel):
@@ -189,6 +205,36 @@ class Label(BaseModel):
     action: ActionType
 
 
+class Verdict(StrEnum):
+    """What a person decided about an exception (contract section 6)."""
+
+    CONFIRMED = "CONFIRMED"
+    FALSE_ALARM = "FALSE_ALARM"
+
+
+class Resolution(BaseModel):
+    """One verdict of a site's resolution log (contract section 6).
+
+    ``decided_by`` and ``ticket_id`` are the project's additions: who gave the verdict (the
+    segregation-of-duties guard needs it) and the ticket it was given on, where known.
+    """
+
+    txn_ids: list[str] = Field(min_length=1, max_length=10_000)
+    verdict: Verdict
+    root_cause: RootCause | None = None
+    action: ActionType | None = None
+    decided_at: str | None = Field(default=None, description="ISO-8601 with offset")
+    note: str | None = Field(default=None, max_length=4000,
+                             description="free text: data, never instructions")
+    decided_by: str | None = Field(default=None, max_length=128)
+    ticket_id: str | None = Field(default=None, max_length=128)
+
+    @property
+    def benign(self) -> bool:
+        """Whether the verdict says nothing was wrong (a false alarm, or named LEGITIMATE)."""
+        return self.verdict is Verdict.FALSE_ALARM or self.root_cause is RootCause.LEGITIMATE
+
+
 class Action(BaseModel):
     """A next-best action: a contract action type and its parameters."""
 
@@ -222,3 +268,16 @@ class Ticket(BaseModel):
     evidence: list[EvidenceItem]
     action: Action
     status: str
+    value_at_risk: float = Field(
+        default=0.0, ge=0.0,
+        description="money in question: eaches in doubt x unit_cost (0 where unknown)")
+    kind: TicketKind = Field(default=TicketKind.INCIDENT,
+                             description="incident, or systemic: one cause, many occurrences")
+    parent_ticket_id: str | None = Field(
+        default=None, description="on an occurrence of a systemic ticket: that ticket's id")
+    child_count: int = Field(default=0, ge=0,
+                             description="on a systemic ticket: how many occurrences it groups")
+
+    def queue_key(self) -> tuple[int, float, float, str]:
+        """Where the ticket stands in a queue: severity, then money at risk, then risk."""
+        return (self.severity.rank, -self.value_at_risk, -self.risk_score, self.ticket_id)

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=20_000, ge=0, description="refit the online scorer after this many new events "
         "(0: never; `tally serve` and `tally consume`)"
     )
+    scorer_params: dict[str, float] = Field(
+        default_factory=dict, description="overrides of the scorer's detector thresholds "
+        "(JSON object, names and units in scoring.params.ScorerParams; an unknown name fails)"
+    )
     triage_settle_s: float = Field(
         default=2.0, ge=0, description="the worker waits this long after a flag before grouping "
         "the flags pending then into incidents"

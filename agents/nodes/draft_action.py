@@ -8,7 +8,7 @@ from langgraph.types import Command
 
 from agents.policy import draft_action
 from agents.state import TicketState
-from tools.view import WarehouseView
+from tools.view import WarehouseView, cell_str
 
 
 class DraftAction:
@@ -29,5 +29,9 @@ class DraftAction:
         derived = [e.model_copy(update={"id": f"E{start + i}"})
                    for i, e in enumerate(draft.derived)]
         case = state.case.model_copy(update={"evidence": [*state.case.evidence, *derived]})
-        return Command(goto="explain", update={"case": case, "action": draft.action,
-                                               "severity": draft.severity})
+        sku = state.incident.sku
+        item = self.view.item(sku) if sku else None
+        return Command(goto="explain", update={
+            "case": case, "action": draft.action, "severity": draft.severity,
+            "value_at_risk": draft.value_at_risk,
+            "item_description": cell_str(item.get("description")) if item is not None else None})

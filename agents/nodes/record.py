@@ -23,6 +23,7 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         "llm_tokens": usage.prompt_tokens + usage.completion_tokens,
         "fallback_reason": usage.fallback_reason,
         "grounding": state.grounding,
+        "alternatives": [a.model_dump(mode="json") for a in state.classification.alternatives],
     }
     if state.decision is not None:
         extra["decision"] = state.decision.model_dump(mode="json")
@@ -32,10 +33,24 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         ticket_id=state.ticket_id, txn_ids=inc.txn_ids, sku=inc.sku, location=inc.location,
         risk_score=inc.risk_score, severity=state.severity or inc.severity,
         root_cause=state.classification.root_cause,
-        confidence=state.classification.confidence, summary=state.explanation.summary,
+        confidence=state.classification.confidence,
+        summary=name_item(state.explanation.summary, inc.sku, state.item_description),
         explanation=state.explanation.explanation, evidence=state.case.evidence,
-        action=state.action, status=status.value, **extra,
+        action=state.action, status=status.value, value_at_risk=state.value_at_risk, **extra,
     )
+
+
+def name_item(summary: str, sku: str | None, description: str | None) -> str:
+    """The summary with the item's description beside its code (once, where it is named).
+
+    A summary that does not name the SKU gets it, with its description, at the end.
+    """
+    if not sku or not description or description in summary:
+        return summary
+    label = f"{sku} ({description})"
+    if sku in summary:
+        return summary.replace(sku, label, 1)
+    return f"{summary} · {label}"
 
 
 def record(state: TicketState) -> Command[Literal["__end__"]]:

@@ -13,6 +13,7 @@ from typing import Literal
 from langgraph.types import Command
 
 from agents.case import Explanation, Reasoner
+from agents.consistency import ApproverRole, contradictions
 from agents.grounding import (
     classification_issues,
     explanation_issues,
@@ -28,12 +29,18 @@ Next = Literal["verify_grounding", "draft_action", "await_approval", "record"]
 class VerifyGrounding:
     """Checks, repairs once, falls back once.
 
+    An explanation that contradicts its evidence, counts or approval rule
+    (:func:`agents.consistency.contradictions`) goes straight back to the offline templates.
+
     Args:
         offline: the reasoner whose answers replace ungrounded ones.
+        approver_role: the role the approval rules require for an action, when the caller
+            knows them (the service does); None skips the role check.
     """
 
-    def __init__(self, offline: Reasoner) -> None:
+    def __init__(self, offline: Reasoner, approver_role: ApproverRole | None = None) -> None:
         self.offline = offline
+        self.approver_role = approver_role
 
     def __call__(self, state: TicketState) -> Command[Next]:
         """Verify the latest stage's text and route on."""
@@ -47,6 +54,12 @@ class VerifyGrounding:
             stage, issues = "explanation", explanation_issues(state.explanation, evidence)
             after = "record" if state.action and state.action.type is ActionType.NO_ACTION \
                 else "await_approval"
+            clash = self._contradictions(state)
+            if clash:
+                return Command(goto=after, update={
+                    "grounding": [*state.grounding, f"{stage}: fallback (contradiction: "
+                                                    f"{clash[0]})"],
+                    "explanation": self._offline_explanation(state)})
         if not issues:
             return Command(goto=after, update={"grounding": [*state.grounding, f"{stage}: ok"]})
         if stage not in state.repaired:
@@ -65,6 +78,12 @@ class VerifyGrounding:
         else:
             update["explanation"] = self._offline_explanation(state)
         return Command(goto=after, update=update)
+
+    def _contradictions(self, state: TicketState) -> list[str]:
+        assert state.case and state.explanation and state.action
+        role = self.approver_role(state.action) if self.approver_role else None
+        text = f"{state.explanation.summary}\n{state.explanation.explanation}"
+        return contradictions(text, state.case.evidence, required_role=role)
 
     def _offline_explanation(self, state: TicketState) -> Explanation:
         assert state.case and state.classification and state.action

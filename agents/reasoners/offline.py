@@ -6,24 +6,30 @@ ids is an integration fault), otherwise a multinomial logistic regression over
 stored as plain JSON coefficients (``offline_model.json``, written by
 ``python -m agents.reasoners.train``). Inference is a few numpy products.
 
-Explanation: ``prompts/offline_explain/<ROOT_CAUSE>.md.j2`` templates, which quote evidence
-facts verbatim with their ids, so every number they print is one the evidence holds.
+Explanation: ``prompts/offline_explain/<ROOT_CAUSE>.md.j2`` templates over
+:func:`agents.narrative.story` (what happened, from the evidence's reason codes, with their
+numbers and ids), the mechanism the evidence shows and the runner-up cause.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
+from agents.narrative import mechanism, story
 from prompts import preload, render
 from warehouse.contract import Action, EvidenceItem, RootCause
 
 MODEL_PATH = Path(__file__).with_name("offline_model.json")
+_CITED = re.compile(r"\[(E\d+)\]")
+ALTERNATIVES = 3
+"""How many runner-up causes a classification lists, with their probabilities."""
 
 # Words that mark an evidence fact as bearing on a root cause (for choosing what to cite).
 CITE_WORDS: dict[RootCause, tuple[str, ...]] = {
@@ -100,10 +106,10 @@ class OfflineReasoner:
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
         rule = rule_verdict(case.features)
+        proba = self.model.predict_proba(case.features)
         if rule is not None:
             cause, confidence, why = rule
         else:
-            proba = self.model.predict_proba(case.features)
             best = int(np.argmax(proba))
             cause, confidence = self.model.classes[best], float(proba[best])
             why = f"closest to the learned signature of {cause.value}"
@@ -111,7 +117,13 @@ class OfflineReasoner:
         ids = ", ".join(f"[{i}]" for i in cited)
         return Classification(root_cause=cause, confidence=round(confidence, 3),
                               rationale=f"{why}{'; see ' + ids if ids else ''}",
-                              cited_evidence=cited)
+                              cited_evidence=cited, alternatives=self.alternatives(proba, cause))
+
+    def alternatives(self, proba: np.ndarray, chosen: RootCause) -> list[Alternative]:
+        """The other causes the model weighed, likeliest first (the runner-ups)."""
+        ranked = sorted(zip(self.model.classes, proba, strict=True), key=lambda cp: -cp[1])
+        return [Alternative(root_cause=c, probability=round(float(p), 3))
+                for c, p in ranked if c is not chosen][:ALTERNATIVES]
 
     def explain(
         self, case: CaseFile, classification: Classification, action: Action
@@ -121,12 +133,17 @@ class OfflineReasoner:
         cited = cited_evidence(case.evidence, cause, prefer=classification.cited_evidence)
         facts = " ".join(e.fact for e in case.evidence)
         where = [v for v in (case.incident.sku, case.incident.location) if v and v in facts]
+        runner_up = classification.alternatives[0].root_cause.value \
+            if classification.alternatives else None
         ctx = {"cause": cause.value, "cited": cited, "where": where, "action": action,
-               "certain": classification.confidence >= 0.8}
+               "certain": classification.confidence >= 0.8,
+               "story": story(cause, case.evidence), "mechanism": mechanism(cause, case.evidence),
+               "runner_up": runner_up}
+        explanation = render(f"offline_explain/{cause.value}", **ctx).strip()
         return Explanation(
             summary=render("offline_explain/summary", **ctx).strip(),
-            explanation=render(f"offline_explain/{cause.value}", **ctx).strip(),
-            cited_evidence=[e.id for e in cited if e.id],
+            explanation=explanation,
+            cited_evidence=list(dict.fromkeys(_CITED.findall(explanation))),
         )
 
     def usage(self, case: CaseFile) -> ReasonerUsage:

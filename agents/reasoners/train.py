@@ -30,9 +30,9 @@ from sklearn.metrics import classification_report, f1_score
 from agents.features import FEATURE_NAMES, FeatureContext, case_features
 from agents.reasoners.offline import MODEL_PATH, LinearModel, OfflineReasoner
 from scoring.types import Incident
+from sim.generator import GeneratorConfig, generate
 from warehouse.contract import LABEL_COLUMNS, ActionType, RootCause, Severity
 from warehouse.dataset import Dataset
-from warehouse.generator import GeneratorConfig, generate
 
 TRAIN_SEEDS = tuple(range(1, 10))
 CALIBRATION_SEEDS = (8, 9)

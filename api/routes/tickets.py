@@ -49,7 +49,11 @@ def load_ticket(session: SessionDep, ticket_id: str) -> TicketRecord:
 def list_route(
     _: CurrentUser, session: SessionDep, query: Annotated[TicketQuery, Query()]
 ) -> TicketPage:
-    """The ticket queue: STOP first, then by risk (``sort`` to change); filters combine."""
+    """The ticket queue: STOP first, then by money at risk, then risk (``sort`` to change).
+
+    Systemic tickets carry their ``child_count``; ``top_level`` leaves their occurrences
+    out, ``parent_ticket_id`` lists them. Filters combine.
+    """
     total, rows = list_tickets(session, query=query)
     return TicketPage(total=total, limit=query.limit, offset=query.offset,
                       items=[summarize(r) for r in rows])

@@ -147,6 +147,83 @@ def balance_frame(ledger: pd.DataFrame, sku: str, location: str) -> pd.DataFrame
     return frame.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """Where and when the system balance first parted from the shelf (ledger_replay)."""
+
+    location: str
+    ts: pd.Timestamp
+
+
+_DIVERGENCE = re.compile(r"First divergence at (\S+) on (\S+?Z?):")
+_RELATED = re.compile(r"other_sku=(\S+)|other_location=(\S+)|fits look-alike (\S+)")
+WINDOW_PAD = pd.Timedelta(days=2)
+"""Time shown before the ticket's first and after its last transaction (at least)."""
+
+
+def first_divergence(evidence_facts: Iterable[str]) -> Divergence | None:
+    """The first divergence the evidence reports, if any."""
+    for fact in evidence_facts:
+        match = _DIVERGENCE.search(fact)
+        if match:
+            ts = pd.to_datetime(match.group(2), utc=True, errors="coerce")
+            if not pd.isna(ts):
+                return Divergence(match.group(1), ts.tz_convert(None))
+    return None
+
+
+def related_names(evidence_facts: Iterable[str]) -> str:
+    """The SKUs and locations the evidence ties to the ticket.
+
+    Those are a mirrored variance's counterpart and the look-alike a weight fits; neighbour
+    lists and look-alike candidates are not related by themselves.
+    """
+    names = []
+    for fact in evidence_facts:
+        for match in _RELATED.finditer(fact):
+            names += [g.rstrip(";,.") for g in match.groups() if g]
+    return " ".join(names)
+
+
+def incident_window(ledger: pd.DataFrame, txn_ids: Iterable[str],
+                    divergence: Divergence | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The time span to show: the ticket's transactions (and divergence), padded."""
+    rows = ledger[ledger["txn_id"].isin(set(txn_ids))]
+    stamps = list(pd.to_datetime(rows["ts"], utc=True).dt.tz_convert(None))
+    if divergence is not None:
+        stamps.append(divergence.ts)
+    if not stamps:
+        return None
+    start, end = min(stamps), max(stamps)
+    pad = max(WINDOW_PAD, (end - start) * 0.25)
+    return start - pad, end + pad
+
+
+def ticket_plot_svg(ledger: pd.DataFrame, record: Any) -> bytes:
+    """The ticket page's plot: windowed on the incident, divergence marked, related panels."""
+    facts = [str(e.get("fact", "")) for e in record.evidence]
+    divergence = first_divergence(facts)
+    series = choose_series(ledger, sku=record.sku, location=record.location,
+                           txn_ids=record.txn_ids, evidence_text=related_names(facts),
+                           action_params=record.action.get("params") or {})
+    skus = {s.sku for s in series}
+    own = ledger[ledger["sku"].isin(skus)]
+    return render_balance_svg(own, series, flagged=record.txn_ids,
+                              window=incident_window(own, record.txn_ids, divergence),
+                              divergence=divergence)
+
+
+def _in_window(frame: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | None
+               ) -> pd.DataFrame:
+    """The rows inside ``window``, led by the balance carried in from before it."""
+    if window is None or frame.empty:
+        return frame
+    carried = frame[frame["ts"] < window[0]].tail(1).assign(
+        ts=window[0], txn_id="", counted=float("nan"))
+    inside = frame[(frame["ts"] >= window[0]) & (frame["ts"] <= window[1])]
+    return pd.concat([carried, inside], ignore_index=True)
+
+
 def _draw(ax: Any, frame: pd.DataFrame, series: Series, flagged: set[str]) -> None:
     ax.step(frame["ts"], frame["balance"], where="post", color="#0b5cad", linewidth=1.4,
             label="system balance")
@@ -169,7 +246,9 @@ def _draw(ax: Any, frame: pd.DataFrame, series: Series, flagged: set[str]) -> No
 
 
 def render_balance_svg(
-    ledger: pd.DataFrame, series: list[Series], *, flagged: Iterable[str]
+    ledger: pd.DataFrame, series: list[Series], *, flagged: Iterable[str],
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    divergence: Divergence | None = None,
 ) -> bytes:
     """Draw each series in its own panel on a shared time axis, as SVG bytes.
 
@@ -178,6 +257,9 @@ def render_balance_svg(
             ``WarehouseView.ledger``).
         series: what to draw, the ticket's own series first (:func:`choose_series`).
         flagged: the ticket's transaction ids, marked where they touch a series.
+        window: the time span shown (the whole history when None); the balance at the
+            window's start carries in from before it.
+        divergence: marked with a vertical line on the panel of its location.
     """
     marked = set(flagged)
     fig = Figure(figsize=(8.0, 0.6 + 2.4 * max(1, len(series))), layout="constrained")
@@ -188,12 +270,18 @@ def render_balance_svg(
     else:
         axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
         for ax, one in zip(axes, series, strict=True):
-            frame = balance_frame(ledger, one.sku, one.location)
+            frame = _in_window(balance_frame(ledger, one.sku, one.location), window)
             if frame.empty:
                 ax.text(0.5, 0.5, f"no transactions for {one.sku} @ {one.location}",
                         ha="center", va="center", transform=ax.transAxes)
                 continue
             _draw(ax, frame, one, marked)
+            if divergence is not None and divergence.location == one.location:
+                ax.axvline(divergence.ts, color="#f5a300", linewidth=2, linestyle="--",
+                           label="first divergence")
+                ax.legend(loc="upper left", fontsize=7, frameon=False)
+        if window is not None:
+            axes[-1].set_xlim(window[0], window[1])
         axes[-1].set_xlabel("time (UTC)")
         fig.autofmt_xdate()
     out = io.BytesIO()

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, func, select
 
+import api.web.kpi_charts as kpi_charts
 from api.deps import SessionDep
 from api.errors import NotFound
 from api.kpis import Kpis, compute_kpis
 from api.tickets import TicketRecord
-from api.web import kpi_charts
 from api.web.session import UiUser
 from api.web.templating import templates
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from actions.wms import WriteBackStatus
 from api.approvals import ApprovalVerdict, action_value, check_approval
@@ -35,15 +35,15 @@ from api.tickets import (
     TicketDetail,
     TicketQuery,
     TicketRecord,
-    TicketSort,
     detail_of,
     get_ticket,
     list_tickets,
-    summarize,
 )
-from api.web.balance_plot import choose_series, render_balance_svg
+from api.web.balance_plot import ticket_plot_svg
 from api.web.forms import coerce_param, form_fields, parse_form
-from api.web.ledger_source import current_ledger
+from api.web.ledger_source import current_snapshot
+from api.web.preview import preview_write
+from api.web.queue import QueueFilters, QueueGroup, build_queue
 from api.web.session import (
     SameOrigin,
     UiUser,
@@ -53,11 +53,16 @@ from api.web.session import (
     set_login_cookie,
 )
 from api.web.templating import templates
+from api.web.ticket_view import evidence_label, queue_row, ticket_field
 from warehouse.contract import Action, RootCause, Severity, TicketStatus
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 TicketId = Annotated[str, Path(min_length=1, max_length=128)]
-PAGE_SIZE = 25
+COLUMNS = [("severity", "Severity"), ("value", "Value at risk"), ("cause", "Root cause"),
+           ("sku", "Item"), ("location", "Location"), ("summary", "Summary"),
+           ("action", "Fix"), ("assignee", "Who acts"), ("status", "State"), ("age", "Age"),
+           ("risk", "Risk")]
+"""The queue's columns (sort key, heading), in order."""
 _CITATION = re.compile(r"\[?\b(E\d{1,4})\b\]?")
 
 
@@ -68,61 +73,14 @@ class LoginForm(BaseModel):
     next: str | None = Field(default=None, max_length=2000)
 
 
-class QueueFilters(BaseModel):
-    """The queue page's filter form (empty boxes mean 'any')."""
-
-    status: TicketStatus | None = None
-    severity: Severity | None = None
-    root_cause: RootCause | None = None
-    sku: str | None = Field(default=None, max_length=128)
-    location: str | None = Field(default=None, max_length=128)
-    max_age_h: float | None = Field(default=None, ge=0, le=1e6)
-    sort: TicketSort = TicketSort.QUEUE
-    page: int = Field(default=1, ge=1, le=100_000)
-
-    @field_validator("status", "severity", "root_cause", "sku", "location", "max_age_h",
-                     mode="before")
-    @classmethod
-    def _blank_is_any(cls, value: Any) -> Any:
-        return (value.strip() or None) if isinstance(value, str) else value
-
-    @field_validator("sort", mode="before")
-    @classmethod
-    def _blank_sort(cls, value: Any) -> Any:
-        return value or TicketSort.QUEUE
-
-    @field_validator("page", mode="before")
-    @classmethod
-    def _blank_page(cls, value: Any) -> Any:
-        return value or 1
-
-    def to_query(self) -> TicketQuery:
-        """The service-layer query for these filters."""
-        return TicketQuery(
-            status=[self.status] if self.status else None,
-            severity=[self.severity] if self.severity else None,
-            root_cause=[self.root_cause] if self.root_cause else None,
-            sku=self.sku,
-            location=self.location,
-            max_age_h=self.max_age_h,
-            sort=self.sort,
-            limit=PAGE_SIZE,
-            offset=(self.page - 1) * PAGE_SIZE,
-        )
-
-    def link(self, **changes: Any) -> str:
-        """The queue URL with these filters and ``changes`` applied."""
-        values = {**self.model_dump(mode="json", exclude_none=True), **changes}
-        return "/ui/?" + urlencode({k: v for k, v in values.items() if v not in (None, "")})
-
-
 class DecisionForm(BaseModel):
-    """The decide form on a ticket page."""
+    """The decide form on a ticket page (approve asks for a confirm step first)."""
 
     decision: DecisionKind
     comment: str = Field(default="", max_length=2000)
-    reason: str = Field(default="", max_length=2000, description="reject: why (else the comment)")
+    reason: str = Field(default="", max_length=2000, description="reject: why (required)")
     action_digest: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
+    confirm: bool = Field(default=False, description="approve: the preview was confirmed")
 
 
 def _page(request: Request, name: str, user: Principal | None, status_code: int = 200,
@@ -131,12 +89,21 @@ def _page(request: Request, name: str, user: Principal | None, status_code: int 
                                       status_code=status_code)
 
 
-def _queue_page(session: SessionDep, filters: QueueFilters) -> dict[str, Any]:
-    total, rows = list_tickets(session, query=filters.to_query())
-    pages = max(1, -(-total // PAGE_SIZE))
-    return {"tickets": [summarize(r) for r in rows], "total": total, "pages": pages,
-            "filters": filters, "statuses": list(TicketStatus), "severities": list(Severity),
-            "causes": list(RootCause), "sorts": list(TicketSort)}
+def _descriptions(request: Request) -> dict[str, str | None]:
+    snapshot = current_snapshot(request.app)
+    items = snapshot.items
+    if "description" not in items.columns:
+        return {}
+    return {str(k): (v if isinstance(v, str) else None)
+            for k, v in items["description"].items()}
+
+
+def _queue_page(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
+                filters: QueueFilters) -> dict[str, Any]:
+    queue = build_queue(session, user, policy, filters, _descriptions(request))
+    return {"q": queue, "filters": filters, "statuses": list(TicketStatus),
+            "severities": list(Severity), "causes": list(RootCause), "groups": list(QueueGroup),
+            "columns": COLUMNS}
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -178,14 +145,15 @@ def ui_root() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def queue_page(request: Request, user: UiUser, session: SessionDep,
+def queue_page(request: Request, user: UiUser, session: SessionDep, policy: PolicyDep,
                filters: Annotated[QueueFilters, Query()]) -> Response:
-    """The ticket queue: STOP first, filterable, sortable, paginated, refreshed live."""
-    return _page(request, "queue.html", user, **_queue_page(session, filters))
+    """The queue: mine to act on first, by severity, value and risk; any column sorts."""
+    return _page(request, "queue.html", user, **_queue_page(request, session, user, policy,
+                                                             filters))
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(request: Request, user: UiUser, session: SessionDep,
+def search(request: Request, user: UiUser, session: SessionDep, policy: PolicyDep,
            q: Annotated[str, Query(min_length=1, max_length=128)]) -> Response:
     """Find by what the supervisor has at hand: a ticket id, a SKU or a location."""
     q = q.strip()
@@ -194,17 +162,19 @@ def search(request: Request, user: UiUser, session: SessionDep,
     for field in ("sku", "location"):
         total, _ = list_tickets(session, query=TicketQuery(**{field: q}, limit=1))
         if total:
-            return RedirectResponse(QueueFilters(**{field: q}).link(), status_code=303)
+            return RedirectResponse(QueueFilters(**{field: q, "view": "all"}).link(),
+                                    status_code=303)
     return _page(request, "queue.html", user, status_code=404,
                  error=f"No ticket, SKU or location matches {q!r}.",
-                 **_queue_page(session, QueueFilters()))
+                 **_queue_page(request, session, user, policy, QueueFilters()))
 
 
 @router.get("/queue/rows", response_class=HTMLResponse)
-def queue_rows(request: Request, user: UiUser, session: SessionDep,
+def queue_rows(request: Request, user: UiUser, session: SessionDep, policy: PolicyDep,
                filters: Annotated[QueueFilters, Query()]) -> Response:
     """The queue table's body alone, for the page's live refresh."""
-    return _page(request, "_queue_rows.html", user, **_queue_page(session, filters))
+    return _page(request, "_queue_rows.html", user, **_queue_page(request, session, user, policy,
+                                                                   filters))
 
 
 def _load(session: SessionDep, ticket_id: str) -> TicketRecord:
@@ -253,15 +223,23 @@ def approval_preview(record: TicketRecord, detail: TicketDetail, user: Principal
 
 def _ticket_page(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
                  record: TicketRecord, *, message: str | None = None, error: str | None = None,
-                 status_code: int = 200) -> Response:
+                 status_code: int = 200, confirming: bool = False) -> Response:
     detail = detail_of(session, record=record)
     ids = evidence_ids(detail)
     verdict = approval_preview(record, detail, user, policy)
     current = [a for a in detail.approvals if a.digest == detail.action_digest]
+    snapshot = current_snapshot(request.app)
+    row = queue_row(record, user, policy, {record.sku or "": snapshot.description(record.sku)})
     return _page(
         request, "ticket.html", user, status_code=status_code, t=detail, message=message,
-        error=error, evidence=list(zip(ids, detail.evidence, strict=True)),
-        explanation=linkify_citations(detail.explanation, set(ids)),
+        error=error, evidence=[(ref, e, evidence_label(e))
+                               for ref, e in zip(ids, detail.evidence, strict=True)],
+        explanation=[linkify_citations(p, set(ids))
+                     for p in detail.explanation.split("\n\n") if p.strip()],
+        row=row, confirming=confirming, policy=policy,
+        preview=preview_write(detail.action, snapshot.ledger, record.unit_cost,
+                              snapshot.description),
+        alternatives=ticket_field(record, "alternatives", []),
         verdict=verdict, current_approvals=current,
         can_decide_role=user.role.at_least(Role.SUPERVISOR),
         may_decide=user.role.at_least(Role.SUPERVISOR)
@@ -285,14 +263,10 @@ def ticket_page(request: Request, ticket_id: TicketId, user: UiUser, session: Se
 def ticket_plot(request: Request, ticket_id: TicketId, user: UiUser,
                 session: SessionDep) -> Response:
     """The SKU's system balance at the location over time, flagged rows and counts marked."""
-    detail = detail_of(session, record=_load(session, ticket_id))
-    ledger = current_ledger(request.app)
-    series = choose_series(
-        ledger, sku=detail.sku, location=detail.location, txn_ids=detail.txn_ids,
-        evidence_text=" ".join(e.fact for e in detail.evidence),
-        action_params=detail.action.params,
-    )
-    svg = render_balance_svg(ledger, series, flagged=detail.txn_ids)
+    record = _load(session, ticket_id)
+    snapshot = current_snapshot(request.app)
+    svg = snapshot.cached(("plot", record.ticket_id, record.version),
+                          lambda: ticket_plot_svg(snapshot.ledger, record))
     return Response(svg, media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=30"})
 
@@ -327,10 +301,23 @@ async def decision(request: Request, ticket_id: TicketId, user: UiUser, session:
     """Approve, reject or edit, through :func:`api.decisions.decide` as the API does."""
     fields = await form_fields(request)
     form = parse_form(DecisionForm, fields)
+    if form.decision is DecisionKind.APPROVE and not form.confirm:
+        record = _load(session, ticket_id)
+        return _ticket_page(request, session, user, policy, record, confirming=True)
+    if form.decision is DecisionKind.REJECT and not (form.reason or form.comment).strip():
+        record = _load(session, ticket_id)
+        require_role(Role.SUPERVISOR)(user)
+        return _ticket_page(request, session, user, policy, record, status_code=422,
+                            error="A rejection needs a reason: say what is wrong with the "
+                                  "proposal, so the next ticket learns from it.")
 
     def act(record: TicketRecord) -> DecisionOutcome:
-        body = DecisionIn(decision=form.decision, comment=form.comment,
-                          reason=form.reason or form.comment, action_digest=form.action_digest)
+        reason = (form.reason or form.comment).strip()
+        extra = {"reason": reason} if form.decision is DecisionKind.REJECT \
+            and "reason" in DecisionIn.model_fields else {}
+        comment = reason if form.decision is DecisionKind.REJECT else form.comment
+        body = DecisionIn(decision=form.decision, comment=comment,
+                          action_digest=form.action_digest, **extra)
         if form.decision is DecisionKind.EDIT:
             body.action = _edited_action(detail_of(session, record=record), fields)
         return decide(session, record=record, user=user, body=body, policy=policy,

@@ -28,6 +28,15 @@ def label(value: object) -> str:
     return str(text).replace("_", " ").lower()
 
 
+def money(value: float | None, signed: bool = False) -> str:
+    """``$1,234.50`` (``+$8.80`` when signed), an em dash when unknown."""
+    if value is None:
+        return "—"
+    sign = "-" if value < 0 else "+" if signed and value > 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["money"] = money
 templates.env.filters["age"] = human_age
 templates.env.filters["label"] = label

@@ -1,4 +1,7 @@
-"""The detectors, in the order they run. Each is a module with ``needs`` and ``detect``."""
+"""The detectors, in the order they run.
+
+Each is a module with ``needs``, ``detect`` and ``eligible`` (reason code -> rows it considers).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from scoring.detectors import (
 from scoring.detectors.base import Context, Detector
 
 DETECTORS: tuple[Detector, ...] = tuple(
-    Detector(name, mod.needs, mod.detect) for name, mod in (
+    Detector(name, mod.needs, mod.detect, mod.eligible) for name, mod in (
         ("quantity", quantity),
         ("counts", counts),
         ("weight", weight),

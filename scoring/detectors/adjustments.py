@@ -1,10 +1,17 @@
-"""Write-off patterns: repeated negative adjustments of one item by one user.
+"""Stock adjustments: where a site's staff record the exceptions they found.
 
-They are weighed by value, off-hours work and how the user compares with peers.
+- ``WRITE_OFF_PATTERN``: repeated negative adjustments of one item by one user, weighed by
+  value, off-hours work and how the user compares with peers. Ordinary damage spread over
+  many users and items stays quiet because nothing repeats.
+- ``LARGE_ADJUSTMENT``: one adjustment (either sign) many times the item's typical
+  movement (its median pick, else the site's).
+- ``OFFSETTING_ADJUSTMENTS``: +N on one code and -N on another the same day, of a size
+  the site's adjustments rarely take (the chance of a coincidental partner that day is
+  below ``offset_chance``): stock booked to the wrong code and moved back, the mis-scan
+  signature. Both rows are flagged and linked.
 
-Count corrections (a clerk posting exactly the variance a count just found) are not
-write-offs; ordinary damage spread over many users and items stays quiet because nothing
-repeats.
+Count corrections (a clerk posting exactly the variance a count just found) are neither
+write-offs nor large adjustments; nor is the adjustment that opens a bin's balance.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import pandas as pd
 
 from scoring.baselines import DAY, off_hours, writeoff_mask
 from scoring.detectors.base import Context, flags, key, strength, trailing_count
+
+CODES = ("WRITE_OFF_PATTERN", "LARGE_ADJUSTMENT", "OFFSETTING_ADJUSTMENTS")
 
 HOUR = 3600
 
@@ -41,7 +50,113 @@ def _corrections(f: pd.DataFrame, cand: pd.DataFrame, window: float) -> np.ndarr
     return cand.index.isin(m["ai"])
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Write-offs; every adjustment."""
+    f = ctx.frame
+    adj = (f["type"] == "ADJUSTMENT").to_numpy()
+    return {"WRITE_OFF_PATTERN": writeoff_mask(f), "LARGE_ADJUSTMENT": adj,
+            "OFFSETTING_ADJUSTMENTS": adj}
+
+
 def detect(ctx: Context) -> pd.DataFrame:
+    """``WRITE_OFF_PATTERN``, ``LARGE_ADJUSTMENT`` and ``OFFSETTING_ADJUSTMENTS``."""
+    return pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx)], ignore_index=True)
+
+
+def _large(ctx: Context) -> pd.DataFrame:
+    """One adjustment many times the item's typical movement."""
+    f = ctx.frame
+    p = ctx.params
+    adj = f[(f["type"] == "ADJUSTMENT") & f["eaches"].notna()]
+    adj = adj[~_corrections(f, adj, p["count_followup_h"] * HOUR)]
+    opening = ~pd.Series(_bins(f)).duplicated().to_numpy()
+    adj = adj[~opening[adj["row"].to_numpy()]]
+    if adj.empty:
+        return flags("adjustments", "", [], [], {}, [])
+    typ = ctx.baselines.qty_type
+    site = float(typ["med"].get("PICK", typ["med"].median())) if len(typ) else 0.0
+    qs = ctx.baselines.qty_sku
+    med = (
+        qs["med"].reindex(pd.MultiIndex.from_arrays([adj["sku"], ["PICK"] * len(adj)])).to_numpy()
+        if len(qs)
+        else np.full(len(adj), np.nan)
+    )
+    typical = np.maximum(np.expm1(np.where(np.isnan(med), site, med)), 1.0)
+    size = np.abs(adj["eaches"].to_numpy())
+    ratio = size / typical
+    hit = (size >= p["adjust_min_eaches"]) & (ratio >= p["adjust_ratio"])
+    d = adj[hit]
+    return flags(
+        "adjustments",
+        "LARGE_ADJUSTMENT",
+        d["row"].to_numpy(),
+        strength(np.log(ratio[hit]), np.log(p["adjust_ratio"]), np.log(100 * p["adjust_ratio"])),
+        {
+            "eaches": d["eaches"].to_numpy(),
+            "typical_movement": np.round(typical[hit], 1),
+            "ratio": np.round(ratio[hit], 1),
+            "value": np.round(size[hit] * d["unit_cost"].fillna(0).to_numpy(), 2),
+            "reason_code": d["reason_code"].to_numpy(),
+        },
+        [key("sku", d["sku"]), key("bin", _bins(d))],
+    )
+
+
+def _offsetting(ctx: Context) -> pd.DataFrame:
+    """+N on one code and -N on another the same day, of a size rarely seen at the site."""
+    f = ctx.frame
+    p = ctx.params
+    adj = f[(f["type"] == "ADJUSTMENT") & (f["eaches"].abs() >= 0.5)]
+    if len(adj) < 2:
+        return flags("adjustments", "", [], [], {}, [])
+    a = pd.DataFrame({
+        "row": adj["row"].to_numpy(), "sku": adj["sku"].to_numpy(dtype=object),
+        "t": adj["t"].to_numpy(), "day": adj["t"].to_numpy() // DAY,
+        "mag": np.abs(adj["eaches"].to_numpy()), "s": np.sign(adj["eaches"].to_numpy()),
+    })
+    # chance that an opposite-sign adjustment that day has this size by coincidence
+    size_share = a.groupby(["s", "mag"]).size() / a.groupby("s").size()
+    opposite_day = a.groupby(["day", "s"]).size()
+    share_opp = size_share.reindex(pd.MultiIndex.from_arrays([-a["s"], a["mag"]])).fillna(0)
+    n_opp = opposite_day.reindex(pd.MultiIndex.from_arrays([a["day"], -a["s"]])).fillna(0)
+    a["chance"] = share_opp.to_numpy() * n_opp.to_numpy()
+    m = a.merge(a, on=["day", "mag"], suffixes=("", "_o"))
+    m = m[(m["s"] > 0) & (m["s_o"] < 0) & (m["sku"] != m["sku_o"])
+          & (m["chance"] <= p["offset_chance"]) & (m["chance_o"] <= p["offset_chance"])]
+    if m.empty:
+        return flags("adjustments", "", [], [], {}, [])
+    m = m.assign(gap=(m["t"] - m["t_o"]).abs()).sort_values(["gap", "row", "row_o"])
+    m = m.drop_duplicates("row").drop_duplicates("row_o")
+    ids = f["txn_id"].to_numpy(dtype=object)
+    up, down = m["row"].to_numpy(), m["row_o"].to_numpy()
+    pair = ids[up] + "-" + ids[down]
+    rows = np.concatenate([up, down])
+    other = np.concatenate([down, up])
+    skus = f["sku"].to_numpy(dtype=object)
+    eaches = f["eaches"].to_numpy()
+    return flags(
+        "adjustments",
+        "OFFSETTING_ADJUSTMENTS",
+        rows,
+        strength(-np.log(np.concatenate([m["chance"], m["chance_o"]]) + 1e-6),
+                 -np.log(p["offset_chance"]), -np.log(p["offset_chance"] / 100)),
+        {
+            "eaches": eaches[rows],
+            "other_sku": skus[other],
+            "other_eaches": eaches[other],
+            "other_txn": ids[other],
+            "hours_apart": np.round(np.abs(f["t"].to_numpy()[rows] - f["t"].to_numpy()[other])
+                                    / HOUR, 2),
+        },
+        [key("sku", skus[rows]), key("sku", skus[other]), key("mirror", np.tile(pair, 2))],
+    )
+
+
+def _bins(f: pd.DataFrame) -> np.ndarray:
+    return (f["sku"].fillna("") + "@" + f["location"].fillna("")).to_numpy(dtype=object)
+
+
+def _writeoffs(ctx: Context) -> pd.DataFrame:
     """``WRITE_OFF_PATTERN`` on the repeated write-offs of one item by one user."""
     f = ctx.frame
     p = ctx.params
@@ -56,7 +171,7 @@ def detect(ctx: Context) -> pd.DataFrame:
     hv_cost = float(costs.quantile(p["high_value_quantile"])) if len(costs) else np.inf
     cost = w["unit_cost"].fillna(0).to_numpy()
     hv = (w["home_type"] == "CAGE").to_numpy() | (cost >= hv_cost)
-    off = off_hours(w, ctx.baselines)
+    off = off_hours(w, ctx.baselines, p["off_hours_min_rows"])
     value = np.abs(w["eaches"].to_numpy()) * cost
     peers = ctx.baselines.adj_user
     peer_med = float(peers[peers > 0].median()) if (peers > 0).any() else 0.0

@@ -4,12 +4,15 @@ A detector is a pure function of a :class:`Context` that returns a *flag frame*:
 per firing with the frame row it fired on, its reason code, a raw strength in 0..1, the
 numbers behind it (already formatted into ``reason``) and the link keys incidents are
 grouped by. ``needs`` says, in one line, why the data cannot support the detector (or None).
+``eligible`` says, per reason code, which rows of the frame the rule considers: the scorer
+compares how many of them fire with what is normal at the site (:mod:`scoring.site`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,13 +31,13 @@ class Context:
         frame: prepared transactions with balances (scoring.frame, scoring.balances).
         catalog: item and location lookups.
         baselines: statistics fitted on the history.
-        params: detector thresholds (name -> value), see ``scoring.scorer.DEFAULTS``.
+        params: detector thresholds (``params["name"]``), see :class:`scoring.params.ScorerParams`.
     """
 
     frame: pd.DataFrame
     catalog: Catalog
     baselines: Baselines
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Any = field(default_factory=dict)
 
     def has(self, column: str, min_share: float = 0.0) -> bool:
         """Whether ``column`` has values on more than ``min_share`` of the rows."""
@@ -44,11 +47,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Detector:
-    """A named detector: what it needs from the data and how it fires."""
+    """A named detector: what it needs from the data, how it fires, which rows it considers."""
 
     name: str
     needs: Callable[[Context], str | None]
     run: Callable[[Context], pd.DataFrame]
+    eligible: Callable[[Context], Mapping[str, np.ndarray]]
 
 
 def _fmt(value: object) -> str:

@@ -51,13 +51,22 @@ def _follow_up(f: pd.DataFrame, counts: pd.DataFrame,
     return recount_ok, corrected
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Every count rule considers the counts that show the system quantity."""
+    f = ctx.frame
+    counts = ((f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna())
+    rows = counts.to_numpy()
+    codes = ("COUNT_VARIANCE", "PACK_MULTIPLE", "SAME_SIGN_VARIANCES", "MIRRORED_VARIANCE")
+    return dict.fromkeys(codes, rows)
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``COUNT_VARIANCE``, ``PACK_MULTIPLE``, ``SAME_SIGN_VARIANCES``, ``MIRRORED_VARIANCE``."""
     f = ctx.frame
     p = ctx.params
     counts = f[(f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna()].copy()
     counts["var"] = counts["eaches"] - counts["exp_eaches"]
-    counts = counts[counts["var"].abs() >= 0.5]
+    counts = counts[counts["var"].abs() >= p["count_min_variance"]]
     if counts.empty:
         return flags("counts", "", [], [], {}, [])
     slip, corrected = _follow_up(f, counts, p["count_followup_h"] * HOUR)

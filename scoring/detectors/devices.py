@@ -23,6 +23,16 @@ def _scanner(f: pd.DataFrame) -> np.ndarray:
     return np.where(pd.notna(dev), dev, user)
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Scans by a known scanner; picks on located bins."""
+    f = ctx.frame
+    scan = f["type"].isin(SCAN_TYPES).to_numpy() & pd.notna(_scanner(f))
+    return {
+        "DOUBLE_SCAN": scan,
+        "IMPOSSIBLE_TRAVEL": scan & (f["type"] == "PICK").to_numpy() & f["x"].notna().to_numpy(),
+    }
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``DOUBLE_SCAN`` and ``IMPOSSIBLE_TRAVEL``.
 

@@ -2,8 +2,10 @@
 
 Also face-to-face relocations and one-off bulk lanes.
 
-Transit areas (staging, docks) are not storage: an escorted move of cage stock to outbound
-staging is normal. A face counts as the item's own when it is the master home or the item
+The rules apply to storage (PICK, RESERVE, BULK, CAGE), never to stock in passage (DOCK,
+STAGING, RETURNS, QUARANTINE, contract section 1): a receipt of a high-value item at the
+dock, or an escorted move of cage stock to outbound staging, is normal. A site with no cage
+has no cage rule. A face counts as the item's own when it is the master home or the item
 has been picked from it before.
 """
 
@@ -28,6 +30,30 @@ def needs(ctx: Context) -> str | None:
     return None
 
 
+def _into_storage(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Transfers with a destination; and those whose destination is storage."""
+    into = f["type"].isin(INTO).to_numpy() & f["to_location"].notna().to_numpy()
+    return into, into & np.isin(f["dest_type"].to_numpy(dtype=object), list(STORAGE_TYPES))
+
+
+def _has_cage(ctx: Context) -> bool:
+    return bool((ctx.catalog.locations["type"] == "CAGE").any())
+
+
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Transfers into storage (of cage items, for the cage rule); putaways; moves."""
+    f = ctx.frame
+    into, storage = _into_storage(f)
+    cage_item = (f["home_type"] == "CAGE").to_numpy() & _has_cage(ctx)
+    return {
+        "HIGH_VALUE_OUTSIDE_CAGE": storage & cage_item,
+        "OVER_WEIGHT_LIMIT": storage & f["dest_max_w"].notna().to_numpy(),
+        "AWAY_FROM_HOME": storage & (f["dest_type"] == "PICK").to_numpy(),
+        "RARE_STORAGE_TYPE": storage & (f["type"] == "PUTAWAY").to_numpy(),
+        "FACE_TO_FACE_MOVE": into & (f["type"] == "MOVE").to_numpy(),
+    }
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """Cage, weight-limit, home-face, relocation and bulk-lane rules on every transfer.
 
@@ -36,11 +62,11 @@ def detect(ctx: Context) -> pd.DataFrame:
     """
     f = ctx.frame
     p = ctx.params
-    into = f["type"].isin(INTO).to_numpy() & f["to_location"].notna().to_numpy()
+    into, storage = _into_storage(f)
     dest_type = f["dest_type"].to_numpy(dtype=object)
-    storage = np.isin(dest_type, list(STORAGE_TYPES))
     out = []
-    cage = into & storage & (f["home_type"] == "CAGE").to_numpy()
+    cage = storage & (dest_type != "CAGE") & (f["home_type"] == "CAGE").to_numpy()
+    cage &= _has_cage(ctx)
     d = f[cage]
     out.append(
         flags(
@@ -61,9 +87,9 @@ def detect(ctx: Context) -> pd.DataFrame:
     est = f["dest_after"].to_numpy() * f["unit_weight"].to_numpy()
     limit = f["dest_max_w"].to_numpy()
     with np.errstate(invalid="ignore"):
-        over_m = into & (measured > limit)
+        over_m = storage & (measured > limit)
         over_e = (
-            into & (est > limit * p["overweight_estimate_margin"])
+            storage & (est > limit * p["overweight_estimate_margin"])
             if not ctx.has("weight_kg")
             else np.zeros(len(f), bool)
         )
@@ -125,8 +151,7 @@ def detect(ctx: Context) -> pd.DataFrame:
     )
     total = f["sku"].map(ctx.baselines.type_use_total).fillna(0).to_numpy()
     rare = (
-        into
-        & storage
+        storage
         & (f["type"].to_numpy() == "PUTAWAY")
         & (uses <= p["rare_type_max"])
         & (total - uses >= 5 * p["rare_type_max"])

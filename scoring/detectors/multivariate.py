@@ -64,6 +64,11 @@ def needs(ctx: Context) -> str | None:
     return None
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Every row."""
+    return {"MULTIVARIATE_OUTLIER": np.ones(len(ctx.frame), bool)}
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``MULTIVARIATE_OUTLIER`` on rows beyond the history's extreme tail."""
     f = ctx.frame

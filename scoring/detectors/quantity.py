@@ -18,6 +18,17 @@ def needs(ctx: Context) -> str | None:
     return None
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Rows each rule considers: moving rows, transfers into pick faces, picks."""
+    f = ctx.frame
+    into = f["type"].isin(["PUTAWAY", "MOVE"]).to_numpy() & (f["dest_type"] == "PICK").to_numpy()
+    return {
+        "QTY_OUTLIER": (f["type"].isin(MOVING_TYPES) & (f["eaches"] > 0)).to_numpy(),
+        "BIN_OVERFILL": into,
+        "VELOCITY_SPIKE": (f["type"] == "PICK").to_numpy(),
+    }
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``QTY_OUTLIER``, ``BIN_OVERFILL`` and ``VELOCITY_SPIKE``.
 
@@ -71,7 +82,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
         rate = pd.Series(skus).map(ctx.baselines.pick_rate).fillna(0).to_numpy()
         rate = np.fmax(rate, _recent_rate(picks))
-        exp = np.maximum(rate, 0.5)
+        exp = np.maximum(rate, p["velocity_min_rate"])
         # significant even against an ordinary promotion's lift
         lifted = exp * p["velocity_ordinary_lift"]
         z = (count - lifted) / np.sqrt(lifted)
@@ -125,7 +136,11 @@ def _overfill(ctx: Context) -> pd.DataFrame:
     typical = np.fmax(typical, 2 * f["case_qty"].fillna(1).to_numpy())
     ratio = f["dest_after"].to_numpy() / np.maximum(typical, 1.0)
     with np.errstate(invalid="ignore"):
-        hit = into & (ratio >= p["overfill_ratio"]) & (f["dest_after"].to_numpy() >= 10)
+        hit = (
+            into
+            & (ratio >= p["overfill_ratio"])
+            & (f["dest_after"].to_numpy() >= p["overfill_min_eaches"])
+        )
     d = f[hit]
     return flags(
         "quantity",

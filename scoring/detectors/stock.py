@@ -34,6 +34,17 @@ def needs(ctx: Context) -> str | None:
     return None
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Outbound rows; inflows into a destination."""
+    f = ctx.frame
+    out = f["type"].isin(OUT_TYPES).to_numpy()
+    return {
+        "PICK_WITHOUT_STOCK": out,
+        "NEGATIVE_BALANCE": out,
+        "LATE_INFLOW_HEALS": f["dest_after"].notna().to_numpy(),
+    }
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``PICK_WITHOUT_STOCK``, ``NEGATIVE_BALANCE`` and ``LATE_INFLOW_HEALS``."""
     f = ctx.frame

@@ -2,6 +2,11 @@
 
 A late event shows as a balance that stayed negative for longer than confirmation latency
 explains, and then healed by an inflow; :mod:`scoring.detectors.stock` flags both ends.
+
+Where the site's order feed itself repeats identical lines inside one order (on at least
+``repeated_line_min_refs`` refs and ``repeated_line_ref_share`` of the refs with several
+lines, learned from the history), a repeated line is that feed's pattern, not one event
+delivered twice: it gets :data:`REPEATED_LINE_IN_REF`, never ``DUPLICATE_PAYLOAD``.
 """
 
 from __future__ import annotations
@@ -9,8 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scoring.baselines import repeated_line
 from scoring.detectors.base import Context, flags, key
 
+REPEATED_LINE_IN_REF = "REPEATED_LINE_IN_REF"
+"""Reason code: an order line repeated, identical, inside one order ref, where the site's
+feed does this on many orders (a systemic interface pattern: one cause behind all of them).
+
+Its flags carry the link key ``pattern:REPEATED_LINE_IN_REF``, shared by every occurrence at
+the site, plus ``sku:`` and ``ref:``; its numbers name the earlier line (``first_txn``) and
+the ``ref``. The tickets side folds them into one systemic ticket (contract section 5) that
+proposes checking the interface, not one VOID_DUPLICATE per line.
+"""
 # everything but the id and the scale reading, which two weighings of one handling never
 # repeat to the gram: weights only have to agree within the weighing tolerance
 PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id", "device_id",
@@ -20,6 +35,20 @@ PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id
 def needs(ctx: Context) -> str | None:
     """Always applicable: needs only the required columns."""
     return None
+
+
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Every row can repeat another; order lines with a ref can repeat inside it."""
+    f = ctx.frame
+    lines = f["type"].isin(["PICK", "RETURN"]).to_numpy() & f["ref"].notna().to_numpy()
+    return {"DUPLICATE_PAYLOAD": np.ones(len(f), bool), REPEATED_LINE_IN_REF: lines}
+
+
+def feed_repeats(ctx: Context) -> bool:
+    """Whether the history shows the feed repeating lines inside orders as its habit."""
+    b, p = ctx.baselines, ctx.params
+    return bool(b.repeated_line_refs >= p["repeated_line_min_refs"]
+                and b.repeated_line_share >= p["repeated_line_ref_share"])
 
 
 def detect(ctx: Context) -> pd.DataFrame:
@@ -47,12 +76,29 @@ def detect(ctx: Context) -> pd.DataFrame:
     if not dup.any():
         return flags("sync", "", [], [], {}, [])
     first = f["txn_id"].to_numpy()[first_row]
+    out = []
+    if feed_repeats(ctx):
+        feed = dup & repeated_line(f)
+        dup &= ~feed
+        d = f[feed]
+        out.append(flags(
+            "sync",
+            REPEATED_LINE_IN_REF,
+            d["row"].to_numpy(),
+            np.full(len(d), 0.3),
+            {"first_txn": first[feed], "ref": d["ref"].to_numpy(), "qty": d["qty"].to_numpy(),
+             "refs_with_repeats": np.full(len(d), ctx.baselines.repeated_line_refs),
+             "share_of_orders": np.full(len(d), round(ctx.baselines.repeated_line_share, 4))},
+            [np.full(len(d), f"pattern:{REPEATED_LINE_IN_REF}", dtype=object),
+             key("sku", d["sku"]), key("ref", d["ref"])],
+        ))
     d = f[dup]
-    return flags(
+    out.append(flags(
         "sync",
         "DUPLICATE_PAYLOAD",
         d["row"].to_numpy(),
         np.full(len(d), 0.95),
         {"duplicate_of": first[dup], "type": d["type"].to_numpy(), "qty": d["qty"].to_numpy()},
         [key("sku", d["sku"]), key("txn", first[dup])],
-    )
+    ))
+    return pd.concat(out, ignore_index=True)

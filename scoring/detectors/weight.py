@@ -4,6 +4,11 @@ Ratios that stay constant across rows point at the master data, not at a handlin
 
 A dock-scale misread is explained when the same goods are re-weighed plausibly soon after
 (the putaway off that dock carries a weight that fits).
+
+What "fits" means is the site's: the tolerance is ``weight_tolerance`` or, at a site whose
+scales are noisier, ``weight_noise_sigmas`` times the weighing noise learned from the log
+(:attr:`scoring.baselines.Baselines.weight_noise`). A look-alike is named only when the
+weight fits it within that tolerance and does not fit the scanned item.
 """
 
 from __future__ import annotations
@@ -39,6 +44,20 @@ def _reweighed(f: pd.DataFrame, cand: pd.DataFrame, tol: float, window: float) -
     return cand.index.isin(m["ci"])
 
 
+def eligible(ctx: Context) -> dict[str, np.ndarray]:
+    """Every weight rule considers the rows a scale weighed, of items with a unit weight."""
+    f = ctx.frame
+    rows = (f["weight_kg"].notna() & (f["eaches"] > 0) & (f["unit_weight"] > 0)).to_numpy()
+    return dict.fromkeys(("WEIGHT_MISMATCH", "DOCK_WEIGHT_MISMATCH", "WEIGHT_RATIO_CONSTANT"), rows)
+
+
+def tolerance(ctx: Context) -> float:
+    """Log-ratio within which a measured weight fits: the fixed one or the site's noise."""
+    p = ctx.params
+    return float(max(np.log(p["weight_tolerance"]),
+                     p["weight_noise_sigmas"] * ctx.baselines.weight_noise))
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """``WEIGHT_MISMATCH`` / ``DOCK_WEIGHT_MISMATCH`` and ``WEIGHT_RATIO_CONSTANT``."""
     f = ctx.frame
@@ -48,7 +67,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         return flags("weight", "", [], [], {}, [])
     expected = w["eaches"] * w["unit_weight"]
     ratio = w["weight_kg"] / expected
-    tol = np.log(p["weight_tolerance"])
+    tol = tolerance(ctx)
     lr = np.log(ratio.where(ratio > 0))
     off = np.abs(w["weight_kg"] - expected) > p["weight_abs_tol_kg"]
     bad = w[(np.abs(lr) > tol) & off & (w["weight_kg"] > 0)].copy()
@@ -67,9 +86,11 @@ def detect(ctx: Context) -> pd.DataFrame:
     lrb = np.log(bad["ratio"])
     med = lrb.groupby(bad["sku"]).transform("median")
     n = bad.groupby("sku")["row"].transform("size")
-    steady = ((np.abs(lrb - med) < np.log(1.06)) & (n >= 2)).to_numpy()
+    steady = (
+        (np.abs(lrb - med) < np.log(p["weight_steady_ratio"])) & (n >= p["weight_steady_min_rows"])
+    ).to_numpy()
     n_users = bad.groupby("sku")["user_id"].transform("nunique").to_numpy()
-    best, best_ratio = _best_lookalike(ctx, bad)
+    best, best_ratio = _best_lookalike(ctx, bad, tol)
     code = np.where(bad["type"].to_numpy() == "RECEIPT", "DOCK_WEIGHT_MISMATCH", "WEIGHT_MISMATCH")
     out = []
     for c in ("DOCK_WEIGHT_MISMATCH", "WEIGHT_MISMATCH"):
@@ -117,9 +138,14 @@ def detect(ctx: Context) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def _best_lookalike(ctx: Context, bad: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The look-alike SKU whose unit weight explains the measured weight best, if one fits."""
-    p = ctx.params
+def _best_lookalike(
+    ctx: Context, bad: pd.DataFrame, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The look-alike SKU whose unit weight explains the measured weight best, if one fits.
+
+    It must fit within ``tol`` (log-ratio) where the scanned item does not: a weight that
+    fits both items within the site's weighing noise names no look-alike.
+    """
     grp = ctx.catalog.lookalike_group
     items = ctx.catalog.items
     best = np.full(len(bad), None, dtype=object)
@@ -142,9 +168,10 @@ def _best_lookalike(ctx: Context, bad: pd.DataFrame) -> tuple[np.ndarray, np.nda
         return best, best_ratio
     cand["r"] = cand["w"] / (cand["e"] * cand["uw"])
     cand["err"] = np.abs(np.log(cand["r"]))
-    cand = (
-        cand[cand["err"] <= np.log(p["weight_tolerance"])].sort_values("err").drop_duplicates("i")
-    )
+    own = np.abs(np.log(bad["weight_kg"].to_numpy() / (bad["eaches"] * bad["unit_weight"])
+                        .to_numpy()))
+    cand = cand[(cand["err"] <= tol) & (own[cand["i"].to_numpy()] > tol)]
+    cand = cand.sort_values("err").drop_duplicates("i")
     best[cand["i"].to_numpy()] = cand["other"].to_numpy()
     best_ratio[cand["i"].to_numpy()] = np.round(cand["r"].to_numpy(), 3)
     return best, best_ratio

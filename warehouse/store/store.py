@@ -10,12 +10,13 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+import warehouse.store.read as read
+import warehouse.store.schema as schema
 from warehouse.contract import TRANSACTION_COLUMNS
 from warehouse.dataset import Dataset
 from warehouse.errors import UserError
 from warehouse.loader import CHUNK_ROWS, LoadReport
 from warehouse.settings import get_settings
-from warehouse.store import read, schema
 from warehouse.store.bulk import BulkWriter, open_writer
 from warehouse.store.ingest import Appender, ingest_path
 from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small

@@ -1,0 +1,474 @@
+"""What a site's verdicts teach: which flag patterns are this site's normal practice.
+
+A verdict (CONTRACT.md section 6) is about transactions; the flags the scorer raised on
+them say what kind of alarm it was. Each flag has a *pattern*: its reason code and its
+context (the item's value class and velocity class, the location's type), read at three
+levels of generality (code + value + velocity + location type, code + value + location
+type, code + location type). A verdict votes once for every pattern among its flags, with
+the largest magnitude it saw there (the variance in units, the weight ratio, ...).
+
+A pattern with at least ``min_verdicts`` votes, mostly false alarms, is the site's normal
+practice: with a magnitude, up to a learned limit (a raised threshold: a real problem of
+the same pattern with a larger magnitude still alarms); without one, suppressed. A flag is
+judged by the most specific of its patterns that has enough votes, so a narrow context
+where problems were confirmed is never silenced by a broad rule.
+
+Guardrails (they hold whatever the verdicts say):
+
+- a verdict given by a user on transactions of their own is ignored and listed;
+- a rule never applies to an incident that involves a user whose vote made it;
+- high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
+  or slotted in the cage) are never silenced, and no rule is learned for them;
+- a rule is a reason code in a context, never a root cause; the agent layer also keeps
+  any root cause from being silenced whole (:mod:`agents.learned`).
+
+Notes in resolutions are never read here: they are data for people, not input to rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from scoring.types import Flag, Incident
+from warehouse.contract import Resolution
+from warehouse.dataset import Dataset
+
+
+class LearningParams(BaseModel):
+    """How much evidence learning needs, and how the contexts are cut."""
+
+    min_verdicts: int = Field(default=3, ge=1,
+                              description="votes a pattern needs before anything is learned")
+    benign_share: float = Field(default=0.8, gt=0.5, le=1.0,
+                                description="share of a pattern's votes that must be false "
+                                            "alarms for it to count as normal practice")
+    limit_margin: float = Field(default=1.25, ge=1.0,
+                                description="a learned limit with no confirmed problem above "
+                                            "it reaches this factor past the largest false "
+                                            "alarm")
+    cheap_quantile: float = Field(default=0.5, description="unit cost at or below this "
+                                                           "quantile of the item master: cheap")
+    high_value_quantile: float = Field(default=0.9, description="unit cost at or above this "
+                                                                "quantile: high value (the "
+                                                                "scorer's own definition)")
+    slow_quantile: float = Field(default=0.25, description="daily lines at or below this "
+                                                           "quantile of the SKUs: slow mover")
+    fast_quantile: float = Field(default=0.75, description="daily lines at or above this "
+                                                           "quantile of the SKUs: fast mover")
+
+
+@dataclass(frozen=True)
+class Magnitude:
+    """Which number of a flag measures how far off it was, and in what unit."""
+
+    number: str
+    unit: str
+    ratio: bool = False
+    """A ratio: its distance from 1 counts, either way (2.0 and 0.5 are equally far)."""
+    threshold: str | None = None
+    """The flag's number that holds the detector's own threshold, if it reports one."""
+
+    def of(self, flag: Flag) -> float | None:
+        """The flag's magnitude, None when the number is missing."""
+        value = flag.numbers.get(self.number)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+        if self.ratio:
+            return max(value, 1 / value) if value > 0 else None
+        return abs(float(value))
+
+
+MAGNITUDES: dict[str, Magnitude] = {
+    "COUNT_VARIANCE": Magnitude("variance", "units", threshold="tolerance"),
+    "MIRRORED_VARIANCE": Magnitude("variance", "units"),
+    "PACK_MULTIPLE": Magnitude("variance", "units"),
+    "NEGATIVE_BALANCE": Magnitude("balance_after", "units"),
+    "RECEIPT_QTY_MISMATCH": Magnitude("difference", "units"),
+    "VELOCITY_SPIKE": Magnitude("ratio", "x usual"),
+    "BIN_OVERFILL": Magnitude("ratio", "x typical"),
+    "WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
+    "DOCK_WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
+    "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "kg"),
+    "QTY_OUTLIER": Magnitude("qty", "units"),
+}
+"""Codes whose alarms have a size: learning raises their threshold instead of silencing."""
+
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("code", "company", "user"),
+    ("code", "company", "value", "velocity", "location_type"),
+    ("code", "company", "value", "location_type"),
+    ("code", "company", "location_type"),
+)
+"""Pattern levels, most specific first. ``company``: whether the code is the only one of its
+incident (``alone``) or one of several (``with_others``): a lone count variance and one
+inside a cluster of mis-scan signs are different alarms."""
+
+HIGH = "high"
+
+
+class SiteContext:
+    """Context classes of items and locations at one site (read from its dataset).
+
+    Args:
+        data: the site's dataset (item master, locations, the log).
+        params: the class cut points.
+    """
+
+    def __init__(self, data: Dataset, params: LearningParams) -> None:
+        items = data.items.drop_duplicates("sku", keep="last").set_index("sku")
+        cost = pd.to_numeric(items.get("unit_cost"), errors="coerce") \
+            if "unit_cost" in items else pd.Series(np.nan, index=items.index)
+        known = cost.dropna()
+        cheap = known.quantile(params.cheap_quantile) if len(known) else np.nan
+        high = known.quantile(params.high_value_quantile) if len(known) else np.inf
+        value = pd.Series("unknown", index=items.index, dtype=object)
+        value[cost.notna()] = "mid"
+        value[cost <= cheap] = "cheap"
+        value[cost >= high] = HIGH
+        locations = data.locations.drop_duplicates("location_id", keep="last")
+        self.location_type: dict[str, str] = dict(zip(
+            locations["location_id"].astype(str), locations["type"].astype(str), strict=True))
+        if "home_location" in items:
+            caged = items["home_location"].map(self.location_type) == "CAGE"
+            value[caged.fillna(False).to_numpy(dtype=bool)] = HIGH
+        self.value: dict[str, str] = value.to_dict()
+        tx = data.transactions
+        lines = tx["sku"].value_counts()
+        span_d = 1.0
+        if len(tx):
+            ts = pd.to_datetime(tx["ts"], utc=True, format="ISO8601")
+            span_d = max((ts.max() - ts.min()).total_seconds() / 86_400, 1.0)
+        per_day = lines / span_d
+        slow = per_day.quantile(params.slow_quantile) if len(per_day) else 0.0
+        fast = per_day.quantile(params.fast_quantile) if len(per_day) else np.inf
+        velocity = pd.Series("medium", index=per_day.index, dtype=object)
+        velocity[per_day <= slow] = "slow"
+        velocity[per_day >= fast] = "fast"
+        self.velocity: dict[str, str] = velocity.to_dict()
+        self.txn_user: dict[str, str] = dict(zip(tx["txn_id"].astype(str),
+                                                 tx["user_id"].astype(str), strict=True))
+
+    def dims(self, flag: Flag, alone: bool) -> dict[str, str]:
+        """The flag's context: code, company, user, value class, velocity class, location type.
+
+        Args:
+            flag: the flag.
+            alone: whether its code is the only one among the flags it came with (its
+                incident's, or its verdict's).
+        """
+        sku = flag.sku or ""
+        return {"code": flag.code, "company": "alone" if alone else "with_others",
+                "user": flag.user_id or "unknown", "value": self.value.get(sku, "unknown"),
+                "velocity": self.velocity.get(sku, "slow"),
+                "location_type": self.location_type.get(flag.location or "", "unknown")}
+
+    def high_value(self, flag: Flag) -> bool:
+        """Whether the flag is about a high-value item."""
+        return self.value.get(flag.sku or "") == HIGH or flag.numbers.get("high_value") is True
+
+
+def pattern_key(dims: Mapping[str, str], level: Sequence[str]) -> str:
+    """A pattern as text, e.g. ``COUNT_VARIANCE|value=cheap|location_type=PICK``."""
+    return "|".join([dims["code"], *(f"{d}={dims[d]}" for d in level[1:])])
+
+
+def rule_id(key: str) -> str:
+    """A learned rule's stable id (the same pattern always gets the same id)."""
+    return "LR-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+class PatternRule(BaseModel):
+    """A pattern the site's verdicts call normal practice, and how far."""
+
+    rule_id: str
+    pattern: str = Field(description="code and context, e.g. COUNT_VARIANCE|value=cheap|...")
+    code: str
+    context: dict[str, str]
+    kind: Literal["threshold", "suppress"]
+    limit: float | None = Field(default=None, description="threshold: flags up to this "
+                                                          "magnitude are normal")
+    unit: str | None = None
+    detector_threshold: float | None = Field(default=None, description="the detector's own")
+    verdicts: int = Field(description="votes behind the rule")
+    false_alarms: int
+    given_by: list[str] = Field(default_factory=list, description="who voted for it")
+    active: bool = Field(default=True, description="False once an admin undid it")
+
+    def describe(self) -> str:
+        """One line a supervisor reads: what was learned, from what, what it does."""
+        where = ", ".join(_context_words(k, v) for k, v in self.context.items())
+        head = f"{self.code} ({where}): {self.false_alarms} of {self.verdicts} rejected"
+        if self.kind == "suppress":
+            return f"{head}, treated as this site's normal practice"
+        was = f" from {self.detector_threshold:g}" if self.detector_threshold is not None \
+            else ""
+        return f"{head}, threshold raised{was} to {self.limit:g} {self.unit}"
+
+    def covers(self, flag: Flag, magnitude: float | None) -> bool:
+        """Whether the rule calls this flag (already known to match the pattern) normal."""
+        if not self.active:
+            return False
+        if self.kind == "suppress":
+            return True
+        return magnitude is not None and self.limit is not None and magnitude <= self.limit
+
+
+class PatternStats(BaseModel):
+    """Votes on one pattern (kept whether or not they made a rule)."""
+
+    pattern: str
+    verdicts: int
+    false_alarms: int
+
+
+class IgnoredVerdict(BaseModel):
+    """A verdict learning did not use, and why."""
+
+    index: int = Field(description="row of the verdict in the order given (0-based)")
+    txn_ids: list[str]
+    reason: str
+    flagged: bool = Field(default=False, description="a guardrail caught it (shown to admins)")
+
+
+class Learned(BaseModel):
+    """Everything learned at one site from its verdicts."""
+
+    site: str = "default"
+    verdicts: int = Field(default=0, description="verdicts given")
+    used: int = Field(default=0, description="verdicts learned from")
+    confirmed: int = 0
+    false_alarms: int = 0
+    rules: list[PatternRule] = Field(default_factory=list)
+    patterns: list[PatternStats] = Field(default_factory=list)
+    ignored: list[IgnoredVerdict] = Field(default_factory=list)
+    causes: dict[str, int] = Field(default_factory=dict,
+                                   description="confirmed root causes named by resolvers")
+    actions: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="root cause -> action type -> times the site took it")
+    undone: list[str] = Field(default_factory=list, description="rule ids an admin undid")
+
+    def rule(self, rid: str) -> PatternRule | None:
+        """The rule with this id, if learned."""
+        return next((r for r in self.rules if r.rule_id == rid), None)
+
+
+@dataclass
+class _Vote:
+    index: int
+    benign: bool
+    magnitude: float | None
+    by: str | None
+
+
+@dataclass
+class Suppression:
+    """Why an incident is the site's normal practice (or already resolved)."""
+
+    incident_id: str
+    rule_ids: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+class Learner:
+    """Learns pattern rules from verdicts; judges flags and incidents against them.
+
+    Args:
+        params: evidence thresholds and context cut points.
+    """
+
+    def __init__(self, params: LearningParams | None = None) -> None:
+        self.params = params or LearningParams()
+
+    def fit(self, resolutions: Sequence[Resolution], flags: Iterable[Flag], data: Dataset,
+            *, undone: Iterable[str] = (), site: str = "default") -> Learner:
+        """Learn from verdicts over the flags the scorer raised on ``data``."""
+        p = self.params
+        self.context_ = ctx = SiteContext(data, p)
+        by_txn: dict[str, list[Flag]] = defaultdict(list)
+        for f in flags:
+            by_txn[f.txn_id].append(f)
+        learned = Learned(site=site, verdicts=len(resolutions), undone=sorted(set(undone)))
+        votes: dict[str, list[_Vote]] = defaultdict(list)
+        dims_of: dict[str, dict[str, str]] = {}
+        for i, res in enumerate(resolutions):
+            own = res.decided_by and any(ctx.txn_user.get(t) == res.decided_by
+                                         for t in res.txn_ids)
+            if own:
+                learned.ignored.append(IgnoredVerdict(
+                    index=i, txn_ids=res.txn_ids, flagged=True,
+                    reason=f"{res.decided_by} decided on their own transactions "
+                           "(segregation of duties)"))
+                continue
+            fl = [f for t in res.txn_ids for f in by_txn.get(t, [])]
+            if not fl:
+                learned.ignored.append(IgnoredVerdict(
+                    index=i, txn_ids=res.txn_ids, reason="no flag on its transactions"))
+                continue
+            learned.used += 1
+            if res.benign:
+                learned.false_alarms += 1
+            else:
+                learned.confirmed += 1
+                if res.root_cause is not None:
+                    learned.causes[res.root_cause.value] = \
+                        learned.causes.get(res.root_cause.value, 0) + 1
+                    if res.action is not None:
+                        acts = learned.actions.setdefault(res.root_cause.value, {})
+                        acts[res.action.value] = acts.get(res.action.value, 0) + 1
+            seen: dict[str, float | None] = {}
+            alone = len({f.code for f in fl}) == 1
+            for f in fl:
+                if ctx.high_value(f):
+                    continue  # nothing is learned about high-value items
+                dims = ctx.dims(f, alone)
+                mag = MAGNITUDES[f.code].of(f) if f.code in MAGNITUDES else None
+                for level in LEVELS:
+                    key = pattern_key(dims, level)
+                    dims_of[key] = {d: dims[d] for d in level}
+                    old = seen.get(key)
+                    seen[key] = mag if old is None else (old if mag is None else max(old, mag))
+            for key, mag in seen.items():
+                votes[key].append(_Vote(i, res.benign, mag, res.decided_by))
+        thresholds = _detector_thresholds(by_txn)
+        for key, vs in sorted(votes.items()):
+            benign = sum(v.benign for v in vs)
+            if len(vs) >= p.min_verdicts:
+                learned.patterns.append(PatternStats(pattern=key, verdicts=len(vs),
+                                                     false_alarms=benign))
+            dims = dims_of[key]
+            rule = self._rule(key, dims, vs, thresholds.get(dims["code"]))
+            if rule is not None:
+                rule.active = rule.rule_id not in learned.undone
+                learned.rules.append(rule)
+        self.learned_ = learned
+        self._evidence = {s.pattern for s in learned.patterns}
+        self._rules = {r.pattern: r for r in learned.rules}
+        return self
+
+    def _rule(self, key: str, dims: dict[str, str], votes: list[_Vote],
+              detector_threshold: float | None) -> PatternRule | None:
+        p = self.params
+        code = dims["code"]
+        magnitude = MAGNITUDES.get(code)
+        context = {k: v for k, v in dims.items() if k != "code"}
+        base = {"rule_id": rule_id(key), "pattern": key, "code": code, "context": context}
+        if magnitude is None:
+            benign = [v for v in votes if v.benign]
+            if len(votes) < p.min_verdicts or len(benign) < p.benign_share * len(votes):
+                return None
+            return PatternRule(**base, kind="suppress", verdicts=len(votes),
+                               false_alarms=len(benign),
+                               given_by=sorted({v.by for v in benign if v.by}))
+        sized = [v for v in votes if v.magnitude is not None]
+        ordered = sorted(sized, key=lambda v: (v.magnitude, not v.benign))
+        best = None
+        for n in range(1, len(ordered) + 1):
+            head = ordered[:n]
+            benign = sum(v.benign for v in head)
+            if head[-1].benign and n >= p.min_verdicts and benign >= p.benign_share * n:
+                best = n
+        if best is None:
+            return None
+        head = ordered[:best]
+        top = float(head[-1].magnitude)  # type: ignore[arg-type]
+        above = [float(v.magnitude) for v in ordered[best:] if not v.benign]  # type: ignore[arg-type]
+        if above and min(above) <= top:
+            return None
+        limit = top * p.limit_margin
+        if above:
+            limit = min(limit, (top + min(above)) / 2)
+        return PatternRule(**base, kind="threshold", limit=round(limit, 2),
+                           unit=magnitude.unit, detector_threshold=detector_threshold,
+                           verdicts=best, false_alarms=sum(v.benign for v in head),
+                           given_by=sorted({v.by for v in head if v.benign and v.by}))
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def flag_rule(self, flag: Flag, alone: bool) -> PatternRule | None:
+        """The active rule that calls this flag normal, judged at its most specific level.
+
+        None when the flag is high value, or when the most specific of its patterns with
+        enough votes is not normal practice (or has been undone).
+        """
+        ctx = self.context_
+        if ctx.high_value(flag):
+            return None
+        dims = ctx.dims(flag, alone)
+        mag = MAGNITUDES[flag.code].of(flag) if flag.code in MAGNITUDES else None
+        for level in LEVELS:
+            key = pattern_key(dims, level)
+            rule = self._rules.get(key)
+            if rule is not None and rule.covers(flag, mag):
+                return rule
+            if key in self._evidence:
+                return None
+        return None
+
+    def suppressions(self, incidents: Iterable[Incident],
+                     resolutions: Sequence[Resolution] = ()) -> dict[str, Suppression]:
+        """Incidents that are this site's normal practice, or already resolved as false alarms.
+
+        An incident is normal when every one of its flags is, by rules none of whose voters
+        is among the incident's users. An incident whose transactions a verdict already
+        called a false alarm is resolved (unless the verdict was ignored); one a verdict
+        confirmed is never suppressed.
+        """
+        ignored = {i.index for i in self.learned_.ignored}
+        decided: dict[str, bool] = {}
+        for i, res in enumerate(resolutions):
+            if i in ignored:
+                continue
+            for t in res.txn_ids:
+                decided[t] = decided.get(t, True) and res.benign
+        out: dict[str, Suppression] = {}
+        for inc in incidents:
+            flagged = {f.txn_id for f in inc.flags}
+            verdicts = [decided[t] for t in flagged if t in decided]
+            if verdicts and not all(verdicts):
+                continue
+            users = set(inc.user_ids)
+            if any(self.context_.high_value(f) for f in inc.flags):
+                continue
+            if verdicts and len(verdicts) == len(flagged):
+                out[inc.incident_id] = Suppression(
+                    inc.incident_id, reason="already resolved as a false alarm")
+                continue
+            alone = len({f.code for f in inc.flags}) == 1
+            rules = [self.flag_rule(f, alone) for f in inc.flags]
+            if not rules or any(r is None or users & set(r.given_by) for r in rules):
+                continue
+            ids = list(dict.fromkeys(r.rule_id for r in rules if r is not None))
+            out[inc.incident_id] = Suppression(inc.incident_id, ids, "; ".join(
+                self.learned_.rule(rid).describe() for rid in ids))  # type: ignore[union-attr]
+        return out
+
+
+def _context_words(dim: str, value: str) -> str:
+    if dim == "company":
+        return "alone in its incident" if value == "alone" else "with other codes"
+    if dim == "user":
+        return f"by {value}"
+    if dim in ("value", "velocity"):
+        return f"{value} {'value' if dim == 'value' else 'mover'}"
+    return f"{dim.replace('_', ' ')} {value}"
+
+
+def _detector_thresholds(by_txn: Mapping[str, list[Flag]]) -> dict[str, float]:
+    """Per code, the detector's own threshold as its flags report it (smallest seen)."""
+    out: dict[str, float] = {}
+    for fl in by_txn.values():
+        for f in fl:
+            m = MAGNITUDES.get(f.code)
+            value = f.numbers.get(m.threshold) if m and m.threshold else None
+            if isinstance(value, int | float):
+                out[f.code] = min(out.get(f.code, float(value)), float(value))
+    return out

@@ -1,0 +1,1 @@
+"""Test rigs: the demo generator (``sim.generator``) and the reference WMS (``sim.wms``)."""

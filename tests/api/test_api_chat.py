@@ -1,0 +1,215 @@
+"""POST /v1/tickets/{id}/chat: streamed answers that cite evidence, refuse writes, are kept;
+the offline chat without a model and a model conversation with read-only tools (respx)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api.app import create_app
+from api.tickets import save_ticket
+from tests.api_fixtures import adjust, auth, make_ticket, make_users, open_store
+from warehouse.settings import get_settings
+from warehouse.store import Store
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "openai"
+BASE = "http://llm.test/v1"
+
+
+def events(answer: httpx.Response) -> list[tuple[str, dict]]:
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    out = []
+    for block in answer.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def reply(answer: httpx.Response) -> tuple[str, dict]:
+    """The streamed text put together, and the done event."""
+    evs = events(answer)
+    assert evs[-1][0] == "done" and all(kind == "delta" for kind, _ in evs[:-1])
+    return "".join(d["text"] for _, d in evs[:-1]), evs[-1][1]
+
+
+@pytest.fixture
+def store(tmp_path: object) -> Store:
+    return open_store(tmp_path)
+
+
+def seed(store: Store) -> dict[str, dict[str, str]]:
+    with Session(store.engine) as s:
+        save_ticket(s, ticket=make_ticket(1, action=adjust("SKU-1", "P-1", -6)), unit_cost=40.0)
+        save_ticket(s, ticket=make_ticket(2, location="P-1", sku="SKU-9", status="REJECTED"))
+        save_ticket(s, ticket=make_ticket(3, root_cause="MIS_SCAN", sku="SKU-1"))
+    users = make_users(store.engine, ("viewer1", "viewer"), ("sup1", "supervisor"))
+    return {n: auth(t) for n, t in users.items()}
+
+
+@pytest.fixture
+def offline(store: Store) -> Iterator[tuple[TestClient, dict]]:
+    with TestClient(create_app(get_settings(), store=store)) as c:
+        yield c, seed(store)
+
+
+def ask(client: TestClient, headers: dict, message: str, ticket: str = "TK1") -> httpx.Response:
+    return client.post(f"/v1/tickets/{ticket}/chat", json={"message": message}, headers=headers)
+
+
+def test_why_flagged_cites_the_evidence(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    answer = ask(client, users["viewer1"], "Why was this flagged?")
+    assert answer.status_code == 200
+    text, done = reply(answer)
+    assert "SHRINKAGE" in text and "80% confidence" in text
+    assert "[E1] 3 negative adjustments of SKU-1" in text
+    assert done["cited"] == ["E1", "E2", "E3"] and done["kind"] == "why"
+    assert done["model"] == "offline"
+
+
+def test_balance_answer_uses_only_balance_evidence(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    text, done = reply(ask(client, users["viewer1"], "what's the balance history here?"))
+    assert done["cited"] == ["E2"] and "fell from 10 to 4" in text and "[E1]" not in text
+
+
+def test_what_approval_would_do(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    text, done = reply(ask(client, users["sup1"], "What happens if I approve this?"))
+    assert done["kind"] == "approval"
+    assert "changes the system balance of SKU-1 at P-1 by -6" in text
+    assert "worth 240.00" in text and "1 approver with the supervisor role" in text
+    assert "cannot approve" in text
+    assert done["cited"] == ["E1", "E2"]  # what the explanation relies on
+
+
+def test_similar_past_tickets_and_evidence(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    text, done = reply(ask(client, users["viewer1"], "Have we seen similar tickets before?"))
+    assert done["cited"] == ["TK2"]  # same cause, same location; TK3 has another cause
+    assert "TK2" in text and "REJECTED" in text
+    text, done = reply(ask(client, users["viewer1"], "show me the evidence"))
+    assert done["kind"] == "evidence" and text.count("\n- [E") == 3
+
+
+@pytest.mark.parametrize("message", [
+    "approve it", "Please adjust the stock to 4", "can you reject this ticket?",
+    "go ahead", "I approve", "ok, write it back", "I want you to correct the case qty",
+])
+def test_write_requests_are_refused_and_change_nothing(
+    offline: tuple[TestClient, dict], message: str
+) -> None:
+    client, users = offline
+    text, done = reply(ask(client, users["sup1"], message))
+    assert done["kind"] == "refused" and done["cited"] == []
+    assert "read-only" in text
+    ticket = client.get("/v1/tickets/TK1", headers=users["sup1"]).json()
+    assert ticket["status"] == "PENDING_APPROVAL" and ticket["approvals"] == []
+    assert [h["kind"] for h in ticket["history"]] == ["CREATED"]
+
+
+def test_unanswerable_question_says_so(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    text, done = reply(ask(client, users["viewer1"], "What will the weather be tomorrow?"))
+    assert done["kind"] == "unknown" and text.startswith("I can't answer that")
+
+
+def test_history_is_kept_per_ticket(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    ask(client, users["viewer1"], "why?")
+    ask(client, users["sup1"], "approve it")
+    ask(client, users["sup1"], "why?", ticket="TK3")
+    history = client.get("/v1/tickets/TK1/chat", headers=users["viewer1"]).json()
+    assert [(m["role"], m["author"], m["kind"]) for m in history] == [
+        ("user", "viewer1", ""), ("assistant", "offline", "why"),
+        ("user", "sup1", ""), ("assistant", "offline", "refused")]
+    assert len(client.get("/v1/tickets/TK3/chat", headers=users["viewer1"]).json()) == 2
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"message": ""}, 422), ({"message": "x" * 2001}, 422), ({}, 422), ({"message": 5}, 422),
+])
+def test_bad_chat_input(offline: tuple[TestClient, dict], body: dict, status: int) -> None:
+    client, users = offline
+    answer = client.post("/v1/tickets/TK1/chat", json=body, headers=users["viewer1"])
+    assert answer.status_code == status and "message" in answer.json()["detail"]
+
+
+def test_unknown_ticket_and_no_key(offline: tuple[TestClient, dict]) -> None:
+    client, users = offline
+    assert ask(client, users["viewer1"], "why?", ticket="NOPE").status_code == 404
+    assert client.get("/v1/tickets/NOPE/chat", headers=users["viewer1"]).status_code == 404
+    assert client.post("/v1/tickets/TK1/chat", json={"message": "why?"}).status_code == 401
+
+
+@pytest.fixture
+def llm_client(store: Store, monkeypatch: pytest.MonkeyPatch
+               ) -> Iterator[tuple[TestClient, dict, respx.MockRouter]]:
+    monkeypatch.setenv("TALLY_LLM_BASE_URL", BASE)
+    monkeypatch.setenv("TALLY_LLM_MODEL", "gpt-4o-mini")
+    get_settings.cache_clear()
+    with respx.mock(base_url=BASE, assert_all_mocked=True, assert_all_called=False) as router:
+        router.route(host="testserver").pass_through()
+        with TestClient(create_app(get_settings(), store=store)) as c:
+            yield c, seed(store), router
+
+
+def fixture_response(name: str) -> httpx.Response:
+    return httpx.Response(200, json=json.loads((FIXTURES / f"{name}.json").read_text()))
+
+
+def test_model_converses_with_read_only_tools(
+    llm_client: tuple[TestClient, dict, respx.MockRouter]
+) -> None:
+    client, users, router = llm_client
+    route = router.post("/chat/completions", name="chat").mock(
+        side_effect=[fixture_response("chat_tool_call"), fixture_response("chat_answer")])
+    text, done = reply(ask(client, users["sup1"], "What would approving do?"))
+    assert route.call_count == 2
+    assert text.startswith("Approving opens an investigation") and done["cited"] == ["E1", "E2"]
+    assert done["model"] == "gpt-4o-mini" and done["kind"] == "conversation"
+    first = json.loads(route.calls[0].request.content)
+    assert {t["function"]["name"] for t in first["tools"]} == {
+        "ticket_evidence", "similar_tickets", "approval_requirements"}
+    system = first["messages"][0]["content"]
+    assert "[E2] balance of SKU-1 at P-1 fell from 10 to 4" in system
+    assert "You are read-only" in system
+    second = json.loads(route.calls[1].request.content)
+    tool_turn = second["messages"][-1]
+    assert tool_turn["role"] == "tool" and tool_turn["tool_call_id"] == "call_Zk81pQe4sT0a"
+    tool_data = json.loads(tool_turn["content"])
+    assert tool_data["status"] == "ok" and tool_data["data"]["required_role"] == "supervisor"
+    # the next question carries the conversation so far
+    router.post("/chat/completions", name="chat").mock(
+        return_value=fixture_response("chat_answer"))
+    ask(client, users["sup1"], "and who must approve?")
+    third = json.loads(route.calls[-1].request.content)["messages"]
+    assert [m["role"] for m in third[1:]] == ["user", "assistant", "user"]
+
+
+def test_write_request_never_reaches_the_model(
+    llm_client: tuple[TestClient, dict, respx.MockRouter]
+) -> None:
+    client, users, router = llm_client
+    route = router.post("/chat/completions", name="chat").mock(
+        return_value=fixture_response("chat_answer"))
+    text, done = reply(ask(client, users["sup1"], "approve it now"))
+    assert done["kind"] == "refused" and route.call_count == 0
+
+
+def test_model_failure_falls_back_to_offline_and_says_so(
+    llm_client: tuple[TestClient, dict, respx.MockRouter]
+) -> None:
+    client, users, router = llm_client
+    router.post("/chat/completions", name="chat").mock(
+        return_value=httpx.Response(500, json={"error": {"message": "overloaded"}}))
+    text, done = reply(ask(client, users["viewer1"], "why was it flagged?"))
+    assert done["kind"] == "why" and done["cited"] == ["E1", "E2", "E3"]
+    assert done["model"].startswith("offline (model unavailable: InternalServerError")

@@ -1,0 +1,140 @@
+"""Tickets paused in the real triage graph survive a server restart: decisions made on a new
+app instance resume the SQLite-checkpointed threads, and the graph writes back exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from actions.wms_rest import RestWmsAdapter
+from agents.graph import build_graph
+from agents.reasoners.offline import OfflineReasoner
+from agents.state import TicketState
+from api.app import create_app
+from api.triage import open_ticket
+from scoring.types import Flag, Incident
+from sim.generator import GeneratorConfig, generate
+from sim.wms.app import create_sim_app
+from tests.api_fixtures import auth, make_users, open_store
+from tools.view import WarehouseView
+from warehouse.dataset import Dataset
+from warehouse.settings import get_settings
+from warehouse.store import Store
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return generate(GeneratorConfig(seed=3, days=7, skus=150))
+
+
+def incidents(data: Dataset, n: int) -> list[Incident]:
+    """The first ``n`` labelled cases as incidents, one flag per labelled transaction."""
+    txns = data.transactions.set_index("txn_id")
+    out = []
+    for lab in data.labels.head(n).itertuples():
+        ids = lab.txn_ids.split()
+        flags = [Flag(txn_id=t, detector="label", code="LABELLED", reason="LABELLED", score=0.9,
+                      sku=txns.loc[t, "sku"], location=txns.loc[t, "location"]) for t in ids]
+        out.append(Incident(incident_id=f"INC-{lab.case_id}", txn_ids=ids, flags=flags,
+                            sku=lab.sku or None, location=lab.location or None,
+                            risk_score=0.8, severity="REVIEW"))
+    return out
+
+
+@pytest.fixture
+def wms(dataset: Dataset) -> TestClient:
+    sim = TestClient(create_sim_app())
+    items = dataset.items[["sku", "case_qty", "unit_weight_kg", "unit_cost"]]
+    sim.put("/v1/items", json=items.astype(object).where(items.notna(), None)
+            .to_dict("records")).raise_for_status()
+    return sim
+
+
+def thread_state(graph: object, thread: str) -> TicketState:
+    return TicketState.model_validate(
+        graph.get_state({"configurable": {"thread_id": thread}}).values)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def server(store: Store, wms: TestClient, view: WarehouseView) -> Iterator[FastAPI]:
+    """One server process: its own graph and checkpointer connection over the data dir."""
+    adapter = RestWmsAdapter(client=wms, attempts=1)
+    app = create_app(get_settings(), store=store, wms=adapter, graph_factory=lambda cp:
+                     build_graph(reasoner=OfflineReasoner(), view=view, wms=adapter,
+                                 checkpointer=cp))
+    with TestClient(app) as client:
+        app.state.client = client
+        yield app
+
+
+def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClient,
+                                                tmp_path: object) -> None:
+    store = open_store(tmp_path)
+    view = WarehouseView(dataset)
+    with server(store, wms, view) as first:
+        users = {n: auth(t) for n, t in make_users(
+            store.engine, ("sup1", "supervisor"), ("sup2", "supervisor"), ("ctl1", "controller"),
+        ).items()}
+        with Session(store.engine) as s:
+            opened = [open_ticket(first.state.graph, s, incident=inc, audit=first.state.audit
+                                  ).model_copy() for inc in incidents(dataset, 3)]
+        assert [r.status for r in opened] == ["PENDING_APPROVAL"] * 3
+        # triaging the same incident again neither re-runs the graph nor duplicates the ticket
+        with Session(store.engine) as s:
+            again = open_ticket(first.state.graph, s, incident=incidents(dataset, 1)[0],
+                                audit=first.state.audit)
+        assert again.ticket_id == opened[0].ticket_id
+    recount, remeasure, void = (r.ticket_id for r in opened)
+
+    with server(store, wms, view) as second:  # a new process: nothing in memory survives
+        client, graph = second.state.client, second.state.graph
+        for tid in (recount, remeasure, void):
+            assert graph.get_state({"configurable": {"thread_id": tid}}).next == (
+                "await_approval",)
+        ticket = client.get(f"/v1/tickets/{recount}", headers=users["sup1"]).json()
+        answer = client.post(f"/v1/tickets/{recount}/decision", headers=users["sup1"],
+                             json={"decision": "approve",
+                                   "action_digest": ticket["action_digest"]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["ticket"]["status"] == "WRITTEN_BACK"
+        snapshot = graph.get_state({"configurable": {"thread_id": recount}})
+        state = TicketState.model_validate(snapshot.values)
+        assert snapshot.next == () and state.status == "WRITTEN_BACK"
+        assert state.write_back.idempotency_key == \
+            answer.json()["ticket"]["write_back"]["idempotency_key"]
+        assert state.decision.approver == "sup1"
+
+        # an edit in the service resumes the graph as an edit: the graph writes the edited one
+        # (an edit must fit the case: a type the root cause does not allow is refused)
+        misfit = client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
+            "decision": "edit", "action": {"type": "INVESTIGATE", "params": {"sku": "X"}}})
+        assert misfit.status_code == 422 and "does not fit" in misfit.text
+        edited_action = {"type": "RECOUNT", "params": {"locations": [opened[1].location],
+                                                       "sku": opened[1].sku}}
+        client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
+            "decision": "edit", "action": edited_action}).raise_for_status()
+        digest = client.get(f"/v1/tickets/{remeasure}", headers=users["ctl1"]).json()[
+            "action_digest"]
+        done = client.post(f"/v1/tickets/{remeasure}/decision", headers=users["ctl1"],
+                           json={"decision": "approve", "action_digest": digest})
+        assert done.json()["ticket"]["status"] == "WRITTEN_BACK", done.text
+        state = thread_state(graph, remeasure)
+        assert state.decision.decision == "edit"
+        assert state.action.model_dump(mode="json") == edited_action
+
+        rejected = client.post(f"/v1/tickets/{void}/decision", headers=users["sup1"],
+                               json={"decision": "reject", "reason": "known resend"})
+        assert rejected.json()["ticket"]["status"] == "REJECTED"
+        state = thread_state(graph, void)
+        assert state.status == "REJECTED" and state.write_back is None
+        assert state.decision.reason == "known resend"
+
+    applied = wms.get("/v1/actions").json()
+    assert sorted(a["action_type"] for a in applied) == sorted(
+        [opened[0].action["type"], "RECOUNT"])
+    assert len({a["idempotency_key"] for a in applied}) == 2
