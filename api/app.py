@@ -28,7 +28,7 @@ from actions.wms import WmsAdapter
 from api.auth import KeyCache
 from api.chat.llm import LlmChat
 from api.db import SERVICE_TABLES
-from api.errors import install_error_handlers
+from api.errors import API_ERRORS, error_responses, install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics, MeasureRequests
 from api.routes import chat, decisions, health, kpis, tickets, transactions
@@ -150,9 +150,9 @@ def create_app(
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(transactions.router)
-    app.include_router(tickets.router)
-    app.include_router(decisions.router)
+    app.include_router(transactions.router, responses=API_ERRORS)
+    app.include_router(tickets.router, responses={**API_ERRORS, **error_responses(404)})
+    app.include_router(decisions.router, responses=API_ERRORS)
     app.include_router(kpis.router)
     app.include_router(chat.router)
     install_web_ui(app)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ApiError(Exception):
@@ -61,6 +62,38 @@ class Unavailable(ApiError):
     """A dependency (database, WMS) is not reachable (503)."""
 
     status_code = 503
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: a message, and the per-field or per-row details when there are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str = Field(description="what is wrong, for a person")
+    errors: list[FieldError] | None = Field(default=None, description="invalid fields (422)")
+    rejected: list[dict[str, Any]] | None = Field(
+        default=None, description="rejected rows by index (event intake)")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the error answers of a route or router."""
+    meaning = {400: "bad request", 401: "missing, invalid or revoked API key",
+               403: "the caller's role may not do this", 404: "no such resource",
+               409: "conflicts with the current state", 422: "invalid request",
+               503: "a dependency is unavailable"}
+    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
+
+
+API_ERRORS = error_responses(400, 401, 403, 422)
+"""What any authenticated /v1 route may answer besides its own (400: a body that cannot be
+read, such as bytes that are not UTF-8)."""
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from api.deps import SupervisorUser
-from api.errors import ApiError, Conflict
+from api.errors import ApiError, Conflict, ErrorBody
 from api.intake import IngestResult
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
@@ -26,9 +26,10 @@ class RedeliveryConflict(Conflict):
 
 @router.post("", status_code=201, response_model=IngestResult,
              responses={207: {"model": IngestResult, "description": "some rows rejected"},
-                        409: {"description": "every row re-delivers a stored txn_id with "
-                              "another payload"},
-                        422: {"description": "every row bad, or the body is not JSON"}})
+                        409: {"model": ErrorBody, "description": "every row re-delivers a "
+                              "stored txn_id with another payload"},
+                        422: {"model": ErrorBody,
+                              "description": "every row bad, or the body is not JSON"}})
 def post_transactions(
     request: Request,
     response: Response,
