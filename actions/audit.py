@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, Text, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Column, SQLModel
 from sqlmodel import Field as SqlField
@@ -350,7 +350,7 @@ class AuditLog:
             problems=problems[:MAX_PROBLEMS],
         )
 
-    def _check_row(self, row: Mapping[str, Any], expected_seq: int, prev: str
+    def _check_row(self, row: RowMapping, expected_seq: int, prev: str
                    ) -> list[AuditProblem]:
         found: list[AuditProblem] = []
         if row["seq"] != expected_seq:

@@ -91,7 +91,9 @@ def enqueue(conn: Connection, *, decision: Decision, round_: int = 1) -> int:
         ticket_id=decision.ticket_id, digest=decision.action_digest, round=round_,
         decision=canonical_json(decision), status=OutboxStatus.RUNNING.value, attempts=0,
         claimed_by=OWNER, claimed_at=now, created_at=now))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _alive(pid: int) -> bool:

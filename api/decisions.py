@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, inspect, text
 from sqlmodel import Session
 
 from actions.audit import AuditKind
-from actions.decision import Decision
+from actions.decision import Decision, DecisionKindName
 from actions.outbox import enqueue
 from agents.case import CaseFile
 from agents.policy import refusal
@@ -183,6 +183,8 @@ def decide(
         raise Forbidden(f"{user.name} is a {user.role}; deciding tickets needs supervisor or above")
     _well_formed(body)
     ticket_id = record.ticket_id
+    item: int | None = None
+    verdict_info: tuple[Role | None, int | None] = (None, None)
     try:
         locked = lock_ticket(session, ticket_id)
         if locked is None:
@@ -191,10 +193,8 @@ def decide(
         match body.decision:
             case DecisionKind.REJECT:
                 message = _reject(session, record=locked, user=user, body=body, runner=runner)
-                item, verdict_info = None, (None, None)
             case DecisionKind.EDIT:
                 message = _edit(session, record=locked, user=user, body=body, runner=runner)
-                item, verdict_info = None, (None, None)
             case _:
                 message, item, verdict_info = _approve(session, record=locked, user=user,
                                                        body=body, policy=policy, runner=runner)
@@ -381,7 +381,7 @@ def retry_write_back(
     return DecisionOutcome(message=_landed_message(fresh), ticket=detail_of(session, record=fresh))
 
 
-def _resume_kind(record: TicketRecord) -> str:
+def _resume_kind(record: TicketRecord) -> DecisionKindName:
     """``edit`` when the approved action is not the graph's draft, else ``approve``."""
     return "approve" if record.action == record.proposed_action else "edit"
 
