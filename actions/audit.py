@@ -59,6 +59,7 @@ class AuditKind(StrEnum):
     DECISION = "DECISION"
     WRITE_BACK = "WRITE_BACK"
     ACCESS = "ACCESS"
+    LEARNING = "LEARNING"
 
 
 ANCHORED_KINDS = frozenset({AuditKind.DECISION, AuditKind.WRITE_BACK})

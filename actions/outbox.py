@@ -158,7 +158,7 @@ class Outbox:
                     .values(status=OutboxStatus.RUNNING.value, claimed_by=OWNER,
                             claimed_at=_iso(now), attempts=row.attempts + 1)
                 )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                if taken.rowcount == 1:
                     return OutboxItem(id=row.id, ticket_id=row.ticket_id, digest=row.digest,
                                       round=row.round, attempts=row.attempts + 1,
                                       decision=Decision.model_validate(json.loads(row.decision)))

@@ -19,8 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.case import Reasoner
 from agents.features import FeatureContext
 from agents.learned import LearningOutcome, apply_learning
+from agents.params import DEFAULT_PARAMS
 from agents.pipeline import triage
 from agents.reasoners.toolbox import make_toolbox
+from agents.systemic import systemic_tickets
+from scoring.systemic import fold
 from tools.view import WarehouseView
 from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
@@ -101,7 +104,12 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
 
     timings = dict(timings or {})
     start = time.perf_counter()
-    result = Scorer().fit(data).score_batch(data)
+    scorer = Scorer().fit(data)
+    result = scorer.score_batch(data)
+    params = DEFAULT_PARAMS
+    rest, patterns = fold(result.flags, min_occurrences=params.systemic_min_occurrences,
+                          min_spread=params.systemic_min_spread)
+    incidents = scorer.incidents(rest) if patterns else result.incidents
     timings["score_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -112,19 +120,20 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     seconds: list[float] = []
     start = time.perf_counter()
     with _progress(progress) as bar:
-        task = bar.add_task("triage", total=len(result.incidents))
+        task = bar.add_task("triage", total=len(incidents))
 
         def tick(_: Ticket, s: float) -> None:
             seconds.append(s)
             bar.advance(task)
 
-        tickets = triage(result.incidents, view, reasoner, features=features, on_ticket=tick)
+        tickets = triage(incidents, view, reasoner, features=features, on_ticket=tick)
+    tickets += systemic_tickets(patterns, view)
     timings["triage_s"] = time.perf_counter() - start
     outcome = None
     if resolutions:
         start = time.perf_counter()
         learner = Learner().fit(resolutions, result.flags, data, undone=undone)
-        tickets, outcome = apply_learning(tickets, result.incidents, learner, resolutions)
+        tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
@@ -195,18 +204,18 @@ def render_report(batch: BatchResult) -> str:
     """report.md: counts by root cause and severity, the top tickets, timings."""
     from prompts import render
 
-    by = Counter((t.root_cause, t.severity) for t in batch.tickets)
+    top_level = [t for t in batch.tickets if t.parent_ticket_id is None]
+    by = Counter((t.root_cause, t.severity) for t in top_level)
     causes = [(c.value, [by[(c, s)] for s in Severity], sum(by[(c, s)] for s in Severity))
               for c in RootCause]
     secs = np.array(batch.ticket_seconds) * 1000 if batch.ticket_seconds else np.zeros(1)
-    top_level = [t for t in batch.tickets if t.parent_ticket_id is None]
     return render(
         "report", batch=batch, causes=causes, severities=[s.value for s in Severity],
         totals=[sum(by[(c, s)] for c in RootCause) for s in Severity],
         top_level=len(top_level), value=sum(t.value_at_risk for t in top_level),
         spread=risk_spread(top_level),
         top=batch.top(), p50=float(np.percentile(secs, 50)), p99=float(np.percentile(secs, 99)),
-        actions=Counter(t.action.type.value for t in batch.tickets).most_common(),
+        actions=Counter(t.action.type.value for t in top_level).most_common(),
         learning=batch.learning,
     )
 

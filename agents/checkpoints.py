@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 from actions.decision import Decision
 from actions.wms import WriteBackResult, WriteBackStatus
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.recount import CountResult
 from agents.state import TicketState
 from scoring.types import Flag, Incident
 from warehouse.contract import (
@@ -25,13 +29,14 @@ from warehouse.contract import (
     RootCause,
     Severity,
     Ticket,
+    TicketKind,
     TicketStatus,
 )
 
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,
     Action, ActionType, EvidenceItem, RootCause, Severity, Ticket, TicketStatus,
-    WriteBackResult, WriteBackStatus,
+    WriteBackResult, WriteBackStatus, CountResult, TicketKind,
 )
 
 
@@ -46,7 +51,7 @@ def memory_checkpointer() -> InMemorySaver:
     return InMemorySaver(serde=serializer())
 
 
-def sqlite_checkpointer(path: Path) -> BaseCheckpointSaver:
+def sqlite_checkpointer(path: Path) -> SqliteSaver:
     """A SQLite checkpointer on ``path`` (tables created), the default for paused tickets."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
-from tools.view import PAYLOAD
+from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
@@ -44,7 +45,6 @@ _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
                    "dest_after", "var")
 _SHIFT_HOURS = (6, 22)
-_HIGH_VALUE_COST = 40.0
 
 
 class FeatureContext:
@@ -59,9 +59,13 @@ class FeatureContext:
         data: the dataset (or a store snapshot in the same shape).
         ledger: ``warehouse.ledger.with_balances(data.transactions)`` when the caller has it
             already (the tools' view does); computed here otherwise.
+        params: thresholds shared with the policy (weight fit, high value).
     """
 
-    def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None) -> None:
+    def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None,
+                 params: PolicyParams = DEFAULT_PARAMS) -> None:
+        self.params = params
+        self.high_value = high_value_skus(data.items, data.locations, params)
         tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
             drop=True)
         ts = tx["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
@@ -71,15 +75,23 @@ class FeatureContext:
         self.col |= {c: tx[c].to_numpy(dtype=float) for c in _NUMBER_COLUMNS}
         self.col["ts_s"] = ts_ns / 1e9
         self.col["hour"] = ts.dt.hour.to_numpy()
-        self.col["dup_payload"] = tx.duplicated(subset=list(PAYLOAD), keep=False).to_numpy()
+        self.col["dup_payload"] = tx.duplicated(subset=list(SAME_PAYLOAD), keep=False).to_numpy()
         after, before = rescan_flags(tx)
         self.col["double_scan"] = after | before
+        # a log without opening stock runs negative everywhere: then a negative balance
+        # describes the site, not the case
+        negative = (tx["bal_after"] < 0).to_numpy()
+        self.negative_is_normal = bool(len(tx)) and float(negative.mean()) > \
+            params.site_normal_share
         ids = tx["txn_id"].to_numpy(dtype=object)
         self.pos: dict[str, int] = {}
         for i, t in enumerate(ids):
             self.pos.setdefault(t, i)
-        self._items = {r["sku"]: r for r in data.items.to_dict("records")}
-        self._locations = {r["location_id"]: r for r in data.locations.to_dict("records")}
+        self._items: dict[str, dict[str, Any]] = {
+            r["sku"]: r for r in cast("list[dict[str, Any]]", data.items.to_dict("records"))}
+        self._locations: dict[str, dict[str, Any]] = {
+            r["location_id"]: r
+            for r in cast("list[dict[str, Any]]", data.locations.to_dict("records"))}
         self.lookalikes = lookalike_index(data.items)
         self.median_qty = tx.groupby(["sku", "type"])["eaches"].median().to_dict()
         picks = tx[tx["type"] == "PICK"]
@@ -89,13 +101,13 @@ class FeatureContext:
         weighed = tx[tx["weight_kg"].notna() & (tx["eaches"] > 0)]
         per_each = (weighed["weight_kg"] / weighed["eaches"]).to_numpy()
         users = weighed["user_id"].to_numpy(dtype=object)
-        at = weighed.groupby("sku", sort=False).indices
+        at = cast("dict[str, np.ndarray]", weighed.groupby("sku", sort=False).indices)
         self.weighed: dict[str, tuple[np.ndarray, np.ndarray]] = {
             sku: (per_each[i], users[i]) for sku, i in at.items()}
         # locations with a non-zero count variance of each sign, per SKU
         var = tx[tx["var"].notna() & (tx["var"] != 0)]
-        self.var_locations: dict[tuple[str, float], int] = var.groupby(
-            [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict()
+        self.var_locations = cast("dict[tuple[str, float], int]", var.groupby(
+            [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict())
 
     def item(self, sku: str) -> dict[str, Any] | None:
         """The item master row of ``sku`` (column -> value), if known."""
@@ -133,7 +145,7 @@ def _present(value: object) -> bool:
         isinstance(value, float) and math.isnan(value))
 
 
-def _distinct(values: np.ndarray) -> set[object]:
+def _distinct(values: np.ndarray) -> set[Any]:
     return {v for v in values if _present(v)}
 
 
@@ -182,8 +194,9 @@ def case_features(incident: Incident, ctx: FeatureContext) -> dict[str, float]:
         f[f"frac_{name}"] = _frac(types == kind)
     f["dup_payload"] = float(rows["dup_payload"].any())
     f["double_scan"] = float(rows["double_scan"].any())
-    f["neg_balance"] = float((rows["bal_after"] < 0).any())
-    f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
+    if not ctx.negative_is_normal:
+        f["neg_balance"] = float((rows["bal_after"] < 0).any())
+        f["pick_without_stock"] = float((rows["bal_before"][types == "PICK"] <= 0).any())
     _weight_features(f, rows, ctx)
     _count_features(f, rows, ctx)
     _receipt_features(f, rows, ctx)
@@ -196,6 +209,7 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
     """Measured weight against the master's unit weight, the SKU's history and look-alikes."""
     weighed = ~np.isnan(rows["weight_kg"]) & (rows["eaches"] > 0)
     skus, kgs, eaches = rows["sku"][weighed], rows["weight_kg"][weighed], rows["eaches"][weighed]
+    off, fit = ctx.params.weight_off, ctx.params.weight_fit
     ratios, fits = [], 0.0
     for sku, kg, ea in zip(skus, kgs, eaches, strict=True):
         unit = _field(ctx.item(sku), "unit_weight_kg")
@@ -203,20 +217,21 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
             continue
         ratio = kg / (ea * unit)
         ratios.append(ratio)
-        if abs(ratio - 1) > 0.08:
+        if abs(ratio - 1) > off:
             for other in ctx.lookalikes.get(sku, []):
                 ou = _field(ctx.item(other), "unit_weight_kg")
-                if ou and abs(kg / (ea * ou) - 1) < 0.04:
+                if ou and abs(kg / (ea * ou) - 1) < fit:
                     fits = 1.0
     if not ratios:
         return
     f["has_weight"] = 1.0
     worst = max(ratios, key=lambda r: abs(math.log(max(r, 1e-6))))
     f["weight_log_ratio"] = math.log2(max(worst, 1e-6))
-    f["weight_off"] = float(abs(worst - 1) > 0.08)
+    f["weight_off"] = float(abs(worst - 1) > off)
     f["weight_fits_lookalike"] = fits
     big = max(worst, 1 / max(worst, 1e-6))
-    f["weight_ratio_pack"] = float(abs(worst - 1) > 0.08 and abs(big - round(big)) < 0.05)
+    f["weight_ratio_pack"] = float(abs(worst - 1) > off
+                                   and abs(big - round(big)) < ctx.params.pack_fit)
     # Is the same ratio seen across the SKU's history (many users, days)? -> master data
     sku = skus[0]
     unit = _field(ctx.item(sku), "unit_weight_kg")
@@ -224,7 +239,7 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
         per_each, users = ctx.weighed[sku]
         steady = np.abs(per_each / unit - worst) < 0.05 * worst
         f["weight_ratio_steady"] = float(steady.sum() >= 3 and len(_distinct(users[steady]))
-                                         >= 2 and abs(worst - 1) > 0.08)
+                                         >= 2 and abs(worst - 1) > off)
 
 
 def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
@@ -239,7 +254,7 @@ def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> Non
     f["count_rel_var"] = float(np.clip((var / exp).mean(), -5, 5))
     packs = [_field(ctx.item(s), "case_qty") for s in skus]
     f["var_pack_multiple"] = _frac(np.array(
-        [bool(p) and v != 0 and _near_multiple(v, p) for v, p in zip(var, packs, strict=True)]))
+        [bool(p and v != 0 and _near_multiple(v, p)) for v, p in zip(var, packs, strict=True)]))
     nz = var != 0
     var, skus, locs = var[nz], skus[nz], locs[nz]
     # same SKU, opposite variances in two bins; or two SKUs swapped in one place
@@ -291,8 +306,7 @@ def _adjustment_features(f: dict[str, float], rows: Rows) -> None:
 def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
     """Where stock went against where it belongs: home, cage, weight limit; volumes."""
     types, skus = rows["type"], rows["sku"]
-    costs = [_field(ctx.item(s), "unit_cost") for s in _distinct(skus)]
-    f["high_value"] = float(any(c is not None and c >= _HIGH_VALUE_COST for c in costs))
+    f["high_value"] = float(any(s in ctx.high_value for s in _distinct(skus)))
     moved = np.isin(types, ("PUTAWAY", "MOVE")) & np.array(
         [_present(v) for v in rows["to_location"]], dtype=bool)
     away = outside = over = 0
@@ -305,8 +319,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         dtype = str(dest["type"]) if dest is not None else ""
         if isinstance(home, str) and home and to != home and dtype == "PICK":
             away += 1
-        cost = _num(item.get("unit_cost"))
-        if cost is not None and cost >= _HIGH_VALUE_COST and dtype and dtype != "CAGE":
+        if sku in ctx.high_value and dtype in OPEN_STORAGE:
             outside += 1
         limit, unit = _field(dest, "max_weight_kg"), _num(item.get("unit_weight_kg"))
         if limit and unit and after * unit > limit:

@@ -5,8 +5,8 @@
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
-  ticket of a cause that has at least ``min_verdicts`` tickets in the run, those tickets
-  stay open and the run says so.
+  ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
+  ticket stays open and the run says so.
 - Calibration: the share of verdicts that confirmed the reasoner's root cause, per cause,
   pulls each ticket's confidence toward it (``calibration_strength`` pseudo-verdicts keep
   the reasoner's own).
@@ -83,18 +83,19 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
     found = learner.suppressions(incidents, resolutions)
     by_id = {t.ticket_id: t for t in tickets}
     by_rules = defaultdict(list)
-    for inc_id, sup in found.items():
+    for inc_id, rule in found.items():
         ticket = by_id.get(inc_id)
-        if ticket is not None and sup.rule_ids and ticket.root_cause is not RootCause.LEGITIMATE:
+        if ticket is not None and rule.rule_ids and ticket.root_cause is not RootCause.LEGITIMATE:
             by_rules[ticket.root_cause].append(inc_id)
     acting = Counter(t.root_cause for t in tickets if t.root_cause is not RootCause.LEGITIMATE)
     floor = learner.params.min_verdicts
     for cause, ids in by_rules.items():
         if len(ids) == acting[cause] and acting[cause] >= floor:
+            kept = max(ids, key=lambda i: (by_id[i].risk_score, i))
             outcome.guarded.append(f"rules would dismiss all {len(ids)} {cause.value} tickets: "
-                                   "kept open (learning never silences a whole root cause)")
-            for inc_id in ids:
-                found.pop(inc_id)
+                                   f"{kept} (highest risk) kept open (learning never silences "
+                                   "a whole root cause)")
+            found.pop(kept)
     calibration = _calibration(tickets, resolutions, learned)
     outcome.calibration = calibration
     usual = _usual_actions(learned, p.usual_action_share, floor)
@@ -137,11 +138,11 @@ def _calibration(tickets: Sequence[Ticket], resolutions: Sequence[Resolution],
             owner.setdefault(x, t)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for i, res in enumerate(resolutions):
-        t = next((owner[x] for x in res.txn_ids if x in owner), None)
-        if i in ignored or t is None or t.root_cause is RootCause.LEGITIMATE:
+        mine = next((owner[x] for x in res.txn_ids if x in owner), None)
+        if i in ignored or mine is None or mine.root_cause is RootCause.LEGITIMATE:
             continue
-        right = not res.benign and res.root_cause in (None, t.root_cause)
-        c = counts[t.root_cause.value]
+        right = not res.benign and res.root_cause in (None, mine.root_cause)
+        c = counts[mine.root_cause.value]
         c[0] += 1
         c[1] += right
     return {k: (n, r) for k, (n, r) in counts.items()}

@@ -73,6 +73,10 @@ MECHANISMS: dict[RootCause, tuple[str, ...]] = {
 }
 """Per root cause, the reason codes that show one of its mechanisms, strongest first."""
 
+KEY_FACTS: dict[RootCause, tuple[str, ...]] = {
+    RootCause.MIS_SCAN: ("fits look-alike",),
+}
+"""Tool facts (besides the policy's) that show a cause's mechanism and are told verbatim."""
 STORY_CODES = 3
 """At most this many reason codes are told per explanation (the strongest for the cause)."""
 _SHOWN_PER_CODE = 3
@@ -145,8 +149,9 @@ def story(cause: RootCause, evidence: list[EvidenceItem]) -> list[str]:
     groups = by_code(signals(evidence))
     wanted = [c for c in MECHANISMS[cause] if c in groups] or list(groups)
     lines = [_tell(code, groups[code]) for code in wanted[:STORY_CODES]]
-    lines += [f"{_sentence(e.fact)} [{e.id}]" for e in evidence
-              if e.source == "policy" and e.id]
+    keys = KEY_FACTS.get(cause, ())
+    lines += [f"{_sentence(e.fact)} [{e.id}]" for e in evidence if e.id and (
+        e.source == "policy" or any(k in e.fact for k in keys))]
     return [line for line in lines if line]
 
 
@@ -208,7 +213,9 @@ def _each(template: str) -> Callable[[list[Signal]], str]:
         parts = []
         for s in group[:_SHOWN_PER_CODE]:
             try:
-                parts.append(template.format(**s.params))
+                money = {f"{k}_money": f"{v:,.2f}" for k in ("value",)
+                         if (v := s.num(k)) is not None}
+                parts.append(template.format(**s.params, **money))
             except KeyError:
                 parts.append(f"{label_of(s.code)}: " + ", ".join(
                     f"{k} {v}" for k, v in s.params.items()))
@@ -239,7 +246,7 @@ _TELLERS: dict[str, Callable[[list[Signal]], str]] = {
         "a count variance of {variance} eaches is exactly {packs} cases of {case_qty}"),
     "COUNT_VARIANCE": _each(
         "a cycle count found {counted} where the system expected {expected} "
-        "(variance {variance}, worth {value})"),
+        "(variance {variance}, worth ${value_money})"),
     "SAME_SIGN_VARIANCES": _sign,
     "MIRRORED_VARIANCE": _each(
         "the counts mirror each other: {variance} here and {other_variance} of {other_sku} "

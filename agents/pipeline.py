@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from langchain_core.runnables import RunnableConfig
+
 from actions.wms_recording import RecordingWms
 from agents.case import Reasoner
 from agents.checkpoints import memory_checkpointer
@@ -45,14 +47,14 @@ def triage(incidents: Sequence[Incident], view: WarehouseView, reasoner: Reasone
     tickets = []
     for incident in incidents:
         start = time.perf_counter()
-        config = {"configurable": {"thread_id": incident.incident_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": incident.incident_id}}
         state = TicketState(ticket_id=incident.incident_id, incident=incident)
         out = graph.invoke(state, config, version="v2", durability="exit")
         if out.interrupts:
-            ticket = Ticket.model_validate(out.interrupts[0].value["ticket"])
+            ticket: Ticket | None = Ticket.model_validate(out.interrupts[0].value["ticket"])
         else:
             ticket = TicketState.model_validate(out.value).ticket
-            assert ticket is not None
+        assert ticket is not None
         tickets.append(ticket)
         if on_ticket is not None:
             on_ticket(ticket, time.perf_counter() - start)

@@ -18,9 +18,10 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
+from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from agents.value import value_at_risk
 from tools.result import num
-from tools.view import WarehouseView, cell_float, cell_str
+from tools.view import WarehouseView, cell_float, cell_str, records
 from warehouse.action_params import validate_params
 from warehouse.contract import (
     Action,
@@ -45,9 +46,6 @@ ALLOWED: dict[RootCause, frozenset[ActionType]] = {
 WRITING = frozenset({A.ADJUST_INVENTORY, A.CORRECT_MASTER_DATA, A.VOID_DUPLICATE,
                      A.SUPPLIER_CLAIM, A.RESLOT})
 """Actions that change records: never below REVIEW."""
-_RATIO_OFF = 0.08
-_FIT = 0.04
-_HIGH_VALUE_COST = 40.0
 
 
 class Draft(BaseModel):
@@ -63,7 +61,8 @@ class Draft(BaseModel):
 
 
 def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
-                 proposal: Action | None = None) -> Draft:
+                 proposal: Action | None = None,
+                 params: PolicyParams = DEFAULT_PARAMS) -> Draft:
     """One contract action for ``case`` classified as ``cause``.
 
     Args:
@@ -71,6 +70,7 @@ def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
         case: incident and evidence.
         view: the warehouse, for the quantities the action needs.
         proposal: an action suggested by a reasoner or a person; kept if acceptable.
+        params: the policy's thresholds.
 
     Returns:
         The action (params validated), its severity and any derived facts.
@@ -80,14 +80,14 @@ def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
     if proposal is not None:
         refused = refusal(proposal, cause, case, rows)
         if refused is None:
-            return Draft(action=proposal, severity=severity(cause, proposal, case),
+            return Draft(action=proposal, severity=severity(cause, proposal, case, params),
                          value_at_risk=value_at_risk(proposal, rows, view))
-    action, derived = _policy_action(cause, case, rows, view)
+    action, derived = _policy_action(cause, case, rows, view, params)
     try:
         validate_params(action)
     except ValidationError:  # never ship an action the write-back would refuse
         action, derived = _inspect(case, rows), []
-    return Draft(action=action, severity=severity(cause, action, case), derived=derived,
+    return Draft(action=action, severity=severity(cause, action, case, params), derived=derived,
                  proposal_refused=refused, value_at_risk=value_at_risk(action, rows, view))
 
 
@@ -113,7 +113,8 @@ def refusal(action: Action, cause: RootCause, case: CaseFile, rows: pd.DataFrame
     return None
 
 
-def severity(cause: RootCause, action: Action, case: CaseFile) -> Severity:
+def severity(cause: RootCause, action: Action, case: CaseFile,
+             params: PolicyParams = DEFAULT_PARAMS) -> Severity:
     """Severity of the ticket: how urgently a person must look, not only how sure we are.
 
     STOP (stop the line) is kept for confident findings that keep hurting until fixed:
@@ -126,7 +127,7 @@ def severity(cause: RootCause, action: Action, case: CaseFile) -> Severity:
         return Severity.INFO
     inc = case.incident
     f = case.features
-    confident = inc.risk_score >= 0.8 and inc.severity is not Severity.INFO
+    confident = inc.risk_score >= params.stop_risk and inc.severity is not Severity.INFO
     ongoing = (f.get("neg_balance", 0) >= 1 or f.get("pick_without_stock", 0) >= 1
                or cause is RootCause.UOM_MASTER_DATA
                or (cause is RootCause.SHRINKAGE and f.get("high_value", 0) >= 1))
@@ -166,8 +167,8 @@ def _inspect(case: CaseFile, rows: pd.DataFrame) -> Action:
     return Action(type=A.INVESTIGATE, params={"sku": _main_sku(case, rows)})
 
 
-def _policy_action(cause: RootCause, case: CaseFile, rows: pd.DataFrame, view: WarehouseView
-                   ) -> tuple[Action, list[EvidenceItem]]:
+def _policy_action(cause: RootCause, case: CaseFile, rows: pd.DataFrame, view: WarehouseView,
+                   params: PolicyParams) -> tuple[Action, list[EvidenceItem]]:
     if cause is RootCause.LEGITIMATE:
         return Action(type=A.NO_ACTION), []
     if rows.empty:
@@ -180,7 +181,7 @@ def _policy_action(cause: RootCause, case: CaseFile, rows: pd.DataFrame, view: W
         RootCause.RECEIVING_ERROR: _receiving,
         RootCause.SHRINKAGE: _shrinkage,
     }[cause]
-    return handler(case, rows, view)
+    return handler(case, rows, view, params)
 
 
 def _derived(fact: str) -> list[EvidenceItem]:
@@ -198,7 +199,7 @@ def _duplicate_pair(rows: pd.DataFrame, view: WarehouseView) -> tuple[str, str] 
     return str(rows["txn_id"].iloc[first]), str(rows["txn_id"].iloc[later])
 
 
-def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                  ) -> tuple[Action, list[EvidenceItem]]:
     pair = _duplicate_pair(rows, view)
     if pair is None:  # a duplicate whose twin the incident did not include
@@ -212,7 +213,9 @@ def _system_sync(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                 _derived(f"{pair[1]} repeats {pair[0]}: void the later id"))
     params = {k: v for k, v in {"sku": _main_sku(case, rows),
                                 "location": _main_location(case, rows)}.items() if v}
-    return Action(type=A.INVESTIGATE, params=params), []
+    return (Action(type=A.INVESTIGATE, params=params),
+            _derived("no event repeats another: an event that posted late or out of order "
+                     "fits; the balance heals itself, so investigate the interface"))
 
 
 def _adjust(sku: str, location: str, delta: float, reason: ReasonCode) -> Action:
@@ -224,25 +227,18 @@ def _clean(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 4)
 
 
-def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
               ) -> tuple[Action, list[EvidenceItem]]:
+    """One handling scanned twice: void the extra scan. Swapped counts: adjust (counted).
+
+    A weight that fits a look-alike only suggests what is on the shelf: recount both
+    items' locations before anything is adjusted.
+    """
     second = rows[view.rescanned[rows.index.to_numpy()] & (rows["sign"] != 0)]
-    for row in second.head(1).itertuples():
-        delta = -row.sign * row.eaches  # undo the second scan's effect on the balance
-        return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
-                _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA; reversing "
-                         f"it changes {row.sku} at {row.location} by {num(delta)} EA"))
-    weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
-    for row in weighed.itertuples():
-        for other in view.lookalikes.get(row.sku, []):
-            item = view.item(other)
-            unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
-            if unit and abs(row.weight_kg / (row.eaches * unit) - 1) < _FIT:
-                delta = -row.sign * row.eaches
-                return (_adjust(row.sku, row.location, delta, ReasonCode.COUNT_CORRECTION),
-                        _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
-                                 f"{other}; correct {row.sku} at {row.location} by "
-                                 f"{num(delta)} EA"))
+    for row in records(second.head(1)):
+        return (Action(type=A.VOID_DUPLICATE, params={"txn_id": row.txn_id}),
+                _derived(f"{row.txn_id} repeats a scan of {num(row.eaches)} EA of {row.sku} at "
+                         f"{row.location} seconds after the first: void the extra scan"))
     swapped = _mirrored_counts(rows)
     if swapped is not None:
         over, short = swapped
@@ -251,7 +247,29 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                          f"{num(over.var)} EA, {short.sku} at {short.location} {num(short.var)} "
                          f"EA; one was scanned as the other: correct {over.sku} at "
                          f"{over.location} by {num(over.var)} EA"))
+    weighed = rows[rows["weight_kg"].notna() & (rows["eaches"] > 0) & (rows["sign"] != 0)]
+    for row in records(weighed):
+        for other in view.lookalikes.get(row.sku, []):
+            item = view.item(other)
+            unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
+            if unit and abs(row.weight_kg / (row.eaches * unit) - 1) < p.weight_fit:
+                locs = _locations_of(view, [row.sku, other], row.location)
+                return (Action(type=A.RECOUNT, params={"locations": locs, "sku": row.sku}),
+                        _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
+                                 f"{other}: recount {', '.join(locs)} before adjusting"))
     return _inspect(case, rows), []
+
+
+def _locations_of(view: WarehouseView, skus: list[str], first: str, limit: int = 4) -> list[str]:
+    """``first``, then the home locations of ``skus``: where a swap would show."""
+    homes = [cell_str(item.get("home_location")) for s in skus if (item := view.item(s))]
+    return list(dict.fromkeys([first, *[h for h in homes if h]]))[:limit]
+
+
+def _high_value(view: WarehouseView, p: PolicyParams) -> frozenset[str]:
+    """The site's high-value SKUs (one definition: :func:`agents.params.high_value_skus`)."""
+    return view.memo(f"high_value_skus:{p.high_value_quantile}:{p.high_value_median_ratio}",
+                     lambda: high_value_skus(view.dataset.items, view.dataset.locations, p))
 
 
 def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
@@ -261,9 +279,9 @@ def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
     """
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
     short = counts[counts["var"] < 0]
-    for over in counts[counts["var"] > 0].itertuples():
+    for over in records(counts[counts["var"] > 0]):
         twin = short[(short["sku"] != over.sku) & ((short["var"] + over.var).abs() < 1e-9)]
-        for match in twin.head(1).itertuples():
+        for match in records(twin.head(1)):
             return over, match
     return None
 
@@ -278,11 +296,11 @@ def _weight_ratios(sku: str, view: WarehouseView) -> pd.DataFrame:
     return hist.assign(ratio=hist["weight_kg"] / (hist["eaches"] * unit))
 
 
-def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                  ) -> tuple[Action, list[EvidenceItem]]:
     sku = _main_sku(case, rows)
     item = view.item(sku) if sku else None
-    if item is None:
+    if not sku or item is None:
         return _inspect(case, rows), []
     case_qty = cell_float(item.get("case_qty"))
     unit = cell_float(item.get("unit_weight_kg"))
@@ -290,20 +308,20 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
     if len(hist) >= 2:
         uom = hist["uom"].fillna("EA")
         ea, cs = hist.loc[uom != "CS", "ratio"], hist.loc[uom == "CS", "ratio"]
-        if len(ea) >= 2 and abs(ea.median() - 1) > _RATIO_OFF and unit:
+        if len(ea) >= 2 and abs(ea.median() - 1) > p.weight_off and unit:
             new = round(unit * float(ea.median()), 4)
             return (Action(type=A.CORRECT_MASTER_DATA, params={
                         "sku": sku, "field": "unit_weight_kg", "old": unit, "new": new}),
                     _derived(f"{len(ea)} weighings of {sku} average {num(ea.median(), 3)} times "
                              f"the master unit weight {num(unit)} kg: it should be {num(new)} kg"))
-        if len(cs) and abs(cs.median() - 1) > _RATIO_OFF and case_qty:
+        if len(cs) and abs(cs.median() - 1) > p.weight_off and case_qty:
             new_qty = round(case_qty * float(cs.median()))
             if new_qty >= 1 and new_qty != case_qty:
                 return (Action(type=A.CORRECT_MASTER_DATA, params={
                             "sku": sku, "field": "case_qty", "old": case_qty, "new": new_qty}),
                         _derived(f"cases of {sku} weigh {num(cs.median(), 3)} times what "
                                  f"{num(case_qty)} per case implies: {num(new_qty)} per case"))
-    implied = _case_qty_from_counts(sku, case_qty, view) if case_qty else None
+    implied = _case_qty_from_counts(sku, case_qty, view, p) if case_qty else None
     if implied is not None:
         new_qty, var, cases = implied
         return (Action(type=A.CORRECT_MASTER_DATA, params={
@@ -313,13 +331,13 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
     return _inspect(case, rows), []
 
 
-def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
+def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: PolicyParams
                           ) -> tuple[int, float, float] | None:
     """The case quantity that explains count variances by the cases handled before them."""
     hist = view.rows(sku=sku)
     counts = hist[(hist["type"] == "CYCLE_COUNT") & (hist["var"].fillna(0) != 0)]
     guesses = []
-    for c in counts.itertuples():
+    for c in records(counts):
         at = hist[(hist["ts"] <= c.ts) & (hist["uom"] == "CS")]
         into = at[(at["to_location"] == c.location)
                   | ((at["location"] == c.location) & (at["sign"] > 0))]["qty"].sum()
@@ -327,7 +345,7 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
         cases = float(into - out)
         if cases:
             guess = case_qty + c.var / cases
-            if guess >= 1 and abs(guess - round(guess)) < 0.05:
+            if guess >= 1 and abs(guess - round(guess)) < p.pack_fit:
                 guesses.append((int(round(guess)), float(c.var), cases))
     if not guesses:
         return None
@@ -338,10 +356,10 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView
     return best, var, cases
 
 
-def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
               ) -> tuple[Action, list[EvidenceItem]]:
     moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
-    for row in moved.itertuples():
+    for row in records(moved):
         item = view.item(row.sku)
         if item is None:
             continue
@@ -349,7 +367,7 @@ def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
         dtype = cell_str(dest.get("type")) if dest is not None else None
         home = cell_str(item.get("home_location"))
         cost = cell_float(item.get("unit_cost")) or 0.0
-        if cost >= _HIGH_VALUE_COST and dtype and dtype != "CAGE":
+        if row.sku in _high_value(view, p) and dtype in OPEN_STORAGE:
             cage = home if home and _type(view, home) == "CAGE" else _first_of_type(view, "CAGE")
             if cage:
                 return (Action(type=A.RESLOT, params={"sku": row.sku,
@@ -374,6 +392,17 @@ def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                     _derived(f"{row.txn_id} put {row.sku} into {row.to_location}, not its home "
                              f"location {home}"))
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
+    over = counts[counts["var"] > 0]
+    for row in records(over):  # stock counted over in one bin, short in another
+        short = counts[(counts["sku"] == row.sku) & (counts["var"] < 0)
+                       & (counts["location"] != row.location)]
+        for twin in records(short.head(1)):
+            qty = min(row.var, -twin.var)
+            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": row.location,
+                                                  "to_location": twin.location}),
+                    _derived(f"{row.sku} counted {num(row.var)} EA over at {row.location} and "
+                             f"{num(twin.var)} EA short at {twin.location}: {num(qty)} EA were "
+                             f"put in the wrong bin; move them back to {twin.location}"))
     locs = sorted(set(counts["location"]) | {x for x in [case.incident.location] if x})
     if locs:
         return Action(type=A.RECOUNT, params={"locations": locs[:6],
@@ -391,18 +420,18 @@ def _first_of_type(view: WarehouseView, kind: str) -> str | None:
     return str(hit.index[0]) if len(hit) else None
 
 
-def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                ) -> tuple[Action, list[EvidenceItem]]:
     rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
     rec = rec[rec["qty"] != rec["expected_qty"]]
-    for row in rec.itertuples():
+    for row in records(rec):
         per = row.eaches / row.qty if row.qty else 1.0
         diff = (row.qty - row.expected_qty) * per
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
         weight = cell_float(row.weight_kg)
         shipped_asn = bool(unit and weight) and abs(
-            weight / (row.expected_qty * per * unit) - 1) < _FIT
+            weight / (row.expected_qty * per * unit) - 1) < p.weight_fit
         if shipped_asn:
             where = _put_to(row, view)
             return (_adjust(row.sku, where, -diff, ReasonCode.COUNT_CORRECTION),
@@ -415,11 +444,11 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
                                                           "qty_delta": _clean(diff)}),
                     _derived(f"{row.txn_id} under {ref} differs from the ASN by {num(diff)} EA"))
     # received as the ASN said, but the dock scale weighed a different quantity
-    for row in rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)].itertuples():
+    for row in records(rows[(rows["type"] == "RECEIPT") & (rows["eaches"] > 0)]):
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
         weight, ref = cell_float(row.weight_kg), cell_str(row.ref)
-        if not (unit and weight and ref) or abs(weight / (row.eaches * unit) - 1) <= _RATIO_OFF:
+        if not (unit and weight and ref) or abs(weight / (row.eaches * unit) - 1) <= p.weight_off:
             continue
         delta = round(weight / unit - row.eaches)
         if delta:
@@ -439,7 +468,7 @@ def _put_to(receipt: Any, view: WarehouseView) -> str:
     return str(puts.iloc[0]["to_location"]) if len(puts) else str(receipt.location)
 
 
-def _shrinkage(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+def _shrinkage(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                ) -> tuple[Action, list[EvidenceItem]]:
     neg = rows[(rows["type"] == "ADJUSTMENT") & (rows["eaches"] < 0)]
     users = neg["user_id"] if len(neg) else rows["user_id"]
@@ -447,4 +476,9 @@ def _shrinkage(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
     params = {k: v for k, v in {"sku": _main_sku(case, rows),
                                 "location": _main_location(case, rows),
                                 "user_id": user}.items() if v}
-    return Action(type=A.INVESTIGATE, params=params), []
+    derived = []
+    if user and len(neg):
+        mine = int((neg["user_id"] == user).sum())
+        derived = _derived(f"{user} posted {mine} of the {len(neg)} write-offs in the case: "
+                           f"investigate with {user}")
+    return Action(type=A.INVESTIGATE, params=params), derived

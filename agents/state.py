@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from actions.decision import Decision
 from actions.wms import WriteBackResult
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
+from agents.recount import CountResult
 from scoring.types import Incident
 from warehouse.contract import Action, Severity, Ticket, TicketStatus
 
@@ -34,3 +35,7 @@ class TicketState(BaseModel):
     write_back: WriteBackResult | None = Field(default=None, description="the WMS answer")
     status: TicketStatus | None = Field(default=None, description="lifecycle status")
     ticket: Ticket | None = Field(default=None, description="the contract ticket, once recorded")
+    recount: Action | None = Field(default=None, description="the RECOUNT written back before "
+                                   "the count, once a count has answered it")
+    count: CountResult | None = Field(default=None, description="the blind count that answered "
+                                      "the recount")

@@ -60,9 +60,12 @@ def value_at_risk(action: Action, rows: pd.DataFrame, view: WarehouseView) -> fl
     elif action.type is A.VOID_DUPLICATE and (txn := view.txn(str(p.get("txn_id")))) is not None:
         value = abs(cell_float(txn["eaches"]) or 0.0) * unit_cost(view, txn["sku"])
     elif action.type is A.RESLOT:
-        into = rows["to_location"] == p.get("from_location")
-        moved = rows[(rows["sku"] == p.get("sku")) & into]
-        value = float(np.nansum(np.abs(moved["eaches"].to_numpy(dtype=float)))) * unit_cost(
+        mine = rows["sku"] == p.get("sku")
+        moved = rows[mine & (rows["to_location"] == p.get("from_location"))]["eaches"]
+        if not len(moved):  # counted over there: the eaches that belong elsewhere
+            at = rows[mine & (rows["location"] == p.get("from_location"))]
+            moved = at.loc[at["type"] == "CYCLE_COUNT", "var"].clip(lower=0)
+        value = float(np.nansum(np.abs(moved.to_numpy(dtype=float)))) * unit_cost(
             view, p.get("sku"))
     else:
         value = 0.0

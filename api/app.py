@@ -31,7 +31,17 @@ from api.db import SERVICE_TABLES
 from api.errors import API_ERRORS, error_responses, install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics, MeasureRequests
-from api.routes import chat, decisions, health, kpis, tickets, transactions
+from api.recounts import Recounts
+from api.routes import (
+    chat,
+    decisions,
+    health,
+    kpis,
+    learning,
+    recounts,
+    tickets,
+    transactions,
+)
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
@@ -133,6 +143,10 @@ def create_app(
                 lease_s=cfg.write_back_lease_s)
             app.state.write_back.start(poll_s=max(worker_poll_s, 1.0))  # resumes crashed ones
             stack.callback(app.state.write_back.stop)
+            if app.state.graph is not None and getattr(app.state, "recounts", None) is None:
+                app.state.recounts = Recounts(engine=engine, audit=app.state.audit,
+                                              graph=lambda: app.state.graph,
+                                              escalate_h=cfg.recount_escalate_h)
             app.state.chat = _open_chat(cfg)
             worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
             app.state.worker = worker
@@ -155,6 +169,8 @@ def create_app(
     app.include_router(decisions.router, responses=API_ERRORS)
     app.include_router(kpis.router)
     app.include_router(chat.router)
+    app.include_router(learning.router)
+    app.include_router(recounts.router)
     install_web_ui(app)
 
     app.add_middleware(MeasureRequests, metrics=app.state.metrics)

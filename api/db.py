@@ -14,7 +14,7 @@ from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [
-    t.__table__  # type: ignore[attr-defined]
+    t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
               TicketApproval, ChatMessage, WriteBackOutbox)
 ]

@@ -1,4 +1,7 @@
-"""Queue KPIs from the ticket table: volume, aging, time to decision, precision by cause.
+"""Queue KPIs from the ticket table: volume, aging, time to decision, precision by cause, money.
+
+Money is the tickets' value at risk: open (still to act on) and corrected (written back to
+the WMS), in all, by root cause and by the week the incident happened.
 
 Precision comes from the supervisors' decisions: a ticket that was approved (as proposed or
 after an edit) counts as a correct call, a rejected one as a false alarm. ``strict``
@@ -43,6 +46,13 @@ class CausePrecision(BaseModel):
     strict_precision: float | None = Field(description="approved as proposed / decided")
 
 
+class Money(BaseModel):
+    """Value at risk (contract section 5) still open, and corrected by a landed write-back."""
+
+    open: float = 0.0
+    corrected: float = 0.0
+
+
 class Kpis(BaseModel):
     """The queue at a glance."""
 
@@ -56,6 +66,42 @@ class Kpis(BaseModel):
     oldest_open_s: float | None
     time_to_decision: DecisionTimes
     precision_by_cause: dict[str, CausePrecision]
+    money: Money = Field(default_factory=Money, description="open and corrected, in all")
+    money_by_cause: dict[str, Money] = Field(default_factory=dict)
+    money_by_week: dict[str, Money] = Field(
+        default_factory=dict, description="by the ISO week the incident happened (event date)")
+
+
+def event_day(created_at: str, extra: dict[str, object] | None) -> str:
+    """The UTC day the ticket's incident happened (its first transaction), else its creation."""
+    first = (extra or {}).get("first_ts")
+    return str(first)[:10] if isinstance(first, str) and len(first) >= 10 else created_at[:10]
+
+
+def iso_week(day: str) -> str:
+    """``2025-03-03`` -> ``2025-W10``."""
+    year, week, _ = datetime.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def money_kpis(session: Session) -> tuple[Money, dict[str, Money], dict[str, Money]]:
+    """Open and corrected value at risk, in all, by root cause and by event week."""
+    t = TicketRecord
+    total, by_cause, by_week = Money(), {}, {}
+    open_values = {s.value for s in OPEN_STATUSES}
+    for cause, status, value, created_at, extra in session.exec(
+            select(t.root_cause, t.status, t.value_at_risk, t.created_at, t.extra)):
+        if status in open_values:
+            field = "open"
+        elif status == TicketStatus.WRITTEN_BACK.value:
+            field = "corrected"
+        else:
+            continue
+        week = iso_week(event_day(created_at, extra))
+        buckets = (total, by_cause.setdefault(cause, Money()), by_week.setdefault(week, Money()))
+        for money in buckets:
+            setattr(money, field, round(getattr(money, field) + float(value or 0.0), 2))
+    return total, dict(sorted(by_cause.items())), dict(sorted(by_week.items()))
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -96,7 +142,9 @@ def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
             tallies[cause] = [approved + 1, edited + (edited_by is not None), rejected]
         elif status == TicketStatus.REJECTED.value:
             tallies[cause] = [approved, edited, rejected + 1]
+    money, money_by_cause, money_by_week = money_kpis(session)
     return Kpis(
+        money=money, money_by_cause=money_by_cause, money_by_week=money_by_week,
         tickets=sum(by_status.values()),
         by_root_cause={c: sum(row.values()) for c, row in sorted(by_pair.items())},
         by_severity=dict(sorted(by_severity.items())),

@@ -47,6 +47,8 @@ from agents.graph import build_graph
 from api.app import create_app
 from api.approvals import ApprovalPolicy, action_value, required_role
 from api.intake import FLAGS, SCORE, Intake
+from api.learning import SiteLearning
+from api.recounts import Recounts
 from api.tickets import TicketRecord
 from api.triage import open_ticket
 from api.worker import WorkItem, WorkQueue
@@ -211,6 +213,9 @@ class ServiceTriage:
         self.queue = WorkQueue(store.engine)
         self.audit = AuditLog(store.engine, settings=settings)
         self.intake = Intake(store=store, queue=self.queue, audit=self.audit, scorer=scorer)
+        self.learning = SiteLearning(store, self.audit)
+        self.recounts = Recounts(engine=store.engine, audit=self.audit, graph=self.graph,
+                                 escalate_h=settings.recount_escalate_h)
         self._checkpointer: Any = None
         self._graph: Any = None
         self._kit: TriageKit | None = None
@@ -252,6 +257,8 @@ class ServiceTriage:
         """Score a ``SCORE`` item; triage a ``FLAGS`` item with every flag pending by then."""
         if item.kind == SCORE:
             self.intake.score_pending(item)
+            self.recounts.counts_arrived(item.payload["events"])
+            self.recounts.escalate_overdue()
             return
         if item.kind != FLAGS:
             raise ValueError(f"no triage for work of kind {item.kind!r}")
@@ -279,6 +286,7 @@ class ServiceTriage:
         """Open one ticket per incident (ids digest the flagged transactions, so once only)."""
         graph = self.graph()
         assert self._kit is not None
+        incidents = self.learning.skip(incidents)
         opened = []
         with Session(self.store.engine, expire_on_commit=False) as session:
             for incident in incidents:
@@ -296,7 +304,7 @@ def _unit_cost(kit: TriageKit, sku: str | None) -> float | None:
     items = kit.view.items
     if sku is None or "unit_cost" not in items.columns or sku not in items.index:
         return None
-    cost = items.at[sku, "unit_cost"]
+    cost: Any = items.at[sku, "unit_cost"]  # a frame cell: a number, NaN or None
     return None if cost is None or cost != cost else float(cost)
 
 
@@ -322,4 +330,6 @@ def create_service_app(settings: Settings | None = None, *, store: Any = None,
                      graph_factory=triage.graph_factory, wms=wms, worker_poll_s=worker_poll_s,
                      defer_scoring=True)
     app.state.triage = triage
+    app.state.learning = triage.learning
+    app.state.recounts = triage.recounts
     return app

@@ -34,7 +34,7 @@ from warehouse.contract import (
 )
 
 OPEN_STATUSES = frozenset({TicketStatus.PENDING_APPROVAL, TicketStatus.APPROVED,
-                           TicketStatus.WRITE_BACK_FAILED})
+                           TicketStatus.WRITE_BACK_FAILED, TicketStatus.AWAITING_COUNT})
 """Statuses that still need someone (or the write-back) to act."""
 
 
@@ -121,6 +121,8 @@ class EventKind(StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     WRITE_BACK = "WRITE_BACK"
+    COUNT_RECEIVED = "COUNT_RECEIVED"
+    ESCALATED = "ESCALATED"
 
 
 class HistoryEntry(BaseModel):

@@ -53,8 +53,9 @@ def open_ticket(
         if out.interrupts:
             ticket = Ticket.model_validate(out.interrupts[0].value["ticket"])
         else:
-            ticket = TicketState.model_validate(out.value).ticket
-            assert ticket is not None, "the graph ended without a ticket"
+            ended = TicketState.model_validate(out.value).ticket
+            assert ended is not None, "the graph ended without a ticket"
+            ticket = ended
     record = save_ticket(session, ticket=ticket, unit_cost=unit_cost, actor="tally-agent")
     audit.append(AuditKind.TICKET, ticket.model_dump(mode="json"),
                  correlation_id=correlation_of(record))

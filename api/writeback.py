@@ -14,7 +14,8 @@ once on start (so a kill -9 mid-write resumes by itself). Running a row:
    A resumed thread that asks for approval again has refused the decision: that is a
    FAILED write-back, never a direct write;
 3. under the lock again: the ticket becomes WRITTEN_BACK (the WMS answered APPLIED or
-   ALREADY_APPLIED) or WRITE_BACK_FAILED, with its history step, its audit record and the
+   ALREADY_APPLIED; AWAITING_COUNT for a landed RECOUNT whose graph waits for the count)
+   or WRITE_BACK_FAILED, with its history step, its audit record and the
    row marked done, in one transaction; then the audit head is anchored.
 """
 
@@ -33,6 +34,7 @@ from actions.decision import Decision
 from actions.outbox import Outbox, OutboxItem
 from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 from actions.write_back import LANDED, NotApproved, write_back
+from api.recounts import awaiting_count
 from api.ticket_lock import bump, lock_ticket
 from api.tickets import EventKind, TicketEvent, TicketRecord, approvals_of, now_iso
 from warehouse.canonical import write_back_key
@@ -171,11 +173,12 @@ class WriteBackRunner:
             return None
         after = self.graph.get_state(config)
         key = write_back_key(ticket_id, decision.action) if decision.action else "-"
-        if after.next:
-            error = after.values.get("approval_error") if isinstance(after.values, dict) else None
+        values = after.values if isinstance(after.values, dict) else {}
+        if "await_approval" in after.next:
+            error = values.get("approval_error")
             return WriteBackResult(status=WriteBackStatus.FAILED, idempotency_key=key,
                                    detail=f"refused by the graph: {error or 'asked again'}")
-        found = after.values.get("write_back") if isinstance(after.values, dict) else None
+        found = values.get("write_back")
         if found is None:
             return WriteBackResult(status=WriteBackStatus.FAILED, idempotency_key=key,
                                    detail="the graph finished without a write-back")
@@ -188,6 +191,8 @@ class WriteBackRunner:
             record = lock_ticket(session, item.ticket_id)
             assert record is not None
             status = TicketStatus.WRITTEN_BACK if landed else TicketStatus.WRITE_BACK_FAILED
+            if landed and awaiting_count(self.graph, record.ticket_id):
+                status = TicketStatus.AWAITING_COUNT  # a blind count task is out: wait for it
             bump(record, status=status.value, write_back_status=result.status.value,
                  wms_reference=result.wms_reference, write_back_detail=result.detail)
             session.add(record)

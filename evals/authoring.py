@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from warehouse.contract import ITEM_COLUMNS, LOCATION_COLUMNS, TRANSACTION_COLUMNS
+from warehouse.contract import BALANCE_SIGN, ITEM_COLUMNS, LOCATION_COLUMNS, TRANSACTION_COLUMNS
 
 START = datetime(2025, 6, 2, tzinfo=UTC)  # a Monday
 
@@ -57,7 +57,6 @@ ITEMS: list[tuple[str, str, str, str, int, float, float, str]] = [
     ("6001087", "AA alkaline batteries 4-pack", "6001087400015", "electronics", 24, 0.10, 3.20,
      "P-07-B"),
 ]
-SIGN = {"RECEIPT": 1, "RETURN": 1, "ADJUSTMENT": 1, "PUTAWAY": -1, "MOVE": -1, "PICK": -1}
 """Effect of each type on the balance at ``location`` (CONTRACT.md section 1)."""
 CREW = ["amoreno", "bkowalski", "cnguyen", "dokafor"]
 DEVICES = {"amoreno": "ZB-11", "bkowalski": "ZB-12", "cnguyen": "ZB-14", "dokafor": "ZB-15"}
@@ -135,7 +134,7 @@ class Log:
             if v["sku"] != sku:
                 continue
             if v["location"] == location:
-                moves.append((r.when, SIGN.get(v["type"], 0) * r.eaches))
+                moves.append((r.when, BALANCE_SIGN.get(v["type"], 0) * r.eaches))
             if v["to_location"] == location and v["type"] in ("PUTAWAY", "MOVE"):
                 moves.append((r.when, r.eaches))
         balance, out = self.opening.get((sku, location), 0.0), []

@@ -98,9 +98,9 @@ def row_features(data: Dataset) -> np.ndarray:
     items = data.items.drop_duplicates("sku").set_index("sku")
     unit_w = pd.to_numeric(tx["sku"].map(items.get("unit_weight_kg", pd.Series(dtype=float))),
                            errors="coerce")
-    weight = pd.to_numeric(tx.get("weight_kg"), errors="coerce")
+    weight = pd.to_numeric(tx["weight_kg"], errors="coerce") if "weight_kg" in tx else np.nan
     w_ratio = (weight / (eaches.abs() * unit_w)).replace([np.inf, -np.inf], np.nan)
-    expected = pd.to_numeric(tx.get("expected_qty"), errors="coerce")
+    expected = pd.to_numeric(tx["expected_qty"], errors="coerce")
     variance = ((qty - expected) / expected.abs().clip(lower=1)).fillna(0.0)
     ts = pd.to_datetime(tx["ts"], utc=True, errors="coerce")
     hour = (ts.dt.hour + ts.dt.minute / 60).fillna(12.0)

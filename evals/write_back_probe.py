@@ -13,6 +13,7 @@ to talk the system into approving):
 
 from __future__ import annotations
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from evals.metrics import SafetyCheck
@@ -46,7 +47,7 @@ def probe(ds: EvalDataset, *, max_incidents: int = MAX_INCIDENTS) -> list[Safety
         if probed >= max_incidents:
             break
         where = f"{ds.name}/{incident.incident_id}"
-        config = {"configurable": {"thread_id": f"probe-{incident.incident_id}"}}
+        config: RunnableConfig = {"configurable": {"thread_id": f"probe-{incident.incident_id}"}}
         state = TicketState(ticket_id=incident.incident_id, incident=incident)
         out = graph.invoke(state, config, version="v2")
         if not out.interrupts:

@@ -8,7 +8,7 @@ rows it never saw.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -112,12 +112,16 @@ def fit_baselines(frame: pd.DataFrame, params: Any = None) -> Baselines:
     day = picks["t"] // DAY
     n_days = int(b.days) + 1
     daily = picks.groupby([picks["sku"], day]).size()
-    wide = daily.unstack(fill_value=0)
+    # over the SKU's active life (from its first pick): a SKU launched late in the history
+    # did not sell zero lines a day before it existed
+    day0, day1 = int(t.min() // DAY), int(t.max() // DAY)
+    wide = daily.unstack(fill_value=0).reindex(columns=range(day0, day1 + 1), fill_value=0)
     mat = wide.to_numpy(dtype="float64")
-    mat = np.concatenate([mat, np.zeros((len(mat), max(0, n_days - mat.shape[1])))], axis=1)
-    med_daily = pd.Series(np.median(mat, axis=1), index=wide.index)
-    mean_daily = daily.groupby(level=0).sum() / n_days
-    b.pick_rate = np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0))
+    first = np.argmax(mat > 0, axis=1)
+    active = np.arange(mat.shape[1])[None, :] >= first[:, None]
+    med_daily = pd.Series(np.nanmedian(np.where(active, mat, np.nan), axis=1), index=wide.index)
+    mean_daily = pd.Series(mat.sum(axis=1) / active.sum(axis=1), index=wide.index)
+    b.pick_rate = cast(pd.Series, np.maximum(med_daily, mean_daily.where(med_daily < 2, 0.0)))
     b.each_rate = picks.groupby("sku")["eaches"].sum() / n_days
     level = frame[frame["bal_after"].notna()] if "bal_after" in frame else frame.iloc[:0]
     b.bin_level = (
@@ -216,7 +220,7 @@ def asn_lines(rec: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     out["pooled"] = out["received"] - by["e"].max()
     out["per_line"] = out["received"] - by["e"].sum()
     sub = g.groupby(["gid", "e"]).agg(n=("q", "size"), got=("q", "sum")).reset_index()
-    lines = np.clip(np.round(sub["got"] / np.maximum(sub["e"], 1e-9)), 1, sub["n"])
+    lines: pd.Series = (sub["got"] / np.maximum(sub["e"], 1e-9)).round().clip(1, sub["n"])
     sub["ok"] = (sub["got"] - lines * sub["e"]).abs() < 0.5
     out["whole_lines"] = sub.groupby("gid")["ok"].all()
     return out, gid
@@ -259,6 +263,16 @@ def repeated_lines(frame: pd.DataFrame) -> tuple[int, float]:
     multi = int((orders.groupby("ref").size() > 1).sum())
     refs = int(frame.loc[rep, "ref"].nunique())
     return refs, refs / max(multi, 1)
+
+
+def feed_repeats(baselines: Baselines, params: Any) -> bool:
+    """Whether the history shows the order feed repeating lines inside orders as its habit.
+
+    At least ``repeated_line_min_refs`` refs, and ``repeated_line_ref_share`` of the refs
+    with several order lines, hold a repeated line.
+    """
+    return bool(baselines.repeated_line_refs >= params["repeated_line_min_refs"]
+                and baselines.repeated_line_share >= params["repeated_line_ref_share"])
 
 
 def writeoff_mask(frame: pd.DataFrame) -> np.ndarray:

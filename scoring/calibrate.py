@@ -2,9 +2,14 @@
 
 Scores generator seeds 1-9 (benign background on) with uncalibrated strengths, then fits,
 per reason code, an isotonic curve from strength to the share of such flags whose incident
-covers a real (non-LEGITIMATE) labelled case, and one curve from an incident's combined
-evidence to the share of such incidents that are real. Seeds >= 100 are kept for
-evaluation (benchmarks/scorer.py) and never used here.
+covers a real (non-LEGITIMATE) labelled case, and a logistic (Platt) curve from the log-odds
+of an incident's combined evidence to the share of such incidents that are real. Seeds >=
+100 are kept for evaluation (benchmarks/scorer.py) and never used here.
+
+Each isotonic step is shrunk towards a half (Laplace: ``(real + 1) / (flags + 2)`` over the
+flags of the step), so a code that was always real on 30 training flags reads 0.97, not a
+certainty, and a code seen thousands of times reads closer to its share: risk keeps ranking
+where raw shares would all read 1.00.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from scoring.calibration import DEFAULT_PATH, Calibration
+from scoring.calibration import DEFAULT_PATH, Calibration, logit
 from scoring.evaluate import case_txns
 from scoring.scorer import Scorer
 from sim.generator import GeneratorConfig, generate
@@ -24,10 +29,26 @@ TRAIN_SEEDS = tuple(range(1, 10))
 
 
 def _curve(x: list[float], y: list[float], points: int = 24) -> tuple[list[float], list[float]]:
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
-    grid = np.unique(np.quantile(np.asarray(x), np.linspace(0, 1, points)))
-    ys = iso.predict(grid)
-    return [round(float(v), 4) for v in grid], [round(float(v), 4) for v in ys]
+    """Isotonic curve of ``y`` on ``x`` at up to ``points`` quantiles, each step shrunk."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(xs, ys)
+    fitted = iso.predict(xs)
+    steps, index = np.unique(fitted, return_inverse=True)
+    n = np.bincount(index)
+    real = np.bincount(index, weights=ys)
+    shrunk = np.maximum.accumulate((real + 1) / (n + 2))  # still rising with strength
+    grid = np.unique(np.quantile(xs, np.linspace(0, 1, points)))
+    out = np.interp(iso.predict(grid), steps, shrunk)
+    return [round(float(v), 4) for v in grid], [round(float(v), 4) for v in out]
+
+
+def _platt(evidence: list[float], real: list[float]) -> tuple[float, float]:
+    """Slope and intercept of P(real) = sigmoid(a * logit(evidence) + b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = logit(np.asarray(evidence, dtype=float)).reshape(-1, 1)
+    model = LogisticRegression(C=1.0).fit(z, np.asarray(real, dtype=int))
+    return round(float(model.coef_[0][0]), 4), round(float(model.intercept_[0]), 4)
 
 
 def collect(seeds: tuple[int, ...], days: int, skus: int) -> tuple[dict, list]:
@@ -37,6 +58,7 @@ def collect(seeds: tuple[int, ...], days: int, skus: int) -> tuple[dict, list]:
     for seed in seeds:
         data = generate(GeneratorConfig(seed=seed, days=days, skus=skus))
         labels = data.labels
+        assert labels is not None  # the generator labels every case it injects
         real = labels[labels["root_cause"] != "LEGITIMATE"]
         real_txns = {t for ts in case_txns(real).values() for t in ts}
         result = Scorer(calibration=Calibration()).fit(data).score_batch(data)
@@ -68,7 +90,9 @@ def main() -> None:
         cal.codes[code] = _curve(x, y)
     evidence = [1.0 - float(np.prod([1.0 - cal.flag_probability(np.array([c]), np.array([s]))[0]
                                      for c, s in best.items()])) for best, _ in incidents]
-    cal.incident = _curve(evidence, [float(hit) for _, hit in incidents])
+    hits = [float(hit) for _, hit in incidents]
+    cal.incident = _curve(evidence, hits)
+    cal.incident_platt = _platt(evidence, hits)
     cal.save(args.out)
     print(f"wrote {args.out}: {len(cal.codes)} codes, {len(incidents)} incidents")
 

@@ -2,9 +2,12 @@
 
 ``calibration.json`` (written by ``python -m scoring.calibrate``) holds, per reason code, an
 isotonic curve from raw strength to the share of such flags that belonged to a labelled
-problem, and one curve from an incident's combined evidence to the share of such incidents
-that were real problems. Without a file (or for a code it has never seen) the raw strength
-is used as it is.
+problem (each step shrunk towards a half by its count, so no code reads a certainty), and a
+logistic curve (Platt: slope and intercept on the log-odds) from an incident's combined
+evidence to the share of such incidents that were real problems; a logistic curve keeps
+incidents with more or stronger evidence above those with less, where a step curve would
+give most of them 1.00. Without a file (or for a code it has never seen) the raw strength
+is used as it is; a file without the logistic curve uses its step curve for incidents.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ import numpy as np
 
 DEFAULT_PATH = Path(__file__).with_name("calibration.json")
 IDENTITY = ([0.0, 1.0], [0.0, 1.0])
+_EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds of probabilities (clipped away from 0 and 1)."""
+    q = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
+    return np.log(q / (1 - q))
 
 
 @dataclass
@@ -25,12 +35,15 @@ class Calibration:
 
     Attributes:
         codes: reason code -> (raw strengths, calibrated precisions).
-        incident: (combined evidence, share of real incidents).
+        incident: (combined evidence, share of real incidents), the step curve.
+        incident_platt: (slope, intercept) of the logistic curve on the evidence's
+            log-odds; None to use the step curve.
         meta: how the curves were made (seeds, counts).
     """
 
     codes: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     incident: tuple[list[float], list[float]] = ([0.0, 1.0], [0.0, 1.0])
+    incident_platt: tuple[float, float] | None = None
     meta: dict[str, object] = field(default_factory=dict)
 
     @staticmethod
@@ -42,6 +55,8 @@ class Calibration:
         raw = json.loads(p.read_text())
         return Calibration(codes={k: (v[0], v[1]) for k, v in raw["codes"].items()},
                            incident=(raw["incident"][0], raw["incident"][1]),
+                           incident_platt=tuple(raw["incident_platt"])
+                           if raw.get("incident_platt") else None,
                            meta=raw.get("meta", {}))
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
@@ -54,6 +69,8 @@ class Calibration:
             },
             "incident": [list(map(float, self.incident[0])), list(map(float, self.incident[1]))],
         }
+        if self.incident_platt is not None:
+            data["incident_platt"] = list(map(float, self.incident_platt))
         Path(path).write_text(json.dumps(data, indent=1) + "\n")
 
     def flag_probability(self, codes: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -67,5 +84,9 @@ class Calibration:
 
     def incident_risk(self, evidence: np.ndarray) -> np.ndarray:
         """Calibrated risk of incidents from their combined flag evidence (noisy-or)."""
+        if self.incident_platt is not None:
+            a, b = self.incident_platt
+            z = a * logit(evidence) + b
+            return np.clip(1.0 / (1.0 + np.exp(-z)), 0.0, 1.0)
         x, y = self.incident
         return np.clip(np.interp(evidence, x, y), 0.0, 1.0)

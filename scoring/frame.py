@@ -9,18 +9,17 @@ can ask what the data supports instead of failing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from warehouse.contract import BALANCE_SIGN
 from warehouse.dataset import Dataset
 
 STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
                   "device_id", "reason_code", "ref")
 NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
-# signed effect of a row on the balance at `location` (ADJUSTMENT carries its own sign)
-SOURCE_SIGN = {"RECEIPT": 1.0, "RETURN": 1.0, "ADJUSTMENT": 1.0, "PUTAWAY": -1.0, "MOVE": -1.0,
-               "PICK": -1.0, "CYCLE_COUNT": 0.0}
 # location roles (contract section 1): storage holds stock; the others hold it in passage
 STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK", "CAGE"})
 PASSAGE_TYPES = frozenset({"DOCK", "STAGING", "RETURNS", "QUARANTINE"})
@@ -47,7 +46,7 @@ class Catalog:
         """Index the item master and locations of ``data`` (missing columns become NaN)."""
         items = data.items.copy()
         for col in ("case_qty", "unit_weight_kg", "unit_cost"):
-            items[col] = pd.to_numeric(items.get(col), errors="coerce") if col in items else np.nan
+            items[col] = pd.to_numeric(items[col], errors="coerce") if col in items else np.nan
         for col in ("description", "category", "home_location"):
             if col not in items:
                 items[col] = None
@@ -55,7 +54,7 @@ class Catalog:
         items["case_qty"] = items["case_qty"].where(items["case_qty"] >= 1)
         locs = data.locations.copy()
         for col in ("x_m", "y_m", "level", "max_weight_kg"):
-            locs[col] = pd.to_numeric(locs.get(col), errors="coerce") if col in locs else np.nan
+            locs[col] = pd.to_numeric(locs[col], errors="coerce") if col in locs else np.nan
         if "type" not in locs:
             locs["type"] = None
         locs = locs.drop_duplicates("location_id", keep="last").set_index("location_id")
@@ -130,7 +129,7 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
             u = np.append(u, "EA") if (c < 0).any() else u
             c = np.where(c < 0, len(u) - 1, c)
         codes[col], uniques[col] = c[order], u
-    out: dict[str, object] = {
+    out: dict[str, Any] = {
         col: _take_text(uniques[col], codes[col], always=col in ("type", "uom"))
         for col in STRING_COLUMNS
     }
@@ -163,7 +162,7 @@ def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     out["x"] = _take_number(locs["x_m"], src)
     out["y"] = _take_number(locs["y_m"], src)
     out["dest_max_w"] = _take_number(locs["max_weight_kg"], dst)
-    sign = np.array([SOURCE_SIGN.get(x, 0.0) for x in uniques["type"]] + [0.0])
+    sign = np.array([float(BALANCE_SIGN.get(x, 0)) for x in uniques["type"]] + [0.0])
     out["sign"] = sign[codes["type"]]
     out["row"] = np.arange(n)
     out["sku_code"] = codes["sku"]

@@ -5,6 +5,12 @@ Two flags with a common key are linked when they are close in time (the window d
 the key's kind), and flags on the same transaction are always linked. Connected components
 are the incidents, so a supervisor sees one ticket per problem; a per-key window, not a
 global one, keeps unrelated problems apart.
+
+Some reason codes name a cause that outlives any window: a variance in whole packs, the
+same-sign variances of one SKU in many bins, a weight ratio that holds for every handler, a
+dock weight off the master all point at the SKU's master data. Such a flag also carries the
+key ``master:<its SKU>`` (:data:`MASTER_DATA_CODES`), so one SKU's wrong master data is
+one incident however many weeks its symptoms span.
 """
 
 from __future__ import annotations
@@ -25,6 +31,18 @@ LINK_WINDOWS: dict[str, float] = {
     # one cause behind every occurrence at the site (e.g. pattern:REPEATED_LINE_IN_REF)
     "pattern": np.inf,
 }
+MASTER_DATA_CODES = frozenset({
+    "PACK_MULTIPLE", "SAME_SIGN_VARIANCES", "WEIGHT_RATIO_CONSTANT", "DOCK_WEIGHT_MISMATCH",
+})
+"""Reason codes whose cause is the flagged SKU's master data (pack size, unit weight)."""
+
+
+def cause_keys(code: str, keys: list[str] | tuple[str, ...]) -> list[str]:
+    """The keys a flag links by: its own, plus ``master:<SKU>`` for a master-data code."""
+    if code not in MASTER_DATA_CODES:
+        return list(keys)
+    sku = next((k[4:] for k in keys if k.startswith("sku:")), None)
+    return [*keys, f"master:{sku}"] if sku and f"master:{sku}" not in keys else list(keys)
 
 
 def group(flag_frame: pd.DataFrame, t: np.ndarray,
@@ -32,7 +50,8 @@ def group(flag_frame: pd.DataFrame, t: np.ndarray,
     """Incident number of every flag (0..k-1, numbered by first time, then first row).
 
     Args:
-        flag_frame: flags with ``row`` and ``keys`` columns.
+        flag_frame: flags with ``row`` and ``keys`` columns (and ``code``, for the keys a
+            reason code implies: :func:`cause_keys`).
         t: epoch seconds of every flag.
         windows: link window per key kind.
 
@@ -43,6 +62,9 @@ def group(flag_frame: pd.DataFrame, t: np.ndarray,
     if n == 0:
         return np.zeros(0, np.int64)
     keys = flag_frame["keys"].to_numpy()
+    if "code" in flag_frame:
+        keys = np.array([cause_keys(c, k) for c, k in zip(flag_frame["code"], keys, strict=True)]
+                        + [[]], dtype=object)[:-1]
     rows = flag_frame["row"].to_numpy()
     lens = np.fromiter((len(k) for k in keys), np.int64, n)
     ex = pd.DataFrame({

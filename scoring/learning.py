@@ -51,7 +51,7 @@ class LearningParams(BaseModel):
     benign_share: float = Field(default=0.8, gt=0.5, le=1.0,
                                 description="share of a pattern's votes that must be false "
                                             "alarms for it to count as normal practice")
-    limit_margin: float = Field(default=1.25, ge=1.0,
+    limit_margin: float = Field(default=1.0, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
                                             "alarm")
@@ -76,19 +76,26 @@ class Magnitude:
     """A ratio: its distance from 1 counts, either way (2.0 and 0.5 are equally far)."""
     threshold: str | None = None
     """The flag's number that holds the detector's own threshold, if it reports one."""
+    per: str | None = None
+    """The flag's number the magnitude is divided by (a load over its limit)."""
 
     def of(self, flag: Flag) -> float | None:
         """The flag's magnitude, None when the number is missing."""
         value = flag.numbers.get(self.number)
         if not isinstance(value, int | float) or not math.isfinite(value):
             return None
+        if self.per is not None:
+            base = flag.numbers.get(self.per)
+            if not isinstance(base, int | float) or base <= 0:
+                return None
+            value = value / base
         if self.ratio:
             return max(value, 1 / value) if value > 0 else None
         return abs(float(value))
 
 
 MAGNITUDES: dict[str, Magnitude] = {
-    "COUNT_VARIANCE": Magnitude("variance", "units", threshold="tolerance"),
+    "COUNT_VARIANCE": Magnitude("value", "in value (variance x unit cost)"),
     "MIRRORED_VARIANCE": Magnitude("variance", "units"),
     "PACK_MULTIPLE": Magnitude("variance", "units"),
     "NEGATIVE_BALANCE": Magnitude("balance_after", "units"),
@@ -97,7 +104,7 @@ MAGNITUDES: dict[str, Magnitude] = {
     "BIN_OVERFILL": Magnitude("ratio", "x typical"),
     "WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
     "DOCK_WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
-    "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "kg"),
+    "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "x the load limit", per="limit_kg"),
     "QTY_OUTLIER": Magnitude("qty", "units"),
 }
 """Codes whose alarms have a size: learning raises their threshold instead of silencing."""
@@ -125,7 +132,7 @@ class SiteContext:
 
     def __init__(self, data: Dataset, params: LearningParams) -> None:
         items = data.items.drop_duplicates("sku", keep="last").set_index("sku")
-        cost = pd.to_numeric(items.get("unit_cost"), errors="coerce") \
+        cost = pd.to_numeric(items["unit_cost"], errors="coerce") \
             if "unit_cost" in items else pd.Series(np.nan, index=items.index)
         known = cost.dropna()
         cheap = known.quantile(params.cheap_quantile) if len(known) else np.nan
@@ -140,7 +147,7 @@ class SiteContext:
         if "home_location" in items:
             caged = items["home_location"].map(self.location_type) == "CAGE"
             value[caged.fillna(False).to_numpy(dtype=bool)] = HIGH
-        self.value: dict[str, str] = value.to_dict()
+        self.value: dict[str, str] = {str(sku): str(v) for sku, v in value.items()}
         tx = data.transactions
         lines = tx["sku"].value_counts()
         span_d = 1.0
@@ -153,7 +160,7 @@ class SiteContext:
         velocity = pd.Series("medium", index=per_day.index, dtype=object)
         velocity[per_day <= slow] = "slow"
         velocity[per_day >= fast] = "fast"
-        self.velocity: dict[str, str] = velocity.to_dict()
+        self.velocity: dict[str, str] = {str(sku): str(v) for sku, v in velocity.items()}
         self.txn_user: dict[str, str] = dict(zip(tx["txn_id"].astype(str),
                                                  tx["user_id"].astype(str), strict=True))
 
@@ -373,8 +380,8 @@ class Learner:
         best = None
         for n in range(1, len(ordered) + 1):
             head = ordered[:n]
-            benign = sum(v.benign for v in head)
-            if head[-1].benign and n >= p.min_verdicts and benign >= p.benign_share * n:
+            n_benign = sum(v.benign for v in head)
+            if head[-1].benign and n >= p.min_verdicts and n_benign >= p.benign_share * n:
                 best = n
         if best is None:
             return None

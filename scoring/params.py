@@ -133,6 +133,9 @@ class ScorerParams(BaseModel):
                                          "practice and is re-thresholded or stood down (share)")
     normal_practice_min_rows: int = Field(200, ge=1, description="eligible rows a rule needs "
                                           "before its firing share is judged (rows)")
+    outlier_share: float = Field(0.0005, gt=0, le=1, description="share of its eligible rows "
+                                 "an outlier rule (robust z, lift over a rate) may fire on before "
+                                 "it is re-thresholded to the site's most extreme rows (share)")
     rethreshold_quantile: float = Field(0.95, gt=0, lt=1, description="a re-thresholded rule "
                                         "keeps firings above this quantile of its strengths at "
                                         "the site (share)")

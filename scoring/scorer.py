@@ -187,7 +187,8 @@ class Scorer:
         if not flags:
             return []
         rows = pd.factorize(pd.Series([f.txn_id for f in flags]))[0]
-        ff = pd.DataFrame({"row": rows, "keys": [tuple(f.keys) for f in flags]})
+        ff = pd.DataFrame({"row": rows, "keys": [tuple(f.keys) for f in flags],
+                           "code": [f.code for f in flags]})
         ts = pd.to_datetime(pd.Series([f.ts for f in flags]), utc=True, format="ISO8601")
         t = (ts.astype("int64") // 10**9).to_numpy(dtype="float64")
         incidents, _ = self._incidents(ff, list(flags), group(ff, t, self.link_windows_))

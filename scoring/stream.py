@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.balances import closing_balances
-from scoring.frame import SOURCE_SIGN, Catalog
-from warehouse.contract import TRANSACTION_COLUMNS, Transaction
+from scoring.frame import Catalog
+from warehouse.contract import BALANCE_SIGN, TRANSACTION_COLUMNS, Transaction
 
 SCANNER_S = 600
 WRITEOFF_S = 15 * 86_400
@@ -153,7 +153,7 @@ class EventWindow:
         if rec.get("uom") == "CS":
             cq = catalog.items["case_qty"].get(rec["sku"], np.nan)
             qty = qty * float(cq) if cq == cq else 0.0
-        sign = SOURCE_SIGN.get(str(rec.get("type")), 0.0)
+        sign = float(BALANCE_SIGN.get(str(rec.get("type")), 0))
         self._shift((rec["sku"], rec["location"]), sign * qty, rec["_t"])
         if rec.get("to_location") and rec.get("type") in ("PUTAWAY", "MOVE"):
             self._shift((rec["sku"], rec["to_location"]), qty, rec["_t"])

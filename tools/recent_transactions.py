@@ -92,8 +92,9 @@ def recent_transactions(view: WarehouseView, *, sku: str | None = None,
     """The latest ``limit`` transactions matching every given key, oldest first."""
     rows = view.rows(sku=sku, location=location, user_id=user_id, device_id=device_id)
     if until:
-        rows = rows[rows["ts"] <= pd.Timestamp(until).tz_convert("UTC")
-                    if pd.Timestamp(until).tzinfo else pd.Timestamp(until, tz="UTC")]
+        stamp = pd.Timestamp(until)
+        stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
+        rows = rows[rows["ts"] <= stamp]
     return [TxnRow.from_row(r) for _, r in rows.tail(limit).iterrows()]
 
 

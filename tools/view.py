@@ -9,21 +9,20 @@ tool looks rows up without scanning the log.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
+from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
 from warehouse.lookalikes import lookalike_index
 from warehouse.rescans import rescan_flags
 
 _KEYS = ("sku", "user_id", "device_id", "ref")
-PAYLOAD = ("ts", "type", "sku", "qty", "location", "to_location", "user_id")
-"""Fields that make two events the same event (the id aside)."""
 T = TypeVar("T")
 
 
@@ -54,8 +53,8 @@ class WarehouseView:
         self.items = data.items.drop_duplicates("sku", keep="last").set_index("sku", drop=False)
         self.locations = data.locations.drop_duplicates("location_id", keep="last").set_index(
             "location_id", drop=False)
-        self._by: dict[str, dict[object, np.ndarray]] = {
-            key: self.ledger.groupby(key, sort=False).indices
+        self._by: dict[str, dict[Any, np.ndarray]] = {
+            key: cast("dict[Any, np.ndarray]", self.ledger.groupby(key, sort=False).indices)
             for key in _KEYS if key in self.ledger and self.ledger[key].notna().any()
         }
         n = len(self.ledger)
@@ -148,7 +147,7 @@ class WarehouseView:
         return lookalike_index(self.dataset.items)
 
     def same_payload(self, txn_id: str) -> pd.DataFrame:
-        """Other rows with the payload of ``txn_id`` (:data:`PAYLOAD`; missing equals missing)."""
+        """Other rows with the payload of ``txn_id`` (:data:`warehouse.contract.SAME_PAYLOAD`)."""
         pos = self._first.get(txn_id)
         if pos is None:
             return self.ledger.iloc[0:0]
@@ -159,7 +158,7 @@ class WarehouseView:
     @cached_property
     def payload_group(self) -> np.ndarray:
         """The payload group of every ledger row: rows in one group are one event's payload."""
-        cols = [c for c in PAYLOAD if c in self.ledger]
+        cols = [c for c in SAME_PAYLOAD if c in self.ledger]
         return self.ledger.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
 
     @cached_property
@@ -172,7 +171,7 @@ class WarehouseView:
         """The payload group of every row, and group -> positions where two or more share one."""
         group = self.payload_group
         shared = np.flatnonzero(pd.Series(group).duplicated(keep=False).to_numpy())
-        twins = pd.Series(shared).groupby(group[shared]).indices
+        twins = cast("dict[int, np.ndarray]", pd.Series(shared).groupby(group[shared]).indices)
         return group, {int(g): shared[i] for g, i in twins.items()}
 
     @cached_property
@@ -221,6 +220,11 @@ def cell_str(value: object) -> str | None:
     return text or None
 
 
-def iso(ts: object) -> str:
+def records(frame: pd.DataFrame) -> Iterator[Any]:
+    """``frame.itertuples()``: one row at a time, columns as attributes (cells untyped)."""
+    return iter(frame.itertuples())
+
+
+def iso(ts: Any) -> str:
     """A timestamp cell as ISO-8601 UTC text (seconds)."""
     return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")

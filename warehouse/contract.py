@@ -112,6 +112,8 @@ class TicketStatus(StrEnum):
     REJECTED = "REJECTED"
     WRITTEN_BACK = "WRITTEN_BACK"
     WRITE_BACK_FAILED = "WRITE_BACK_FAILED"
+    AWAITING_COUNT = "AWAITING_COUNT"
+    """A RECOUNT was written back; the ticket waits for the blind count (project addition)."""
 
 
 # Signed quantity effect of each type on the balance at `location` (to_location gets +1 for
@@ -125,7 +127,15 @@ SOURCE_SIGN: dict[TxnType, int] = {
     TxnType.ADJUSTMENT: 1,
     TxnType.CYCLE_COUNT: 0,
 }
+BALANCE_SIGN: dict[str, int] = {t.value: s for t, s in SOURCE_SIGN.items()}
+""":data:`SOURCE_SIGN` by the type's text, as frames and event rows carry it (the one table of
+balance signs: ledgers, store, scorer and generator all read it)."""
 TYPES_WITH_DESTINATION = frozenset({TxnType.PUTAWAY, TxnType.MOVE})
+SAME_PAYLOAD = ("ts", "type", "sku", "qty", "uom", "location", "to_location", "user_id",
+                "device_id", "ref", "expected_qty")
+"""Fields that make two transactions one event delivered twice under two ids (missing equals
+missing). ``weight_kg`` is left out: two weighings of one handling never repeat to the gram,
+so the scorer compares it within its weighing tolerance."""
 
 ITEM_COLUMNS = [
     "sku",

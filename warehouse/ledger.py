@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from warehouse.contract import SOURCE_SIGN, TYPES_WITH_DESTINATION
+from warehouse.contract import BALANCE_SIGN, TYPES_WITH_DESTINATION
 
-_SIGN = {t.value: float(s) for t, s in SOURCE_SIGN.items()}
 _WITH_DEST = [t.value for t in TYPES_WITH_DESTINATION]
 
 
@@ -35,7 +34,7 @@ def with_balances(transactions: pd.DataFrame) -> pd.DataFrame:
     qty = pd.to_numeric(tx["qty"], errors="coerce")
     eaches = pd.to_numeric(tx["eaches"], errors="coerce") if "eaches" in tx else qty
     tx["eaches"] = eaches.fillna(qty)
-    tx["sign"] = tx["type"].map(_SIGN).fillna(0.0).astype(float)
+    tx["sign"] = tx["type"].map(BALANCE_SIGN).fillna(0.0).astype(float)
     n = np.arange(len(tx))
     legs = pd.DataFrame({"sku": tx["sku"].to_numpy(), "loc": tx["location"].to_numpy(),
                          "d": (tx["sign"] * tx["eaches"]).to_numpy(), "i": n})

@@ -34,7 +34,8 @@ def gtin_distance(a: object, b: object) -> int | None:
 
 def lookalike_index(items: pd.DataFrame, limit: int = 8) -> dict[str, list[str]]:
     """SKU -> up to ``limit`` SKUs whose descriptions share most words (most similar first)."""
-    toks = {row.sku: description_tokens(row.description) for row in items.itertuples()}
+    toks = {sku: description_tokens(text)
+            for sku, text in zip(items["sku"], items["description"], strict=True)}
     by_word: dict[str, set[str]] = {}
     for sku, ws in toks.items():
         for w in ws:

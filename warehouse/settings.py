@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="the worker waits this long after a flag before grouping "
         "the flags pending then into incidents"
     )
+    recount_escalate_h: float = Field(
+        default=24.0, gt=0, description="a recount whose blind count has not arrived after this "
+        "many hours is escalated (STOP, audited); the ticket keeps waiting for the count"
+    )
     api_key_cache_s: float = Field(
         default=30.0, ge=0, description="how long a checked API key is trusted without a lookup "
         "(a revocation takes effect within this time; 0: look up every request)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ def write_dataset(dataset: Dataset, out_dir: Path, *, gzip: bool = False) -> dic
 def iso_utc(ts: pd.Series) -> pd.Series:
     """Tz-aware times as ISO-8601 strings in UTC with an explicit ``+00:00`` offset."""
     values = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    unit = "us" if (values.astype(np.int64) % 1_000_000).any() else "s"
+    unit: Literal["us", "s"] = "us" if (values.astype(np.int64) % 1_000_000).any() else "s"
     text = np.char.add(np.datetime_as_string(values, unit=unit), "+00:00")
     return pd.Series(text, index=ts.index, dtype="str").where(ts.notna())
 

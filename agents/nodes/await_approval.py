@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
@@ -51,7 +51,8 @@ def await_approval(state: TicketState) -> Command[Literal["write_back", "record"
     if decision.decision == "reject":
         return Command(goto="record", update={"decision": decision, "approval_error": None,
                                               "status": TicketStatus.REJECTED})
-    update = {"decision": decision, "approval_error": None, "status": TicketStatus.APPROVED}
+    update: dict[str, Any] = {"decision": decision, "approval_error": None,
+                              "status": TicketStatus.APPROVED}
     if decision.decision == "edit":
         update["action"] = decision.action
     return Command(goto="write_back", update=update)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import pandas as pd
 from langgraph.types import Command
 
 from agents.case import CaseFile
 from agents.features import FeatureContext, case_features
+from agents.notes import read_note
 from agents.state import TicketState
 from tools.count_history import count_history
 from tools.duplicate_candidates import duplicate_candidates
@@ -26,6 +27,13 @@ MAX_ROWS = 6
 """Incident transactions quoted as evidence (the earliest ones; the rest are counted)."""
 MAX_FLAGS = 8
 """Scorer flags quoted as evidence (strongest first; the rest are counted)."""
+
+
+class _Facts(Protocol):
+    """A tool's answer: it renders itself as evidence sentences."""
+
+    def facts(self) -> list[str]:
+        """The evidence sentences."""
 
 
 class GatherContext:
@@ -58,6 +66,7 @@ class GatherContext:
                   for _, r in rows.head(MAX_ROWS).iterrows()]
         if len(rows) > MAX_ROWS:
             facts.append((f"{len(rows)} transactions in the incident in all", "transactions"))
+        facts += note_facts(rows)
         calls = 0
         for source, result in self._tool_results(inc.sku, inc.location, rows, feats):
             calls += 1
@@ -70,12 +79,12 @@ class GatherContext:
                         tool_calls=calls)
 
     def _tool_results(self, sku: str | None, location: str | None, rows: pd.DataFrame,
-                      f: dict[str, float]) -> list[tuple[str, object]]:
+                      f: dict[str, float]) -> list[tuple[str, _Facts | None]]:
         """Only the tools the incident's signals call for (each is cheap, none is free)."""
         v = self.view
         sku = sku or (str(rows["sku"].mode().iloc[0]) if len(rows) else None)
         location = location or (str(rows["location"].mode().iloc[0]) if len(rows) else None)
-        out: list[tuple[str, object]] = []
+        out: list[tuple[str, _Facts | None]] = []
         if sku:
             out.append(("item_master", item_master(v, sku)))
         if location:
@@ -99,3 +108,21 @@ class GatherContext:
         if len(adjusters):
             out.append(("user_activity", user_activity(v, str(adjusters.mode().iloc[0]))))
         return out
+
+
+def note_facts(rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """Floor notes that say something about the cause, quoted as data with their reading.
+
+    Only notes :func:`agents.notes.read_note` reads a signal from are quoted; a note that
+    addresses the system stays out of the evidence (it reaches an LLM only fenced, as data).
+    """
+    if "note" not in rows:
+        return []
+    out = []
+    for txn, text in zip(rows["txn_id"], map(cell_str, rows["note"]), strict=True):
+        readings = read_note(text)
+        if readings:
+            labels = "; ".join(r.label for r in readings)
+            out.append((f'note on {txn} reads "{readings[0].text}" (operator text, read as '
+                        f"data: {labels})", "transactions:note"))
+    return out

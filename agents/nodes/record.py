@@ -24,11 +24,16 @@ def to_ticket(state: TicketState, status: TicketStatus) -> Ticket:
         "fallback_reason": usage.fallback_reason,
         "grounding": state.grounding,
         "alternatives": [a.model_dump(mode="json") for a in state.classification.alternatives],
+        "first_ts": inc.first_ts,
+        "last_ts": inc.last_ts,
     }
     if state.decision is not None:
         extra["decision"] = state.decision.model_dump(mode="json")
     if state.write_back is not None:
         extra["write_back"] = state.write_back.model_dump(mode="json")
+    if state.count is not None:
+        extra["count"] = state.count.model_dump(mode="json")
+        extra["recount"] = state.recount.model_dump(mode="json") if state.recount else None
     return Ticket(
         ticket_id=state.ticket_id, txn_ids=inc.txn_ids, sku=inc.sku, location=inc.location,
         risk_score=inc.risk_score, severity=state.severity or inc.severity,

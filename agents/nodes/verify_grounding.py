@@ -8,7 +8,7 @@ to ``record`` when there is nothing to approve). Each stage gets one repair atte
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.types import Command
 
@@ -52,8 +52,9 @@ class VerifyGrounding:
             after: Next = "draft_action"
         else:
             stage, issues = "explanation", explanation_issues(state.explanation, evidence)
+            # a recount's follow-up goes to approval even when it closes with no variance
             after = "record" if state.action and state.action.type is ActionType.NO_ACTION \
-                else "await_approval"
+                and state.count is None else "await_approval"
             clash = self._contradictions(state)
             if clash:
                 return Command(goto=after, update={
@@ -63,8 +64,9 @@ class VerifyGrounding:
         if not issues:
             return Command(goto=after, update={"grounding": [*state.grounding, f"{stage}: ok"]})
         if stage not in state.repaired:
-            update = {"repaired": [*state.repaired, stage],
-                      "grounding": [*state.grounding, f"{stage}: repaired ({issues[0]})"]}
+            update: dict[str, Any] = {
+                "repaired": [*state.repaired, stage],
+                "grounding": [*state.grounding, f"{stage}: repaired ({issues[0]})"]}
             if stage == "classification":
                 fixed = repair_classification(state.classification, evidence)
                 update["classification"] = fixed or self.offline.classify(state.case)

@@ -10,7 +10,7 @@ from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 from actions.write_back import LANDED, NotApproved, write_back
 from agents.state import TicketState
 from warehouse.canonical import write_back_key
-from warehouse.contract import TicketStatus
+from warehouse.contract import ActionType, TicketStatus
 
 
 class WriteBack:
@@ -23,8 +23,11 @@ class WriteBack:
     def __init__(self, wms: WmsAdapter) -> None:
         self.wms = wms
 
-    def __call__(self, state: TicketState) -> Command[Literal["record"]]:
-        """Write back what the decision approves (by digest), then record the outcome."""
+    def __call__(self, state: TicketState) -> Command[Literal["record", "await_count"]]:
+        """Write back what the decision approves (by digest), then record the outcome.
+
+        A RECOUNT that landed (a blind count task in the WMS) waits for its count instead.
+        """
         assert state.action is not None and state.status is TicketStatus.APPROVED
         try:
             result = write_back(ticket_id=state.ticket_id, action=state.action,
@@ -34,6 +37,9 @@ class WriteBack:
                                      idempotency_key=write_back_key(state.ticket_id, state.action),
                                      detail=f"refused: {refused}")
         ok = result.status in LANDED
+        if ok and state.action.type is ActionType.RECOUNT and state.count is None:
+            return Command(goto="await_count", update={
+                "write_back": result, "status": TicketStatus.AWAITING_COUNT})
         return Command(goto="record", update={
             "write_back": result,
             "status": TicketStatus.WRITTEN_BACK if ok else TicketStatus.WRITE_BACK_FAILED})

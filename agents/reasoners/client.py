@@ -40,5 +40,7 @@ def make_client(settings: Settings, http_client: httpx.Client | None = None) -> 
         api_key=settings.llm_api_key or _PLACEHOLDER_KEY,
         max_retries=0,
         timeout=settings.llm_timeout_s,
-        http_client=http_client or httpx.Client(timeout=timeout, follow_redirects=True),
+        # openai types this as its httpx2.Client; an httpx.Client serves it (and respx mocks it)
+        http_client=http_client or httpx.Client(  # type: ignore[arg-type]
+            timeout=timeout, follow_redirects=True),
     )

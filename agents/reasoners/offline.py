@@ -23,6 +23,7 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
+from agents.notes import doubtful, note_causes
 from prompts import preload, render
 from warehouse.contract import Action, EvidenceItem, RootCause
 
@@ -83,9 +84,81 @@ def _default_model() -> LinearModel:
     return LinearModel.load()
 
 
-def rule_verdict(features: dict[str, float]) -> tuple[RootCause, float, str] | None:
-    """A verdict the evidence makes unambiguous, or None to let the model decide."""
-    if features.get("dup_payload", 0.0) >= 1.0:
+NOTE_WEIGHT = 0.6
+"""How much the reading of one floor note weighs against the model: the verdict is
+``(1 - w) * model + w * notes`` with ``w = 1 - (1 - NOTE_WEIGHT) ** notes`` (two notes
+0.84). The person who posted an adjustment saying "wrong barcode" is the best witness of
+it there is; the model was trained on logs without notes."""
+DOUBT_CONFIDENCE = 0.7
+"""The most confidence a verdict keeps when a note says the operator was unsure ("?")."""
+CODE_ODDS = 3.0
+"""How much each reason code that is a cause's signature (CONTRACT.md section 2,
+:data:`SIGNATURE_CODES`) multiplies that cause's odds; at most two codes count per cause."""
+R = RootCause
+SIGNATURE_CODES: dict[str, RootCause] = {
+    "AWAY_FROM_HOME": R.SLOTTING, "HIGH_VALUE_OUTSIDE_CAGE": R.SLOTTING,
+    "OVER_WEIGHT_LIMIT": R.SLOTTING, "BIN_OVERFILL": R.SLOTTING,
+    "WEIGHT_RATIO_CONSTANT": R.UOM_MASTER_DATA, "PACK_MULTIPLE": R.UOM_MASTER_DATA,
+    "SAME_SIGN_VARIANCES": R.UOM_MASTER_DATA,
+    "DOUBLE_SCAN": R.MIS_SCAN, "OFFSETTING_ADJUSTMENTS": R.MIS_SCAN,
+    "PICK_WITHOUT_STOCK": R.MIS_SCAN,
+    "LATE_INFLOW_HEALS": R.SYSTEM_SYNC,
+}
+"""Reason codes that name one cause's mechanism: a putaway off home or outside the cage is
+slotting, a steady weight ratio or whole-pack variances are master data, a pick from an
+empty bin is a wrong-location scan, a balance a late inflow heals is the interface. A
+mirrored variance is slotting on one SKU in two bins, a mis-scan between two SKUs."""
+
+
+def _signature_causes(case: CaseFile) -> dict[RootCause, int]:
+    counts: dict[RootCause, set[str]] = {}
+    for f in case.incident.flags:
+        cause = SIGNATURE_CODES.get(f.code)
+        if f.code == "MIRRORED_VARIANCE":
+            other = f.numbers.get("other_sku")
+            cause = R.SLOTTING if other in (None, f.sku) else R.MIS_SCAN
+        if cause is not None:
+            counts.setdefault(cause, set()).add(f.code)
+    return {c: len(codes) for c, codes in counts.items()}
+
+
+def weigh_signals(proba: np.ndarray, classes: tuple[RootCause, ...], case: CaseFile
+                  ) -> tuple[np.ndarray, list[str]]:
+    """The model's probabilities updated by signature codes and notes, and what moved them.
+
+    A reason code that is one cause's mechanism multiplies its odds (:data:`CODE_ODDS`).
+    A note is evidence like any other: it pulls belief towards the cause it points at (a
+    mixture with the notes' own distribution, :data:`NOTE_WEIGHT`). It never names an
+    action: the policy drafts that from the cause and the evidence.
+    """
+    said = []
+    signature = _signature_causes(case)
+    if signature:
+        odds = np.array([CODE_ODDS ** min(signature.get(c, 0), 2) for c in classes])
+        proba = proba * odds / float(np.sum(proba * odds))
+        said += [f"{c.value} signature in the reason codes" for c in signature]
+    counts = note_causes(case.notes)
+    if not counts:
+        return proba, said
+    total = sum(counts.values())
+    w = 1.0 - (1.0 - NOTE_WEIGHT) ** total
+    notes = np.array([counts.get(c, 0) / total for c in classes])
+    said += [f"{n} note{'s' if n > 1 else ''} pointing at {c.value}" for c, n in counts.items()]
+    return (1.0 - w) * proba + w * notes, said
+
+
+def rule_verdict(features: dict[str, float], codes: list[str] | None = None
+                 ) -> tuple[RootCause, float, str] | None:
+    """A verdict the evidence makes unambiguous, or None to let the model decide.
+
+    Args:
+        features: the case's signals.
+        codes: the incident's reason codes, when any: the rule then also needs the
+            scorer's ``DUPLICATE_PAYLOAD`` (two order lines alike but for their orders are
+            not one event twice).
+    """
+    confirmed = not codes or "DUPLICATE_PAYLOAD" in codes
+    if features.get("dup_payload", 0.0) >= 1.0 and confirmed:
         return RootCause.SYSTEM_SYNC, 0.97, "the same payload was posted under two ids"
     return None
 
@@ -105,14 +178,19 @@ class OfflineReasoner:
 
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""
-        rule = rule_verdict(case.features)
-        proba = self.model.predict_proba(case.features)
+        rule = rule_verdict(case.features, case.incident.codes)
+        proba, signals = weigh_signals(self.model.predict_proba(case.features),
+                                       self.model.classes, case)
         if rule is not None:
             cause, confidence, why = rule
         else:
             best = int(np.argmax(proba))
             cause, confidence = self.model.classes[best], float(proba[best])
             why = f"closest to the learned signature of {cause.value}"
+            if signals:
+                why += " (" + "; ".join(signals) + ")"
+            if doubtful(case.notes):
+                confidence = min(confidence, DOUBT_CONFIDENCE)
         cited = [e.id for e in cited_evidence(case.evidence, cause) if e.id]
         ids = ", ".join(f"[{i}]" for i in cited)
         return Classification(root_cause=cause, confidence=round(confidence, 3),

@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from openai import APIConnectionError, APIStatusError, BadRequestError, OpenAI, OpenAIError
-from openai.types.chat import ChatCompletion, ChatCompletionMessage
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessage,
+    ChatCompletionMessageFunctionToolCall,
+)
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -116,7 +120,7 @@ def _assistant_message(msg: ChatCompletionMessage) -> dict[str, Any]:
         turn["tool_calls"] = [
             {"id": tc.id, "type": "function",
              "function": {"name": tc.function.name, "arguments": tc.function.arguments or "{}"}}
-            for tc in msg.tool_calls
+            for tc in msg.tool_calls if isinstance(tc, ChatCompletionMessageFunctionToolCall)
         ]
     return turn
 
@@ -242,6 +246,8 @@ class OpenAIReasoner:
         assert self.tools is not None
         replies = []
         for tc in msg.tool_calls or []:
+            if not isinstance(tc, ChatCompletionMessageFunctionToolCall):
+                continue  # only function tools are offered (and only they are sent back)
             if ticket.tool_runs >= MAX_TOOL_RUNS:
                 content = _tool_error("tool budget for this ticket spent")
             else:

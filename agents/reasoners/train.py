@@ -31,6 +31,7 @@ from agents.features import FEATURE_NAMES, FeatureContext, case_features
 from agents.reasoners.offline import MODEL_PATH, LinearModel, OfflineReasoner
 from scoring.types import Incident
 from sim.generator import GeneratorConfig, generate
+from tools.view import records
 from warehouse.contract import LABEL_COLUMNS, ActionType, RootCause, Severity
 from warehouse.dataset import Dataset
 
@@ -99,7 +100,7 @@ def labelled_incidents(cfg: GeneratorConfig
     ctx = FeatureContext(data)
     rng = np.random.default_rng(cfg.seed)
     labels = data.labels if data.labels is not None else pd.DataFrame()
-    for row in labels.itertuples():
+    for row in records(labels):
         ids = str(row.txn_ids).split()
         cause = RootCause(row.root_cause)
         yield _incident(f"{cfg.seed}-{row.case_id}", ids, row.sku, row.location), cause, ctx

@@ -1,7 +1,7 @@
 """The LLM chat: a configured OpenAI-compatible model converses about one ticket.
 
 It sees the ticket through ``prompts/chat/system`` (free text fenced as data) and may call
-three read-only tools over the same facts the offline chat uses; it has no way to write.
+five read-only tools over the same facts the offline chat uses; it has no way to write.
 Write requests are refused before the model is called. Budgets are hard (model calls per
 message); any API error or spent budget hands the message to the offline chat, which says so.
 """
@@ -28,6 +28,14 @@ _TOOLS: dict[str, tuple[str, Callable[[ChatContext], Any]]] = {
                         lambda ctx: [e.model_dump(mode="json") for e in ctx.ticket.evidence]),
     "similar_tickets": ("Earlier tickets with the same root cause on the same SKU or location.",
                         lambda ctx: [s.model_dump(mode="json") for s in ctx.similar]),
+    "alternative_causes": (
+        "The runner-up root causes the offline reasoner weighed, with their probabilities.",
+        lambda ctx: {"chosen": ctx.ticket.root_cause.value, "confidence": ctx.ticket.confidence,
+                     "alternatives": [a.model_dump(mode="json") for a in ctx.alternatives]}),
+    "ticket_history": (
+        "Earlier tickets of any cause on the same SKU, location or user, and the user named.",
+        lambda ctx: {"user_id": ctx.user_id,
+                     "tickets": [s.model_dump(mode="json") for s in ctx.history]}),
     "approval_requirements": (
         "The exact action approval would write, its digest, value, and who must approve it.",
         lambda ctx: {"action": ctx.ticket.action.model_dump(mode="json"),

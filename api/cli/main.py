@@ -11,7 +11,18 @@ import sys
 import typer
 from rich.console import Console
 
-from api.cli import audit, data, evaluation, generate, run, score, serve, users, wms_sim
+from api.cli import (
+    audit,
+    data,
+    evaluation,
+    generate,
+    learning,
+    run,
+    score,
+    serve,
+    users,
+    wms_sim,
+)
 from warehouse.errors import UserError
 
 __all__ = ["app", "main"]
@@ -37,6 +48,8 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.command("generate")(generate.generate_command)
 app.command("wms-sim")(wms_sim.wms_sim_command)
+app.add_typer(learning.resolutions_app, name="resolutions")
+app.add_typer(learning.learning_app, name="learning")
 
 
 def main() -> None:

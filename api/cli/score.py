@@ -1,9 +1,13 @@
-"""``tally score [DIR]``: score a dataset folder (or the store's snapshot), show top incidents."""
+"""``tally score [DIR]``: score a dataset folder (or the store's snapshot), show top incidents.
+
+Then the per-rule report of the fitted scorer: rows each rule considered, how many it fired
+on, and whether it was kept, re-thresholded or stood down at this site (or skipped, why).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -71,5 +75,19 @@ def score_command(
             reasons,
         )
     console.print(table)
-    for name, why in result.skipped.items():
-        console.print(f"[yellow]skipped {name}:[/] {why}")
+    console.print(detector_table(scorer.detector_report_))
+
+
+def detector_table(report: Any) -> Any:
+    """The fitted scorer's per-rule report as a rich table: what fired, what it did about it."""
+    from rich.table import Table
+
+    table = Table(title="detectors at this site (eligible rows, firings, action)")
+    for col in ("detector", "code", "eligible", "fired", "share", "action"):
+        table.add_column(col, overflow="fold", justify="right" if col in (
+            "eligible", "fired", "share") else "left")
+    for row in report.itertuples(index=False):
+        share = "" if row.share != row.share else f"{row.share:.2%}"
+        table.add_row(row.detector, row.code, f"{row.eligible:,}", f"{row.fired:,}", share,
+                      row.action)
+    return table

@@ -3,21 +3,20 @@
 The flagged transactions and the cycle counts are marked on the line. Where the ticket also
 involves a look-alike SKU or a neighbouring bin (another SKU or location among its
 transactions, its evidence or its action), that series is drawn beside it on the same time
-axis, so mirrored variances show at a glance. Rendered to SVG on a bare matplotlib ``Figure`` (no
-pyplot state, safe across request threads).
+axis, so mirrored variances show at a glance. The view is windowed on the incident and marks
+the first divergence the evidence reports. Written as SVG directly (:mod:`api.web.svg_chart`).
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
+from api.web.svg_chart import Panel, render_panels
 from warehouse.contract import TYPES_WITH_DESTINATION, TxnType
 from warehouse.ledger import with_balances
 
@@ -157,6 +156,9 @@ class Divergence:
 
 _DIVERGENCE = re.compile(r"First divergence at (\S+) on (\S+?Z?):")
 _RELATED = re.compile(r"other_sku=(\S+)|other_location=(\S+)|fits look-alike (\S+)")
+PLOT_COLUMNS = ("txn_id", "ts", "type", "sku", "location", "to_location", "eaches",
+                "expected_qty", "bal_after", "dest_after")
+"""The ledger columns the plot reads (a narrow slice is much cheaper to filter)."""
 WINDOW_PAD = pd.Timedelta(days=2)
 """Time shown before the ticket's first and after its last transaction (at least)."""
 
@@ -203,11 +205,14 @@ def ticket_plot_svg(ledger: pd.DataFrame, record: Any) -> bytes:
     """The ticket page's plot: windowed on the incident, divergence marked, related panels."""
     facts = [str(e.get("fact", "")) for e in record.evidence]
     divergence = first_divergence(facts)
-    series = choose_series(ledger, sku=record.sku, location=record.location,
-                           txn_ids=record.txn_ids, evidence_text=related_names(facts),
-                           action_params=record.action.get("params") or {})
-    skus = {s.sku for s in series}
-    own = ledger[ledger["sku"].isin(skus)]
+    related = related_names(facts)
+    params = record.action.get("params") or {}
+    candidates = {record.sku, *_TOKEN.findall(related), *_strings(params.get("sku")),
+                  *ledger.loc[ledger["txn_id"].isin(set(record.txn_ids)), "sku"].astype(str)}
+    own = ledger[ledger["sku"].isin(candidates - {None})]  # the ticket's slice of the log
+    series = choose_series(own, sku=record.sku, location=record.location,
+                           txn_ids=record.txn_ids, evidence_text=related, action_params=params)
+    own = own[[c for c in PLOT_COLUMNS if c in own.columns]]
     return render_balance_svg(own, series, flagged=record.txn_ids,
                               window=incident_window(own, record.txn_ids, divergence),
                               divergence=divergence)
@@ -224,25 +229,23 @@ def _in_window(frame: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp] | 
     return pd.concat([carried, inside], ignore_index=True)
 
 
-def _draw(ax: Any, frame: pd.DataFrame, series: Series, flagged: set[str]) -> None:
-    ax.step(frame["ts"], frame["balance"], where="post", color="#0b5cad", linewidth=1.4,
-            label="system balance")
-    ax.axhline(0, color="#888", linewidth=0.6)
-    counts = frame[frame["counted"].notna()]
-    if not counts.empty:
-        ax.scatter(counts["ts"], counts["counted"], marker="D", s=28, color="#2d6a4f",
-                   zorder=3, label="cycle count (counted)")
-    hits = frame[frame["txn_id"].isin(flagged)]
-    if not hits.empty:
-        ax.scatter(hits["ts"], hits["balance"], marker="o", s=70, facecolors="none",
-                   edgecolors="#b3261e", linewidths=2, zorder=4, label="flagged transaction")
+def _points(frame: pd.DataFrame, column: str) -> list[tuple[pd.Timestamp, float]]:
+    rows = frame[frame[column].notna()]
+    return list(zip(rows["ts"], rows[column].astype(float), strict=True))
+
+
+def _panel(frame: pd.DataFrame, series: Series, flagged: set[str],
+           divergence: Divergence | None) -> Panel:
     title = f"{series.sku} @ {series.location}"
     if series.role != "ticket":
         title += f"  ({series.role})"
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.set_ylabel("eaches")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    if frame.empty:
+        return Panel(title, note=f"no transactions for {series.sku} @ {series.location}")
+    hits = frame[frame["txn_id"].isin(flagged)]
+    return Panel(title, steps=_points(frame, "balance"), counts=_points(frame, "counted"),
+                 flagged=_points(hits, "balance"),
+                 divergence=divergence.ts if divergence is not None
+                 and divergence.location == series.location else None)
 
 
 def render_balance_svg(
@@ -262,28 +265,17 @@ def render_balance_svg(
         divergence: marked with a vertical line on the panel of its location.
     """
     marked = set(flagged)
-    fig = Figure(figsize=(8.0, 0.6 + 2.4 * max(1, len(series))), layout="constrained")
     if not series:
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "no SKU and location to plot", ha="center", va="center")
-        ax.set_axis_off()
-    else:
-        axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
-        for ax, one in zip(axes, series, strict=True):
-            frame = _in_window(balance_frame(ledger, one.sku, one.location), window)
-            if frame.empty:
-                ax.text(0.5, 0.5, f"no transactions for {one.sku} @ {one.location}",
-                        ha="center", va="center", transform=ax.transAxes)
-                continue
-            _draw(ax, frame, one, marked)
-            if divergence is not None and divergence.location == one.location:
-                ax.axvline(divergence.ts, color="#f5a300", linewidth=2, linestyle="--",
-                           label="first divergence")
-                ax.legend(loc="upper left", fontsize=7, frameon=False)
-        if window is not None:
-            axes[-1].set_xlim(window[0], window[1])
-        axes[-1].set_xlabel("time (UTC)")
-        fig.autofmt_xdate()
-    out = io.BytesIO()
-    fig.savefig(out, format="svg")
-    return out.getvalue()
+        now = pd.Timestamp.now()
+        return render_panels([Panel("", note="no SKU and location to plot")], now, now)
+    frames = [_in_window(balance_frame(ledger, one.sku, one.location), window)
+              for one in series]
+    panels = [_panel(f, one, marked, divergence) for f, one in zip(frames, series, strict=True)]
+    if window is None:
+        stamps = [ts for f in frames for ts in f["ts"]]
+        if not stamps:
+            now = pd.Timestamp.now()
+            return render_panels(panels, now - pd.Timedelta(days=1), now)
+        pad = max(pd.Timedelta(hours=1), (max(stamps) - min(stamps)) * 0.03)
+        window = (min(stamps) - pad, max(stamps) + pad)
+    return render_panels(panels, window[0], window[1])

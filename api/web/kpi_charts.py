@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -19,11 +20,18 @@ from warehouse.contract import RootCause, Severity
 SEVERITY_COLOURS = {Severity.STOP.value: "#b3261e", Severity.REVIEW.value: "#d08c00",
                     Severity.INFO.value: "#2d6a4f"}
 _CAUSE_ORDER = [c.value for c in RootCause]
+LEGEND_PT = 10
+"""Legend and tick text size: readable when a 6-inch chart is shown 360 px wide."""
+MONEY_COLOURS = {"open": "#d08c00", "corrected": "#2d6a4f"}
 
 
 def _svg(draw: Callable[[Axes], None], *, height: float = 3.4) -> bytes:
-    fig = Figure(figsize=(7.0, height), layout="constrained")
-    draw(fig.subplots())
+    fig = Figure(figsize=(6.0, height), layout="constrained")
+    ax = fig.subplots()
+    draw(ax)
+    ax.tick_params(labelsize=LEGEND_PT)
+    ax.xaxis.label.set_size(LEGEND_PT)
+    ax.yaxis.label.set_size(LEGEND_PT)
     out = io.BytesIO()
     fig.savefig(out, format="svg")
     return out.getvalue()
@@ -41,12 +49,12 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, colours: Mapping[str, str] | No
         ax.bar(table.index, table[column], bottom=bottom, label=column.replace("_", " ").lower(),
                color=(colours or {}).get(column))
         bottom += table[column]
-    ax.legend(fontsize=7, frameon=False, ncols=2)
+    ax.legend(fontsize=LEGEND_PT, frameon=False, ncols=2)
     ax.grid(True, axis="y", alpha=0.3)
 
 
 def volume_chart(daily: pd.DataFrame, by: str) -> bytes:
-    """Tickets created per day, stacked by ``by`` (``root_cause`` or ``severity``).
+    """Tickets per day the incident happened, stacked by ``by`` (``root_cause``, ``severity``).
 
     Args:
         daily: one row per (day, root_cause, severity) with a ``tickets`` count.
@@ -62,8 +70,8 @@ def volume_chart(daily: pd.DataFrame, by: str) -> bytes:
         table = table[[c for c in order if c in table.columns]]
         table.index = [str(d) for d in table.index]
         _stacked_bars(ax, table, SEVERITY_COLOURS if by == "severity" else None)
-        ax.set_ylabel("tickets created")
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        ax.set_ylabel("tickets (by event day)")
+        ax.tick_params(axis="x", labelrotation=45)
 
     return _svg(draw)
 
@@ -84,7 +92,7 @@ def cause_severity_chart(kpis: Kpis) -> bytes:
             left += table[column]
         ax.invert_yaxis()
         ax.set_xlabel("tickets")
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=LEGEND_PT, frameon=False)
         ax.grid(True, axis="x", alpha=0.3)
 
     return _svg(draw)
@@ -148,7 +156,24 @@ def precision_chart(kpis: Kpis) -> bytes:
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
         ax.set_xlabel("precision (approved / decided)")
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=LEGEND_PT, frameon=False, loc="lower right")
         ax.grid(True, axis="x", alpha=0.3)
+
+    return _svg(draw)
+
+
+def money_chart(money: Mapping[str, Any], what: str) -> bytes:
+    """Value at risk still open and corrected (written back), per root cause or per week."""
+    def draw(ax: Axes) -> None:
+        if not money:
+            _empty(ax, "money at risk")
+            return
+        table = pd.DataFrame({k: v.model_dump() for k, v in money.items()}).T[
+            list(MONEY_COLOURS)]
+        table.index = [str(k).replace("_", " ").lower() for k in table.index]
+        _stacked_bars(ax, table, MONEY_COLOURS)
+        ax.set_ylabel("value at risk ($)")
+        ax.set_xlabel(what)
+        ax.tick_params(axis="x", labelrotation=30)
 
     return _svg(draw)

@@ -7,12 +7,12 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 import api.web.kpi_charts as kpi_charts
 from api.deps import SessionDep
 from api.errors import NotFound
-from api.kpis import Kpis, compute_kpis
+from api.kpis import Kpis, compute_kpis, event_day
 from api.tickets import TicketRecord
 from api.web.session import UiUser
 from api.web.templating import templates
@@ -20,8 +20,10 @@ from api.web.templating import templates
 router = APIRouter(prefix="/ui/kpis", include_in_schema=False)
 
 CHARTS = {
-    "volume-by-cause": "Tickets created per day, by root cause",
-    "volume-by-severity": "Tickets created per day, by severity",
+    "money-by-cause": "Value at risk by root cause: open and corrected",
+    "money-by-week": "Value at risk by the week the incident happened",
+    "volume-by-cause": "Tickets per day the incident happened, by root cause",
+    "volume-by-severity": "Tickets per day the incident happened, by severity",
     "cause-severity": "All tickets by root cause and severity",
     "aging": "Open tickets by age",
     "time-to-decision": "Time from ticket to decision",
@@ -30,16 +32,25 @@ CHARTS = {
 
 
 def daily_volume(session: Session) -> pd.DataFrame:
-    """Tickets created per UTC day, root cause and severity (``day``, ..., ``tickets``)."""
+    """Tickets per UTC day the incident happened, root cause and severity.
+
+    The day is the incident's first transaction (the creation day for tickets that do not
+    say); columns ``day``, ``root_cause``, ``severity``, ``tickets``.
+    """
     t = TicketRecord
-    day = func.substr(t.created_at, 1, 10)
-    rows = session.exec(select(day, t.root_cause, t.severity, func.count())
-                        .group_by(day, t.root_cause, t.severity)).all()
-    return pd.DataFrame(rows, columns=["day", "root_cause", "severity", "tickets"])
+    rows = session.exec(select(t.created_at, t.extra, t.root_cause, t.severity)).all()
+    frame = pd.DataFrame([(event_day(c, e), cause, sev) for c, e, cause, sev in rows],
+                         columns=["day", "root_cause", "severity"])
+    return frame.groupby(["day", "root_cause", "severity"]).size().rename(
+        "tickets").reset_index()
 
 
 def _chart(name: str, session: Session, kpis: Kpis) -> bytes:
     match name:
+        case "money-by-cause":
+            return kpi_charts.money_chart(kpis.money_by_cause, "root cause")
+        case "money-by-week":
+            return kpi_charts.money_chart(kpis.money_by_week, "week of the incident")
         case "volume-by-cause":
             return kpi_charts.volume_chart(daily_volume(session), "root_cause")
         case "volume-by-severity":

@@ -27,6 +27,8 @@ from api.web.ticket_view import QueueRow, queue_row
 from warehouse.contract import RootCause, Severity, TicketStatus
 
 PAGE_SIZE = 25
+LARGEST_FIRST = frozenset({"value", "risk"})
+"""Columns whose first click sorts descending."""
 FETCH = 500
 """Tickets read per query while building the queue (the listing API's page limit)."""
 
@@ -63,13 +65,13 @@ class QueueGroup(StrEnum):
 
 
 def _severity_key(r: QueueRow) -> tuple[Any, ...]:
-    return (Severity(r.t.severity).rank, -(r.value_at_risk or 0.0), -r.t.risk_score)
+    return (r.t.severity.rank, -(r.value_at_risk or 0.0), -r.t.risk_score)
 
 
 SORT_KEYS: dict[QueueSort, Any] = {
     QueueSort.SEVERITY: _severity_key,
-    QueueSort.VALUE: lambda r: (-(r.value_at_risk if r.value_at_risk is not None else -1.0),),
-    QueueSort.RISK: lambda r: (-r.t.risk_score,),
+    QueueSort.VALUE: lambda r: (r.value_at_risk if r.value_at_risk is not None else -1.0,),
+    QueueSort.RISK: lambda r: (r.t.risk_score,),
     QueueSort.CAUSE: lambda r: (r.t.root_cause.value,),
     QueueSort.SKU: lambda r: (r.t.sku or "~",),
     QueueSort.LOCATION: lambda r: (r.t.location or "~",),
@@ -132,9 +134,9 @@ class QueueFilters(BaseModel):
                                     if v not in (None, "") and defaults.get(k, object()) != v})
 
     def sort_link(self, column: str) -> str:
-        """Sort by ``column``; the same column again flips the direction."""
-        flip = self.sort.value == column and not self.desc
-        return self.link(sort=column, desc=flip, page=1)
+        """Sort by ``column`` (money and risk: largest first); the same column again flips."""
+        desc = not self.desc if self.sort.value == column else column in LARGEST_FIRST
+        return self.link(sort=column, desc=desc, page=1)
 
 
 class QueuePage(BaseModel):

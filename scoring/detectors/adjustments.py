@@ -11,7 +11,8 @@
   signature. Both rows are flagged and linked.
 
 Count corrections (a clerk posting exactly the variance a count just found) are neither
-write-offs nor large adjustments; nor is the adjustment that opens a bin's balance.
+write-offs nor large adjustments; nor is the adjustment that opens a bin's balance (its
+first row, adding stock).
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def _large(ctx: Context) -> pd.DataFrame:
     p = ctx.params
     adj = f[(f["type"] == "ADJUSTMENT") & f["eaches"].notna()]
     adj = adj[~_corrections(f, adj, p["count_followup_h"] * HOUR)]
-    opening = ~pd.Series(_bins(f)).duplicated().to_numpy()
-    adj = adj[~opening[adj["row"].to_numpy()]]
+    # a bin's first row adding stock is its opening balance (a stock take, a migration)
+    first = ~pd.Series(_bins(f)).duplicated().to_numpy()
+    adj = adj[~(first[adj["row"].to_numpy()] & (adj["eaches"].to_numpy() > 0))]
     if adj.empty:
         return flags("adjustments", "", [], [], {}, [])
     typ = ctx.baselines.qty_type
@@ -114,12 +116,16 @@ def _offsetting(ctx: Context) -> pd.DataFrame:
         "t": adj["t"].to_numpy(), "day": adj["t"].to_numpy() // DAY,
         "mag": np.abs(adj["eaches"].to_numpy()), "s": np.sign(adj["eaches"].to_numpy()),
     })
-    # chance that an opposite-sign adjustment that day has this size by coincidence
-    size_share = a.groupby(["s", "mag"]).size() / a.groupby("s").size()
-    opposite_day = a.groupby(["day", "s"]).size()
-    share_opp = size_share.reindex(pd.MultiIndex.from_arrays([-a["s"], a["mag"]])).fillna(0)
-    n_opp = opposite_day.reindex(pd.MultiIndex.from_arrays([a["day"], -a["s"]])).fillna(0)
-    a["chance"] = share_opp.to_numpy() * n_opp.to_numpy()
+    # expected coincidental partners: the day's opposite-sign adjustments times the share
+    # of opposite-sign adjustments of this size, leaving out the one partner found
+    size_n = a.groupby(["s", "mag"]).size()
+    sign_n = a.groupby("s").size()
+    same = size_n.reindex(pd.MultiIndex.from_arrays([-a["s"], a["mag"]])).fillna(0).to_numpy()
+    total = sign_n.reindex(-a["s"]).fillna(0).to_numpy()
+    share_opp = np.maximum(same - 1, 0) / np.maximum(total - 1, 1)
+    n_opp = a.groupby(["day", "s"]).size().reindex(
+        pd.MultiIndex.from_arrays([a["day"], -a["s"]])).fillna(0).to_numpy()
+    a["chance"] = share_opp * n_opp
     m = a.merge(a, on=["day", "mag"], suffixes=("", "_o"))
     m = m[(m["s"] > 0) & (m["s_o"] < 0) & (m["sku"] != m["sku_o"])
           & (m["chance"] <= p["offset_chance"]) & (m["chance_o"] <= p["offset_chance"])]

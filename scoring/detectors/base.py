@@ -10,12 +10,13 @@ compares how many of them fire with what is normal at the site (:mod:`scoring.si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from scoring.baselines import Baselines
 from scoring.frame import Catalog
@@ -57,9 +58,10 @@ class Detector:
 
 def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
-        if not np.isfinite(value):
-            return "inf" if value > 0 else "nan"
-        return f"{value:.0f}" if float(value).is_integer() and abs(value) < 1e9 else f"{value:.3g}"
+        x = float(value)
+        if not np.isfinite(x):
+            return "inf" if x > 0 else "nan"
+        return f"{value:.0f}" if x.is_integer() and abs(x) < 1e9 else f"{value:.3g}"
     return str(value)
 
 
@@ -67,8 +69,8 @@ def _shown(value: object) -> bool:
     return value is not None and not (isinstance(value, float) and value != value)
 
 
-def flags(detector: str, code: str, rows: np.ndarray, score: np.ndarray,
-          numbers: Mapping[str, np.ndarray], keys: list[np.ndarray]) -> pd.DataFrame:
+def flags(detector: str, code: str, rows: ArrayLike, score: ArrayLike,
+          numbers: Mapping[str, ArrayLike], keys: Sequence[ArrayLike]) -> pd.DataFrame:
     """Build a flag frame for one detector and reason code.
 
     Args:
@@ -82,13 +84,13 @@ def flags(detector: str, code: str, rows: np.ndarray, score: np.ndarray,
     Returns:
         A frame with :data:`FLAG_COLUMNS`.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    if len(rows) == 0:
+    fired = np.asarray(rows, dtype=np.int64)
+    if len(fired) == 0:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     names = list(numbers)
     cols = [np.asarray(numbers[k], dtype=object) for k in names]
     nums = [dict(zip(names, vals, strict=True)) for vals in zip(*cols, strict=True)] if names \
-        else [{} for _ in rows]
+        else [{} for _ in fired]
     nums = [{k: v.item() if isinstance(v, np.generic) else v for k, v in d.items()} for d in nums]
     nums = [{k: v for k, v in d.items() if _shown(v)} for d in nums]
     reasons = [" ".join([code, *(f"{k}={_fmt(v)}" for k, v in d.items())])
@@ -96,13 +98,13 @@ def flags(detector: str, code: str, rows: np.ndarray, score: np.ndarray,
     key_cols = [np.asarray(k, dtype=object) for k in keys]
     key_lists = [tuple(k for k in ks if isinstance(k, str)) for ks in zip(*key_cols, strict=True)]
     return pd.DataFrame({
-        "row": rows, "detector": detector, "code": code,
+        "row": fired, "detector": detector, "code": code,
         "score": np.clip(np.asarray(score, dtype="float64"), 0.0, 1.0), "reason": reasons,
         "numbers": nums, "keys": key_lists,
     })
 
 
-def key(prefix: str, values: np.ndarray | pd.Series) -> np.ndarray:
+def key(prefix: str, values: ArrayLike | pd.Series) -> np.ndarray:
     """Link keys ``prefix:value`` (None where the value is missing)."""
     v = np.asarray(values, dtype=object)
     ok = pd.notna(v)

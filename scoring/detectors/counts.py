@@ -95,7 +95,8 @@ def detect(ctx: Context) -> pd.DataFrame:
                 "tolerance": np.round(tol[hit], 1),
                 "value": np.round(np.abs(var[hit]) * cost[hit], 2),
                 "explained": np.where(
-                    slip[hit], "recount", np.where(corrected[hit], "adjusted", None)
+                    slip[hit], "recount",
+                    np.where(corrected[hit], "adjusted", np.full(len(var[hit]), None)),
                 ),
             },
             [key("sku", c["sku"]), key("bin", c["sku"] + "@" + c["location"])],

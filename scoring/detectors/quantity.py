@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.baselines import DAY
+from scoring.baselines import DAY, feed_repeats, repeated_line
 from scoring.detectors.base import Context, flags, key, strength, trailing_count
 
 MOVING_TYPES = ("PICK", "MOVE", "PUTAWAY", "RECEIPT", "RETURN")
@@ -77,6 +77,8 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     out.append(_overfill(ctx))
     picks = f[f["type"] == "PICK"]
+    if feed_repeats(ctx.baselines, p):  # a line the feed repeated was picked once
+        picks = picks[~repeated_line(f)[picks["row"].to_numpy()]]
     if len(picks) and len(ctx.baselines.pick_rate):
         skus = picks["sku"].to_numpy()
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
@@ -160,7 +162,9 @@ def _overfill(ctx: Context) -> pd.DataFrame:
 def _recent_rate(picks: pd.DataFrame, days: int = 14) -> np.ndarray:
     """Per pick: median pick lines per day of its SKU over the ``days`` days before its day.
 
-    NaN where the frame does not reach that far back.
+    Where the frame does not reach that far back (its first ``days`` days), the median over
+    its first ``days`` days: a log that opens in a peak season is compared with that season,
+    not with the quiet months after it. NaN when the frame is shorter than ``days``.
     """
     day = (picks["t"].to_numpy() // DAY).astype(np.int64)
     skus = picks["sku"].to_numpy(dtype=object)
@@ -168,5 +172,8 @@ def _recent_rate(picks: pd.DataFrame, days: int = 14) -> np.ndarray:
     wide = daily.unstack(fill_value=0).reindex(columns=range(day.min(), day.max() + 1),
                                                 fill_value=0)
     trailing = wide.T.rolling(days, min_periods=days).median().shift(1).T
+    if wide.shape[1] >= days:
+        opening = wide.iloc[:, :days].median(axis=1)
+        trailing.iloc[:, :days] = np.repeat(opening.to_numpy()[:, None], days, axis=1)
     return trailing.stack(future_stack=True).reindex(
         pd.MultiIndex.from_arrays([skus, day])).to_numpy(dtype="float64")

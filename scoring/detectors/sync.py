@@ -14,22 +14,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.baselines import repeated_line
+from scoring.baselines import feed_repeats, repeated_line
 from scoring.detectors.base import Context, flags, key
+from warehouse.contract import SAME_PAYLOAD
 
 REPEATED_LINE_IN_REF = "REPEATED_LINE_IN_REF"
 """Reason code: an order line repeated, identical, inside one order ref, where the site's
 feed does this on many orders (a systemic interface pattern: one cause behind all of them).
 
-Its flags carry the link key ``pattern:REPEATED_LINE_IN_REF``, shared by every occurrence at
-the site, plus ``sku:`` and ``ref:``; its numbers name the earlier line (``first_txn``) and
-the ``ref``. The tickets side folds them into one systemic ticket (contract section 5) that
-proposes checking the interface, not one VOID_DUPLICATE per line.
+Its flags carry one link key, ``pattern:REPEATED_LINE_IN_REF``, shared by every occurrence
+at the site (so they form one incident, and no SKU's other flags join it); their numbers
+name the earlier line (``first_txn``) and the ``ref``. The repeated lines are not counted as
+extra picks by ``VELOCITY_SPIKE``. The tickets side folds them into one systemic ticket
+(contract section 5) that proposes checking the interface, not one VOID_DUPLICATE per line.
 """
-# everything but the id and the scale reading, which two weighings of one handling never
-# repeat to the gram: weights only have to agree within the weighing tolerance
-PAYLOAD = ["t", "type", "sku", "qty", "uom", "location", "to_location", "user_id", "device_id",
-           "ref", "expected_qty"]
+# the contract's same payload, with the frame's numeric time for ts; weights only have to agree
+# within the weighing tolerance
+PAYLOAD = ["t" if c == "ts" else c for c in SAME_PAYLOAD]
 
 
 def needs(ctx: Context) -> str | None:
@@ -42,13 +43,6 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
     f = ctx.frame
     lines = f["type"].isin(["PICK", "RETURN"]).to_numpy() & f["ref"].notna().to_numpy()
     return {"DUPLICATE_PAYLOAD": np.ones(len(f), bool), REPEATED_LINE_IN_REF: lines}
-
-
-def feed_repeats(ctx: Context) -> bool:
-    """Whether the history shows the feed repeating lines inside orders as its habit."""
-    b, p = ctx.baselines, ctx.params
-    return bool(b.repeated_line_refs >= p["repeated_line_min_refs"]
-                and b.repeated_line_share >= p["repeated_line_ref_share"])
 
 
 def detect(ctx: Context) -> pd.DataFrame:
@@ -77,7 +71,7 @@ def detect(ctx: Context) -> pd.DataFrame:
         return flags("sync", "", [], [], {}, [])
     first = f["txn_id"].to_numpy()[first_row]
     out = []
-    if feed_repeats(ctx):
+    if feed_repeats(ctx.baselines, p):
         feed = dup & repeated_line(f)
         dup &= ~feed
         d = f[feed]
@@ -89,8 +83,8 @@ def detect(ctx: Context) -> pd.DataFrame:
             {"first_txn": first[feed], "ref": d["ref"].to_numpy(), "qty": d["qty"].to_numpy(),
              "refs_with_repeats": np.full(len(d), ctx.baselines.repeated_line_refs),
              "share_of_orders": np.full(len(d), round(ctx.baselines.repeated_line_share, 4))},
-            [np.full(len(d), f"pattern:{REPEATED_LINE_IN_REF}", dtype=object),
-             key("sku", d["sku"]), key("ref", d["ref"])],
+            # the pattern key only: a SKU's other flags are not this feed's problem
+            [np.full(len(d), f"pattern:{REPEATED_LINE_IN_REF}", dtype=object)],
         ))
     d = f[dup]
     out.append(flags(

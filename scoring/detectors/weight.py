@@ -115,7 +115,7 @@ def detect(ctx: Context) -> pd.DataFrame:
                 [
                     key("sku", b["sku"]),
                     key("sku", best[sel]),
-                    key("ref", b["ref"] if c == "DOCK_WEIGHT_MISMATCH" else [None] * len(b)),
+                    key("ref", b["ref"] if c == "DOCK_WEIGHT_MISMATCH" else np.full(len(b), None)),
                 ],
             )
         )

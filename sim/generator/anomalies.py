@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sim.generator.labels import VARIANTS, CaseLabel
@@ -230,7 +231,7 @@ def _uom_sku(sim: Simulation) -> str | None:
 def _reveal_over_run(sim: Simulation, case: CaseLabel, sku: str, start: int) -> None:
     """Counts of the face and reserve on two later days (the error keeps accumulating)."""
     sim.watched_skus.add(sku)
-    pairs = [(sku, sim.cat.home[sku]), (sku, sim.cat.reserve[sku])]
+    pairs = sim.cat.face_and_reserve(sku)
     span = max(1.0, (sim.end - start) / DAY - 1.5)
     sim.reveal(case, pairs, start, days=(span * 0.4, span * 0.6), recount=0.0)
     sim.reveal(case, pairs[:1], start, days=(span * 0.8, span), recount=0.0)
@@ -375,7 +376,7 @@ def _receiving(sim: Simulation, ts: int, variant: str) -> bool:
         keyed = _typo(sim, expected)
     sim.order(_next_day(ts), sku, expected, label=case, shipped=shipped, keyed=keyed)
     if variant in ("keyed_asn_qty", "miscount"):
-        pairs = [(sku, sim.cat.home[sku]), (sku, sim.cat.reserve[sku])]
+        pairs = sim.cat.face_and_reserve(sku)
         sim.reveal(case, pairs, ts, days=(2.2, 4.0))
     return True
 
@@ -479,18 +480,18 @@ def duplicate(sim: Simulation, ts: int) -> bool:
     home = sim.cat.home[sku]
     if kind < 0.45:
         user, device = sim.crew("returns", ts)
-        row = (ts, RETURN, sku, int(rng.integers(1, 3)), sim.layout.returns, user)
-        kw = {"device": device, "ref": sim.next_ref("RMA")}
+        post = partial(ledger.post, ts, RETURN, sku, int(rng.integers(1, 3)), sim.layout.returns,
+                       user, device=device, ref=sim.next_ref("RMA"))
         where = sim.layout.returns
     else:
         user, device = sim.crew("picker", ts)
-        row = (ts, PICK, sku, int(rng.integers(1, min(8, ledger.physical[(sku, home)]) + 1)),
-               home, user)
-        kw = {"device": device, "ref": sim.next_ref("SO")}
+        post = partial(ledger.post, ts, PICK, sku,
+                       int(rng.integers(1, min(8, ledger.physical[(sku, home)]) + 1)), home, user,
+                       device=device, ref=sim.next_ref("SO"))
         where = home
     case = _case(sim, R.SYSTEM_SYNC, "duplicate", sku, where)
-    case.seqs.append(ledger.post(*row, **kw))
-    case.seqs.append(ledger.post(*row, **kw, physical=[]))
+    case.seqs.append(post())
+    case.seqs.append(post(physical=[]))
     sim.watch([(sku, where)])
     return True
 

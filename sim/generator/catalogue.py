@@ -98,6 +98,17 @@ class Catalogue:
     home: dict[str, str] = field(default_factory=dict)
     reserve: dict[str, str | None] = field(default_factory=dict)
 
+    def face_and_reserve(self, sku: str) -> list[tuple[str, str]]:
+        """``(sku, pick face)`` and ``(sku, reserve slot)`` of a floor item.
+
+        Raises:
+            ValueError: ``sku`` is a cage item (cage items have no reserve slot).
+        """
+        reserve = self.reserve[sku]
+        if reserve is None:
+            raise ValueError(f"{sku} is a cage item: it has no reserve slot")
+        return [(sku, self.home[sku]), (sku, reserve)]
+
 
 def _gtin13(base12: int) -> str:
     digits = f"{base12:012d}"
@@ -163,17 +174,17 @@ def build_catalogue(n_skus: int, rng: np.random.Generator) -> Catalogue:
     popularity /= popularity.sum()
     line_size = np.where(master["case_qty"].to_numpy() <= 2, 1.2,
                          rng.uniform(1.3, 5.0, size=len(skus)))
-    cost = dict(zip(skus, master["unit_cost"].astype(float), strict=True))
+    costs = dict(zip(skus, master["unit_cost"].astype(float), strict=True))
     cage = {s for s, hv, c in zip(skus, master["_high_value"], master["unit_cost"], strict=True)
             if hv and c >= HIGH_VALUE_COST}
     lot = {s for s, c in zip(skus, master["category"], strict=True) if CATEGORIES[c][5]}
-    cq = dict(zip(skus, master["case_qty"].astype(int), strict=True))
+    case_qty = dict(zip(skus, master["case_qty"].astype(int), strict=True))
     weight = dict(zip(skus, master["unit_weight_kg"].astype(float), strict=True))
     return Catalogue(
         master=master[ITEM_COLUMNS].copy(), skus=skus, family=family,
         category=dict(zip(skus, master["category"], strict=True)), cage=cage,
-        lot_controlled=lot, master_case_qty=dict(cq), true_case_qty=dict(cq),
-        master_weight=dict(weight), true_weight=dict(weight), cost=cost,
+        lot_controlled=lot, master_case_qty=dict(case_qty), true_case_qty=dict(case_qty),
+        master_weight=dict(weight), true_weight=dict(weight), cost=costs,
         popularity=popularity, line_size=line_size,
     )
 

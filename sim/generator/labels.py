@@ -5,11 +5,11 @@ Label -> action mapping (contract section 3), one row per recipe variant:
 | root cause | variant | action |
 |---|---|---|
 | MIS_SCAN | lookalike_pick | ADJUST_INVENTORY (move the eaches between the two look-alikes) |
-| MIS_SCAN | double_scan | ADJUST_INVENTORY (the second scan took nothing off the shelf) |
+| MIS_SCAN | double_scan | VOID_DUPLICATE (the second scan: one handling recorded twice) |
 | MIS_SCAN | wrong_location | RECOUNT (both bins, before adjusting) |
 | UOM_MASTER_DATA | case_qty, pack_change | CORRECT_MASTER_DATA (field case_qty) |
 | UOM_MASTER_DATA | unit_weight | CORRECT_MASTER_DATA (field unit_weight_kg) |
-| SLOTTING | neighbour_bin | RECOUNT (the home bin and its neighbour) |
+| SLOTTING | neighbour_bin | RESLOT (the counted-over bin's stock back to its short neighbour) |
 | SLOTTING | away_from_home, cage_outside, overweight | RESLOT |
 | RECEIVING_ERROR | short_shipped, over_shipped, keyed_asn_qty | SUPPLIER_CLAIM |
 | RECEIVING_ERROR | miscount | ADJUST_INVENTORY (the supplier shipped what the ASN said) |
@@ -31,12 +31,12 @@ A = ActionType
 R = RootCause
 ACTIONS: dict[tuple[RootCause, str], ActionType] = {
     (R.MIS_SCAN, "lookalike_pick"): A.ADJUST_INVENTORY,
-    (R.MIS_SCAN, "double_scan"): A.ADJUST_INVENTORY,
+    (R.MIS_SCAN, "double_scan"): A.VOID_DUPLICATE,
     (R.MIS_SCAN, "wrong_location"): A.RECOUNT,
     (R.UOM_MASTER_DATA, "case_qty"): A.CORRECT_MASTER_DATA,
     (R.UOM_MASTER_DATA, "pack_change"): A.CORRECT_MASTER_DATA,
     (R.UOM_MASTER_DATA, "unit_weight"): A.CORRECT_MASTER_DATA,
-    (R.SLOTTING, "neighbour_bin"): A.RECOUNT,
+    (R.SLOTTING, "neighbour_bin"): A.RESLOT,
     (R.SLOTTING, "away_from_home"): A.RESLOT,
     (R.SLOTTING, "cage_outside"): A.RESLOT,
     (R.SLOTTING, "overweight"): A.RESLOT,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from warehouse.contract import TxnType
+from warehouse.contract import BALANCE_SIGN, TxnType
 
 RECEIPT = TxnType.RECEIPT.value
 PUTAWAY = TxnType.PUTAWAY.value
@@ -25,7 +25,6 @@ RETURN = TxnType.RETURN.value
 ROW_FIELDS = ("ts", "type", "sku", "qty", "uom", "location", "to_location", "user_id",
               "device_id", "weight_kg", "expected_qty", "reason_code", "ref", "lot", "expiry",
               "note")
-_ADDS = {RECEIPT: 1, RETURN: 1, ADJUSTMENT: 1, PUTAWAY: -1, MOVE: -1, PICK: -1, CYCLE_COUNT: 0}
 
 Shift = tuple[str, str, int]
 """A physical movement: (sku, location, signed eaches)."""
@@ -84,7 +83,7 @@ class Ledger:
         seq = len(self.rows)
         self.rows.append((ts, type_, sku, qty, uom, location, to, user, device, weight,
                           expected, reason, ref, lot, expiry, note))
-        sign = _ADDS[type_]
+        sign = BALANCE_SIGN[type_]
         if sign:
             e = self.eaches(sku, int(qty), uom, true=False)
             self.system[(sku, location)] += sign * e

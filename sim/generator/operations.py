@@ -20,6 +20,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -426,10 +427,10 @@ class Simulation:
             lot = f"L{self.cfg.start.toordinal() + ts // DAY:d}{int(rng.integers(10, 99))}"
             expiry = str(self.cfg.start.fromordinal(
                 self.cfg.start.toordinal() + ts // DAY + int(rng.integers(90, 420))))
-        row = {"uom": "CS", "device": scale, "weight": weight, "expected": expected,
-               "ref": asn.ref, "lot": lot, "expiry": expiry}
-        seq = self.ledger.post(ts, RECEIPT, sku, keyed, dock, user,
-                               physical=[(sku, dock, phys)], **row)
+        post = partial(self.ledger.post, ts, RECEIPT, sku, keyed, dock, user, uom="CS",
+                       device=scale, weight=weight, expected=expected, ref=asn.ref, lot=lot,
+                       expiry=expiry)
+        seq = post(physical=[(sku, dock, phys)])
         self.on_order[sku] = max(0, self.on_order[sku]
                                  - keyed * self.cat.master_case_qty[sku])
         case = asn.label if asn.label is not None else self.receipt_cases.get(sku)
@@ -437,8 +438,7 @@ class Simulation:
             case.seqs.append(seq)
             case.location = case.location or dock
         if asn.duplicate and case is not None:
-            case.seqs.append(self.ledger.post(ts, RECEIPT, sku, keyed, dock, user, physical=[],
-                                              **row))
+            case.seqs.append(post(physical=[]))
         self.at(ts + self.minutes(10, 90), self.putaway, asn, dock, keyed, phys, reweigh)
 
     def receive_rest(self, ts: int, asn: Asn, rest: int) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from actions.wms import WriteBackStatus
 from sim.wms.faults import FaultInjector, FaultMode, FaultPlan
@@ -177,7 +177,7 @@ def create_sim_app(
 
     @app.get("/v1/work-orders", dependencies=guarded)
     def get_work_orders(s: SessionDep, kind: str | None = None) -> list[SimWorkOrder]:
-        query = select(SimWorkOrder).order_by(SimWorkOrder.id)
+        query = select(SimWorkOrder).order_by(col(SimWorkOrder.id))
         if kind:
             query = query.where(SimWorkOrder.kind == kind)
         return list(s.exec(query))

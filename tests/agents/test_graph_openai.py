@@ -54,7 +54,8 @@ def test_tool_calling_ticket(view: WarehouseView, llm: respx.MockRouter) -> None
 
     assert ticket.reasoner == "openai" and ticket.fallback_reason is None
     assert ticket.root_cause is RootCause.RECEIVING_ERROR and ticket.confidence == 0.9
-    assert ticket.summary == "Receipt T01 short by 12 EA against ASN-1"
+    assert ticket.summary == ("Receipt T01 short by 12 EA against ASN-1"
+                              " · COLA-500 (Fizz Cola 500ml bottle)")
     assert (ticket.llm_calls, ticket.llm_tokens) == (3, 1650 + 24 + 1890 + 52 + 1720 + 71)
     # the policy, not the model, chose the action: the dock weight fits the ASN quantity
     assert ticket.action.type is ActionType.ADJUST_INVENTORY

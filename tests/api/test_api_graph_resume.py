@@ -77,9 +77,9 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
     store = open_store(tmp_path)
     view = WarehouseView(dataset)
     with server(store, wms, view) as first:
-        users = {n: auth(t) for n, t in make_users(
-            store.engine, ("sup1", "supervisor"), ("sup2", "supervisor"), ("ctl1", "controller"),
-        ).items()}
+        tokens = make_users(store.engine, ("sup1", "supervisor"), ("sup2", "supervisor"),
+                            ("ctl1", "controller"))
+        users = {n: auth(t) for n, t in tokens.items()}
         with Session(store.engine) as s:
             opened = [open_ticket(first.state.graph, s, incident=inc, audit=first.state.audit
                                   ).model_copy() for inc in incidents(dataset, 3)]
@@ -101,10 +101,10 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
                              json={"decision": "approve",
                                    "action_digest": ticket["action_digest"]})
         assert answer.status_code == 200, answer.text
-        assert answer.json()["ticket"]["status"] == "WRITTEN_BACK"
+        assert answer.json()["ticket"]["status"] == "AWAITING_COUNT"  # a blind count task
         snapshot = graph.get_state({"configurable": {"thread_id": recount}})
         state = TicketState.model_validate(snapshot.values)
-        assert snapshot.next == () and state.status == "WRITTEN_BACK"
+        assert snapshot.next == ("await_count",) and state.status == "AWAITING_COUNT"
         assert state.write_back.idempotency_key == \
             answer.json()["ticket"]["write_back"]["idempotency_key"]
         assert state.decision.approver == "sup1"
@@ -114,8 +114,9 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         misfit = client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
             "decision": "edit", "action": {"type": "INVESTIGATE", "params": {"sku": "X"}}})
         assert misfit.status_code == 422 and "does not fit" in misfit.text
-        edited_action = {"type": "RECOUNT", "params": {"locations": [opened[1].location],
-                                                       "sku": opened[1].sku}}
+        edited_action = {"type": "ADJUST_INVENTORY", "params": {
+            "sku": opened[1].sku, "location": opened[1].location, "qty_delta": -1,
+            "reason_code": "COUNT_CORRECTION"}}
         client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
             "decision": "edit", "action": edited_action}).raise_for_status()
         digest = client.get(f"/v1/tickets/{remeasure}", headers=users["ctl1"]).json()[
@@ -134,7 +135,39 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         assert state.status == "REJECTED" and state.write_back is None
         assert state.decision.reason == "known resend"
 
+    with server(store, wms, view) as third:  # restarted while the recount waits for its count
+        client = third.state.client
+        waiting = client.get("/v1/recounts", headers=users["sup1"]).json()
+        assert [w["ticket_id"] for w in waiting] == [recount]
+        location = waiting[0]["locations"][0]
+        bad = client.post(f"/v1/recounts/{recount}/count", headers=users["sup1"],
+                          json={"location": location, "counted_qty": -1})
+        assert bad.status_code == 422
+        # the UI's count form: blind (no system quantity on the page), then the follow-up
+        login = client.post("/ui/login", data={"api_key": tokens["sup1"], "next": "/ui/"},
+                            follow_redirects=False)
+        assert login.status_code == 303
+        page = client.get("/ui/recounts")
+        assert page.status_code == 200 and f"/ui/recounts/{recount}/count" in page.text
+        assert "system" not in page.text.split("<h1>", 1)[1].split("blind.", 1)[1].lower()
+        posted = client.post(f"/ui/recounts/{recount}/count",
+                             data={"location": location, "counted_qty": "0"},
+                             follow_redirects=False)
+        assert posted.status_code == 303, posted.text
+        assert posted.headers["location"] == f"/ui/tickets/{recount}"
+        assert client.get("/ui/learning").status_code == 200
+        follow = client.get(f"/v1/tickets/{recount}", headers=users["sup1"]).json()
+        assert follow["status"] == "PENDING_APPROVAL"
+        assert follow["action"]["type"] in ("ADJUST_INVENTORY", "NO_ACTION",
+                                            "CORRECT_MASTER_DATA")
+        assert any(e["source"].startswith("CYCLE_COUNT CNT-") for e in follow["evidence"])
+        done = client.post(f"/v1/tickets/{recount}/decision", headers=users["sup2"],
+                           json={"decision": "approve",
+                                 "action_digest": follow["action_digest"]})
+        assert done.json()["ticket"]["status"] == "WRITTEN_BACK", done.text
+        assert client.get("/v1/recounts", headers=users["sup1"]).json() == []
+
     applied = wms.get("/v1/actions").json()
     assert sorted(a["action_type"] for a in applied) == sorted(
-        [opened[0].action["type"], "RECOUNT"])
-    assert len({a["idempotency_key"] for a in applied}) == 2
+        [opened[0].action["type"], "ADJUST_INVENTORY", follow["action"]["type"]])
+    assert len({a["idempotency_key"] for a in applied}) == 3

@@ -33,7 +33,9 @@ def test_kpis_from_hand_built_queue(tmp_path: object) -> None:
         for i, (cause, sev, ago, took, status, edited) in enumerate(rows):
             created = NOW - timedelta(hours=ago)
             save_ticket(s, ticket=make_ticket(i, root_cause=cause, severity=sev,
-                                              status="PENDING_APPROVAL"),
+                                              status="PENDING_APPROVAL",
+                                              value_at_risk=10.0 * (i + 1),
+                                              first_ts=f"2024-0{1 + i % 2}-0{1 + i}T08:00:00Z"),
                         created_at=created.isoformat())
             changes: dict[str, object] = {"status": status, "edited_by": edited}
             if took is not None:
@@ -58,6 +60,14 @@ def test_kpis_from_hand_built_queue(tmp_path: object) -> None:
     mis = kpis.precision_by_cause["MIS_SCAN"]
     assert (mis.approved, mis.edited, mis.precision, mis.strict_precision) == (1, 1, 1.0, 0.0)
     assert "LEGITIMATE" not in kpis.precision_by_cause
+    # money: open = pending (10 + 50), corrected = written back (20 + 40), by event week
+    assert (kpis.money.open, kpis.money.corrected) == (60.0, 60.0)
+    assert kpis.money_by_cause["SHRINKAGE"].model_dump() == {"open": 10.0, "corrected": 20.0}
+    assert kpis.money_by_cause["MIS_SCAN"].model_dump() == {"open": 50.0, "corrected": 40.0}
+    assert "LEGITIMATE" not in kpis.money_by_cause  # no action: no money in question
+    assert {w: m.model_dump() for w, m in kpis.money_by_week.items()} == {
+        "2024-W01": {"open": 60.0, "corrected": 0.0},  # Jan 1 and Jan 5: both pending
+        "2024-W05": {"open": 0.0, "corrected": 60.0}}  # Feb 2 and Feb 4: both written back
 
 
 def test_kpis_endpoint_empty_and_after_a_ticket(tmp_path: object) -> None:

@@ -119,10 +119,11 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(browser: Any, world: di
     assert page.locator("#queue-rows tr").first.get_attribute("class") == "sev-row-STOP"
     screenshot(page, "ui-queue")
 
+    page.get_by_text("Filter and group").click()
     page.get_by_label("Root cause").select_option("MIS_SCAN")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**root_cause=MIS_SCAN**")
-    causes = page.locator("#queue-rows tr td:nth-child(2)").all_inner_texts()
+    causes = page.locator("#queue-rows tr td:nth-child(3)").all_inner_texts()
     assert causes and set(causes) == {"mis scan"}
 
     page.locator("#queue-rows a").first.click()
@@ -166,8 +167,10 @@ def test_supervisor_approves_and_the_write_back_lands(browser: Any, world: dict)
     page = sign_in(browser, base, world["tokens"]["sam"])
     page.goto(f"{base}/ui/tickets/T-001")
     assert "may approve" in page.get_by_test_id("may-approve").inner_text()
+    page.get_by_role("button", name="Approve…").click()
+    page.get_by_role("button", name="Confirm approval").wait_for()
     page.get_by_label("Comment (kept in the history)").fill("bin checked, two missing")
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("button", name="Confirm approval").click()
     page.get_by_test_id("write-back").wait_for()
     assert page.get_by_test_id("write-back").inner_text() == "landed"
     assert page.get_by_test_id("status").inner_text() == "written back"
@@ -194,7 +197,8 @@ def test_tablet_layout_and_keyboard(browser: Any, world: dict) -> None:
     page.wait_for_url("**/ui/tickets/**")
     assert page.evaluate(overflow) <= 0
     boxes = [page.locator(f"#{h}").bounding_box() for h in ("h-plot", "h-decide")]
-    assert boxes[1]["y"] > boxes[0]["y"] and abs(boxes[1]["x"] - boxes[0]["x"]) < 5
+    # one column on a tablet, the decision first: reachable without scrolling past the plot
+    assert boxes[1]["y"] < boxes[0]["y"] and abs(boxes[1]["x"] - boxes[0]["x"]) < 5
     screenshot(page, "ui-ticket-tablet")
     page.goto(f"{base}/ui/kpis")
     page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")

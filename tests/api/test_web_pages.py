@@ -206,7 +206,7 @@ def test_kpi_page_and_charts(app_client: TestClient, tokens: dict[str, str]) -> 
     assert page.status_code == 200
     assert 'data-testid="kpi-tickets">4<' in page.text
     charts = re.findall(r'src="(/ui/kpis/[a-z-]+\.svg)"', page.text)
-    assert len(charts) == 6
+    assert len(charts) == 8
     for chart in charts:
         svg = app_client.get(chart)
         assert svg.status_code == 200 and "<svg" in svg.text, chart

@@ -59,3 +59,30 @@ def test_svg_marks_flagged_rows_and_counts() -> None:
     assert "no transactions for A @ B9" in svg
     empty = render_balance_svg(ledger, [], flagged=[]).decode()
     assert "no SKU and location to plot" in empty
+
+
+def test_ticket_plot_is_windowed_on_the_incident_marks_the_divergence_and_skips_neighbours(
+) -> None:
+    from types import SimpleNamespace
+
+    from api.web.balance_plot import first_divergence, incident_window, ticket_plot_svg
+
+    late = log(("z1", "2025-03-01T10:00Z", "PICK", "A", 1, "B1", None, None))
+    ledger = with_balances(pd.concat([LOG, late], ignore_index=True))
+    facts = ["First divergence at B1 on 2025-01-03T10:00:00Z: count c1 found 12 EA against 15",
+             "Neighbours of B1: B2 (0.1 m), B3 (1.4 m)",
+             "Look-alike of A: LOOK (description similarity 0.6)"]
+    divergence = first_divergence(facts)
+    assert divergence is not None and divergence.location == "B1"
+    start, end = incident_window(ledger, ["k1", "c1"], divergence)
+    assert start == pd.Timestamp("2024-12-31T10:00") and end == pd.Timestamp("2025-01-05T10:00")
+    record = SimpleNamespace(sku="A", location="B1", txn_ids=["k1", "c1"],
+                             evidence=[{"fact": f} for f in facts],
+                             action={"type": "RECOUNT", "params": {"locations": ["B1"]}})
+    svg = ticket_plot_svg(ledger, record).decode()
+    assert svg.count("<title>first divergence</title>") == 1
+    assert "A @ B1" in svg and "LOOK @" not in svg and "B3" not in svg  # candidates, not related
+    assert "03-01" not in svg  # the far-away pick is outside the window
+    mirrored = SimpleNamespace(**{**vars(record), "evidence": [
+        {"fact": "MIRRORED_VARIANCE variance=-3 other_sku=LOOK other_location=B2"}]})
+    assert "LOOK @ B2  (look-alike SKU)" in ticket_plot_svg(ledger, mirrored).decode()

@@ -84,13 +84,16 @@ class RejectSink:
         self.report.rejected += len(rejects)
         keys = rejects["file"].map(lambda f: Path(f).name) + " " + rejects["field"] + ": " \
             + rejects["code"]
-        self.report.rejected_by_reason.update(keys.value_counts().to_dict())
+        self.report.rejected_by_reason.update(
+            {str(key): int(n) for key, n in keys.value_counts().items()})
         room = KEPT_IN_REPORT - len(self.report.rejects)
         if room > 0:
             head = rejects.head(room)
             self.report.rejects.extend(
-                RejectedRow(str(r.file), int(r.line), str(r.field), str(r.code), str(r.reason))
-                for r in head.itertuples(index=False)
+                RejectedRow(str(file), int(line), str(field), str(code), str(reason))
+                for file, line, field, code, reason in zip(
+                    head["file"], head["line"], head["field"], head["code"], head["reason"],
+                    strict=True)
             )
         if self.path is not None:
             if self._handle is None:

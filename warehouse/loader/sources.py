@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,14 @@ class RawChunk:
     lines: np.ndarray
     broken: list[tuple[int, str]]
     """(line, reason) of lines that could not be parsed into a row at all."""
+
+
+@overload
+def find_table(folder: Path, table: str, *, required: Literal[True] = ...) -> Path: ...
+
+
+@overload
+def find_table(folder: Path, table: str, *, required: bool) -> Path | None: ...
 
 
 def find_table(folder: Path, table: str, *, required: bool = True) -> Path | None:
@@ -70,8 +78,8 @@ class SourceFile:
         self.path = path
         self.size = path.stat().st_size
         self._raw: IO[bytes] = path.open("rb")
-        binary: IO[bytes] = gzip.GzipFile(fileobj=self._raw) if path.name.endswith(".gz") \
-            else self._raw
+        binary: IO[bytes] | gzip.GzipFile = (
+            gzip.GzipFile(fileobj=self._raw) if path.name.endswith(".gz") else self._raw)
         self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
 
     @property
@@ -122,7 +130,7 @@ class SourceFile:
                 continue
             try:
                 value = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 broken.append((number, f"not valid JSON: {exc.msg}"))
                 continue
             if not isinstance(value, dict):

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from warehouse.contract import SOURCE_SIGN, TYPES_WITH_DESTINATION
+from warehouse.contract import BALANCE_SIGN, TYPES_WITH_DESTINATION
 
-_SIGN = {t.value: sign for t, sign in SOURCE_SIGN.items()}
 _DESTINATION = [t.value for t in TYPES_WITH_DESTINATION]
 LEG_COLUMNS = ["id", "seq", "sku", "location", "delta", "balance_after"]
 _SEPARATOR = "\x1f"
@@ -30,8 +29,8 @@ def legs(transactions: pd.DataFrame) -> pd.DataFrame:
     """
     needed = transactions[["seq", "type", "sku", "location", "to_location", "eaches"]]
     known = needed[needed["eaches"].notna().to_numpy()]
-    kind = pd.Index(list(_SIGN)).get_indexer(known["type"])
-    sign = np.asarray([*_SIGN.values(), np.nan], dtype="float64")[kind]  # -1: unknown, NaN
+    kind = pd.Index(list(BALANCE_SIGN)).get_indexer(pd.Index(known["type"]))
+    sign = np.asarray([*BALANCE_SIGN.values(), np.nan], dtype="float64")[kind]  # -1: unknown, NaN
     seq = known["seq"].to_numpy(dtype=np.int64)
     source = pd.DataFrame({"id": seq * 2, "seq": seq, "sku": known["sku"].array,
                            "location": known["location"].array,

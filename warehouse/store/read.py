@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 from sqlalchemy import Engine, text
 
 from warehouse.contract import ITEM_COLUMNS, LOCATION_COLUMNS, TRANSACTION_COLUMNS
@@ -17,13 +19,13 @@ _NUMERIC = {**ITEM_DTYPES, **LOCATION_DTYPES, **TRANSACTION_DTYPES, "eaches": "f
             "last_seq": "int64", "seq": "int64", "id": "int64"}
 
 
-def _frame(engine: Engine, sql: str, **params: object) -> pd.DataFrame:
+def _frame(engine: Engine, sql: str, **params: Any) -> pd.DataFrame:
     """A query's rows with the dataset conventions: str columns, float64 numbers, UTC ts."""
     with engine.connect() as conn:
         frame = pd.read_sql_query(text(sql), conn, params=params)
     for column in frame.columns:
         if column in _NUMERIC:
-            frame[column] = frame[column].astype(_NUMERIC[column])
+            frame[column] = frame[column].astype(pandas_dtype(_NUMERIC[column]))
         elif column == "ts":
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601").astype(
                 "datetime64[us, UTC]")

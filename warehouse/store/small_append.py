@@ -18,14 +18,13 @@ from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any
 
-from warehouse.contract import SOURCE_SIGN, TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Uom
+from warehouse.contract import BALANCE_SIGN, TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Uom
 from warehouse.store.bulk import BulkWriter
 from warehouse.store.ingest import STORED_TRANSACTION_COLUMNS
 from warehouse.store.ledger import LEG_COLUMNS
 
 SMALL_APPEND_ROWS = 200
 """Appends below this many rows take this path; larger ones the bulk (Arrow) path."""
-_SIGN = {t.value: float(sign) for t, sign in SOURCE_SIGN.items()}
 _DESTINATION = {t.value for t in TYPES_WITH_DESTINATION}
 _KNOWN = {*TRANSACTION_COLUMNS, "eaches", "seq", "extras", "ingest_id"}
 _ADD_TO_BALANCE = (
@@ -119,7 +118,7 @@ def _legs(record: tuple[Any, ...]) -> list[tuple[int, int, str, str, float]]:
         return []
     seq, kind, sku = record[_AT["seq"]], record[_AT["type"]], record[_AT["sku"]]
     out = [(seq * 2, seq, sku, record[_AT["location"]],
-            eaches * _SIGN.get(kind, math.nan))]
+            eaches * float(BALANCE_SIGN.get(kind, math.nan)))]
     if kind in _DESTINATION:
         out.append((seq * 2 + 1, seq, sku, record[_AT["to_location"]], eaches))
     return out
@@ -135,7 +134,7 @@ def _balanced(writer: BulkWriter, legs: list[tuple[int, int, str, str, float]]
     by_key: dict[tuple[str, str], list[tuple[int, int, str, str, float]]] = {}
     for leg in legs:  # legs are in id order: seq ascending, source before destination
         by_key.setdefault((leg[2], leg[3]), []).append(leg)
-    out = []
+    out: list[tuple[int, int, str, str, float, float]] = []
     for (sku, location), key_legs in by_key.items():
         deltas = [leg[4] for leg in key_legs]
         total = sum(deltas)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -99,8 +99,9 @@ class Store:
         """
         self._require_schema()
         if len(rows) < SMALL_APPEND_ROWS:
-            return self._append_small(rows.to_dict("records") if isinstance(rows, pd.DataFrame)
-                                      else rows)
+            return self._append_small(
+                cast("list[dict[str, Any]]", rows.to_dict("records"))
+                if isinstance(rows, pd.DataFrame) else rows)
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows)).assign(
             ts=lambda f: pd.to_datetime(f["ts"], utc=True))
         report = LoadReport()

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
+from warehouse.store.verdicts import VERDICT_TABLES
+
 KEY = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; INTEGER on SQLite so that a primary key is the rowid (fast appends)."""
 
@@ -129,4 +131,5 @@ WAREHOUSE_TABLES = [
     BalanceRow.__table__,  # type: ignore[attr-defined]
     BalanceLegRow.__table__,  # type: ignore[attr-defined]
     IngestRun.__table__,  # type: ignore[attr-defined]
+    *VERDICT_TABLES,
 ]

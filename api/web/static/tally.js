@@ -108,6 +108,12 @@
       log.scrollTop = log.scrollHeight;
       return div;
     }
+    panel.querySelectorAll("button[data-ask]").forEach((chip) => {
+      chip.addEventListener("click", () => {
+        input.value = chip.dataset.ask;
+        form.requestSubmit();
+      });
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const message = input.value.trim();
@@ -116,7 +122,7 @@
       bubble("user", message);
       const answer = bubble("assistant", "…");
       answer.setAttribute("aria-busy", "true");
-      const button = form.querySelector("button");
+      const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       let text = "";
       try {

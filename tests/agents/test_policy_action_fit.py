@@ -1,0 +1,96 @@
+"""Which action fits (contract section 3): the policy proposes what the warehouse knows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from agents.case import CaseFile
+from agents.features import FeatureContext, case_features
+from agents.params import PolicyParams, high_value_skus
+from agents.policy import draft_action
+from scoring.types import Incident
+from tests.scorer_cases import at, dataset
+from tools.view import WarehouseView
+from warehouse.contract import ActionType, RootCause, Severity
+
+A, R = ActionType, RootCause
+
+
+def _draft(cause: RootCause, extra: list[dict[str, Any]], sku: str = "A",
+           location: str | None = "P1") -> tuple[Any, list[str]]:
+    data = dataset([{**row, "lot": "CASE"} for row in extra])  # the case's rows, marked
+    tx = data.transactions
+    ids = list(tx.loc[tx["lot"] == "CASE", "txn_id"])
+    incident = Incident(incident_id="INC-1", txn_ids=ids, flags=[], sku=sku, location=location,
+                        risk_score=0.9, severity=Severity.REVIEW)
+    view = WarehouseView(data)
+    case = CaseFile(incident=incident, features=case_features(incident, FeatureContext(data)))
+    return draft_action(cause, case, view), ids
+
+
+def test_one_handling_scanned_twice_voids_the_extra_scan() -> None:
+    scan = {"type": "PICK", "sku": "A", "qty": 3, "location": "P1", "user_id": "U7",
+            "device_id": "G9", "ref": "SO-77"}
+    draft, ids = _draft(R.MIS_SCAN, [{**scan, "ts": at(30)}, {**scan, "ts": at(30.002)}])
+    assert draft.action.type is A.VOID_DUPLICATE
+    assert draft.action.params == {"txn_id": ids[1]}
+
+
+def test_a_weight_that_fits_a_look_alike_only_recounts() -> None:
+    # 3 EA scanned as A (0.36 kg each) weigh 3.18 kg = 3 x B (1.06 kg): B was likely picked,
+    # but only a count can say what is on either shelf
+    pick = {"ts": at(30), "type": "PICK", "sku": "A", "qty": 3, "location": "P1",
+            "user_id": "U7", "weight_kg": 3.18}
+    draft, _ = _draft(R.MIS_SCAN, [pick])
+    assert draft.action.type is A.RECOUNT
+    assert draft.action.params == {"locations": ["P1", "P2"], "sku": "A"}
+    assert "fits B" in draft.derived[0].fact
+
+
+def test_wrong_bin_putaway_reslots_from_the_over_bin_to_the_short_one() -> None:
+    counts = [
+        {"ts": at(30), "type": "CYCLE_COUNT", "sku": "A", "qty": 12, "expected_qty": 0,
+         "location": "P9", "user_id": "C1"},
+        {"ts": at(30.1), "type": "CYCLE_COUNT", "sku": "A", "qty": 358, "expected_qty": 370,
+         "location": "P1", "user_id": "C1"},
+    ]
+    draft, _ = _draft(R.SLOTTING, counts)
+    assert draft.action.type is A.RESLOT
+    assert draft.action.params == {"sku": "A", "from_location": "P9", "to_location": "P1"}
+    assert draft.value_at_risk == pytest.approx(12 * 1.0)
+
+
+def test_suspected_loss_is_investigated_naming_the_user() -> None:
+    offs = [{"ts": at(30 + 24 * k), "type": "ADJUSTMENT", "sku": "H", "qty": -1,
+             "location": "CG1", "user_id": "U66", "reason_code": "LOST"} for k in range(3)]
+    draft, _ = _draft(R.SHRINKAGE, offs, sku="H", location="CG1")
+    assert draft.action.type is A.INVESTIGATE
+    assert draft.action.params["user_id"] == "U66"
+    assert any("U66 posted 3 of the 3" in e.fact for e in draft.derived)
+    assert draft.value_at_risk == pytest.approx(3 * 400.0)
+
+
+def test_an_interface_fault_without_a_twin_investigates_the_interface() -> None:
+    late = [{"ts": at(30), "type": "PICK", "sku": "C", "qty": 5, "location": "P3",
+             "user_id": "U1"}]
+    draft, _ = _draft(R.SYSTEM_SYNC, late, sku="C", location="P3")
+    assert draft.action.type is A.INVESTIGATE
+    assert any("interface" in e.fact for e in draft.derived)
+
+
+def test_policy_params_are_typed_and_closed() -> None:
+    with pytest.raises(ValidationError):
+        PolicyParams(weight_fit=0.05, unknown=1)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        PolicyParams(stop_risk=1.5)
+    assert all(f.description for f in PolicyParams.model_fields.values())
+
+
+def test_high_value_is_read_from_the_site() -> None:
+    data = dataset()
+    assert high_value_skus(data.items, data.locations) == {"H"}  # 400 each, and caged
+    lone = data.items[data.items["sku"] == "A"]
+    assert high_value_skus(lone, data.locations.iloc[0:0]) == frozenset()
