@@ -34,8 +34,10 @@ from api.metrics import ApiMetrics, MeasureRequests
 from api.recounts import Recounts
 from api.routes import (
     chat,
+    count_plan,
     decisions,
     health,
+    items,
     kpis,
     learning,
     recounts,
@@ -169,6 +171,8 @@ def create_app(
     app.include_router(decisions.router, responses=API_ERRORS)
     app.include_router(kpis.router)
     app.include_router(chat.router)
+    app.include_router(count_plan.router)
+    app.include_router(items.router)
     app.include_router(learning.router)
     app.include_router(recounts.router)
     install_web_ui(app)

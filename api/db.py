@@ -8,6 +8,7 @@ from actions.audit import AuditHead, AuditRecord
 from actions.outbox import WriteBackOutbox
 from api.auth import ApiKey, User
 from api.chat.history import ChatMessage
+from api.count_plans import CountPlanRecord, CountTaskRecord
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
 from warehouse.errors import UserError
@@ -16,7 +17,8 @@ from warehouse.settings import Settings, get_settings
 SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
-              TicketApproval, ChatMessage, WriteBackOutbox)
+              TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord,
+              WriteBackOutbox)
 ]
 
 

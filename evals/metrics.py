@@ -11,7 +11,9 @@ Units of judgement:
   it. A LEGITIMATE case that gets no ticket counts as rightly dismissed (verdict LEGITIMATE,
   action NO_ACTION).
 - every ticket that covers no labelled case: nothing was wrong there, so its truth is
-  LEGITIMATE. Such a ticket that is not dismissed is a false alarm.
+  LEGITIMATE. Such a ticket that is not dismissed is a false alarm. An occurrence filed under
+  a systemic ticket (``parent_ticket_id`` set) is not in the queue: it is judged only
+  through the cases it covers, and its parent is the alarm.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def judge(dataset: str, tickets: Sequence[Ticket],
         best = max(covering, key=lambda t: (_overlap(t, exp), t.risk_score))
         truth = best.root_cause if exp.accepts(best.root_cause) else exp.root_cause
         out.append(Judged(dataset, truth, best.root_cause, best, exp))
-    for t in tickets:
+    for t in top_level(tickets):  # an occurrence under a systemic ticket is not in the queue
         if t.ticket_id not in used:
             out.append(Judged(dataset, RootCause.LEGITIMATE, t.root_cause, t, None))
     return out
@@ -165,9 +167,10 @@ def detection(tickets_by_dataset: dict[str, Sequence[Ticket]],
             d.actionable_cases += 1
             d.covered += any(_overlap(t, exp) for t in tickets)
             d.detected += any(_overlap(t, exp) for t in acting)
-        d.actionable_tickets += len(acting)
+        queue = top_level(acting)  # alarms a supervisor sees: occurrences sit under their parent
+        d.actionable_tickets += len(queue)
         real = [e for e in exps if e.actionable]
-        d.false_alarms += sum(not any(_overlap(t, e) for e in real) for t in acting)
+        d.false_alarms += sum(not any(_overlap(t, e) for e in real) for t in queue)
     return d
 
 
@@ -212,16 +215,80 @@ def false_confidence_rate(units: Iterable[Judged]) -> float:
     return _ratio(wrong, len(judged), empty=0.0)
 
 
+# -- the queue: tickets per problem, risk spread, money ----------------------------------------
+
+SATURATED_RISK = 0.99
+"""A risk at or above this no longer ranks anything: the share of such tickets is reported."""
+
+
+def top_level(tickets: Iterable[Ticket]) -> list[Ticket]:
+    """The tickets a queue lists: not an occurrence filed under a systemic ticket."""
+    return [t for t in tickets if not getattr(t, "parent_ticket_id", None)]
+
+
+def tickets_per_case(tickets: Sequence[Ticket], expectations: Sequence[Expectation]
+                     ) -> tuple[int, int]:
+    """(queue tickets covering an actionable case, summed per case; cases covered at all).
+
+    Their ratio is "tickets per real case": 1.0 when every problem is one ticket.
+    """
+    queue = top_level(tickets)
+    total = covered = 0
+    for exp in (e for e in expectations if e.actionable):
+        n = sum(bool(_overlap(t, exp)) for t in queue)
+        total += n
+        covered += n > 0
+    return total, covered
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """How a queue of tickets ranks: spread of risk and money on the tickets.
+
+    Attributes:
+        tickets: queue tickets (occurrences under a systemic ticket not counted).
+        risk_iqr: interquartile range of their risk scores.
+        saturated_share: share with risk >= :data:`SATURATED_RISK`.
+        value_share: share carrying a value_at_risk above 0.
+    """
+
+    tickets: int
+    risk_iqr: float
+    saturated_share: float
+    value_share: float
+
+
+def queue_figures(tickets: Iterable[Ticket]) -> QueueFigures:
+    """Risk spread and value-at-risk presence over the queue's tickets."""
+    queue = top_level(tickets)
+    if not queue:
+        return QueueFigures(0, 0.0, 0.0, 0.0)
+    risks = sorted(t.risk_score for t in queue)
+
+    def quantile(q: float) -> float:
+        pos = q * (len(risks) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(risks) - 1)
+        return risks[lo] + (risks[hi] - risks[lo]) * (pos - lo)
+
+    valued = sum((getattr(t, "value_at_risk", None) or 0) > 0 for t in queue)
+    return QueueFigures(len(queue), quantile(0.75) - quantile(0.25),
+                        sum(r >= SATURATED_RISK for r in risks) / len(queue), valued / len(queue))
+
+
 # -- grounding ------------------------------------------------------------------------------
 
 # Identifiers (TX123, E3, BE33756, A-01-02, ASN-0042): a word that starts with a letter and
 # holds a digit names something; it is not a quantity the explanation relies on.
 _IDENTIFIER = re.compile(r"\b[A-Za-z][\w\-/]*\d[\w\-/]*")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def numbers_in(text: str) -> list[str]:
-    """Numeric tokens of ``text`` (thousands separators kept), identifiers left out."""
+    """Numeric tokens of ``text``, identifiers left out.
+
+    Thousands separators and exponents are kept: ``value=3.78e+03`` holds the number 3780.
+    """
     return _NUMBER.findall(_IDENTIFIER.sub(" ", text))
 
 
@@ -230,7 +297,8 @@ def _value(token: str) -> float:
 
 
 def _decimals(token: str) -> int:
-    return len(token.split(".", 1)[1]) if "." in token else 0
+    mantissa = token.lower().split("e", 1)[0]
+    return len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
 
 
 def ungrounded_numbers(ticket: Ticket) -> list[str]:

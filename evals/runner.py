@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from evals.baseline import NaiveBaseline
+from evals.datasets import EvalDataset
 from evals.expectations import Expectation
 from evals.metrics import (
     Judged,
@@ -42,7 +43,6 @@ from evals.recordings import (
     save_recording,
     standin_recording,
 )
-from evals.suites import EvalDataset
 from evals.write_back_probe import probe
 from warehouse.contract import Ticket
 from warehouse.dataset import Dataset

@@ -16,8 +16,8 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from evals.datasets import EvalDataset
 from evals.metrics import SafetyCheck
-from evals.suites import EvalDataset
 from warehouse.dataset import Dataset
 
 MAX_INCIDENTS = 3

@@ -1,10 +1,12 @@
 """``python -m scoring.calibrate``: fit the risk calibration on labelled generated logs.
 
-Scores generator seeds 1-9 (benign background on) with uncalibrated strengths, then fits,
+Scores generator seeds 1-9 of the training profiles (``sim.generator.profiles``; the
+seeds cycle through them; benign background on) with uncalibrated strengths, then fits,
 per reason code, an isotonic curve from strength to the share of such flags whose incident
 covers a real (non-LEGITIMATE) labelled case, and a logistic (Platt) curve from the log-odds
-of an incident's combined evidence to the share of such incidents that are real. Seeds >=
-100 are kept for evaluation (benchmarks/scorer.py) and never used here.
+of an incident's combined evidence to the share of such incidents that are real. Held-out
+profiles and seeds >= 100 are kept for evaluation (benchmarks/scorer.py, the eval suite);
+:func:`collect` refuses them.
 
 Each isotonic step is shrunk towards a half (Laplace: ``(real + 1) / (flags + 2)`` over the
 flags of the step), so a code that was always real on 30 training flags reads 0.97, not a
@@ -24,6 +26,7 @@ from scoring.calibration import DEFAULT_PATH, Calibration, logit
 from scoring.evaluate import case_txns
 from scoring.scorer import Scorer
 from sim.generator import GeneratorConfig, generate
+from sim.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
 
 TRAIN_SEEDS = tuple(range(1, 10))
 
@@ -51,12 +54,21 @@ def _platt(evidence: list[float], real: list[float]) -> tuple[float, float]:
     return round(float(model.coef_[0][0]), 4), round(float(model.intercept_[0]), 4)
 
 
-def collect(seeds: tuple[int, ...], days: int, skus: int) -> tuple[dict, list]:
-    """Per code (strength, real) pairs and per incident (best strength per code, real)."""
+def collect(seeds: tuple[int, ...], days: int, skus: int, profile: str | None = None
+            ) -> tuple[dict, list]:
+    """Per code (strength, real) pairs and per incident (best strength per code, real).
+
+    Each seed simulates its training profile, or ``profile`` for all when given.
+    """
     per_code: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     incidents: list[tuple[dict[str, float], bool]] = []
     for seed in seeds:
-        data = generate(GeneratorConfig(seed=seed, days=days, skus=skus))
+        if seed >= 100:
+            raise ValueError(f"seed {seed} is an eval seed; calibration uses seeds below 100")
+        cfg = GeneratorConfig(seed=seed, days=days, skus=skus, profile=profile or
+                              training_profile(seed))
+        refuse_held_out(cfg.profile, "risk calibration")
+        data = generate(cfg)
         labels = data.labels
         assert labels is not None  # the generator labels every case it injects
         real = labels[labels["root_cause"] != "LEGITIMATE"]
@@ -71,7 +83,8 @@ def collect(seeds: tuple[int, ...], days: int, skus: int) -> tuple[dict, list]:
                 ys.append(float(hit))
                 best[f.code] = max(best.get(f.code, 0.0), f.score)
             incidents.append((best, hit))
-        print(f"seed {seed}: {len(data.transactions):,} rows, {len(result.incidents)} incidents")
+        print(f"seed {seed} ({cfg.profile}): {len(data.transactions):,} rows, "
+              f"{len(result.incidents)} incidents")
     return per_code, incidents
 
 
@@ -84,8 +97,10 @@ def main() -> None:
     args = parser.parse_args()
     per_code, incidents = collect(TRAIN_SEEDS, args.days, args.skus)
     cal = Calibration(meta={"seeds": list(TRAIN_SEEDS), "days": args.days, "skus": args.skus,
+                            "profiles": sorted({training_profile(s) for s in TRAIN_SEEDS}),
                             "flags": sum(len(v[0]) for v in per_code.values()),
-                            "incidents": len(incidents), "held_out": "seeds >= 100"})
+                            "incidents": len(incidents),
+                            "held_out": f"seeds >= 100; profiles {', '.join(HELD_OUT_PROFILES)}"})
     for code, (x, y) in per_code.items():
         cal.codes[code] = _curve(x, y)
     evidence = [1.0 - float(np.prod([1.0 - cal.flag_probability(np.array([c]), np.array([s]))[0]

@@ -11,6 +11,7 @@ event gets the flags batch scoring of the same log up to that event would give i
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,10 @@ class Scorer:
         self.site_floors_, self.detector_report_ = learn_site(
             site, raw, self.detectors_, self.skipped_, self.params_
         )
+        # scoring the very log just fitted (the usual fit(d).score_batch(d)) reuses these flags
+        self._fitted_flags_ = (
+            [weakref.ref(t) for t in (history.transactions, history.items, history.locations)], raw
+        )
         return self
 
     def _check_fitted(self) -> None:
@@ -152,7 +157,18 @@ class Scorer:
             frame = _frame(tx, catalog, None)
             scored = np.ones(len(frame), bool)
         ctx = Context(frame, catalog, self.baselines_, self.params_)
-        flag_frame, skipped = self._detect(ctx, None, progress)
+        refs, raw = self._fitted_flags_
+        tables = (data.transactions, data.items, data.locations)
+        if not continuation and all(r() is t for r, t in zip(refs, tables, strict=True)):
+            for det in self.detectors_:
+                if progress is not None:
+                    progress(det.name)
+            if "multivariate" not in self.skipped_ and self.baselines_.tails:
+                frame["mv_score"] = tail_score(features(frame, self.baselines_),
+                                               self.baselines_.tails)
+            flag_frame, skipped = self._calibrated(raw), dict(self.skipped_)
+        else:
+            flag_frame, skipped = self._detect(ctx, None, progress)
         flag_frame = flag_frame[scored[flag_frame["row"].to_numpy()]]
         return self._result(frame, flag_frame, skipped, scored)
 
@@ -201,11 +217,15 @@ class Scorer:
         self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
     ) -> tuple[pd.DataFrame, dict[str, str]]:
         ff, skipped = self._raw_flags(ctx, skip, progress)
-        ff = apply_site(ff, self.site_floors_)
+        return self._calibrated(ff), skipped
+
+    def _calibrated(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The site's stand-downs and re-thresholds applied, then calibrated scores."""
+        ff = apply_site(raw, self.site_floors_).copy()
         ff["score"] = self.calibration_.flag_probability(
             ff["code"].to_numpy(dtype=object), ff["score"].to_numpy(dtype="float64")
         )
-        return ff, skipped
+        return ff
 
     def _raw_flags(
         self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None

@@ -25,6 +25,7 @@ from tools import (
     ledger_replay,
     location_details,
     lookalike_skus,
+    master_data_history,
     receipt_vs_asn,
     recent_transactions,
     user_activity,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
     item_master.TOOL, lookalike_skus.TOOL, location_details.TOOL, ledger_replay.TOOL,
     recent_transactions.TOOL, count_history.TOOL, receipt_vs_asn.TOOL, user_activity.TOOL,
-    duplicate_candidates.TOOL,
+    duplicate_candidates.TOOL, master_data_history.TOOL,
 )}
 DEFAULT_CALLS_PER_TICKET = 3
 

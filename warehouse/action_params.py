@@ -19,10 +19,14 @@ class _Params(BaseModel):
 
 
 class RecountParams(_Params):
-    """Count these locations again (optionally only one SKU)."""
+    """Count these locations again (optionally only one SKU).
+
+    ``blind``: the counter is not shown the system quantity (a planned cycle count).
+    """
 
     locations: list[str] = Field(min_length=1)
     sku: str | None = None
+    blind: bool = False
 
 
 class AdjustInventoryParams(_Params):

@@ -38,6 +38,9 @@ class Dataset:
     ``transactions.ts`` is a tz-aware UTC ``datetime64`` column, sorted ascending (stable on
     file order); ``transactions.eaches`` is ``qty`` converted to eaches with the item
     master's case quantity (NaN where the SKU is unknown and the uom is CS).
+    ``item_versions`` (from a store snapshot; None from files) is the item master's history:
+    sku, version, effective_at (NaT: from the start), recorded_at, case_qty,
+    unit_weight_kg, source.
     """
 
     items: pd.DataFrame
@@ -45,6 +48,7 @@ class Dataset:
     transactions: pd.DataFrame
     labels: pd.DataFrame | None = None
     extras: dict[str, list[str]] = field(default_factory=dict)
+    item_versions: pd.DataFrame | None = None
 
     @staticmethod
     def empty() -> Dataset:

@@ -17,6 +17,7 @@ from tools.item_master import item_master
 from tools.ledger_replay import ledger_replay
 from tools.location_details import location_details
 from tools.lookalike_skus import lookalike_skus
+from tools.master_data_history import master_data_history
 from tools.receipt_vs_asn import receipt_vs_asn
 from tools.recent_transactions import TxnRow
 from tools.user_activity import user_activity
@@ -93,6 +94,8 @@ class GatherContext:
             out.append(("count_history", count_history(v, sku, limit=5)))
             if location:
                 out.append(("ledger_replay", ledger_replay(v, sku, location)))
+        if sku and (f["weight_ratio_pack"] or f["weight_ratio_steady"] or f["var_pack_multiple"]):
+            out.append(("master_data_history", master_data_history(v, sku)))
         for ref in rows.loc[(rows["type"] == "RECEIPT") & rows["ref"].notna(), "ref"].unique()[:2]:
             out.append(("receipt_vs_asn", receipt_vs_asn(v, str(ref), sku=sku)))
         if f["dup_payload"] or f["double_scan"]:

@@ -1,17 +1,18 @@
 """Train and measure the offline classifier: ``python -m agents.reasoners.train``.
 
-Seeds: generator seeds 1-9 (with varied settings) are the ONLY training data; seeds >= 100
-are held out for evaluation here and in the eval suite, and must never be trained on.
-Seeds 1-7 fit the coefficients, 8-9 fit the calibration temperature, then the coefficients are
-refitted on 1-9.
+Data: generator seeds 1-9 of the TRAINING profiles (``sim.generator.profiles``; the
+seeds cycle through them, with varied settings) are the ONLY training data. Held-out
+profiles and seeds >= 100 are for evaluation here and in the eval suite; training refuses
+them. Seeds 1-7 fit the coefficients, 8-9 fit the calibration temperature, then the
+coefficients are refitted on 1-9.
 
 Cases: every labelled case becomes an incident over its txn_ids (and one over a random part
 of them), labelled with the case's root cause; then every incident the real scorer raises on
 the dataset, labelled with the case it covers most, or LEGITIMATE (a false alarm, to be
 dismissed with NO_ACTION) when it covers none.
 
-``--measure-only`` skips fitting and prints, on the scorer's incidents of the held-out seeds
-and settings, per-class precision / recall / F1, macro-F1, action accuracy and false
+``--measure-only`` skips fitting and prints, on the scorer's incidents of the held-out
+profiles, per-class precision / recall / F1, macro-F1, action accuracy and false
 confidence of the packaged model.
 """
 
@@ -31,31 +32,34 @@ from agents.features import FEATURE_NAMES, FeatureContext, case_features
 from agents.reasoners.offline import MODEL_PATH, LinearModel, OfflineReasoner
 from scoring.types import Incident
 from sim.generator import GeneratorConfig, generate
+from sim.generator.profiles import HELD_OUT_PROFILES, refuse_held_out, training_profile
 from tools.view import records
 from warehouse.contract import LABEL_COLUMNS, ActionType, RootCause, Severity
 from warehouse.dataset import Dataset
 
 TRAIN_SEEDS = tuple(range(1, 10))
 CALIBRATION_SEEDS = (8, 9)
-HELD_OUT: tuple[GeneratorConfig, ...] = (
-    GeneratorConfig(seed=100),
-    GeneratorConfig(seed=101),
-    GeneratorConfig(seed=102),
-    GeneratorConfig(seed=103, noise=2.0, skus=500),
-    GeneratorConfig(seed=104, with_weights=False, with_coordinates=False),
-    GeneratorConfig(seed=105, days=60, noise=0.5, with_notes=False),
-)
+HELD_OUT: tuple[GeneratorConfig, ...] = tuple(
+    GeneratorConfig(seed=100 + i, profile=name) for i, name in enumerate(HELD_OUT_PROFILES))
 
 
 def training_config(seed: int) -> GeneratorConfig:
-    """Vary size, noise and data completeness across training seeds, so no one setting rules."""
+    """Vary profile, size, noise and data completeness across training seeds."""
     return GeneratorConfig(
         seed=seed,
         skus=(200, 300, 450)[seed % 3],
         noise=(0.5, 1.0, 2.0)[(seed // 3) % 3],
         with_weights=seed % 4 != 0,
         with_coordinates=seed % 5 != 0,
+        profile=training_profile(seed),
     )
+
+
+def check_trainable(cfg: GeneratorConfig) -> None:
+    """Refuse a held-out profile or an eval seed (>= 100) as training data."""
+    refuse_held_out(cfg.profile, "training the offline reasoner")
+    if cfg.seed >= 100:
+        raise ValueError(f"seed {cfg.seed} is an eval seed; training uses seeds below 100")
 
 
 def _incident(iid: str, txn_ids: list[str], sku: object, location: object) -> Incident:
@@ -116,6 +120,7 @@ def feature_table(configs: list[GeneratorConfig]
     """Feature matrix, labels, raw feature dicts and the seed of each row."""
     rows, ys, seeds = [], [], []
     for cfg in configs:
+        check_trainable(cfg)
         for incident, cause, ctx in labelled_incidents(cfg):
             rows.append(case_features(incident, ctx))
             ys.append(cause.value)
@@ -164,6 +169,7 @@ def fit_and_save() -> LinearModel:
     model = _as_model(mean, scale, clf, t)
     MODEL_PATH.write_text(json.dumps({
         "trained_on_seeds": list(TRAIN_SEEDS),
+        "trained_on_profiles": sorted({c.profile for c in configs}),
         "features": list(FEATURE_NAMES),
         "classes": [c.value for c in model.classes],
         "mean": np.round(mean, 6).tolist(),
@@ -202,7 +208,7 @@ def measure(model: LinearModel) -> float:
             pred.append(verdict.root_cause.value)
             conf.append(verdict.confidence)
             acts.append(drafted is action)
-    print(f"held-out seeds {[c.seed for c in HELD_OUT]}: {len(truth)} scorer incidents "
+    print(f"held-out profiles {[c.profile for c in HELD_OUT]}: {len(truth)} scorer incidents "
           f"({sum(t == 'LEGITIMATE' for t in truth)} false alarms)")
     print(classification_report(truth, pred, digits=3, zero_division=0))
     wrong_sure = np.mean([(t != p) and c >= 0.8 for t, p, c in zip(truth, pred, conf, strict=True)])

@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
+from sim.generator.profiles import HELD_OUT_PROFILES, PROFILES
 from warehouse.errors import UserError
+
+PROFILE_HELP = "site conventions: " + "; ".join(
+    f"{p.name}{' (held out)' if p.name in HELD_OUT_PROFILES else ''}: {p.about}"
+    for p in PROFILES.values())
 
 
 def generate_command(
@@ -18,8 +23,9 @@ def generate_command(
     anomalies: Annotated[int, typer.Option(help="labelled cases, split over 7 causes")] = 56,
     noise: Annotated[float, typer.Option(help="benign-noise multiplier (0 = clean log)")] = 1.0,
     gzip: Annotated[bool, typer.Option("--gzip", help="write transactions.csv.gz")] = False,
+    profile: Annotated[str, typer.Option(help=PROFILE_HELP)] = "reference",
 ) -> None:
-    """Simulate a distribution centre and write items, locations, transactions and labels."""
+    """Simulate a site and write items, locations, transactions and labels."""
     from pydantic import ValidationError
     from rich.console import Console
     from rich.table import Table
@@ -29,10 +35,11 @@ def generate_command(
 
     try:
         config = GeneratorConfig(seed=seed, days=days, skus=skus, anomalies=anomalies,
-                                 noise=noise)
+                                 noise=noise, profile=profile)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise UserError(f"--{err['loc'][0]}: {err['msg']}") from None
+        where = f"--{err['loc'][0]}: " if err["loc"] else "--profile: "
+        raise UserError(f"{where}{err['msg']}") from None
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
     dataset = generate(config, progress=True)

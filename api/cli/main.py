@@ -13,6 +13,7 @@ from rich.console import Console
 
 from api.cli import (
     audit,
+    count_plan,
     data,
     evaluation,
     generate,
@@ -38,6 +39,7 @@ app.command("ingest")(data.ingest_command)
 app.command("status")(data.status_command)
 app.add_typer(data.db_app, name="db")
 app.command("score")(score.score_command)
+app.command("count-plan")(count_plan.count_plan_command)
 app.command("run")(run.run_command)
 app.command("demo")(run.demo_command)
 app.command("triage")(run.triage_command)

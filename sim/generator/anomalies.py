@@ -101,7 +101,7 @@ def schedule(sim: Simulation) -> None:
 
 def _available(sim: Simulation, rc: RootCause, variant: str) -> bool:
     if variant in ("unit_weight", "overweight"):
-        return sim.cfg.with_weights
+        return sim.weighs
     if variant == "cage_outside":
         return bool(sim.cat.cage)
     return True

@@ -9,7 +9,9 @@ from sim.generator import anomalies, benign
 from sim.generator.config import GeneratorConfig
 from sim.generator.labels import labels_frame
 from sim.generator.ledger import ROW_FIELDS
+from sim.generator.naming import rename
 from sim.generator.operations import Simulation
+from sim.generator.profiles import SiteProfile, get_profile
 from warehouse.contract import TRANSACTION_COLUMNS
 from warehouse.dataset import Dataset
 
@@ -28,6 +30,15 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
         A dataset whose transactions are sorted by ts (tz-aware UTC) with ``eaches``, and
         whose ``labels`` hold one row per injected case (plus a ``variant`` column).
     """
+    if get_profile(config.profile).kind == "ecommerce":
+        from sim.generator.ecommerce import generate_export
+
+        return generate_export(config)
+    return to_dataset(simulate(config, progress=progress))
+
+
+def simulate(config: GeneratorConfig, *, progress: bool = False) -> Simulation:
+    """Run the simulation; the finished :class:`Simulation` (its ledger knows both balances)."""
     sim = Simulation(config, benign=benign, schedule_cases=anomalies.schedule)
     if progress:
         from rich.progress import Progress
@@ -37,7 +48,7 @@ def generate(config: GeneratorConfig, *, progress: bool = False) -> Dataset:
             sim.run(on_day=lambda _day: bar.advance(task))
     else:
         sim.run()
-    return to_dataset(sim)
+    return sim
 
 
 def to_dataset(sim: Simulation) -> Dataset:
@@ -81,4 +92,22 @@ def to_dataset(sim: Simulation) -> Dataset:
     if not cfg.with_weights:
         locations["max_weight_kg"] = np.nan
     labels = labels_frame(sim.cases, id_of_seq, position.tolist())
-    return Dataset(items=items, locations=locations, transactions=tx, labels=labels)
+    data = Dataset(items=items, locations=locations, transactions=tx, labels=labels)
+    return apply_conventions(data, sim.site, cfg.seed)
+
+
+def apply_conventions(data: Dataset, site: SiteProfile, seed: int) -> Dataset:
+    """Record a finished log the site's way: blind counts, no devices, clock, currency, ids."""
+    tx, items = data.transactions, data.items
+    rng = np.random.default_rng([seed, 8])
+    if site.blind_counts > 0:
+        counts = (tx["type"] == "CYCLE_COUNT").to_numpy()
+        blind = counts & (rng.random(len(tx)) < site.blind_counts)
+        tx["expected_qty"] = tx["expected_qty"].mask(blind)
+    if not site.devices:
+        tx["device_id"] = tx["device_id"].where(np.zeros(len(tx), dtype=bool))
+    if site.clock_offset_h:
+        tx["ts"] = tx["ts"] + pd.Timedelta(hours=site.clock_offset_h)
+    if site.cost_scale != 1.0:
+        items["unit_cost"] = (items["unit_cost"] * site.cost_scale).round(2)
+    return rename(data, site.naming, seed)

@@ -79,9 +79,9 @@ def shape_asn(sim: Simulation, asn: Asn) -> None:
             or asn.sku in sim.receipt_cases):
         return
     rate = sim.cfg.noise
-    if asn.expected >= 3 and sim.rng.random() < 0.06 * rate:
+    if asn.expected >= 3 and sim.rng.random() < 0.06 * rate * sim.site.partial_rate:
         asn.split = True
-    if sim.cfg.with_weights and sim.rng.random() < 0.03 * rate:
+    if sim.weighs and sim.site.receiving == "dock" and sim.rng.random() < 0.03 * rate:
         asn.glitch = True
 
 

@@ -116,12 +116,15 @@ def _gtin13(base12: int) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
-def build_catalogue(n_skus: int, rng: np.random.Generator) -> Catalogue:
+def build_catalogue(n_skus: int, rng: np.random.Generator,
+                    high_value_cost: float | None = HIGH_VALUE_COST) -> Catalogue:
     """Draw ``n_skus`` items in look-alike families.
 
     Args:
         n_skus: catalogue size.
         rng: the simulation's random generator.
+        high_value_cost: unit cost from which a high-value category's item is caged; None
+            for a site without a cage.
 
     Returns:
         The catalogue, homes not yet assigned.
@@ -176,7 +179,7 @@ def build_catalogue(n_skus: int, rng: np.random.Generator) -> Catalogue:
                          rng.uniform(1.3, 5.0, size=len(skus)))
     costs = dict(zip(skus, master["unit_cost"].astype(float), strict=True))
     cage = {s for s, hv, c in zip(skus, master["_high_value"], master["unit_cost"], strict=True)
-            if hv and c >= HIGH_VALUE_COST}
+            if hv and high_value_cost is not None and c >= high_value_cost}
     lot = {s for s, c in zip(skus, master["category"], strict=True) if CATEGORIES[c][5]}
     case_qty = dict(zip(skus, master["case_qty"].astype(int), strict=True))
     weight = dict(zip(skus, master["unit_weight_kg"].astype(float), strict=True))

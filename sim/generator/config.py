@@ -10,6 +10,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.generator.profiles import get_profile
 from warehouse.contract import RootCause
 
 
@@ -33,6 +34,7 @@ class GeneratorConfig(BaseModel):
         with_weights: unit weights, location weight limits and scale weights in the data.
         with_coordinates: x/y floor coordinates on locations.
         with_notes: free-text operator notes on some rows.
+        profile: the site's conventions (:mod:`sim.generator.profiles`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,11 +55,13 @@ class GeneratorConfig(BaseModel):
     with_weights: bool = True
     with_coordinates: bool = True
     with_notes: bool = True
+    profile: str = "reference"
 
     @model_validator(mode="after")
     def _counts_are_non_negative(self) -> GeneratorConfig:
         if self.anomaly_counts and any(n < 0 for n in self.anomaly_counts.values()):
             raise ValueError("anomaly_counts must be >= 0 per root cause")
+        get_profile(self.profile)
         return self
 
     def cases_per_cause(self) -> dict[RootCause, int]:

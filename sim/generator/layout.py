@@ -66,7 +66,8 @@ def _zone_name(index: int) -> str:
     return letters[index % len(letters)] + suffix
 
 
-def build_layout(n_pick: int, n_reserve: int, n_cage: int, rng: np.random.Generator) -> Layout:
+def build_layout(n_pick: int, n_reserve: int, n_cage: int, rng: np.random.Generator, *,
+                 cage: bool = True) -> Layout:
     """Lay out at least ``n_pick`` pick faces, ``n_reserve`` reserve slots and ``n_cage`` cages.
 
     Args:
@@ -74,6 +75,7 @@ def build_layout(n_pick: int, n_reserve: int, n_cage: int, rng: np.random.Genera
         n_reserve: reserve slots needed.
         n_cage: cage locations needed.
         rng: the simulation's random generator (small jitter on coordinates).
+        cage: whether the site has a cage at all.
 
     Returns:
         The layout with its locations frame.
@@ -113,7 +115,7 @@ def build_layout(n_pick: int, n_reserve: int, n_cage: int, rng: np.random.Genera
         rows.append((loc, "BULK", LocationType.BULK.value, round(x_end + 3.0 * (i % 6), 2),
                      round(6.0 + 4.0 * (i // 6), 2), 0, 2500.0))
         layout.bulk.append(loc)
-    for i in range(max(2, n_cage)):
+    for i in range(max(2, n_cage) if cage else 0):
         loc = f"CG-{i // 10 + 1:02d}-{i % 10 + 1}"
         rows.append((loc, "CAGE", LocationType.CAGE.value, round(x_end + 22.0 + (i % 10) * 0.8, 2),
                      round(6.0 + (i // 10) * 1.2, 2), i % 3, 150.0))

@@ -20,7 +20,6 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,6 +38,7 @@ from sim.generator.ledger import (
     RETURN,
     Ledger,
 )
+from sim.generator.profiles import get_profile
 from sim.generator.roster import DAY, HOUR, MINUTE, Roster
 
 WEEKDAY_FACTOR = (1.0, 1.05, 1.0, 1.1, 1.15, 0.7, 0.45)
@@ -66,6 +66,8 @@ class Asn:
         glitch: the dock scale misreads once (benign; re-weighed at putaway).
         bulk: put away to a bulk lane.
         weigh_putaway: the forklift scale records the putaway weight.
+        lines: cases per ASN line still to arrive (one line per SKU, or one per pallet).
+        total: the ASN line's total where this receipt is the rest of a partial delivery.
     """
 
     ref: str
@@ -82,6 +84,8 @@ class Asn:
     glitch: bool = False
     bulk: bool = False
     weigh_putaway: bool = False
+    lines: list[int] | None = None
+    total: int | None = None
 
 
 @dataclass
@@ -132,15 +136,18 @@ class Simulation:
     def __init__(self, cfg: GeneratorConfig, *, benign: BenignPatterns,
                  schedule_cases: Callable[[Simulation], None]) -> None:
         self.cfg = cfg
+        self.site = get_profile(cfg.profile)
+        self.weighs = cfg.with_weights and self.site.scales != "none"
         self.benign = benign
         self.schedule_cases = schedule_cases
         self.rng = np.random.default_rng(cfg.seed)
         rng = self.rng
-        self.cat: Catalogue = build_catalogue(cfg.skus, rng)
+        self.cat: Catalogue = build_catalogue(
+            cfg.skus, rng, high_value_cost=self.site.high_value_cost if self.site.cage else None)
         n_cage = len(self.cat.cage)
         n_floor = cfg.skus - n_cage
         self.layout: Layout = build_layout(int(n_floor * 1.25) + 20, int(n_floor * 1.1) + 20,
-                                           int(n_cage * 1.3) + 2, rng)
+                                           int(n_cage * 1.3) + 2, rng, cage=self.site.cage)
         self.spare_faces = assign_homes(self.cat, self.layout.pick, self.layout.reserve,
                                         self.layout.cage, rng)
         self.spare_reserve = [r for r in self.layout.reserve
@@ -220,7 +227,7 @@ class Simulation:
 
     def scale_weight(self, sku: str, eaches: int, sd: float = 0.008) -> float | None:
         """What a scale reads for ``eaches`` of ``sku`` (true weight, small noise)."""
-        if not self.cfg.with_weights or eaches <= 0:
+        if not self.weighs or eaches <= 0:
             return None
         return round(eaches * self.cat.true_weight[sku] * (1 + float(self.rng.normal(0, sd))), 2)
 
@@ -400,50 +407,118 @@ class Simulation:
                   **oddities)
         self.benign.shape_asn(self, asn)
         self.on_order[sku] += cases * self.cat.master_case_qty[sku]
-        self.at(self.day_time(day_start // DAY, 6.5, 15.0), self.receive, asn, asn.expected)
+        asn.lines = self.asn_lines(sku, asn.expected)
+        self.at(self.day_time(day_start // DAY, 6.5, 15.0), self.receive, asn)
         return asn
 
-    def receive(self, ts: int, asn: Asn, expected: int) -> None:
-        """Unload a truck at a dock: one RECEIPT against the ASN, then its putaway."""
+    def asn_lines(self, sku: str, cases: int) -> list[int]:
+        """Cases per ASN line: one line per SKU, or one per pallet of about 350 kg."""
+        if self.site.asn_lines == "per_sku" or cases < 2:
+            return [cases]
+        case_kg = self.cat.true_case_qty[sku] * self.cat.true_weight[sku]
+        n = min(8, cases, max(2, math.ceil(cases * case_kg / 350.0)))
+        base, extra = divmod(cases, n)
+        return [base + (1 if i < extra else 0) for i in range(n)]
+
+    def receipt_rows(self, asn: Asn) -> list[tuple[int, int, int]]:
+        """(expected_qty, keyed, shipped) in cases per RECEIPT row of one delivery.
+
+        One row per ASN line; ``expected_qty`` is the line's own quantity, or under the
+        ``total`` convention the SKU's ASN total on every row. A keying error lands on the
+        largest line; a short shipment leaves the last lines short or missing.
+        """
+        lines = asn.lines or [asn.expected]
+        total = asn.total if asn.total is not None else asn.expected
+        repeat = self.site.partial_expected == "total"
+        if len(lines) == 1:
+            keyed = asn.shipped if asn.keyed is None else asn.keyed
+            return [(total if repeat else asn.expected, keyed, asn.shipped)]
+        ship = _fill(lines, asn.shipped)
+        if asn.keyed is None:
+            keyed_rows = list(ship)
+        elif asn.keyed == sum(lines):
+            keyed_rows = list(lines)
+        else:
+            keyed_rows = list(ship)
+            big = int(np.argmax(ship))
+            keyed_rows[big] = max(1, ship[big] + asn.keyed - asn.shipped)
+        return [(total if repeat else line, k, n)
+                for line, k, n in zip(lines, keyed_rows, ship, strict=True) if k or n]
+
+    def receive(self, ts: int, asn: Asn) -> None:
+        """Unload a truck against the ASN: its RECEIPT rows, then their putaways.
+
+        At a dock site each row lands on a dock door and is put away; at a direct-receiving
+        site it is posted at the storage location it goes to.
+        """
         rng = self.rng
         sku = asn.sku
-        shipped = asn.shipped
-        if asn.split and expected == asn.expected:
-            shipped = max(1, int(asn.shipped * rng.uniform(0.35, 0.8)))
-            asn.split = False
-            self.at(ts + self.minutes(3 * 60, 30 * 60), self.receive_rest, asn,
-                    asn.shipped - shipped)
-        keyed = shipped if asn.keyed is None else asn.keyed
+        if asn.split:
+            asn = self._split(ts, asn)
+        direct = self.site.receiving == "direct"
         dock = self.layout.docks[int(rng.integers(len(self.layout.docks)))]
+        where, real = (self.direct_dest(asn) if direct else (dock, dock))
         user, _ = self.crew("receiver", ts)
         scale = f"SCL-{dock[-2:]}"
-        phys = shipped * self.cat.true_case_qty[sku]
-        weight = self.scale_weight(sku, phys)
-        reweigh = None
-        if asn.glitch and weight is not None:
-            weight, reweigh = self.benign.glitch_weight(self.rng, weight), weight
         lot = expiry = None
-        if sku in self.cat.lot_controlled:
-            lot = f"L{self.cfg.start.toordinal() + ts // DAY:d}{int(rng.integers(10, 99))}"
-            expiry = str(self.cfg.start.fromordinal(
-                self.cfg.start.toordinal() + ts // DAY + int(rng.integers(90, 420))))
-        post = partial(self.ledger.post, ts, RECEIPT, sku, keyed, dock, user, uom="CS",
-                       device=scale, weight=weight, expected=expected, ref=asn.ref, lot=lot,
-                       expiry=expiry)
-        seq = post(physical=[(sku, dock, phys)])
-        self.on_order[sku] = max(0, self.on_order[sku]
-                                 - keyed * self.cat.master_case_qty[sku])
         case = asn.label if asn.label is not None else self.receipt_cases.get(sku)
-        if case is not None:
-            case.seqs.append(seq)
-            case.location = case.location or dock
-        if asn.duplicate and case is not None:
-            case.seqs.append(post(physical=[]))
-        self.at(ts + self.minutes(10, 90), self.putaway, asn, dock, keyed, phys, reweigh)
+        for k, (expected, keyed, shipped) in enumerate(self.receipt_rows(asn)):
+            phys = shipped * self.cat.true_case_qty[sku]
+            weight = self.scale_weight(sku, phys)
+            reweigh = None
+            if asn.glitch and weight is not None and k == 0:
+                weight, reweigh = self.benign.glitch_weight(self.rng, weight), weight
+            if k == 0 and sku in self.cat.lot_controlled:
+                day = self.cfg.start.toordinal() + ts // DAY
+                lot = f"L{day:d}{int(rng.integers(10, 99))}"
+                expiry = str(self.cfg.start.fromordinal(day + int(rng.integers(90, 420))))
+            row = {"uom": "CS", "device": scale, "weight": weight, "expected": expected,
+                   "ref": asn.ref, "lot": lot, "expiry": expiry}
+            seq = self.ledger.post(ts, RECEIPT, sku, keyed, where, user,
+                                   physical=[(sku, real, phys)], **row)
+            self.on_order[sku] = max(0, self.on_order[sku]
+                                     - keyed * self.cat.master_case_qty[sku])
+            if case is not None:
+                case.seqs.append(seq)
+                case.location = case.location or where
+            if direct and asn.putaway_label is not None:
+                asn.putaway_label.seqs.append(seq)
+            if asn.duplicate and case is not None and k == 0:
+                case.seqs.append(self.ledger.post(ts, RECEIPT, sku, keyed, where, user,
+                                                  physical=[], **row))
+            if not direct:
+                self.at(ts + self.minutes(10, 90), self.putaway, asn, dock, keyed, phys,
+                        reweigh)
+            ts += self.minutes(1, 4) if k + 1 < len(asn.lines or ()) else 0
 
-    def receive_rest(self, ts: int, asn: Asn, rest: int) -> None:
-        """Second part of a split delivery against the same ASN (expected = open quantity)."""
-        self.receive(ts, Asn(asn.ref, asn.sku, rest, rest), rest)
+    def _split(self, ts: int, asn: Asn) -> Asn:
+        """A partial delivery: the part that arrives now; the rest is scheduled 3-30 h later."""
+        asn.split = False
+        lines = asn.lines or [asn.expected]
+        if len(lines) >= 2:
+            k = int(self.rng.integers(1, len(lines)))
+            now, later = lines[:k], lines[k:]
+            first = Asn(asn.ref, asn.sku, asn.expected, sum(now), lines=now)
+            rest = Asn(asn.ref, asn.sku, sum(later), sum(later), lines=later, total=asn.expected)
+        else:
+            shipped = max(1, int(asn.shipped * self.rng.uniform(0.35, 0.8)))
+            first = Asn(asn.ref, asn.sku, asn.expected, shipped, lines=[asn.expected])
+            left = asn.shipped - shipped
+            rest = Asn(asn.ref, asn.sku, left, left, lines=[left], total=asn.expected)
+        self.at(ts + self.minutes(3 * 60, 30 * 60), self.receive, rest)
+        return first
+
+    def direct_dest(self, asn: Asn) -> tuple[str, str]:
+        """(recorded, physical) storage location a direct receipt is posted at."""
+        sku = asn.sku
+        if asn.dest is not None:
+            return asn.dest, asn.phys_dest or asn.dest
+        if asn.bulk:
+            lane = self.bulk_of.setdefault(sku, self.layout.bulk[
+                int(self.rng.integers(len(self.layout.bulk)))])
+            return lane, lane
+        loc = self.cat.reserve[sku] or self.cat.home[sku]
+        return loc, loc
 
     def putaway(self, ts: int, asn: Asn, dock: str, cases: int, phys: int,
                 reweigh: float | None) -> None:
@@ -474,7 +549,8 @@ class Simulation:
             self.post_at(ts, PUTAWAY, sku, n, dock, user, uom="CS", to=dest, device=device,
                          ref=asn.ref, note=note, case=asn.putaway_label,
                          weight=self.scale_weight(sku, p)
-                         if reweigh is not None or asn.weigh_putaway else None,
+                         if reweigh is not None or asn.weigh_putaway
+                         or self.site.scales == "all" else None,
                          physical=[(sku, dock, -p), (sku, real, p)])
             ts += self.minutes(2, 8)
 
@@ -483,7 +559,8 @@ class Simulation:
         home = self.cat.home[sku]
         take = min(qty, self.ledger.physical[(sku, home)])
         if take > 0:
-            weight = self.scale_weight(sku, take, 0.015) if self.rng.random() < 0.2 else None
+            weighed = self.site.scales == "all" or self.rng.random() < 0.2
+            weight = self.scale_weight(sku, take, 0.015) if weighed else None
             seq = self.ledger.post(ts, PICK, sku, take, home, user, device=device, ref=ref,
                                    weight=weight)
             watch = self.pick_watch.get(sku)
@@ -613,3 +690,15 @@ class Simulation:
             if on_day is not None:
                 on_day(day)
         self._queue.clear()
+
+
+def _fill(lines: list[int], n: int) -> list[int]:
+    """``n`` cases spread over ASN lines in order, each up to its size; excess on the last."""
+    out = []
+    left = n
+    for size in lines:
+        take = min(size, max(0, left))
+        out.append(take)
+        left -= take
+    out[-1] += max(0, left)
+    return out

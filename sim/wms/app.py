@@ -350,7 +350,8 @@ def _effects(s: Session, action: Action, key: str, *, orders: bool = True) -> No
             s.add(item)
         case RecountParams():
             for location in params.locations:
-                _order(s, ActionType.RECOUNT, key, sku=params.sku, location=location)
+                _order(s, ActionType.RECOUNT, key, sku=params.sku, location=location,
+                       blind=params.blind)
         case VoidDuplicateParams():
             _order(s, ActionType.VOID_DUPLICATE, key, txn_id=params.txn_id)
         case SupplierClaimParams():

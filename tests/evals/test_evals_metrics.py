@@ -146,3 +146,12 @@ def test_expectations_from_labels_and_yaml_errors() -> None:
     with pytest.raises(ValueError, match="cases/y: .*BOGUS"):
         Expectation.from_mapping({"case_id": "y", "root_cause": "BOGUS", "txn_ids": ["a"],
                                   "action": "RECOUNT"}, where="cases/y")
+
+
+def test_a_number_the_evidence_writes_with_an_exponent_grounds_the_explanation() -> None:
+    t = ticket("t", ["a"], R.SHRINKAGE, A.INVESTIGATE, explanation="short by 38, worth 3780",
+               facts=("COUNT_VARIANCE variance=-38 value=3.78e+03",))
+    assert ungrounded_numbers(t) == []
+    wrong = ticket("w", ["a"], R.SHRINKAGE, A.INVESTIGATE, explanation="worth 3790",
+                   facts=("COUNT_VARIANCE value=3.78e+03",))
+    assert ungrounded_numbers(wrong) == ["3790"]

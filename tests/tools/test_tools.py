@@ -133,7 +133,7 @@ def test_envelope_ok_no_data_and_errors(view: WarehouseView,
 def test_schemas_are_openai_function_tools() -> None:
     schemas = tool_schemas()
     names = {s["function"]["name"] for s in schemas}
-    assert names == set(registry.TOOLS) and len(names) == 9
+    assert names == set(registry.TOOLS) and len(names) == 10
     receipt = next(s for s in schemas if s["function"]["name"] == "receipt_vs_asn")
     assert receipt["type"] == "function"
     assert receipt["function"]["parameters"]["required"] == ["ref"]

@@ -32,6 +32,7 @@ from warehouse.loader import (
     reference_warnings,
 )
 from warehouse.store.bulk import BulkWriter
+from warehouse.store.item_versions import record_versions
 from warehouse.store.ledger import LEG_COLUMNS, RunningBalances, legs
 from warehouse.store.read_ahead import read_ahead
 
@@ -130,7 +131,8 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
     try:
         with LoadProgress(progress) as bars:
             for table, file in _master_files(writer, path):
-                _ingest_master(writer, file, table, sink, bars)
+                _ingest_master(writer, file, table, sink, bars,
+                               source=f"ingest {ingest_id}: {file}", started=started)
             appender = Appender(writer, report, ingest_id)
             rebuild = [] if appender.stored_before else [
                 statement for table in ("transactions", "balance_history")
@@ -165,16 +167,30 @@ def _transaction_chunks(path: Path, sink: RejectSink, bars: LoadProgress,
 
 
 def _ingest_master(writer: BulkWriter, file: Path, table: str, sink: RejectSink,
-                   bars: LoadProgress) -> None:
+                   bars: LoadProgress, *, source: str, started: datetime) -> None:
+    """Insert the master rows with new keys; stored keys are re-deliveries.
+
+    Except items whose case quantity or unit weight changed: those add an item-master version.
+    """
     key, contract = MASTER[table]
     frame = read_master(file, table, sink, bars)
     if frame.empty:
         return
-    stored = {row[0] for row in writer.query(f"SELECT {key} FROM {table}")}
-    known = frame[key].isin(stored).to_numpy()
+    changed = 0
+    if table == "items":
+        try:
+            fresh, changed = record_versions(writer, frame, source=source, recorded_at=started)
+        except ValueError as exc:
+            raise UserError(f"{file}: {exc}") from None
+        known = ~frame[key].isin(fresh[key]).to_numpy()
+        sink.report.tables["item_versions"] = changed
+    else:
+        stored = {row[0] for row in writer.query(f"SELECT {key} FROM {table}")}
+        known = frame[key].isin(stored).to_numpy()
     if known.any():
-        sink.report.redelivered += int(known.sum())
-        sink.report.rows_loaded -= int(known.sum())
+        repeated = int(known.sum()) - changed
+        sink.report.redelivered += repeated
+        sink.report.rows_loaded -= repeated
         sink.report.tables[table] -= int(known.sum())
         frame = frame[~known]
     frame = frame.assign(extras=extras_json(frame, contract))

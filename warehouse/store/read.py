@@ -61,7 +61,24 @@ def snapshot(engine: Engine) -> Dataset:
     transactions = transactions.sort_values("ts", kind="stable").reset_index(drop=True)
     extras = {name: columns for name, columns in (("items", item_extras),
               ("locations", location_extras), ("transactions", txn_extras)) if columns}
-    return Dataset(items=items, locations=locations, transactions=transactions, extras=extras)
+    return Dataset(items=items, locations=locations, transactions=transactions, extras=extras,
+                   item_versions=item_versions(engine))
+
+
+def item_versions(engine: Engine, sku: str | None = None) -> pd.DataFrame:
+    """The item master's versions (all SKUs, or one), by SKU and version."""
+    where = "WHERE sku = :sku " if sku is not None else ""
+    frame = _frame(engine, "SELECT sku, version, effective_at, recorded_at, case_qty, "
+                           f"unit_weight_kg, source FROM item_versions {where}"
+                           "ORDER BY sku, version", sku=sku)
+    for column in ("effective_at", "recorded_at"):
+        frame[column] = pd.to_datetime(frame[column].replace({"None": None, "nan": None}),
+                                       utc=True, format="ISO8601")
+    frame["version"] = frame["version"].astype("int64")
+    frame["case_qty"] = frame["case_qty"].astype("float64")
+    frame["unit_weight_kg"] = pd.to_numeric(frame["unit_weight_kg"].replace("None", None),
+                                            errors="coerce")
+    return frame
 
 
 def items(engine: Engine) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from warehouse.loader import CHUNK_ROWS, LoadReport
 from warehouse.settings import get_settings
 from warehouse.store.bulk import BulkWriter, open_writer
 from warehouse.store.ingest import Appender, ingest_path
+from warehouse.store.item_versions import record_versions
 from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small
 
 
@@ -139,6 +141,44 @@ class Store:
             self._case_qty = {s: float(q) for s, q in
                               writer.query("SELECT sku, case_qty FROM items")}
         return self._case_qty.get(sku)
+
+    def record_item_versions(self, rows: Sequence[Mapping[str, Any]], *, source: str) -> int:
+        """An item-master event: a changed case quantity or unit weight adds a version.
+
+        The version takes effect at the row's ``effective_from`` (else now); unknown SKUs
+        are refused.
+
+        Returns:
+            How many SKUs got a new version (rows that change nothing change nothing).
+
+        Raises:
+            UserError: a row names a SKU the item master does not hold, or a bad time.
+        """
+        self._require_schema()
+        frame = pd.DataFrame([dict(r) for r in rows])
+        writer = open_writer(self.engine)
+        failed = True
+        try:
+            writer.begin()
+            try:
+                unknown, changed = record_versions(writer, frame, source=source,
+                                                   recorded_at=datetime.now(UTC))
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+            if len(unknown):
+                raise UserError(f"unknown SKU {unknown['sku'].iloc[0]!r}: ingest it with the "
+                                "item master first")
+            writer.commit()
+            failed = False
+        finally:
+            writer.close(failed=failed)
+        self._case_qty = None
+        return changed
+
+    def item_versions(self, sku: str | None = None) -> pd.DataFrame:
+        """The item master's versions (of one SKU, or all), by SKU and version."""
+        self._require_schema()
+        return read.item_versions(self.engine, sku)
 
     def snapshot(self) -> Dataset:
         """Everything stored, as a :class:`Dataset`."""

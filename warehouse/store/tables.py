@@ -33,6 +33,28 @@ class ItemRow(SQLModel, table=True):
     extras: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class ItemVersionRow(SQLModel, table=True):
+    """One version of a SKU's master pack data.
+
+    What ``case_qty`` and ``unit_weight_kg`` were from ``effective_at`` on (None: from the
+    start of the record) until the next version.
+    """
+
+    __tablename__ = "item_versions"
+    __table_args__ = (Index("ix_item_versions_sku_version", "sku", "version", unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(KEY, primary_key=True,
+                                                          autoincrement=True))
+    sku: str = Field(max_length=128)
+    version: int
+    effective_at: datetime | None = Field(default=None,
+                                          sa_column=Column(DateTime(timezone=True)))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    case_qty: int
+    unit_weight_kg: float | None = None
+    source: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class LocationRow(SQLModel, table=True):
     """One storage location."""
 
@@ -126,6 +148,7 @@ class IngestRun(SQLModel, table=True):
 
 WAREHOUSE_TABLES = [
     ItemRow.__table__,  # type: ignore[attr-defined]
+    ItemVersionRow.__table__,  # type: ignore[attr-defined]
     LocationRow.__table__,  # type: ignore[attr-defined]
     TransactionRow.__table__,  # type: ignore[attr-defined]
     BalanceRow.__table__,  # type: ignore[attr-defined]

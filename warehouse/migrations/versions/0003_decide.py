@@ -5,7 +5,7 @@ Models: ``api/tickets.py`` (``ticket.decision_reason``) and ``actions/outbox.py`
 whose tables ``create_all`` already made keeps its rows.
 
 Revision ID: 0003_decide
-Revises: 0003_loop
+Revises: 0003_countplan
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_decide'
-down_revision = '0003_loop'
+down_revision = '0003_countplan'
 branch_labels = None
 depends_on = None
 
