@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from rich.table import Table
 
@@ -54,6 +55,22 @@ def _row(run: EvalRun, label: str, side: str, keep: Callable[[DatasetRun], bool]
                part_figures(run, runs))
 
 
+def _of_profile(name: str, r: DatasetRun) -> bool:
+    return r.dataset.profile == name
+
+
+def _of_side(side: str, r: DatasetRun) -> bool:
+    return r.dataset.side == side
+
+
+def _of_kind(kind: str, r: DatasetRun) -> bool:
+    return r.dataset.side == HAND_WRITTEN and r.dataset.kind == kind
+
+
+def _of_real(hidden: bool, r: DatasetRun) -> bool:
+    return r.dataset.kind == REAL and r.dataset.name.endswith("-notes-hidden") == hidden
+
+
 def profile_rows(run: EvalRun) -> list[Row]:
     """Per profile (trained first, then held-out), then per side, then the other kinds."""
     rows: list[Row] = []
@@ -61,23 +78,21 @@ def profile_rows(run: EvalRun) -> list[Row]:
         names = sorted({r.dataset.profile for r in run.runs
                         if r.dataset.side == side and r.dataset.profile})
         for name in names:
-            row = _row(run, name, side, lambda r, n=name: r.dataset.profile == n)
+            row = _row(run, name, side, partial(_of_profile, name))
             if row:
                 rows.append(row)
     for side in SIDES:
-        row = _row(run, f"all {side}", side, lambda r, s=side: r.dataset.side == s)
+        row = _row(run, f"all {side}", side, partial(_of_side, side))
         if row:
             rows.append(row)
     for kind in sorted({r.dataset.kind for r in run.runs
                         if r.dataset.side == HAND_WRITTEN and r.dataset.kind != REAL}):
-        row = _row(run, f"{kind} cases", HAND_WRITTEN, lambda r, k=kind: (
-            r.dataset.side == HAND_WRITTEN and r.dataset.kind == k))
+        row = _row(run, f"{kind} cases", HAND_WRITTEN, partial(_of_kind, kind))
         if row:
             rows.append(row)
     for hidden in (False, True):
         row = _row(run, "real, notes " + ("hidden" if hidden else "visible"), REAL,
-                   lambda r, h=hidden: r.dataset.kind == REAL
-                   and r.dataset.name.endswith("-notes-hidden") == h)
+                   partial(_of_real, hidden))
         if row:
             rows.append(row)
     gated = _row(run, "gated (held-out + cases)", "gate", lambda r: r.dataset.gated)

@@ -229,7 +229,7 @@ class Resolution(BaseModel):
     segregation-of-duties guard needs it) and the ticket it was given on, where known.
     """
 
-    txn_ids: list[str] = Field(min_length=1, max_length=10_000)
+    txn_ids: list[str] = Field(min_length=1, max_length=1_000_000)
     verdict: Verdict
     root_cause: RootCause | None = None
     action: ActionType | None = None

@@ -98,14 +98,14 @@ R = RootCause
 SIGNATURE_CODES: dict[str, RootCause] = {
     "AWAY_FROM_HOME": R.SLOTTING, "HIGH_VALUE_OUTSIDE_CAGE": R.SLOTTING,
     "OVER_WEIGHT_LIMIT": R.SLOTTING, "BIN_OVERFILL": R.SLOTTING,
-    "WEIGHT_RATIO_CONSTANT": R.UOM_MASTER_DATA, "PACK_MULTIPLE": R.UOM_MASTER_DATA,
-    "SAME_SIGN_VARIANCES": R.UOM_MASTER_DATA,
+    "WEIGHT_RATIO_CONSTANT": R.UOM_MASTER_DATA, "SAME_SIGN_VARIANCES": R.UOM_MASTER_DATA,
     "DOUBLE_SCAN": R.MIS_SCAN, "OFFSETTING_ADJUSTMENTS": R.MIS_SCAN,
     "PICK_WITHOUT_STOCK": R.MIS_SCAN,
     "LATE_INFLOW_HEALS": R.SYSTEM_SYNC,
 }
 """Reason codes that name one cause's mechanism: a putaway off home or outside the cage is
-slotting, a steady weight ratio or whole-pack variances are master data, a pick from an
+slotting, a steady weight ratio or same-sign variances in many bins are master data (a
+whole-pack variance is not: a supplier short by one case gives it too), a pick from an
 empty bin is a wrong-location scan, a balance a late inflow heals is the interface. A
 mirrored variance is slotting on one SKU in two bins, a mis-scan between two SKUs."""
 

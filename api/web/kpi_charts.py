@@ -20,8 +20,8 @@ from warehouse.contract import RootCause, Severity
 SEVERITY_COLOURS = {Severity.STOP.value: "#b3261e", Severity.REVIEW.value: "#d08c00",
                     Severity.INFO.value: "#2d6a4f"}
 _CAUSE_ORDER = [c.value for c in RootCause]
-LEGEND_PT = 10
-"""Legend and tick text size: readable when a 6-inch chart is shown 360 px wide."""
+LEGEND_PT = 12
+"""Legend and tick text size: about 10 px when a 6-inch chart is shown 360 px wide."""
 MONEY_COLOURS = {"open": "#d08c00", "corrected": "#2d6a4f"}
 
 
@@ -170,7 +170,8 @@ def money_chart(money: Mapping[str, Any], what: str) -> bytes:
             return
         table = pd.DataFrame({k: v.model_dump() for k, v in money.items()}).T[
             list(MONEY_COLOURS)]
-        table.index = [str(k).replace("_", " ").lower() for k in table.index]
+        table.index = [str(k).replace("_", " ").lower() if str(k).replace("_", "").isalpha()
+                       else str(k) for k in table.index]  # causes in words, weeks as they are
         _stacked_bars(ax, table, MONEY_COLOURS)
         ax.set_ylabel("value at risk ($)")
         ax.set_xlabel(what)

@@ -7,7 +7,29 @@ balances), ``operations`` (daily flows), ``anomalies`` (labelled recipes), ``ben
 (frames). The command is ``tally generate`` (:mod:`api.cli.generate`).
 """
 
-from sim.generator.assemble import generate
-from sim.generator.config import GeneratorConfig
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.generator.assemble import generate
+    from sim.generator.config import GeneratorConfig
 
 __all__ = ["GeneratorConfig", "generate"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``generate`` and ``GeneratorConfig`` on first use.
+
+    The simulation pulls in numpy and pandas; ``sim.generator.profiles`` (read by ``tally
+    --help``) must not.
+    """
+    if name == "generate":
+        from sim.generator.assemble import generate
+
+        return generate
+    if name == "GeneratorConfig":
+        from sim.generator.config import GeneratorConfig
+
+        return GeneratorConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

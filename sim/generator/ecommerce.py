@@ -32,6 +32,7 @@ so RECEIVING_ERROR and SLOTTING cannot occur):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,8 @@ class _Shop:
 
     def _catalogue(self) -> None:
         rng = self.rng
-        rows, family = [], {}
+        rows: list[dict[str, Any]] = []
+        family: dict[str, list[str]] = {}
         code = int(rng.integers(20_000, 23_000))
         while len(rows) < self.cfg.skus:
             product = PRODUCTS[int(rng.integers(len(PRODUCTS)))]

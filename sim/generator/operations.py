@@ -20,6 +20,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -472,10 +473,10 @@ class Simulation:
                 day = self.cfg.start.toordinal() + ts // DAY
                 lot = f"L{day:d}{int(rng.integers(10, 99))}"
                 expiry = str(self.cfg.start.fromordinal(day + int(rng.integers(90, 420))))
-            row = {"uom": "CS", "device": scale, "weight": weight, "expected": expected,
-                   "ref": asn.ref, "lot": lot, "expiry": expiry}
-            seq = self.ledger.post(ts, RECEIPT, sku, keyed, where, user,
-                                   physical=[(sku, real, phys)], **row)
+            post = partial(self.ledger.post, ts, RECEIPT, sku, keyed, where, user, uom="CS",
+                           device=scale, weight=weight, expected=expected, ref=asn.ref, lot=lot,
+                           expiry=expiry)
+            seq = post(physical=[(sku, real, phys)])
             self.on_order[sku] = max(0, self.on_order[sku]
                                      - keyed * self.cat.master_case_qty[sku])
             if case is not None:
@@ -484,8 +485,7 @@ class Simulation:
             if direct and asn.putaway_label is not None:
                 asn.putaway_label.seqs.append(seq)
             if asn.duplicate and case is not None and k == 0:
-                case.seqs.append(self.ledger.post(ts, RECEIPT, sku, keyed, where, user,
-                                                  physical=[], **row))
+                case.seqs.append(post(physical=[]))
             if not direct:
                 self.at(ts + self.minutes(10, 90), self.putaway, asn, dock, keyed, phys,
                         reweigh)

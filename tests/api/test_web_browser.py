@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from sim.generator import GeneratorConfig, generate
@@ -27,7 +28,6 @@ from tests.loopback_server import serve_on_loopback
 from tools.view import WarehouseView
 from warehouse.contract import Action, EvidenceItem, Ticket
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 SEVERITY = {"MIS_SCAN": "STOP", "SHRINKAGE": "STOP", "SYSTEM_SYNC": "REVIEW"}
@@ -120,7 +120,7 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(browser: Any, world: di
     screenshot(page, "ui-queue")
 
     page.get_by_text("Filter and group").click()
-    page.get_by_label("Root cause").select_option("MIS_SCAN")
+    page.locator("#f-cause").select_option("MIS_SCAN")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**root_cause=MIS_SCAN**")
     causes = page.locator("#queue-rows tr td:nth-child(3)").all_inner_texts()
@@ -143,7 +143,7 @@ def test_viewer_browses_queue_filters_and_opens_a_ticket(browser: Any, world: di
     answer.locator("a.cite").first.click()
     assert "cited" in page.locator(f"#ev-{cited[0]}").get_attribute("class")
     assert page.get_by_test_id("may-approve").inner_text().startswith("You are a viewer")
-    assert page.get_by_role("button", name="Approve").count() == 0
+    assert page.get_by_role("button", name="Approve…", exact=True).count() == 0
     screenshot(page, "ui-ticket")
 
     answer = page.request.post(page.url.split("#")[0] + "/decision", form={"decision": "reject"})
