@@ -16,9 +16,11 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 if TYPE_CHECKING:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+from actions.decision import Decision
+from actions.wms import WriteBackResult, WriteBackStatus
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
 from agents.recount import CountResult
-from agents.state import Decision, TicketState
+from agents.state import TicketState
 from scoring.types import Flag, Incident
 from warehouse.contract import (
     Action,
@@ -30,7 +32,6 @@ from warehouse.contract import (
     TicketKind,
     TicketStatus,
 )
-from warehouse.wms import WriteBackResult, WriteBackStatus
 
 STATE_TYPES: tuple[type, ...] = (
     TicketState, Decision, CaseFile, Classification, Explanation, ReasonerUsage, Flag, Incident,

@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from actions.wms import WmsAdapter
 from agents.case import Reasoner
 from agents.consistency import ApproverRole
 from agents.features import FeatureContext
@@ -34,7 +35,6 @@ from agents.nodes.write_back import WriteBack
 from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
 from tools.view import WarehouseView
-from warehouse.wms import WmsAdapter
 
 
 def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,

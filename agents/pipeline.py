@@ -4,7 +4,7 @@ Used by ``tally run`` / ``tally triage`` and the service. Each incident runs on 
 thread of an in-memory checkpointer (nothing waits in it afterwards: batch tickets are
 written out, and approval happens later through the service); the graph stops at
 ``await_approval`` (PENDING_APPROVAL) or ends at ``record`` (NO_ACTION). Nothing is written
-back: the graph's WMS adapter is a :class:`warehouse.wms_recording.RecordingWms` that the
+back: the graph's WMS adapter is a :class:`actions.wms_recording.RecordingWms` that the
 graph cannot reach without an approval decision.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.runnables import RunnableConfig
 
+from actions.wms_recording import RecordingWms
 from agents.case import Reasoner
 from agents.checkpoints import memory_checkpointer
 from agents.features import FeatureContext
@@ -23,7 +24,6 @@ from agents.state import TicketState
 from scoring.types import Incident
 from tools.view import WarehouseView
 from warehouse.contract import Ticket
-from warehouse.wms_recording import RecordingWms
 
 
 def triage(incidents: Sequence[Incident], view: WarehouseView, reasoner: Reasoner, *,

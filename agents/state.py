@@ -1,25 +1,15 @@
-"""The graph's state for one ticket, and the approval decision a person resumes it with."""
+"""The graph's state for one ticket (resumed with an :class:`actions.decision.Decision`)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
+from actions.decision import Decision
+from actions.wms import WriteBackResult
 from agents.case import CaseFile, Classification, Explanation, ReasonerUsage
 from agents.recount import CountResult
 from scoring.types import Incident
 from warehouse.contract import Action, Severity, Ticket, TicketStatus
-from warehouse.wms import WriteBackResult
-
-
-class Decision(BaseModel):
-    """A person's answer to a pending ticket (the value ``Command(resume=...)`` carries)."""
-
-    decision: Literal["approve", "reject", "edit"]
-    approver: str = Field(min_length=1, description="who decided")
-    action: Action | None = Field(default=None, description="edit: the action to write instead")
-    comment: str | None = None
 
 
 class TicketState(BaseModel):

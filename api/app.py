@@ -9,7 +9,9 @@ and starts the background worker when a triage callable is given. Seams for late
   agent graph plugs in here (e.g. ``lambda item: graph.invoke(...)``).
 - ``graph_factory``: builds the compiled agent graph around the checkpointer the lifespan
   opens (a SQLite file in the data dir), so decisions resume paused threads after restarts.
-- ``wms``: the write-back adapter; a :class:`warehouse.wms_rest.RestWmsAdapter` on
+- the write-back worker (:class:`api.writeback.WriteBackRunner`) always runs: on start it
+  takes over the approved write-backs a crashed process left in the outbox.
+- ``wms``: the write-back adapter; a :class:`actions.wms_rest.RestWmsAdapter` on
   ``TALLY_WMS_URL`` when None and that is set.
 """
 
@@ -21,10 +23,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from actions.audit import AuditLog
+from actions.wms import WmsAdapter
 from api.auth import KeyCache
 from api.chat.llm import LlmChat
 from api.db import SERVICE_TABLES
-from api.errors import install_error_handlers
+from api.errors import API_ERRORS, error_responses, install_error_handlers
 from api.intake import Intake
 from api.metrics import ApiMetrics, MeasureRequests
 from api.recounts import Recounts
@@ -43,9 +47,7 @@ from api.routes import (
 from api.web import install_web_ui
 from api.worker import Triage, Worker, WorkQueue
 from api.writeback import WriteBackRunner
-from warehouse.audit import AuditLog
 from warehouse.settings import Settings, get_settings
-from warehouse.wms import WmsAdapter
 
 GraphFactory = Callable[[Any], Any]
 """Builds the compiled agent graph around a LangGraph checkpointer."""
@@ -73,7 +75,7 @@ def _open_wms(settings: Settings, stack: ExitStack) -> WmsAdapter | None:
     """A REST adapter on the configured WMS URL, or None when none is configured."""
     if not settings.wms_url:
         return None
-    from warehouse.wms_rest import RestWmsAdapter
+    from actions.wms_rest import RestWmsAdapter
 
     adapter = RestWmsAdapter(settings=settings)
     stack.callback(adapter.close)
@@ -111,7 +113,7 @@ def create_app(
         triage: what the background worker does with each pending item; no worker when None
             (items wait in the store until a server with a triage callable runs).
         graph_factory: builds the agent graph around the lifespan's checkpointer; no graph
-            (decisions call the WMS adapter directly) when None.
+            (write-backs go through :func:`actions.write_back.write_back` directly) when None.
         wms: the WMS write-back adapter (from ``TALLY_WMS_URL`` when None).
         worker_poll_s: how often an idle worker looks for new items.
         defer_scoring: posted events are queued for scoring (``SCORE`` work, which the
@@ -129,7 +131,7 @@ def create_app(
         app.state.store = opened
         app.state.engine = engine
         app.state.scorer = scorer
-        app.state.audit = AuditLog(engine)
+        app.state.audit = AuditLog(engine, settings=cfg)
         app.state.queue = WorkQueue(engine)
         app.state.intake = Intake(store=opened, queue=app.state.queue, audit=app.state.audit,
                                   scorer=scorer, metrics=app.state.metrics,
@@ -138,8 +140,11 @@ def create_app(
             app.state.graph = graph_factory(_open_checkpointer(cfg, stack)) if graph_factory \
                 else None
             app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
-            app.state.write_back = WriteBackRunner(wms=app.state.wms, graph=app.state.graph,
-                                                   audit=app.state.audit)
+            app.state.write_back = WriteBackRunner(
+                engine=engine, wms=app.state.wms, graph=app.state.graph, audit=app.state.audit,
+                lease_s=cfg.write_back_lease_s)
+            app.state.write_back.start(poll_s=max(worker_poll_s, 1.0))  # resumes crashed ones
+            stack.callback(app.state.write_back.stop)
             if app.state.graph is not None and getattr(app.state, "recounts", None) is None:
                 app.state.recounts = Recounts(engine=engine, audit=app.state.audit,
                                               graph=lambda: app.state.graph,
@@ -161,9 +166,9 @@ def create_app(
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(transactions.router)
-    app.include_router(tickets.router)
-    app.include_router(decisions.router)
+    app.include_router(transactions.router, responses=API_ERRORS)
+    app.include_router(tickets.router, responses={**API_ERRORS, **error_responses(404)})
+    app.include_router(decisions.router, responses=API_ERRORS)
     app.include_router(kpis.router)
     app.include_router(chat.router)
     app.include_router(count_plan.router)

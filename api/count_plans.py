@@ -21,13 +21,14 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import Session, SQLModel, select
 
+from actions.audit import AuditKind, AuditLog
+from actions.decision import Decision
+from actions.wms import WmsAdapter, WriteBackResult
+from actions.write_back import LANDED, write_back
 from api.auth import Principal
 from api.errors import ApiError, Conflict
-from api.writeback import LANDED
-from warehouse.audit import AuditKind, AuditLog
-from warehouse.canonical import canonical_json, sha256_hex, write_back_key
+from warehouse.canonical import action_digest, canonical_json, sha256_hex, write_back_key
 from warehouse.contract import Action, ActionType
-from warehouse.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 
 TASK_PENDING = "PENDING"
 TASK_WRITTEN = "WRITTEN_BACK"
@@ -158,19 +159,19 @@ def task_ref(plan_id: str, rank: int) -> str:
     return f"{plan_id}:{rank}"
 
 
-def write_task(wms: WmsAdapter | None, *, ref: str, action: Action) -> WriteBackResult:
-    """The one write path for a plan task, approved by the plan's one decision.
+def write_task(wms: WmsAdapter | None, *, ref: str, action: Action,
+               approver: str) -> WriteBackResult:
+    """Write one plan task through :func:`actions.write_back.write_back`, the one write path.
 
-    Keyed as a ticket's action is (``write_back_key(ref, action)``), so a retry never lands
-    a task twice. Today this is the WMS adapter call the ticket write-back makes; once the
-    ``actions`` write path lands it becomes ``actions.write_back.write_back`` for ``ref``
-    with a Decision approving ``action_digest(action)`` by the plan's approver.
+    The plan's one approval is the decision: each task's RECOUNT, derived from an approved
+    plan line, goes out as an approval by the plan's approver bound to that action's digest,
+    keyed as a ticket's action is (``write_back_key(ref, action)``), so a retry never lands
+    a task twice.
     """
-    key = write_back_key(ref, action)
-    if wms is None:
-        return WriteBackResult(status=WriteBackStatus.FAILED, idempotency_key=key,
-                               detail="no WMS configured (set TALLY_WMS_URL); retry later")
-    return wms.apply(action, idempotency_key=key)
+    approval = Decision(decision="approve", approver=approver, action=action,
+                        action_digest=action_digest(action), ticket_id=ref,
+                        approvers=[approver])
+    return write_back(ticket_id=ref, action=action, decision=approval, wms=wms)
 
 
 def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, user: Principal,
@@ -191,7 +192,7 @@ def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, u
         CountTaskRecord.plan_id == record.plan_id).order_by(CountTaskRecord.rank)))
     for task in tasks:
         if task.status != TASK_WRITTEN:
-            _write(session, task, audit=audit, wms=wms)
+            _write(session, task, audit=audit, wms=wms, approver=record.approved_by)
     return approved_out(record, tasks)
 
 
@@ -220,12 +221,13 @@ def _record_approval(session: Session, *, plan: CountPlanOut, body: ApprovePlanI
 
 
 def _write(session: Session, task: CountTaskRecord, *, audit: AuditLog,
-           wms: WmsAdapter | None) -> None:
+           wms: WmsAdapter | None, approver: str) -> None:
     task.attempts += 1
     session.add(task)
     session.commit()
     action = recount_action(task)
-    result = write_task(wms, ref=task_ref(task.plan_id, task.rank), action=action)
+    result = write_task(wms, ref=task_ref(task.plan_id, task.rank), action=action,
+                        approver=approver)
     task.status = TASK_WRITTEN if result.status in LANDED else TASK_FAILED
     task.wms_reference = result.wms_reference
     task.detail = result.detail

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, Table, create_engine, inspect
 
+from actions.audit import AuditHead, AuditRecord
+from actions.outbox import WriteBackOutbox
 from api.auth import ApiKey, User
 from api.chat.history import ChatMessage
 from api.count_plans import CountPlanRecord, CountTaskRecord
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
-from warehouse.audit import AuditHead, AuditRecord
 from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
-              TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord)
+              TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord,
+              WriteBackOutbox)
 ]
 
 

@@ -9,12 +9,12 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from actions.audit import AuditLog
 from api.approvals import ApprovalPolicy
 from api.auth import Principal, Role
 from api.errors import Forbidden, NotAuthenticated
 from api.worker import WorkQueue
 from api.writeback import WriteBackRunner
-from warehouse.audit import AuditLog
 from warehouse.settings import Settings
 
 

@@ -1,8 +1,11 @@
 """The one path events take into Tally, from HTTP or a message queue.
 
-Validate each row against the contract, persist the valid ones (idempotent on ``txn_id``),
-score them online and queue what the scorer flags as pending work. Bad rows are named by
-index and field; nothing valid is lost because a neighbour was bad.
+Validate each row against the contract (field types, then :mod:`api.intake_rules`: finite
+numbers, signs per type, bounded text, no control characters), persist the valid ones
+(idempotent on ``txn_id``: the same payload again is accepted and changes nothing, another
+payload under a stored ``txn_id`` is a conflict), score them online and queue what the
+scorer flags as pending work. Bad rows are named by index and field; nothing valid is lost
+because a neighbour was bad.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
+from actions.audit import AuditKind, AuditLog
 from api.errors import field_path
+from api.intake_rules import RowError, contract_problems, find_conflicts, raw_problems
 from api.metrics import ApiMetrics
 from api.worker import WorkItem, WorkQueue
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
 from warehouse.store.small_append import SMALL_APPEND_ROWS
 
@@ -25,14 +29,6 @@ SCORE = "SCORE"
 """Pending-work kind of an accepted batch waiting to be scored (deferred scoring)."""
 FLAGS = "FLAGS"
 """Pending-work kind of one transaction's flags waiting for triage."""
-
-
-class RowError(BaseModel):
-    """Why one posted row was rejected."""
-
-    index: int
-    field: str
-    message: str
 
 
 class IngestResult(BaseModel):
@@ -46,11 +42,20 @@ class IngestResult(BaseModel):
 
 def validate_rows(rows: list[Any]) -> tuple[list[Transaction], list[RowError]]:
     """Contract-validate each row; bad rows are named by index and field, good ones kept."""
-    good: list[Transaction] = []
+    good, bad = _validate_indexed(rows)
+    return [txn for _, txn in good], bad
+
+
+def _validate_indexed(rows: list[Any]) -> tuple[list[tuple[int, Transaction]], list[RowError]]:
+    good: list[tuple[int, Transaction]] = []
     bad: list[RowError] = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             bad.append(RowError(index=index, field="row", message="must be a JSON object"))
+            continue
+        early = raw_problems(row)
+        if early:
+            bad.extend(RowError(index=index, field=f, message=m) for f, m in early)
             continue
         try:
             txn = Transaction.model_validate(row)
@@ -61,10 +66,11 @@ def validate_rows(rows: list[Any]) -> tuple[list[Transaction], list[RowError]]:
             )
             continue
         problem = _row_rule(txn)
-        if problem:
-            bad.append(RowError(index=index, field=problem[0], message=problem[1]))
+        problems = [problem] if problem else contract_problems(txn)
+        if problems:
+            bad.extend(RowError(index=index, field=f, message=m) for f, m in problems)
             continue
-        good.append(txn)
+        good.append((index, txn))
     return good, bad
 
 
@@ -138,7 +144,10 @@ class Intake:
 
     def accept(self, rows: list[Any]) -> IngestResult:
         """Persist the valid rows, score them and report the bad ones by index and field."""
-        good, bad = validate_rows(rows)
+        indexed, bad = _validate_indexed(rows)
+        indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed)
+        bad = sorted([*bad, *conflicts], key=lambda e: e.index)
+        good = [txn for _, txn in indexed]
         self._count("rejected", len({e.index for e in bad}))
         flagged = 0
         if good:

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from actions.audit import AuditKind, AuditLog
 from api.tickets import TicketEvent, TicketRecord
 from scoring import Scorer
 from scoring.learning import Learned, Learner, Suppression
 from scoring.types import Incident
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import ActionType, Resolution, RootCause, TicketStatus, Verdict
 from warehouse.errors import UserError
 from warehouse.store.verdicts import (

@@ -22,9 +22,9 @@ from langgraph.types import Command
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from actions.audit import AuditKind, AuditLog
 from agents.recount import CountResult
 from api.tickets import EventKind, TicketRecord, add_event, now_iso, update_ticket
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.canonical import action_digest
 from warehouse.contract import Severity, Ticket, TicketStatus, TxnType
 

@@ -22,8 +22,8 @@ turns pending ``FLAGS`` items into tickets:
   the store whenever events arrived since the last one, with the reasoner the settings
   choose (:class:`agents.batch.TriageKit`, the same construction as ``tally run``). Ticket
   ids are a digest of the flagged transactions, so a re-claimed item reopens nothing.
-- **Write-back.** A :class:`warehouse.wms_rest.RestWmsAdapter` when ``TALLY_WMS_URL`` is
-  set; otherwise a :class:`warehouse.wms_recording.RecordingWms` that appends approved
+- **Write-back.** A :class:`actions.wms_rest.RestWmsAdapter` when ``TALLY_WMS_URL`` is
+  set; otherwise a :class:`actions.wms_recording.RecordingWms` that appends approved
   actions to ``DATA_DIR/write_back.jsonl`` (once per idempotency key).
 """
 
@@ -40,6 +40,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlmodel import Session
 
+from actions.audit import AuditLog
+from actions.wms import WmsAdapter
 from agents.batch import TriageKit
 from agents.graph import build_graph
 from api.app import create_app
@@ -52,11 +54,9 @@ from api.triage import open_ticket
 from api.worker import WorkItem, WorkQueue
 from scoring import Scorer
 from scoring.types import Flag, Incident
-from warehouse.audit import AuditLog
 from warehouse.contract import Action
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings, get_settings
-from warehouse.wms import WmsAdapter
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ def open_store(settings: Settings) -> Any:
 def open_wms(settings: Settings) -> WmsAdapter:
     """The REST adapter on ``TALLY_WMS_URL``, or the recording adapter in the data dir."""
     if settings.wms_url:
-        from warehouse.wms_rest import RestWmsAdapter
+        from actions.wms_rest import RestWmsAdapter
 
         return RestWmsAdapter(settings=settings)
-    from warehouse.wms_recording import RecordingWms
+    from actions.wms_recording import RecordingWms
 
     return RecordingWms(settings.data_dir / "write_back.jsonl")
 
@@ -211,7 +211,7 @@ class ServiceTriage:
         self.settle_s = settle_s
         self.batch = batch
         self.queue = WorkQueue(store.engine)
-        self.audit = AuditLog(store.engine)
+        self.audit = AuditLog(store.engine, settings=settings)
         self.intake = Intake(store=store, queue=self.queue, audit=self.audit, scorer=scorer)
         self.learning = SiteLearning(store, self.audit)
         self.recounts = Recounts(engine=store.engine, audit=self.audit, graph=self.graph,

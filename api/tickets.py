@@ -74,6 +74,8 @@ class TicketRecord(SQLModel, table=True):
     created_at: str = SqlField(max_length=40, index=True)
     decided_at: str | None = SqlField(default=None, max_length=40)
     decided_by: str | None = SqlField(default=None, max_length=64)
+    decision_reason: str | None = SqlField(
+        default=None, sa_column=Column(Text), description="why it was rejected (required)")
     write_back_status: str | None = SqlField(default=None, max_length=32)
     write_back_key: str | None = SqlField(default=None, max_length=200)
     wms_reference: str | None = SqlField(default=None, max_length=128)
@@ -175,6 +177,7 @@ class TicketDetail(TicketSummary):
     action_digest: str = Field(description="digest an approval of the current action binds to")
     edited_by: str | None
     decided_by: str | None
+    decision_reason: str | None = Field(default=None, description="reject: the reason given")
     approvals: list[Approval]
     write_back: WriteBackInfo
     history: list[HistoryEntry]
@@ -254,6 +257,7 @@ def save_ticket(
         extra={k: v for k, v in ticket.model_dump(mode="json").items() if k not in known},
     )
     session.add(record)
+    session.flush()  # the row first: PostgreSQL checks the history's foreign key
     session.add(TicketEvent(ticket_id=record.ticket_id, ts=record.created_at, actor=actor,
                             kind=EventKind.CREATED.value, detail={"status": record.status}))
     session.commit()
@@ -355,6 +359,7 @@ def detail_of(session: Session, *, record: TicketRecord) -> TicketDetail:
         action_digest=record.action_digest,
         edited_by=record.edited_by,
         decided_by=record.decided_by,
+        decision_reason=record.decision_reason,
         approvals=approvals_of(session, ticket_id=record.ticket_id),
         write_back=WriteBackInfo(
             status=record.write_back_status,

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from actions.audit import AuditKind, AuditLog
 from agents.state import TicketState
 from api.tickets import TicketRecord, get_ticket, save_ticket
 from api.writeback import correlation_of
 from scoring.types import Incident
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import Ticket
 
 

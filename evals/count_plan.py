@@ -7,8 +7,10 @@ calibration of the plan's score (Brier score, reliability table).
 ``python -m evals.count_plan train`` refits ``scoring/count_plan.json`` on the training
 sites (cross-fitted location recalibration).
 
-Training and held-out sites differ in seed and shape (days, SKUs, noise, count rate), so the
-held-out figures are for sites the model has not seen.
+Training and held-out sites differ in seed and shape (days, SKUs, noise, count rate) and
+the held-out side adds the generator's held-out site profiles (blind counts, no scales,
+another currency, direct receiving: :mod:`sim.generator.profiles`), so the held-out figures
+are for sites the model has not seen.
 """
 
 from __future__ import annotations
@@ -39,15 +41,22 @@ RECORD_C = 0.3
 SIZE_ALPHA = 10.0
 """L2 strength of the ridge regression of log1p(|error|) on the wrong records."""
 
+DC_TRAINING = ("reference", "pallet-asn", "blind-direct", "nocage-total")
+"""The training site profiles with a shelf to count (order exports have none)."""
+DC_HELD_OUT = ("pallet-blind", "total-noscale", "yen-pallet")
+"""The held-out site profiles with a shelf, never trained on."""
 TRAIN_SITES: tuple[GeneratorConfig, ...] = tuple(
     GeneratorConfig(seed=1000 + i, days=(30, 45)[i % 2], skus=(300, 400)[i // 2 % 2],
-                    noise=(1.0, 1.5, 0.6)[i % 3], count_fraction=(0.03, 0.05)[i // 4 % 2])
+                    noise=(1.0, 1.5, 0.6)[i % 3], count_fraction=(0.03, 0.05)[i // 4 % 2],
+                    profile=DC_TRAINING[i % len(DC_TRAINING)])
     for i in range(8))
 HELD_OUT_SITES: tuple[GeneratorConfig, ...] = (
     GeneratorConfig(seed=2001, days=40, skus=350, noise=0.8),
     GeneratorConfig(seed=2002, days=35, skus=500, noise=1.3, count_fraction=0.04),
     GeneratorConfig(seed=2003, days=60, skus=300, noise=1.0, count_fraction=0.02),
     GeneratorConfig(seed=2004, days=30, skus=450, noise=2.0),
+    *(GeneratorConfig(seed=3000 + i, days=30, skus=300, profile=p)
+      for i, p in enumerate(DC_HELD_OUT)),
 )
 
 
@@ -66,7 +75,7 @@ class Site:
 
 def site_name(cfg: GeneratorConfig) -> str:
     """A short label of a simulated site's shape."""
-    return f"seed {cfg.seed} {cfg.days}d/{cfg.skus} noise {cfg.noise:g}"
+    return f"{cfg.profile} seed {cfg.seed} {cfg.days}d/{cfg.skus} noise {cfg.noise:g}"
 
 
 def build_site(cfg: GeneratorConfig) -> Site:

@@ -15,7 +15,7 @@ from warehouse.contract import Action, ActionType, ReasonCode
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class RecountParams(_Params):

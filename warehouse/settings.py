@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,21 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="how long a checked API key is trusted without a lookup "
         "(a revocation takes effect within this time; 0: look up every request)"
     )
+
+    audit_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the audit chain (kept outside the database); "
+        "required when TALLY_ENV=prod, a development default with a warning otherwise"
+    )
+    write_back_lease_s: float = Field(
+        default=120.0, gt=0, description="a claimed write-back not finished in this time is "
+        "taken over by another worker (the WMS idempotency key keeps it single)"
+    )
+
+    @model_validator(mode="after")
+    def _prod_needs_audit_key(self) -> Settings:
+        if self.env == "prod" and (self.audit_key is None or not self.audit_key.get_secret_value()):
+            raise ValueError("TALLY_AUDIT_KEY is required when TALLY_ENV=prod")
+        return self
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one or the embedded SQLite file."""

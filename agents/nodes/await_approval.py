@@ -7,8 +7,9 @@ from typing import Any, Literal
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
+from actions.decision import Decision
 from agents.nodes.record import to_ticket
-from agents.state import Decision, TicketState
+from agents.state import TicketState
 from warehouse.action_params import validate_params
 from warehouse.canonical import action_digest
 from warehouse.contract import TicketStatus
@@ -18,13 +19,14 @@ def await_approval(state: TicketState) -> Command[Literal["write_back", "record"
                                                           "await_approval"]]:
     """Show the pending ticket; route on the decision it is resumed with.
 
-    Approve goes to write-back with the drafted action; edit goes to write-back with the
-    edited action once its params validate (otherwise the ticket waits again, saying why);
-    reject records the ticket without writing anything.
+    Approve goes to write-back with the drafted action when the approval names that
+    action's digest; edit goes to write-back with the edited action once its params
+    validate and the decision names the edited action's digest (otherwise the ticket waits
+    again, saying why); reject records the ticket without writing anything.
     """
     ticket = to_ticket(state, TicketStatus.PENDING_APPROVAL)
-    answer = interrupt({"ticket": ticket.model_dump(mode="json"),
-                        "action_digest": action_digest(ticket.action),
+    digest = action_digest(ticket.action)
+    answer = interrupt({"ticket": ticket.model_dump(mode="json"), "action_digest": digest,
                         "error": state.approval_error})
     try:
         decision = Decision.model_validate(answer)
@@ -32,6 +34,13 @@ def await_approval(state: TicketState) -> Command[Literal["write_back", "record"
             if decision.action is None:
                 raise ValueError("an edit needs the edited action")
             validate_params(decision.action)
+            digest = action_digest(decision.action)
+        elif decision.decision == "approve" and decision.action is not None \
+                and decision.action != ticket.action:
+            raise ValueError("an approval approves the ticket's action; send an edit to change it")
+        if decision.decision != "reject" and decision.action_digest != digest:
+            raise ValueError(f"the approval must name the digest of the action it approves "
+                             f"({digest}); it named {decision.action_digest}")
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "decision"

@@ -1,4 +1,4 @@
-"""Node: apply the approved action through the WMS adapter, once per ticket and payload."""
+"""Node: hand the approved action to :func:`actions.write_back.write_back`, then record."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from typing import Literal
 
 from langgraph.types import Command
 
+from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
+from actions.write_back import LANDED, NotApproved, write_back
 from agents.state import TicketState
 from warehouse.canonical import write_back_key
 from warehouse.contract import ActionType, TicketStatus
-from warehouse.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 
 
 class WriteBack:
-    """The only node that holds a write tool.
+    """The only node that holds a write tool, and it writes only through the one function.
 
     Args:
         wms: the adapter; it must apply each idempotency key at most once.
@@ -23,18 +24,19 @@ class WriteBack:
         self.wms = wms
 
     def __call__(self, state: TicketState) -> Command[Literal["record", "await_count"]]:
-        """Write back (idempotent on ticket id + action digest), then record.
+        """Write back what the decision approves (by digest), then record the outcome.
 
         A RECOUNT that landed (a blind count task in the WMS) waits for its count instead.
         """
         assert state.action is not None and state.status is TicketStatus.APPROVED
-        key = write_back_key(state.ticket_id, state.action)
         try:
-            result = self.wms.apply(state.action, idempotency_key=key)
-        except Exception as err:  # noqa: BLE001 - any adapter failure is a recorded outcome
-            result = WriteBackResult(status=WriteBackStatus.FAILED, idempotency_key=key,
-                                     detail=f"{type(err).__name__}: {err}"[:200])
-        ok = result.status in (WriteBackStatus.APPLIED, WriteBackStatus.ALREADY_APPLIED)
+            result = write_back(ticket_id=state.ticket_id, action=state.action,
+                                decision=state.decision, wms=self.wms)
+        except NotApproved as refused:
+            result = WriteBackResult(status=WriteBackStatus.FAILED,
+                                     idempotency_key=write_back_key(state.ticket_id, state.action),
+                                     detail=f"refused: {refused}")
+        ok = result.status in LANDED
         if ok and state.action.type is ActionType.RECOUNT and state.count is None:
             return Command(goto="await_count", update={
                 "write_back": result, "status": TicketStatus.AWAITING_COUNT})

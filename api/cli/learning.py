@@ -21,8 +21,8 @@ learning_app = typer.Typer(help="What the verdicts taught; undo a learned rule."
 
 
 def _learning() -> SiteLearning:
+    from actions.audit import AuditLog
     from api.learning import SiteLearning
-    from warehouse.audit import AuditLog
     from warehouse.store import Store
 
     store = Store.open()

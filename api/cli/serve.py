@@ -36,11 +36,11 @@ def consume_command(
 
     from rich.console import Console
 
+    from actions.audit import AuditLog
     from api.intake import Intake
     from api.queue_consumer import consume, rejects_queue
     from api.service import open_store
     from api.worker import WorkQueue
-    from warehouse.audit import AuditLog
     from warehouse.settings import get_settings
 
     settings = get_settings()

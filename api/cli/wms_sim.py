@@ -34,7 +34,9 @@ def wms_sim_command(
     ] = None,
     from_store: Annotated[
         bool, typer.Option("--from-store", help="start with the items and balances of "
-                           "Tally's store (TALLY_DATABASE_URL), as a demo WMS would hold them")
+                           "Tally's store (TALLY_DATABASE_URL), as a demo WMS would hold them, "
+                           "plus the effects of the actions it applied before (a restart "
+                           "keeps them)")
     ] = False,
 ) -> None:
     """Run the reference WMS that Tally writes approved actions back to."""

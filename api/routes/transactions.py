@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from api.deps import SupervisorUser
-from api.errors import ApiError
+from api.errors import ApiError, Conflict, ErrorBody
 from api.intake import IngestResult
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
@@ -20,8 +20,16 @@ class BatchRejected(ApiError):
     status_code = 422
 
 
+class RedeliveryConflict(Conflict):
+    """Every row re-delivers a stored txn_id with another payload (409)."""
+
+
 @router.post("", status_code=201, response_model=IngestResult,
-             responses={207: {"model": IngestResult}, 422: {"description": "every row bad"}})
+             responses={207: {"model": IngestResult, "description": "some rows rejected"},
+                        409: {"model": ErrorBody, "description": "every row re-delivers a "
+                              "stored txn_id with another payload"},
+                        422: {"model": ErrorBody,
+                              "description": "every row bad, or the body is not JSON"}})
 def post_transactions(
     request: Request,
     response: Response,
@@ -32,7 +40,8 @@ def post_transactions(
 
     Answers 201 when every row was accepted, 207 when some rows were rejected (the valid
     ones are persisted; ``rejected`` names each bad row's index and field), 422 when none
-    was valid. Rows already stored under the same ``txn_id`` are ignored as re-deliveries.
+    was valid, 409 when every row re-delivers a stored ``txn_id`` with another payload. A
+    re-delivery of the stored payload is accepted and changes nothing.
     """
     rows = body if isinstance(body, list) else [body]
     if not rows:
@@ -42,6 +51,10 @@ def post_transactions(
     result = request.app.state.intake.accept(rows)
     if not result.accepted:
         summary = "; ".join(f"row {e.index} {e.field}: {e.message}" for e in result.rejected[:5])
+        if all(e.conflict for e in result.rejected):
+            raise RedeliveryConflict(
+                f"conflicting re-delivery: {summary}",
+                extra={"rejected": [e.model_dump() for e in result.rejected]})
         raise BatchRejected(
             f"no valid rows: {summary}",
             extra={"rejected": [e.model_dump() for e in result.rejected]},

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
+from actions.wms import WriteBackStatus
 from api.approvals import ApprovalVerdict, action_value, check_approval
 from api.auth import Principal, Role, authenticate
 from api.chat.history import messages_of
@@ -54,7 +55,6 @@ from api.web.session import (
 from api.web.templating import templates
 from api.web.ticket_view import evidence_label, queue_row, ticket_field
 from warehouse.contract import Action, RootCause, Severity, TicketStatus
-from warehouse.wms import WriteBackStatus
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 TicketId = Annotated[str, Path(min_length=1, max_length=128)]

@@ -14,13 +14,21 @@ import pandas as pd
 from sim.generator.assemble import simulate, to_dataset
 from sim.generator.config import GeneratorConfig
 from sim.generator.operations import Simulation
+from sim.generator.profiles import get_profile
 from warehouse.dataset import Dataset
 
 TRUTH_COLUMNS = ["sku", "location", "system", "physical"]
 
 
 def generate_with_truth(config: GeneratorConfig) -> tuple[Dataset, pd.DataFrame]:
-    """Simulate a site; its dataset and the end-of-log truth (:func:`end_of_log_truth`)."""
+    """Simulate a site; its dataset and the end-of-log truth (:func:`end_of_log_truth`).
+
+    Raises:
+        ValueError: the profile is an order export (one location, no shelf to count).
+    """
+    if get_profile(config.profile).kind != "dc":
+        raise ValueError(f"profile {config.profile!r} is an order export: it has no shelf "
+                         "balance to compare")
     sim = simulate(config)
     data = to_dataset(sim)
     return data, end_of_log_truth(sim, data)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
+from actions.wms import WriteBackStatus
 from sim.wms.faults import FaultInjector, FaultMode, FaultPlan
 from sim.wms.models import (
     SimAppliedAction,
@@ -44,7 +45,6 @@ from warehouse.action_params import (
 )
 from warehouse.canonical import action_digest, canonical_json
 from warehouse.contract import Action, ActionType
-from warehouse.wms import WriteBackStatus
 
 
 class ActionReceipt(BaseModel):
@@ -286,9 +286,45 @@ def _order(s: Session, kind: ActionType, key: str, **details: Any) -> None:
     )
 
 
-def _effects(s: Session, action: Action, key: str) -> None:
-    """Change the WMS's state as the action says (inside the caller's transaction)."""
+STATEFUL = frozenset({ActionType.ADJUST_INVENTORY, ActionType.RESLOT,
+                      ActionType.CORRECT_MASTER_DATA})
+"""Action types that change balances or master data (the rest open work orders)."""
+
+
+def reapply_actions(engine: Engine) -> tuple[int, int]:
+    """Apply the balance and master-data effects of every applied action again, in order.
+
+    After the balances and items were re-seeded (``tally wms-sim --from-store`` on a
+    restart), this puts back what the applied adjustments, reslots and corrections changed;
+    work orders are kept as they are, and no action is recorded twice.
+
+    Returns:
+        How many actions were re-applied, and how many no longer applied (skipped).
+    """
+    done = skipped = 0
+    with Session(engine) as s:
+        rows = s.exec(select(SimAppliedAction).order_by(SimAppliedAction.applied_at))
+        for row in list(rows):
+            action = Action.model_validate_json(row.action)
+            if action.type not in STATEFUL:
+                continue
+            try:
+                _effects(s, action, row.idempotency_key, orders=False)
+                done += 1
+            except (WmsConflict, WmsUnknown):
+                skipped += 1
+        s.commit()
+    return done, skipped
+
+
+def _effects(s: Session, action: Action, key: str, *, orders: bool = True) -> None:
+    """Change the WMS's state as the action says (inside the caller's transaction).
+
+    ``orders=False`` changes balances and master data only (a re-apply after re-seeding).
+    """
     params = validate_params(action)
+    if not orders and action.type not in STATEFUL:
+        return
     match params:
         case AdjustInventoryParams():
             _item(s, params.sku)

@@ -9,25 +9,26 @@ import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from actions.decision import Decision
+from actions.wms_recording import RecordingWms
 from agents.case import CaseFile, Classification, Explanation
 from agents.checkpoints import memory_checkpointer, sqlite_checkpointer
 from agents.graph import build_graph
 from agents.grounding import explanation_issues, repair_explanation
 from agents.pipeline import triage
 from agents.reasoners import OfflineReasoner
-from agents.state import Decision
 from scoring.types import Flag, Incident
 from tests.crafted_warehouse import crafted
 from tools.view import WarehouseView
-from warehouse.canonical import write_back_key
+from warehouse.canonical import action_digest, write_back_key
 from warehouse.contract import Action, ActionType, EvidenceItem, RootCause, Severity, Ticket
-from warehouse.wms_recording import RecordingWms
 
 DUPLICATE = Incident(
     incident_id="INC-DUP", txn_ids=["T07", "T08"], sku="COLA-500", location="A-01-1",
     flags=[Flag(txn_id="T08", detector="duplicate", code="DUPLICATE_PAYLOAD", score=0.9,
                 reason="DUPLICATE_PAYLOAD first=T07 gap_s=0")],
     risk_score=0.9, severity=Severity.REVIEW)
+DUPLICATE_DRAFT = Action(type=ActionType.VOID_DUPLICATE, params={"txn_id": "T08"})
 WRITEOFFS = Incident(
     incident_id="INC-ADJ", txn_ids=["T12", "T13"], sku="WATCH-9", location="CAGE-1",
     flags=[], risk_score=0.7, severity=Severity.REVIEW)
@@ -66,8 +67,13 @@ def test_approve_writes_back_exactly_once(view: WarehouseView, make_saver) -> No
 
     # resume on a freshly compiled graph over the same checkpoints (a restarted service)
     graph = build_graph(reasoner=OfflineReasoner(), view=view, wms=wms, checkpointer=make_saver())
-    done = graph.invoke(Command(resume=Decision(decision="approve", approver="sup").model_dump(
-        mode="json")), config, version="v2")
+    unbound = graph.invoke(Command(resume=Decision(decision="approve", approver="sup")
+                                   .model_dump(mode="json")), config, version="v2")
+    assert unbound.interrupts and "digest" in unbound.interrupts[0].value["error"]
+    assert wms.applied == {}  # an approval bound to no digest writes nothing
+    done = graph.invoke(Command(resume=Decision(
+        decision="approve", approver="sup", action_digest=pending["action_digest"]
+    ).model_dump(mode="json")), config, version="v2")
 
     assert done.interrupts == ()
     assert done.value.status == "WRITTEN_BACK" and done.value.ticket.status == "WRITTEN_BACK"
@@ -97,8 +103,14 @@ def test_edit_writes_the_edited_action_and_invalid_edit_waits_again(view: Wareho
     assert wms.applied == {}
 
     edited = Action(type=ActionType.VOID_DUPLICATE, params={"txn_id": "T07"})
-    done = graph.invoke(Command(resume=Decision(decision="edit", approver="sup", action=edited
-                                                ).model_dump(mode="json")), config, version="v2")
+    stale = graph.invoke(Command(resume=Decision(
+        decision="edit", approver="sup", action=edited,
+        action_digest=action_digest(DUPLICATE_DRAFT)).model_dump(mode="json")),
+        config, version="v2")
+    assert stale.interrupts and wms.applied == {}  # bound to another payload: waits again
+    done = graph.invoke(Command(resume=Decision(
+        decision="edit", approver="sup", action=edited, action_digest=action_digest(edited)
+    ).model_dump(mode="json")), config, version="v2")
     assert done.value.status == "WRITTEN_BACK"
     assert list(wms.applied.values()) == [edited]
 

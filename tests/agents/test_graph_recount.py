@@ -9,16 +9,17 @@ import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from actions.decision import Decision
+from actions.wms_recording import RecordingWms
 from agents.checkpoints import memory_checkpointer, sqlite_checkpointer
 from agents.graph import build_graph
 from agents.reasoners import OfflineReasoner
 from agents.recount import CountResult
-from agents.state import Decision
 from scoring.types import Flag, Incident
 from tests.crafted_warehouse import crafted
 from tools.view import WarehouseView
+from warehouse.canonical import action_digest
 from warehouse.contract import Action, ActionType, Severity, Ticket
-from warehouse.wms_recording import RecordingWms
 
 INCIDENT = Incident(
     incident_id="INC-RC", txn_ids=["T07", "T08"], sku="COLA-500", location="A-01-1",
@@ -51,7 +52,8 @@ def _count(counted: float, system: float = 10.0, **kw: object) -> dict:
 def _to_recount(view: WarehouseView, wms: RecordingWms, saver: BaseCheckpointSaver):  # noqa: ANN202
     graph = build_graph(reasoner=OfflineReasoner(), view=view, wms=wms, checkpointer=saver)
     graph.invoke({"ticket_id": "INC-RC", "incident": INCIDENT}, CONFIG, version="v2")
-    out = graph.invoke(Command(resume=Decision(decision="edit", approver="sup", action=RECOUNT)
+    out = graph.invoke(Command(resume=Decision(decision="edit", approver="sup", action=RECOUNT,
+                                               action_digest=action_digest(RECOUNT))
                                .model_dump(mode="json")), CONFIG, version="v2")
     return out
 
@@ -82,7 +84,8 @@ def test_recount_pauses_blind_then_the_count_proposes_the_follow_up(
     assert any(e.source == "CYCLE_COUNT CC1 (blind)" for e in ticket.evidence)
     assert len(wms.applied) == 1  # the follow-up waits for approval
 
-    done = graph.invoke(Command(resume=Decision(decision="approve", approver="sup2")
+    done = graph.invoke(Command(resume=Decision(decision="approve", approver="sup2",
+                                                action_digest=action_digest(expected))
                                 .model_dump(mode="json")), CONFIG, version="v2")
     assert done.value.status == "WRITTEN_BACK"
     assert [a.type for a in wms.applied.values()] == [ActionType.RECOUNT, expected.type]

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
@@ -18,7 +19,6 @@ from sim.wms.faults import FaultMode, FaultPlan
 from tests.api_fixtures import auth, make_users, open_store
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.writer import write_dataset
 
 TOP = 6

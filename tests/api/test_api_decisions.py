@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from actions.audit import AuditKind, AuditLog
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from sim.wms.app import create_sim_app
 from tests.api_fixtures import adjust, auth, make_ticket, make_users, open_store
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import Action
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 
 USERS = (("viewer1", "viewer"), ("sup1", "supervisor"), ("sup2", "supervisor"),
          ("ctl1", "controller"), ("ctl2", "controller"), ("admin1", "admin"))
@@ -193,11 +193,14 @@ def test_reject_closes_without_write_back(client: TestClient, store: Store, user
                                           wms: TestClient) -> None:
     tid = put_ticket(store, 6, adjust("SKU-6", "P-6", -1))
     answer = client.post(f"/v1/tickets/{tid}/decision", headers=users["sup1"],
-                         json={"decision": "reject", "comment": "found it on the next shelf"})
+                         json={"decision": "reject", "reason": "found it on the next shelf",
+                               "comment": "ask u7"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["ticket"]["status"] == "REJECTED"
-    assert answer.json()["ticket"]["history"][-1]["detail"]["comment"] == \
+    assert answer.json()["ticket"]["decision_reason"] == "found it on the next shelf"
+    assert answer.json()["ticket"]["history"][-1]["detail"]["reason"] == \
         "found it on the next shelf"
+    assert answer.json()["ticket"]["history"][-1]["detail"]["comment"] == "ask u7"
     assert approve(client, tid, users["ctl1"]).status_code == 409
     assert client.post(f"/v1/tickets/{tid}/write-back", headers=users["ctl1"]).status_code == 409
     assert wms.get("/v1/actions").json() == []
@@ -215,7 +218,9 @@ def test_reject_closes_without_write_back(client: TestClient, store: Store, user
         ({"decision": "edit", "action": {"type": "TELEPORT", "params": {}}}, "action.type"),
         ({"decision": "edit", "action": adjust("SKU-7", "P-7", -1).model_dump(mode="json")},
          "identical"),
-        ({"decision": "reject", "comment": "x" * 2001}, "comment"),
+        ({"decision": "reject", "reason": "ok", "comment": "x" * 2001}, "comment"),
+        ({"decision": "reject", "comment": "no reason given"}, "reason"),
+        ({"decision": "reject", "reason": "   "}, "reason"),
         ([], "body"),
     ],
 )
@@ -227,6 +232,22 @@ def test_bad_decisions_are_422(client: TestClient, store: Store, users: dict,
     assert words in answer.json()["detail"]
     assert client.get(f"/v1/tickets/{tid}", headers=users["sup1"]).json()["status"] == \
         "PENDING_APPROVAL"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309"])
+def test_non_finite_edit_is_refused_not_stored(client: TestClient, store: Store, users: dict,
+                                               number: str) -> None:
+    tid = put_ticket(store, 7, adjust("SKU-7", "P-7", -1))
+    params = ('"sku": "SKU-7", "location": "P-7", "qty_delta": ' + number +
+              ', "reason_code": "COUNT_CORRECTION"')
+    body = ('{"decision": "edit", "action": {"type": "ADJUST_INVENTORY", "params": {'
+            + params + '}}}')
+    answer = client.post(f"/v1/tickets/{tid}/decision", content=body,
+                         headers={**users["sup1"], "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert "finite" in answer.text
+    ticket = client.get(f"/v1/tickets/{tid}", headers=users["sup1"]).json()
+    assert ticket["action"]["params"]["qty_delta"] == -1 and ticket["edited_by"] is None
 
 
 def test_unknown_ticket_and_missing_key(client: TestClient, users: dict) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from agents.graph import build_graph
 from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
@@ -24,7 +25,6 @@ from tools.view import WarehouseView
 from warehouse.dataset import Dataset
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,13 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         assert state.decision.approver == "sup1"
 
         # an edit in the service resumes the graph as an edit: the graph writes the edited one
-        edited_action = {"type": "INVESTIGATE", "params": {"sku": opened[1].sku or "X"}}
+        # (an edit must fit the case: a type the root cause does not allow is refused)
+        misfit = client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
+            "decision": "edit", "action": {"type": "INVESTIGATE", "params": {"sku": "X"}}})
+        assert misfit.status_code == 422 and "does not fit" in misfit.text
+        edited_action = {"type": "ADJUST_INVENTORY", "params": {
+            "sku": opened[1].sku, "location": opened[1].location, "qty_delta": -1,
+            "reason_code": "COUNT_CORRECTION"}}
         client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
             "decision": "edit", "action": edited_action}).raise_for_status()
         digest = client.get(f"/v1/tickets/{remeasure}", headers=users["ctl1"]).json()[
@@ -123,10 +129,11 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         assert state.action.model_dump(mode="json") == edited_action
 
         rejected = client.post(f"/v1/tickets/{void}/decision", headers=users["sup1"],
-                               json={"decision": "reject", "comment": "known resend"})
+                               json={"decision": "reject", "reason": "known resend"})
         assert rejected.json()["ticket"]["status"] == "REJECTED"
         state = thread_state(graph, void)
         assert state.status == "REJECTED" and state.write_back is None
+        assert state.decision.reason == "known resend"
 
     with server(store, wms, view) as third:  # restarted while the recount waits for its count
         client = third.state.client
@@ -162,5 +169,5 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
 
     applied = wms.get("/v1/actions").json()
     assert sorted(a["action_type"] for a in applied) == sorted(
-        [opened[0].action["type"], "INVESTIGATE", follow["action"]["type"]])
+        [opened[0].action["type"], "ADJUST_INVENTORY", follow["action"]["type"]])
     assert len({a["idempotency_key"] for a in applied}) == 3

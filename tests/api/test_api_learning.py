@@ -7,12 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from actions.audit import AuditKind, AuditLog
 from api.app import create_app
 from scoring import Scorer
 from scoring.learning import MAGNITUDES, Learner
 from sim.generator import GeneratorConfig, generate
 from tests.api_fixtures import auth, open_store, role_users
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.settings import get_settings
 from warehouse.writer import write_dataset
 

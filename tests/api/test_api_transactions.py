@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from actions.audit import AuditKind, AuditLog
 from api.app import create_app
 from api.auth import add_user
 from api.worker import WorkItem
 from scoring.types import Flag
 from tests.api_store import TableStore
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import Transaction
 from warehouse.settings import get_settings
 

@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 from tenacity import wait_none
 
+from actions.audit import AuditKind, AuditLog
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from sim.wms.app import create_sim_app
 from sim.wms.faults import FaultPlan
 from tests.api_fixtures import adjust, auth, make_ticket, make_users, open_store
 from tests.loopback_server import serve_on_loopback
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 
 TICKETS = 12
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import aio_pika
 import pytest
 
+from actions.audit import AuditLog
 from api.intake import Intake
 from api.queue_consumer import consume, parse_body, rejects_queue
 from api.worker import WorkQueue
 from tests.api_store import TableStore
-from warehouse.audit import AuditLog
 
 pytestmark = pytest.mark.service
 

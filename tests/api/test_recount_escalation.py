@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from actions.audit import AuditKind, AuditLog
 from api.db import SERVICE_TABLES
 from api.recounts import Recounts
 from api.tickets import get_ticket, save_ticket, update_ticket
 from tests.api_fixtures import make_ticket, open_store
-from warehouse.audit import AuditKind, AuditLog
 from warehouse.contract import Action
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tenacity import wait_none
 
+from actions.wms_rest import RestWmsAdapter
 from api.service import create_service_app
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
@@ -26,7 +27,6 @@ from tests.loopback_server import serve_on_loopback
 from warehouse.dataset import Dataset
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.writer import write_dataset
 
 SIM_KEY = "sim-key"

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from sim.generator import GeneratorConfig, generate
@@ -27,7 +28,6 @@ from tests.loopback_server import serve_on_loopback
 from tools.view import WarehouseView
 from warehouse.contract import Action, EvidenceItem, Ticket
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 SEVERITY = {"MIS_SCAN": "STOP", "SHRINKAGE": "STOP", "SYSTEM_SYNC": "REVIEW"}

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
 from tests.api_fixtures import make_users, open_store
 from warehouse.settings import get_settings
 from warehouse.store import Store
-from warehouse.wms_rest import RestWmsAdapter
 from warehouse.writer import write_dataset
 
 

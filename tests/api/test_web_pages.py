@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.tickets import save_ticket
 from api.web.session import COOKIE
@@ -18,7 +19,6 @@ from tests.api_fixtures import adjust, make_ticket, make_users
 from tests.api_store import TableStore
 from tools.view import WarehouseView
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 
 USERS = (("viewer1", "viewer"), ("sup1", "supervisor"), ("sup2", "supervisor"),
          ("ctl1", "controller"))

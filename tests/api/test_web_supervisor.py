@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
+from actions.wms_rest import RestWmsAdapter
 from agents.batch import score_and_triage
 from api.app import create_app
 from api.tickets import save_ticket
@@ -29,7 +30,6 @@ from tests.browser import launch_chromium, screenshot
 from tests.loopback_server import serve_on_loopback
 from tools.view import WarehouseView
 from warehouse.settings import get_settings
-from warehouse.wms_rest import RestWmsAdapter
 
 pytestmark = pytest.mark.timeout(240)
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -1,6 +1,6 @@
 """Service tables: users and API keys, audit chain, pending work, tickets, ticket chat.
 
-Their models live in api/ and warehouse/audit.py. Databases created before this revision
+Their models live in api/ and actions/audit.py. Databases created before this revision
 may already hold these tables (made by ``create_all``): each is created only when missing,
 so upgrading such a database keeps its rows.
 

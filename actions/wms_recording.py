@@ -11,8 +11,8 @@ import json
 import threading
 from pathlib import Path
 
+from actions.wms import WriteBackResult, WriteBackStatus
 from warehouse.contract import Action
-from warehouse.wms import WriteBackResult, WriteBackStatus
 
 
 class RecordingWms:

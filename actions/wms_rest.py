@@ -21,9 +21,9 @@ from tenacity import (
 )
 from tenacity.wait import WaitBaseT
 
+from actions.wms import WriteBackResult, WriteBackStatus
 from warehouse.contract import Action
 from warehouse.settings import Settings, get_settings
-from warehouse.wms import WriteBackResult, WriteBackStatus
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -33,7 +33,7 @@ class TransientWmsError(Exception):
 
 
 class RestWmsAdapter:
-    """A :class:`warehouse.wms.WmsAdapter` for a WMS that speaks Tally's REST write API.
+    """A :class:`actions.wms.WmsAdapter` for a WMS that speaks Tally's REST write API.
 
     ``POST {base_url}/v1/actions`` with the action as JSON and the ``Idempotency-Key``
     header; the answer is ``{status, idempotency_key, wms_reference, detail}``.

@@ -8,13 +8,13 @@ import httpx
 import pytest
 from tenacity import wait_none
 
+from actions.wms import WriteBackStatus
+from actions.wms_rest import RestWmsAdapter
 from sim.wms.app import create_sim_app
 from sim.wms.faults import FaultInjector, FaultMode, FaultPlan
 from tests.loopback_server import serve_on_loopback
 from warehouse.canonical import write_back_key
 from warehouse.contract import Action
-from warehouse.wms import WriteBackStatus
-from warehouse.wms_rest import RestWmsAdapter
 
 SKUS = [f"S{i:02d}" for i in range(16)]
 
