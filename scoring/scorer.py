@@ -367,6 +367,11 @@ def _frame(tx: pd.DataFrame, catalog: Catalog, opening: pd.DataFrame | None) -> 
         tx = tx[~tx["txn_id"].duplicated(keep="first")]
     frame = prepare(tx, catalog)
     add_balances(frame, opening)
+    # a blind count shows no system quantity: compare it with the running balance, where known
+    blind = ((frame["type"] == "CYCLE_COUNT").to_numpy() & frame["exp_eaches"].isna().to_numpy()
+             & frame["pair_known"].to_numpy())
+    if blind.any():
+        frame.loc[blind, "exp_eaches"] = frame.loc[blind, "bal_before"]
     return frame
 
 

@@ -25,8 +25,8 @@ def needs(ctx: Context) -> str | None:
     counts = f["type"] == "CYCLE_COUNT"
     if not counts.any():
         return "no cycle counts in the log"
-    if f.loc[counts, "expected_qty"].notna().mean() < 0.5:
-        return "cycle counts carry no expected_qty (system quantity)"
+    if f.loc[counts, "exp_eaches"].notna().mean() < 0.5:
+        return "cycle counts carry no expected_qty (system quantity) and balances are unknown"
     return None
 
 

@@ -283,3 +283,10 @@ def test_balances_that_start_unknown_do_not_make_every_pick_a_negative_balance()
     assert not codes & {"NEGATIVE_BALANCE", "PICK_WITHOUT_STOCK", "LATE_INFLOW_HEALS"}
     stock = scorer.detector_report_.set_index("detector").loc["stock"]
     assert stock["action"].startswith("skipped: log does not start from known balances")
+
+
+def test_blind_count_is_compared_with_the_running_balance() -> None:
+    count = {"ts": at(100.0), "type": "CYCLE_COUNT", "sku": "A", "qty": 120, "location": "P1",
+             "user_id": "X4"}
+    hit = flags_on_extra(dataset([count]))["COUNT_VARIANCE"][0]
+    assert hit.numbers["counted"] == 120 and hit.numbers["expected"] > 300
