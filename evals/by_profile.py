@@ -46,7 +46,31 @@ def part_figures(run: EvalRun, runs: list[DatasetRun]) -> dict[str, float]:
             "value_share": queue.value_share}
 
 
-def _row(run: EvalRun, label: str, side: str, keep: Callable[[DatasetRun], bool]) -> Row | None:
+Keep = Callable[[DatasetRun], bool]
+"""Which dataset runs a report row judges together."""
+
+
+def _profile_is(name: str) -> Keep:
+    return lambda r: r.dataset.profile == name
+
+
+def _side_is(side: str) -> Keep:
+    return lambda r: r.dataset.side == side
+
+
+def _hand_written_kind(kind: str) -> Keep:
+    return lambda r: r.dataset.side == HAND_WRITTEN and r.dataset.kind == kind
+
+
+def _real_notes_hidden(hidden: bool) -> Keep:
+    return lambda r: r.dataset.kind == REAL and r.dataset.name.endswith("-notes-hidden") == hidden
+
+
+def _gated(r: DatasetRun) -> bool:
+    return r.dataset.gated
+
+
+def _row(run: EvalRun, label: str, side: str, keep: Keep) -> Row | None:
     runs = [r for r in run.runs if keep(r)]
     if not runs:
         return None
@@ -61,26 +85,24 @@ def profile_rows(run: EvalRun) -> list[Row]:
         names = sorted({r.dataset.profile for r in run.runs
                         if r.dataset.side == side and r.dataset.profile})
         for name in names:
-            row = _row(run, name, side, lambda r, n=name: r.dataset.profile == n)
+            row = _row(run, name, side, _profile_is(name))
             if row:
                 rows.append(row)
     for side in SIDES:
-        row = _row(run, f"all {side}", side, lambda r, s=side: r.dataset.side == s)
+        row = _row(run, f"all {side}", side, _side_is(side))
         if row:
             rows.append(row)
     for kind in sorted({r.dataset.kind for r in run.runs
                         if r.dataset.side == HAND_WRITTEN and r.dataset.kind != REAL}):
-        row = _row(run, f"{kind} cases", HAND_WRITTEN, lambda r, k=kind: (
-            r.dataset.side == HAND_WRITTEN and r.dataset.kind == k))
+        row = _row(run, f"{kind} cases", HAND_WRITTEN, _hand_written_kind(kind))
         if row:
             rows.append(row)
     for hidden in (False, True):
         row = _row(run, "real, notes " + ("hidden" if hidden else "visible"), REAL,
-                   lambda r, h=hidden: r.dataset.kind == REAL
-                   and r.dataset.name.endswith("-notes-hidden") == h)
+                   _real_notes_hidden(hidden))
         if row:
             rows.append(row)
-    gated = _row(run, "gated (held-out + cases)", "gate", lambda r: r.dataset.gated)
+    gated = _row(run, "gated (held-out + cases)", "gate", _gated)
     if gated and any(r.dataset.side == HELD_OUT for r in run.runs):
         rows.append(gated)
     return rows

@@ -119,7 +119,8 @@ class _Shop:
 
     def _catalogue(self) -> None:
         rng = self.rng
-        rows, family = [], {}
+        rows: list[dict[str, object]] = []
+        family: dict[str, list[str]] = {}
         code = int(rng.integers(20_000, 23_000))
         while len(rows) < self.cfg.skus:
             product = PRODUCTS[int(rng.integers(len(PRODUCTS)))]

@@ -20,7 +20,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -46,6 +46,18 @@ FACE_DAYS = 2.5  # a pick face holds about this many days of demand
 REORDER_DAYS = 5.0  # reorder when stock covers fewer days than this
 ORDER_UP_TO_DAYS = 12.0
 
+
+
+class ReceiptFields(TypedDict):
+    """The keywords of :meth:`Ledger.post` that a receipt row and its duplicate share."""
+
+    uom: str
+    device: str
+    weight: float | None
+    expected: float | None
+    ref: str | None
+    lot: str | None
+    expiry: str | None
 
 @dataclass
 class Asn:
@@ -472,8 +484,9 @@ class Simulation:
                 day = self.cfg.start.toordinal() + ts // DAY
                 lot = f"L{day:d}{int(rng.integers(10, 99))}"
                 expiry = str(self.cfg.start.fromordinal(day + int(rng.integers(90, 420))))
-            row = {"uom": "CS", "device": scale, "weight": weight, "expected": expected,
-                   "ref": asn.ref, "lot": lot, "expiry": expiry}
+            row: ReceiptFields = {"uom": "CS", "device": scale, "weight": weight,
+                                  "expected": expected, "ref": asn.ref, "lot": lot,
+                                  "expiry": expiry}
             seq = self.ledger.post(ts, RECEIPT, sku, keyed, where, user,
                                    physical=[(sku, real, phys)], **row)
             self.on_order[sku] = max(0, self.on_order[sku]
