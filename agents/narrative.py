@@ -8,8 +8,9 @@ the evidence shows, so the explanation's "why" speaks of that one. :data:`REASON
 gives each code a human label for the UI's evidence table.
 
 Every number a sentence prints is an evidence number or a figure
-:func:`derived_figures` computes from the evidence (how many signals of a code, the sum of
-their values), so :mod:`agents.grounding` accepts the prose.
+:func:`derived_figures` reads from the evidence (how many signals of a code), so
+:mod:`agents.grounding` accepts the prose; the ticket's money is told only by quoting the
+policy's value-at-risk fact (:func:`agents.value.value_fact`), never summed here.
 """
 
 from __future__ import annotations
@@ -156,14 +157,15 @@ def story(cause: RootCause, evidence: list[EvidenceItem]) -> list[str]:
 
 
 def derived_figures(evidence: list[EvidenceItem]) -> list[float]:
-    """Figures :func:`story` computes: signal counts and value totals per code, parsed params."""
+    """Figures :func:`story` reads from the evidence: signal counts per code, parsed params.
+
+    Params are parsed so that scientific notation counts as written (``1.86e+03`` is 1860).
+
+    Money is never derived here: the ticket's money is the policy's value-at-risk fact.
+    """
     figures: list[float] = []
     for group in by_code(signals(evidence)).values():
         figures.append(float(len(group)))
-        values = [v for s in group if (v := s.num("value")) is not None]
-        if values:
-            figures.append(round(sum(values), 2))
-        figures.append(float(sum(1 for s in group if s.params.get("off_hours") == "True")))
         figures += [v for s in group for key in s.params if (v := s.num(key)) is not None]
     return figures
 
@@ -182,24 +184,19 @@ def _g(s: Signal, key: str, default: str = "?") -> str:
     return s.params.get(key, default)
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _write_offs(group: list[Signal]) -> str:
     first = group[0]
     reasons = Counter(ADJUSTMENT_REASONS.get(_g(s, "reason_code", ""), "none given")
                       for s in group)
     reason_text = ", ".join(f"{name} ({n})" if len(group) > 1 else name
                             for name, n in reasons.most_common())
-    values = [v for s in group if (v := s.num("value")) is not None]
-    worth = f", worth {_money(sum(values))} in all" if values else ""
     off_hours = sum(1 for s in group if _g(s, "off_hours") == "True")
     text = (f"User {_g(first, 'user')} wrote this item off {len(group)} time"
-            f"{'s' if len(group) != 1 else ''} within {_g(first, 'window_days')} days{worth}; "
+            f"{'s' if len(group) != 1 else ''} within {_g(first, 'window_days')} days; "
             f"the reason codes recorded were {reason_text}.")
     if off_hours:
-        text += f" {off_hours} of them {'was' if off_hours == 1 else 'were'} off-shift."
+        text += (" It was off-shift." if len(group) == 1 else
+                 f" {'All' if off_hours == len(group) else 'Some'} of them were off-shift.")
     rate, peers = first.num("user_rate_per_1k"), first.num("peer_median_per_1k")
     if rate is not None and peers is not None and rate > peers:
         text += (f" Their write-off rate is {_g(first, 'user_rate_per_1k')} per thousand "
@@ -219,8 +216,7 @@ def _each(template: str) -> Callable[[list[Signal]], str]:
             except KeyError:
                 parts.append(f"{label_of(s.code)}: " + ", ".join(
                     f"{k} {v}" for k, v in s.params.items()))
-        more = len(group) - _SHOWN_PER_CODE
-        tail = f" ({len(group)} such signals in all.)" if more > 0 else ""
+        tail = " (More such signals are cited.)" if len(group) > _SHOWN_PER_CODE else ""
         return " ".join(_sentence(p) for p in parts) + tail
     return tell
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
 from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
-from agents.value import value_at_risk
+from agents.value import value_at_risk, value_fact
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str, records
 from warehouse.action_params import validate_params
@@ -80,15 +80,24 @@ def draft_action(cause: RootCause, case: CaseFile, view: WarehouseView, *,
     if proposal is not None:
         refused = refusal(proposal, cause, case, rows)
         if refused is None:
+            value = value_at_risk(proposal, rows, view)
             return Draft(action=proposal, severity=severity(cause, proposal, case, params),
-                         value_at_risk=value_at_risk(proposal, rows, view))
+                         derived=_with_value([], value, rows, view), value_at_risk=value)
     action, derived = _policy_action(cause, case, rows, view, params)
     try:
         validate_params(action)
     except ValidationError:  # never ship an action the write-back would refuse
         action, derived = _inspect(case, rows), []
-    return Draft(action=action, severity=severity(cause, action, case, params), derived=derived,
-                 proposal_refused=refused, value_at_risk=value_at_risk(action, rows, view))
+    value = value_at_risk(action, rows, view)
+    return Draft(action=action, severity=severity(cause, action, case, params),
+                 derived=_with_value(derived, value, rows, view), proposal_refused=refused,
+                 value_at_risk=value)
+
+
+def _with_value(derived: list[EvidenceItem], value: float, rows: pd.DataFrame,
+                view: WarehouseView) -> list[EvidenceItem]:
+    fact = value_fact(value, rows, view)
+    return [*derived, fact] if fact is not None else derived
 
 
 def refusal(action: Action, cause: RootCause, case: CaseFile, rows: pd.DataFrame

@@ -16,6 +16,8 @@ from collections import Counter
 from agents.value import doubtful_eaches, unit_cost
 from prompts import render
 from scoring.systemic import Occurrence, Pattern
+from tools.item_master import item_master
+from tools.recent_transactions import TxnRow
 from tools.view import WarehouseView, cell_str
 from warehouse.contract import (
     Action,
@@ -126,8 +128,14 @@ def _child(parent_id: str, index: int, occ: Occurrence, pattern: Pattern,
     summary = render("systemic/occurrence", index=index, n=len(pattern.occurrences),
                      parent=parent_id, title=TITLES[pattern.family],
                      reason=f"{occ.txn_id} on {_describe(view, flag.sku)}").strip()
-    evidence = [EvidenceItem(id=f"E{i}", fact=f.reason, source=f"scorer:{f.detector}")
-                for i, f in enumerate(occ.flags, start=1)]
+    facts = [(f.reason, f"scorer:{f.detector}") for f in occ.flags]
+    facts += [(TxnRow.from_row(r).fact(), "transactions") for _, r in rows.iterrows()]
+    item = item_master(view, flag.sku) if flag.sku else None
+    facts += [(fact, "item_master") for fact in (item.facts() if item is not None else [])]
+    facts.append((f"occurrence {index} of the {len(pattern.occurrences):,} of {parent_id} "
+                  f"({TITLES[pattern.family].lower()})", "scorer:systemic"))
+    evidence = [EvidenceItem(id=f"E{i}", fact=f, source=s)
+                for i, (f, s) in enumerate(facts, start=1)]
     return Ticket(
         ticket_id=f"{parent_id}-{index:05d}", txn_ids=txn_ids, sku=flag.sku,
         location=flag.location, risk_score=round(max(f.score for f in occ.flags), 4),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tools.view import WarehouseView, cell_float
-from warehouse.contract import Action, ActionType
+from warehouse.contract import Action, ActionType, EvidenceItem
 
 A = ActionType
 
@@ -73,3 +73,18 @@ def value_at_risk(action: Action, rows: pd.DataFrame, view: WarehouseView) -> fl
         costs = np.array([unit_cost(view, s) for s in rows["sku"]])
         value = float(np.sum(doubtful_eaches(rows) * costs))
     return round(value, 2) if math.isfinite(value) and value > 0 else 0.0
+
+
+def value_fact(value: float, rows: pd.DataFrame, view: WarehouseView) -> EvidenceItem | None:
+    """The money in question as an evidence fact (source ``policy``), None when there is none.
+
+    The prose may state the ticket's money only by citing this fact; with one SKU in the
+    incident the fact also names the item master's unit cost it was computed with.
+    """
+    if value <= 0:
+        return None
+    skus = list(dict.fromkeys(str(s) for s in rows["sku"])) if len(rows) else []
+    cost = unit_cost(view, skus[0]) if len(skus) == 1 else 0.0
+    basis = (f"eaches in doubt x unit cost {cost:,.2f} of {skus[0]} in the item master"
+             if cost > 0 else "eaches in doubt x the item master's unit costs")
+    return EvidenceItem(fact=f"value at risk {value:,.2f} ({basis})", source="policy")

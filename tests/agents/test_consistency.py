@@ -67,9 +67,15 @@ def test_a_quoted_evidence_fact_is_not_prose() -> None:
 
 def test_story_tells_the_mechanism_with_its_numbers_and_labels() -> None:
     lines = story(RootCause.SHRINKAGE, write_offs(6))
-    assert lines[0].startswith("User OP472 wrote this item off 6 times within 14 days, "
-                               "worth $424.20 in all; the reason codes recorded were lost (6)")
+    assert lines[0].startswith("User OP472 wrote this item off 6 times within 14 days; "
+                               "the reason codes recorded were lost (6). All of them were "
+                               "off-shift.")
     assert lines[0].endswith("[E1] [E2] [E3] [E4] [E5] [E6].")
+    assert "424.2" not in " ".join(lines)  # a sum no fact holds is never told
+    money = EvidenceItem(id="E7", source="policy", fact=(
+        "value at risk 424.20 (eaches in doubt x unit cost 70.70 of SN1 in the item master)"))
+    assert story(RootCause.SHRINKAGE, [*write_offs(6), money])[-1] == (
+        "Value at risk 424.20 (eaches in doubt x unit cost 70.70 of SN1 in the item master). [E7]")
     assert mechanism(RootCause.SHRINKAGE, write_offs(2)) == "WRITE_OFF_PATTERN"
     assert mechanism(RootCause.MIS_SCAN, write_offs(2)) is None
     assert label_of("WRITE_OFF_PATTERN") == "repeated write-offs"

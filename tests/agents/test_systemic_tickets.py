@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from agents.batch import BatchResult, render_report, score_and_triage
+from evals.metrics import ungrounded_numbers
 from scoring import Scorer
 from scoring.incidents import group
 from tests.scorer_cases import at, dataset
@@ -65,6 +66,21 @@ def test_repeated_order_lines_become_one_systemic_ticket_with_their_children(
     assert "## Systemic tickets" in report and parent.ticket_id in report
     assert batch.top()[0].parent_ticket_id is None
     assert all(t.parent_ticket_id is None for t in batch.top(100))
+
+
+def test_every_number_a_systemic_ticket_states_is_in_its_evidence(
+        repeated: tuple[Any, BatchResult]) -> None:
+    _, batch = repeated
+    children = [t for t in batch.tickets if t.parent_ticket_id]
+    assert children and {t.ticket_id: ungrounded_numbers(t) for t in batch.tickets
+                         if ungrounded_numbers(t)} == {}
+    first = children[0]
+    parent_id = first.parent_ticket_id
+    assert first.summary.startswith(f"Occurrence 1 of 24 of systemic ticket {parent_id}")
+    facts = {e.source: e.fact for e in first.evidence}
+    assert facts["transactions"].startswith(first.txn_ids[0])
+    assert facts["item_master"].startswith(f'Item master of {first.sku} ("')
+    assert facts["scorer:systemic"].startswith(f"occurrence 1 of the 24 of {parent_id}")
 
 
 def test_a_few_repeated_lines_stay_ordinary_incidents() -> None:
