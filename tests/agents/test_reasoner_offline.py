@@ -32,7 +32,7 @@ SIGNATURES: dict[RootCause, dict[str, float]] = {
                           "high_value": 1.0, "off_shift": 0.6, "log_txns": math.log1p(5),
                           "log_span_h": 4.0},
     RootCause.SYSTEM_SYNC: {"frac_receipt": 1.0, "dup_payload": 1.0, "log_txns": math.log1p(2)},
-    RootCause.LEGITIMATE: {"frac_move": 1.0, "qty_ratio_median": 3.0},
+    RootCause.LEGITIMATE: {"frac_move": 1.0, "qty_ratio_median": 3.0, "n_locations": 2.0},
 }
 EVIDENCE = [
     EvidenceItem(id="E1", fact="Receipt TX1 of SKU1 posted 40 EA; ASN-0042 expected 48",
