@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from actions.decision import Decision
 from actions.wms_recording import RecordingWms
 from agents.case import CaseFile, Classification, Explanation
-from agents.checkpoints import memory_checkpointer, sqlite_checkpointer
+from agents.checkpoints import memory_checkpointer
 from agents.graph import build_graph
 from agents.grounding import explanation_issues, repair_explanation
 from agents.pipeline import triage
@@ -34,18 +32,7 @@ WRITEOFFS = Incident(
     flags=[], risk_score=0.7, severity=Severity.REVIEW)
 
 
-@pytest.fixture(scope="module")
-def view() -> WarehouseView:
-    return WarehouseView(crafted())
 
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_saver(request: pytest.FixtureRequest, tmp_path: Path
-               ) -> Iterator[Callable[[], BaseCheckpointSaver]]:
-    """A factory: each call is a fresh saver over the same storage (a restarted process)."""
-    saved = memory_checkpointer()
-    yield (lambda: saved) if request.param == "memory" else (
-        lambda: sqlite_checkpointer(tmp_path / "checkpoints.sqlite"))
 
 
 def start(graph, incident: Incident):  # noqa: ANN001, ANN201 - compiled graph, GraphOutput

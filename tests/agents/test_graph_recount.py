@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from actions.decision import Decision
 from actions.wms_recording import RecordingWms
-from agents.checkpoints import memory_checkpointer, sqlite_checkpointer
 from agents.graph import build_graph
 from agents.reasoners import OfflineReasoner
 from agents.recount import CountResult
 from scoring.types import Flag, Incident
-from tests.crafted_warehouse import crafted
 from tools.view import WarehouseView
 from warehouse.canonical import action_digest
 from warehouse.contract import Action, ActionType, Severity, Ticket
@@ -30,17 +25,7 @@ RECOUNT = Action(type=ActionType.RECOUNT, params={"locations": ["A-01-1"], "sku"
 CONFIG = {"configurable": {"thread_id": "INC-RC"}}
 
 
-@pytest.fixture(scope="module")
-def view() -> WarehouseView:
-    return WarehouseView(crafted())
 
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_saver(request: pytest.FixtureRequest, tmp_path: Path
-               ) -> Iterator[Callable[[], BaseCheckpointSaver]]:
-    saved = memory_checkpointer()
-    yield (lambda: saved) if request.param == "memory" else (
-        lambda: sqlite_checkpointer(tmp_path / "checkpoints.sqlite"))
 
 
 def _count(counted: float, system: float = 10.0, **kw: object) -> dict:
