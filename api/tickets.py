@@ -32,6 +32,7 @@ from warehouse.contract import (
     TicketKind,
     TicketStatus,
 )
+from warehouse.sites import DEFAULT_SITE, site_column
 
 OPEN_STATUSES = frozenset({TicketStatus.PENDING_APPROVAL, TicketStatus.APPROVED,
                            TicketStatus.WRITE_BACK_FAILED, TicketStatus.AWAITING_COUNT})
@@ -48,6 +49,7 @@ class TicketRecord(SQLModel, table=True):
 
     __tablename__ = "ticket"
 
+    site: str = SqlField(default=DEFAULT_SITE, sa_column=site_column(index=True))
     ticket_id: str = SqlField(primary_key=True, max_length=128)
     txn_ids: list[str] = SqlField(sa_column=Column(JSON, nullable=False))
     sku: str | None = SqlField(default=None, max_length=128, index=True)
