@@ -97,6 +97,11 @@ class Principal(BaseModel):
         """The caller's role at ``site``; None where they hold none (they cannot see it)."""
         return self.role if self.sites is None else self.sites.get(site)
 
+    def at_site(self, site: str) -> Principal | None:
+        """The caller acting at ``site``, with the role held there; None where they hold none."""
+        role = self.role_at(site)
+        return None if role is None else self.model_copy(update={"role": role})
+
     def visible_sites(self) -> list[str] | None:
         """The sites the caller may see, by name; None: every site."""
         return None if self.sites is None else sorted(self.sites)

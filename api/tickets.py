@@ -370,6 +370,14 @@ def contract_ticket(record: TicketRecord) -> Ticket:
     })
 
 
+def ticket_sites(session: Session, *, sites: list[str] | None = None) -> list[str]:
+    """The sites that have tickets, by name (only those of ``sites`` when given)."""
+    query = select(TicketRecord.site).distinct()
+    if sites is not None:
+        query = query.where(col(TicketRecord.site).in_(sites))
+    return sorted(session.exec(query).all())
+
+
 def site_tickets(session: Session, *, site: str) -> list[TicketRecord]:
     """Every ticket of ``site``, oldest first."""
     return list(session.exec(select(TicketRecord).where(TicketRecord.site == site)
