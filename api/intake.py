@@ -23,6 +23,7 @@ from api.intake_rules import RowError, contract_problems, find_conflicts, raw_pr
 from api.metrics import ApiMetrics
 from api.worker import WorkItem, WorkQueue
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
+from warehouse.sites import DEFAULT_SITE
 from warehouse.store.small_append import SMALL_APPEND_ROWS
 
 SCORE = "SCORE"
@@ -145,7 +146,8 @@ class Intake:
     def accept(self, rows: list[Any]) -> IngestResult:
         """Persist the valid rows, score them and report the bad ones by index and field."""
         indexed, bad = _validate_indexed(rows)
-        indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed)
+        indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed,
+                                            getattr(self.store, "site", DEFAULT_SITE))
         bad = sorted([*bad, *conflicts], key=lambda e: e.index)
         good = [txn for _, txn in indexed]
         self._count("rejected", len({e.index for e in bad}))

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, bindparam, inspect, text
 
 from warehouse.contract import TRANSACTION_COLUMNS, Transaction, TxnType
 from warehouse.loader.tables import POSITIVE_TYPES
+from warehouse.sites import DEFAULT_SITE
 
 NUMBER_FIELDS = ("qty", "weight_kg", "expected_qty")
 """Contract fields that are numbers."""
@@ -126,16 +127,17 @@ def _controls(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     return list(seen)[:3]
 
 
-def find_conflicts(engine: Engine | None, rows: list[tuple[int, Transaction]]
+def find_conflicts(engine: Engine | None, rows: list[tuple[int, Transaction]],
+                   site: str = DEFAULT_SITE,
                    ) -> tuple[list[tuple[int, Transaction]], list[RowError]]:
     """Split valid rows into those to store and re-deliveries with another payload.
 
-    A row whose ``txn_id`` is stored (or came earlier in the same batch) with the same
-    contract fields is an idempotent re-delivery and is kept (storing it changes nothing);
+    A row whose ``txn_id`` is stored at ``site`` (or came earlier in the same batch) with the
+    same contract fields is an idempotent re-delivery and is kept (storing it changes nothing);
     with any field different it is a conflict, named by index. Without a ``transactions``
     table (a store stand-in) only the batch itself is checked.
     """
-    stored = _stored(engine, sorted({t.txn_id for _, t in rows}))
+    stored = _stored(engine, sorted({t.txn_id for _, t in rows}), site)
     kept: list[tuple[int, Transaction]] = []
     conflicts: list[RowError] = []
     for index, txn in rows:
@@ -162,16 +164,17 @@ def _payload(txn: Transaction) -> dict[str, Any]:
     return {name: row.get(name) for name in TRANSACTION_COLUMNS}
 
 
-def _stored(engine: Engine | None, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _stored(engine: Engine | None, ids: list[str], site: str) -> dict[str, dict[str, Any]]:
     if engine is None or not ids or not inspect(engine).has_table("transactions"):
         return {}
     columns = ", ".join(TRANSACTION_COLUMNS)
-    query = text(f"SELECT {columns} FROM transactions WHERE txn_id IN :ids").bindparams(
-        bindparam("ids", expanding=True))
+    query = text(f"SELECT {columns} FROM transactions WHERE site = :site AND txn_id IN :ids"
+                 ).bindparams(bindparam("ids", expanding=True))
     found: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), 500):
-            for row in conn.execute(query, {"ids": ids[start:start + 500]}).mappings():
+            for row in conn.execute(query, {"ids": ids[start:start + 500],
+                                            "site": site}).mappings():
                 found[row["txn_id"]] = dict(row)
     return found
 

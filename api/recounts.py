@@ -27,24 +27,26 @@ from agents.recount import CountResult
 from api.tickets import EventKind, TicketRecord, add_event, now_iso, update_ticket
 from warehouse.canonical import action_digest
 from warehouse.contract import Severity, Ticket, TicketStatus, TxnType
+from warehouse.sites import DEFAULT_SITE
 
 
-def store_balance(engine: Any, sku: str, location: str) -> float:
+def store_balance(engine: Any, sku: str, location: str, site: str = DEFAULT_SITE) -> float:
     """The store's perpetual balance of ``sku`` at ``location`` in eaches (0 when none)."""
     with engine.connect() as conn:
-        qty = conn.execute(text("SELECT qty FROM balances WHERE sku = :s AND location = :l"),
-                           {"s": sku, "l": location}).scalar()
+        qty = conn.execute(text("SELECT qty FROM balances WHERE site = :site AND sku = :s "
+                                "AND location = :l"),
+                           {"s": sku, "l": location, "site": site}).scalar()
     return float(qty or 0.0)
 
 
-def count_eaches(engine: Any, event: Mapping[str, Any]) -> float:
+def count_eaches(engine: Any, event: Mapping[str, Any], site: str = DEFAULT_SITE) -> float:
     """A CYCLE_COUNT's counted quantity in eaches (cases times the item's case quantity)."""
     qty = float(event["qty"])
     if str(event.get("uom") or "EA") != "CS":
         return qty
     with engine.connect() as conn:
-        case = conn.execute(text("SELECT case_qty FROM items WHERE sku = :s"),
-                            {"s": event["sku"]}).scalar()
+        case = conn.execute(text("SELECT case_qty FROM items WHERE site = :site AND sku = :s"),
+                            {"s": event["sku"], "site": site}).scalar()
     return qty * float(case or 1)
 
 
@@ -63,19 +65,22 @@ class Recounts:
         audit: the audit chain.
         graph: returns the compiled graph on the service's checkpointer.
         escalate_h: hours after which a missing count escalates.
+        site: the site whose counts arrive here (only its tickets are resumed).
     """
 
     def __init__(self, *, engine: Any, audit: AuditLog, graph: Callable[[], Any],
-                 escalate_h: float) -> None:
+                 escalate_h: float, site: str = DEFAULT_SITE) -> None:
         self.engine = engine
+        self.site = site
         self.audit = audit
         self.graph = graph
         self.escalate_h = escalate_h
         self._lock = threading.Lock()
 
     def waiting(self, session: Session) -> list[TicketRecord]:
-        """Tickets whose recount waits for its count."""
+        """The site's tickets whose recount waits for its count."""
         return list(session.exec(select(TicketRecord).where(
+            TicketRecord.site == self.site,
             TicketRecord.status == TicketStatus.AWAITING_COUNT.value)).all())
 
     def counts_arrived(self, events: Iterable[Mapping[str, Any]]) -> list[TicketRecord]:
@@ -92,7 +97,8 @@ class Recounts:
                               and e["location"] in params.get("locations", [])), None)
                 if event is not None:
                     resumed.append(self._resume(session, record, event,
-                                                count_eaches(self.engine, event)))
+                                                count_eaches(self.engine, event,
+                                                             self.site)))
         return resumed
 
     def _resume(self, session: Session, record: TicketRecord, event: Mapping[str, Any],
@@ -100,7 +106,7 @@ class Recounts:
         count = CountResult(txn_id=str(event["txn_id"]), sku=str(event["sku"]),
                             location=str(event["location"]), counted_qty=counted,
                             system_qty=store_balance(self.engine, str(event["sku"]),
-                                                     str(event["location"])),
+                                                     str(event["location"]), self.site),
                             counted_by=event.get("user_id"), ts=event.get("ts"))
         out = self.graph().invoke(Command(resume=count.model_dump(mode="json")),
                                   {"configurable": {"thread_id": record.ticket_id}},

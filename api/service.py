@@ -221,7 +221,7 @@ class ServiceTriage:
         self.intake = Intake(store=store, queue=self.queue, audit=self.audit, scorer=scorer)
         self.learning = SiteLearning(store, self.audit)
         self.recounts = Recounts(engine=store.engine, audit=self.audit, graph=self.graph,
-                                 escalate_h=settings.recount_escalate_h)
+                                 escalate_h=settings.recount_escalate_h, site=store.site)
         self._checkpointer: Any = None
         self._graph: Any = None
         self._kit: TriageKit | None = None

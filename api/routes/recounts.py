@@ -50,14 +50,17 @@ def _recounts(request: Request) -> Recounts:
 
 
 @router.get("", response_model=list[Waiting])
-def waiting_route(request: Request, _: CurrentUser, session: SessionDep) -> list[Waiting]:
-    """Recounts waiting for their count (overdue ones are escalated on the way)."""
+def waiting_route(request: Request, user: CurrentUser, session: SessionDep) -> list[Waiting]:
+    """Recounts waiting for their count (overdue ones are escalated on the way).
+
+    Those of the service's site, where the caller holds a role there.
+    """
     recounts = _recounts(request)
     recounts.escalate_overdue()
     return [Waiting(ticket_id=r.ticket_id, sku=r.action.get("params", {}).get("sku") or r.sku,
                     locations=r.action.get("params", {}).get("locations", []),
                     since=r.decided_at, overdue=bool(r.extra.get("count_overdue_at")))
-            for r in recounts.waiting(session)]
+            for r in recounts.waiting(session) if user.role_at(r.site) is not None]
 
 
 @router.post("/{ticket_id}/count", response_model=TicketDetail,

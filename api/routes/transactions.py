@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
+from api.auth import Role
 from api.deps import SupervisorUser
-from api.errors import ApiError, Conflict, ErrorBody
+from api.errors import ApiError, Conflict, ErrorBody, Forbidden
 from api.intake import IngestResult
+from warehouse.sites import DEFAULT_SITE
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
 MAX_BATCH = 10_000
@@ -38,11 +40,17 @@ def post_transactions(
 ) -> IngestResult:
     """Persist one contract event or a batch; idempotent on ``txn_id``.
 
+    The events are the service's site's; the caller must be a supervisor there (403).
     Answers 201 when every row was accepted, 207 when some rows were rejected (the valid
     ones are persisted; ``rejected`` names each bad row's index and field), 422 when none
     was valid, 409 when every row re-delivers a stored ``txn_id`` with another payload. A
     re-delivery of the stored payload is accepted and changes nothing.
     """
+    site = getattr(request.app.state.store, "site", DEFAULT_SITE)
+    acting = user.at_site(site)
+    if acting is None or not acting.role.at_least(Role.SUPERVISOR):
+        raise Forbidden(f"{user.name} is no supervisor at site {site!r}, where this service "
+                        "stores events")
     rows = body if isinstance(body, list) else [body]
     if not rows:
         raise BatchRejected("empty batch: send one event or a non-empty list")

@@ -135,3 +135,34 @@ def test_kpis_count_the_visible_sites_or_the_one_asked_for(
     assert tickets(users["mixed"]) == 2
     assert client.get("/v1/kpis", params={"site": "default"},
                       headers=users["north_sup"]).status_code == 403
+
+
+
+def _site_folder(path: Path, txn_id: str) -> Path:
+    path.mkdir()
+    (path / "items.csv").write_text("sku,description,case_qty\nS1,Widget,1\n")
+    (path / "locations.csv").write_text("location_id,zone,type\nL1,A,PICK\n")
+    (path / "transactions.csv").write_text("txn_id,ts,type,sku,qty,location,user_id\n"
+                                           f"{txn_id},2024-05-01T08:00:00Z,RECEIPT,S1,5,L1,u1\n")
+    return path
+
+
+def test_the_event_api_of_a_site_stores_and_checks_re_deliveries_there(
+        store: Store, tmp_path: Path) -> None:
+    north = store.for_site("north")
+    store.ingest(_site_folder(tmp_path / "d", "T1"))  # the default site holds T1 (qty 5)
+    north.ingest(_site_folder(tmp_path / "n", "T9"))
+    event = {"txn_id": "T1", "ts": "2024-05-01T09:00:00+00:00", "type": "RECEIPT",
+             "sku": "S1", "qty": 7, "location": "L1", "user_id": "u2"}
+    with Session(store.engine) as s:
+        nora = auth(add_user(s, name="nora", role="supervisor", sites=["north"]).token)
+        sam = auth(add_user(s, name="sam", role="supervisor", sites=["south"]).token)
+    with TestClient(create_app(get_settings(), store=north)) as client:
+        refused = client.post("/v1/transactions", json=event, headers=sam)
+        assert refused.status_code == 403 and "north" in refused.json()["detail"]
+        # another site's T1 is no re-delivery here
+        assert client.post("/v1/transactions", json=event, headers=nora).status_code == 201
+        again = client.post("/v1/transactions", json={**event, "qty": 8}, headers=nora)
+        assert again.status_code == 409  # but now north's own T1 is
+    assert north.snapshot().transactions["txn_id"].tolist() == ["T9", "T1"]
+    assert store.snapshot().transactions["qty"].tolist() == [5.0]
