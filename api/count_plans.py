@@ -177,8 +177,9 @@ def write_task(wms: WmsAdapter | None, *, ref: str, action: Action,
 
 
 def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, user: Principal,
-                 audit: AuditLog, wms: WmsAdapter | None) -> ApprovedPlanOut:
-    """Record the one approval of ``plan`` and write its tasks; a repeat retries the rest.
+                 audit: AuditLog, wms: WmsAdapter | None,
+                 site: str = DEFAULT_SITE) -> ApprovedPlanOut:
+    """Record the one approval of ``site``'s ``plan``, write its tasks; a repeat retries the rest.
 
     Raises:
         StalePlan: the plan's digest is not the one the approver reviewed.
@@ -189,7 +190,8 @@ def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, u
     record = session.exec(select(CountPlanRecord).where(
         CountPlanRecord.digest == plan.plan_digest)).first()
     if record is None:
-        record = _record_approval(session, plan=plan, body=body, user=user, audit=audit)
+        record = _record_approval(session, plan=plan, body=body, user=user, audit=audit,
+                                  site=site)
     tasks = list(session.exec(select(CountTaskRecord).where(
         CountTaskRecord.plan_id == record.plan_id).order_by(col(CountTaskRecord.rank))))
     for task in tasks:
@@ -199,10 +201,10 @@ def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, u
 
 
 def _record_approval(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn,
-                     user: Principal, audit: AuditLog) -> CountPlanRecord:
+                     user: Principal, audit: AuditLog, site: str) -> CountPlanRecord:
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     plan_id = f"CP-{plan.plan_digest[:16]}"
-    record = CountPlanRecord(plan_id=plan_id, digest=plan.plan_digest, top=plan.top,
+    record = CountPlanRecord(site=site, plan_id=plan_id, digest=plan.plan_digest, top=plan.top,
                              approved_by=user.name, approved_at=now, comment=body.comment,
                              lines=json.dumps([x.model_dump(mode="json") for x in plan.lines]))
     session.add(record)
@@ -215,7 +217,7 @@ def _record_approval(session: Session, *, plan: CountPlanOut, body: ApprovePlanI
     session.commit()
     session.refresh(record)
     audit.append(AuditKind.DECISION, {
-        "count_plan": plan_id, "decision": "approve", "approver": user.name,
+        "count_plan": plan_id, "site": site, "decision": "approve", "approver": user.name,
         "role": user.role.value, "plan_digest": plan.plan_digest, "tasks": len(plan.lines),
         "comment": body.comment,
     }, correlation_id=plan_id)

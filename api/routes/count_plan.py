@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from api.auth import Principal, Role
 from api.count_outcomes import PlanOutcomes, plan_outcomes
 from api.count_plans import (
     ApprovedPlanOut,
@@ -24,9 +25,24 @@ from api.count_plans import (
     plan_out,
 )
 from api.deps import AuditDep, CurrentUser, SessionDep, SupervisorUser
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
+from warehouse.sites import DEFAULT_SITE
 
 router = APIRouter(prefix="/v1/count-plan", tags=["count plan"])
+
+
+def plan_site(request: Request, user: Principal) -> str:
+    """The site the service plans for (its store's), where ``user`` must be a supervisor.
+
+    Raises:
+        Forbidden: ``user`` is no supervisor at that site.
+    """
+    site: str = getattr(request.app.state.store, "site", DEFAULT_SITE)
+    acting = user.at_site(site)
+    if acting is None or not acting.role.at_least(Role.SUPERVISOR):
+        raise Forbidden(f"{user.name} is no supervisor at site {site!r}, which this plan "
+                        "counts")
+    return site
 MAX_TOP = 1000
 
 
@@ -53,7 +69,7 @@ def current_plan(request: Request, top: int) -> CountPlanOut:
 @router.get("", response_model=CountPlanOut)
 def get_plan(
     request: Request,
-    _: SupervisorUser,
+    user: SupervisorUser,
     top: Annotated[int, Query(ge=1, le=MAX_TOP, description="locations to plan")] = 50,
 ) -> CountPlanOut:
     """The ``top`` locations most likely to hold a record that differs from the shelf.
@@ -62,6 +78,7 @@ def get_plan(
     location is wrong; ``sku`` names the record in doubt (null: count the whole bin).
     Approve the plan you reviewed by its ``plan_digest``.
     """
+    plan_site(request, user)
     return current_plan(request, top)
 
 
@@ -75,19 +92,20 @@ def approve(
     409 when the plan changed since it was reviewed. Approving the same plan again writes
     nothing twice: it retries only tasks whose write-back failed.
     """
+    site = plan_site(request, user)
     plan = current_plan(request, body.top)
     return approve_plan(session, plan=plan, body=body, user=user, audit=audit,
-                        wms=request.app.state.wms)
+                        wms=request.app.state.wms, site=site)
 
 
 @router.get("/{plan_id}/outcomes", response_model=PlanOutcomes)
 def outcomes(
-    request: Request, _: CurrentUser, session: SessionDep,
+    request: Request, user: CurrentUser, session: SessionDep,
     plan_id: Annotated[str, Path(min_length=1, max_length=40)],
 ) -> PlanOutcomes:
     """What the counts of an approved plan found, against the scores the plan gave them."""
     record = session.get(CountPlanRecord, plan_id)
-    if record is None:
+    if record is None or user.role_at(record.site) is None:
         raise NotFound(f"no approved count plan {plan_id!r}")
     tasks = list(session.exec(select(CountTaskRecord).where(
         CountTaskRecord.plan_id == plan_id).order_by(col(CountTaskRecord.rank))))

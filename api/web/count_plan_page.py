@@ -12,7 +12,7 @@ from api.auth import Principal, Role
 from api.count_plans import ApprovedPlanOut, ApprovePlanIn, approve_plan
 from api.deps import AuditDep, SessionDep, require_role
 from api.errors import ApiError
-from api.routes.count_plan import MAX_TOP, current_plan
+from api.routes.count_plan import MAX_TOP, current_plan, plan_site
 from api.web.forms import form_fields, parse_form
 from api.web.session import SameOrigin, UiUser
 from api.web.templating import templates
@@ -27,6 +27,7 @@ def _page(request: Request, user: Principal, top: int, *,
     plan = None
     try:
         require_role(Role.SUPERVISOR)(user)
+        plan_site(request, user)
         plan = current_plan(request, top)
     except ApiError as exc:
         error, status_code = error or exc.message, exc.status_code
@@ -52,7 +53,8 @@ async def approve(request: Request, user: UiUser, session: SessionDep,
         try:
             require_role(Role.SUPERVISOR)(user)
             approved = approve_plan(session, plan=current_plan(request, form.top), body=form,
-                                    user=user, audit=audit, wms=request.app.state.wms)
+                                    user=user, audit=audit, wms=request.app.state.wms,
+                                    site=plan_site(request, user))
         except ApiError as exc:
             return _page(request, user, form.top, error=exc.message,
                          status_code=exc.status_code)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
 from api.auth import add_user, grant_site
+from api.count_plans import CountPlanRecord
 from api.tickets import get_ticket, save_ticket
 from sim.wms.app import create_sim_app
 from tests.api_fixtures import auth, make_ticket
@@ -166,3 +167,20 @@ def test_the_event_api_of_a_site_stores_and_checks_re_deliveries_there(
         assert again.status_code == 409  # but now north's own T1 is
     assert north.snapshot().transactions["txn_id"].tolist() == ["T9", "T1"]
     assert store.snapshot().transactions["qty"].tolist() == [5.0]
+
+
+def test_a_count_plan_is_its_sites(store: Store, tmp_path: Path) -> None:
+    north = store.for_site("north")
+    north.ingest(_site_folder(tmp_path / "n", "T9"))
+    with Session(store.engine) as s:
+        sam = auth(add_user(s, name="sam", role="supervisor", sites=["south"]).token)
+        nora = auth(add_user(s, name="nora", role="supervisor", sites=["north"]).token)
+        s.add(CountPlanRecord(site="north", plan_id="CP-1", digest="d" * 64, top=1,
+                              approved_by="nora", approved_at="2024-05-02T00:00:00+00:00",
+                              lines="[]"))
+        s.commit()
+    with TestClient(create_app(get_settings(), store=north)) as client:
+        refused = client.get("/v1/count-plan", params={"top": 5}, headers=sam)
+        assert refused.status_code == 403 and "north" in refused.json()["detail"]
+        assert client.get("/v1/count-plan/CP-1/outcomes", headers=sam).status_code == 404
+        assert client.get("/v1/count-plan/CP-1/outcomes", headers=nora).status_code == 200
