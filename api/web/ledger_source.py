@@ -69,8 +69,18 @@ def _store_key(store: Any) -> object:
         return id(store)
 
 
-def current_snapshot(app: Any) -> Snapshot:
-    """The log with balance columns and the items, from the app's view or its store."""
+def current_snapshot(app: Any, site: str | None = None) -> Snapshot:
+    """The log with balance columns and the items, from the app's view or its store.
+
+    ``site``: another site's than the service's own (its store's), read from that site's
+    rows and kept apart.
+    """
+    store = getattr(app.state, "store", None)
+    if site is not None and site != getattr(store, "site", site) and hasattr(store, "for_site"):
+        others: dict[str, Snapshot] = getattr(app.state, "ui_site_snapshots", {})
+        others[site] = _from_store(store.for_site(site), others.get(site))
+        app.state.ui_site_snapshots = others
+        return others[site]
     view = getattr(app.state, "view", None)
     cached: Snapshot | None = getattr(app.state, "ui_snapshot", None)
     if view is not None:
@@ -79,18 +89,22 @@ def current_snapshot(app: Any) -> Snapshot:
             cached = Snapshot(key, view.ledger, view.items)
             app.state.ui_snapshot = cached
         return cached
-    store = getattr(app.state, "store", None)
     if store is None or not hasattr(store, "snapshot"):
         return Snapshot(None, _empty_ledger(), pd.DataFrame())
+    cached = _from_store(store, cached)
+    app.state.ui_snapshot = cached
+    return cached
+
+
+def _from_store(store: Any, cached: Snapshot | None) -> Snapshot:
+    """``cached`` while the store has no newer transaction, else a fresh snapshot."""
     key = ("store", _store_key(store))
     if cached is not None and cached.key == key:
         return cached
     data = store.snapshot()
     ledger = with_balances(data.transactions) if len(data.transactions) else _empty_ledger()
     items = data.items.drop_duplicates("sku", keep="last").set_index("sku", drop=False)
-    cached = Snapshot(key, ledger, items)
-    app.state.ui_snapshot = cached
-    return cached
+    return Snapshot(key, ledger, items)
 
 
 def current_ledger(app: Any) -> pd.DataFrame:

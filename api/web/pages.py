@@ -226,7 +226,7 @@ def _ticket_page(request: Request, session: SessionDep, user: Principal, policy:
     ids = evidence_ids(detail)
     verdict = approval_preview(record, detail, user, policy)
     current = [a for a in detail.approvals if a.digest == detail.action_digest]
-    snapshot = current_snapshot(request.app)
+    snapshot = current_snapshot(request.app, record.site)
     row = queue_row(record, user, policy, {record.sku or "": snapshot.description(record.sku)})
     return _page(
         request, "ticket.html", user, status_code=status_code, t=detail, message=message,
@@ -262,7 +262,7 @@ def ticket_plot(request: Request, ticket_id: TicketId, user: UiUser,
                 session: SessionDep) -> Response:
     """The SKU's system balance at the location over time, flagged rows and counts marked."""
     record = load_ticket(session, ticket_id, user)
-    snapshot = current_snapshot(request.app)
+    snapshot = current_snapshot(request.app, record.site)
     svg = snapshot.cached(("plot", record.ticket_id, record.version),
                           lambda: ticket_plot_svg(snapshot.ledger, record))
     return Response(svg, media_type="image/svg+xml",

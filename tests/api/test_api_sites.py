@@ -45,8 +45,20 @@ def client(store: Store) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def users(client: TestClient, store: Store) -> dict[str, dict[str, str]]:
-    """Tickets TK1..TK3 at three sites, and users of one site, two sites and every site."""
+def users(client: TestClient, store: Store, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """Tickets TK1..TK3 at three sites, and users of one site, two sites and every site.
+
+    North's log holds TK2's SKU-2 at P-2; the default site's does not.
+    """
+    folder = tmp_path / "north"
+    folder.mkdir()
+    (folder / "items.csv").write_text("sku,description,case_qty\nSKU-2,Gadget,1\n")
+    (folder / "locations.csv").write_text("location_id,zone,type\nP-2,A,PICK\n")
+    (folder / "transactions.csv").write_text(
+        "txn_id,ts,type,sku,qty,location,user_id\n"
+        "T2a,2024-05-01T08:00:00Z,RECEIPT,SKU-2,10,P-2,u1\n"
+        "T2b,2024-05-01T09:00:00Z,ADJUSTMENT,SKU-2,-6,P-2,u7\n")
+    store.for_site("north").ingest(folder)
     with Session(store.engine) as s:
         for i, site in enumerate(SITE_OF.values(), start=1):
             save_ticket(s, ticket=make_ticket(i), site=site, unit_cost=4.0)
@@ -100,6 +112,10 @@ def test_another_sites_ticket_is_not_found_in_the_api_and_the_ui(
     assert client.post("/ui/login", data={"api_key": token, "next": "/ui/"}).status_code == 303
     assert client.get("/ui/tickets/TK2").status_code == 200
     assert client.get("/ui/tickets/TK3").status_code == 404
+    assert client.get("/ui/tickets/TK3/plot.svg").status_code == 404
+    plot = client.get("/ui/tickets/TK2/plot.svg")  # drawn from north's ledger, not default's
+    assert plot.status_code == 200 and "SKU-2" in plot.text
+    assert "no transactions for SKU-2" not in plot.text
     queue = client.get("/ui/").text
     assert "TK2" in queue and "TK3" not in queue and "TK1" not in queue
     assert client.get("/ui/search", params={"q": "TK3"}).status_code == 404
