@@ -75,7 +75,7 @@ def current_snapshot(app: Any, site: str | None = None) -> Snapshot:
     ``site``: another site's than the service's own (its store's), read from that site's
     rows and kept apart.
     """
-    store = getattr(app.state, "store", None)
+    store: Any = getattr(app.state, "store", None)
     if site is not None and site != getattr(store, "site", site) and hasattr(store, "for_site"):
         others: dict[str, Snapshot] = getattr(app.state, "ui_site_snapshots", {})
         others[site] = _from_store(store.for_site(site), others.get(site))
