@@ -16,6 +16,7 @@ from api.errors import Forbidden, NotAuthenticated
 from api.worker import WorkQueue
 from api.writeback import WriteBackRunner
 from warehouse.settings import Settings
+from warehouse.sites import DEFAULT_SITE
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -93,6 +94,30 @@ def require_role(minimum: Role) -> Callable[[Principal], Principal]:
 
 SupervisorUser = Annotated[Principal, Depends(require_role(Role.SUPERVISOR))]
 AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+def service_site(request: Request) -> str:
+    """The site of this service's store: posted events, item changes, verdicts, count plans."""
+    return str(getattr(request.app.state.store, "site", DEFAULT_SITE))
+
+
+def require_site_role(minimum: Role) -> Callable[[Request, Principal], Principal]:
+    """A dependency: callers with ``minimum`` or above at the service's site, acting there."""
+
+    def check(request: Request, user: CurrentUser) -> Principal:
+        site = service_site(request)
+        acting = user.at_site(site)
+        if acting is None or not acting.role.at_least(minimum):
+            raise Forbidden(f"{user.name} is no {minimum} at site {site!r}, whose rows this "
+                            "service keeps")
+        return acting
+
+    return check
+
+
+SiteViewer = Annotated[Principal, Depends(require_site_role(Role.VIEWER))]
+SiteSupervisor = Annotated[Principal, Depends(require_site_role(Role.SUPERVISOR))]
+SiteAdmin = Annotated[Principal, Depends(require_site_role(Role.ADMIN))]
 
 
 def get_runner(request: Request) -> WriteBackRunner:

@@ -24,9 +24,15 @@ from api.count_plans import (
     approve_plan,
     plan_out,
 )
-from api.deps import AuditDep, CurrentUser, SessionDep, SupervisorUser
-from api.errors import Forbidden, NotFound
-from warehouse.sites import DEFAULT_SITE
+from api.deps import (
+    AuditDep,
+    CurrentUser,
+    SessionDep,
+    SupervisorUser,
+    require_site_role,
+    service_site,
+)
+from api.errors import NotFound
 
 router = APIRouter(prefix="/v1/count-plan", tags=["count plan"])
 
@@ -37,12 +43,8 @@ def plan_site(request: Request, user: Principal) -> str:
     Raises:
         Forbidden: ``user`` is no supervisor at that site.
     """
-    site: str = getattr(request.app.state.store, "site", DEFAULT_SITE)
-    acting = user.at_site(site)
-    if acting is None or not acting.role.at_least(Role.SUPERVISOR):
-        raise Forbidden(f"{user.name} is no supervisor at site {site!r}, which this plan "
-                        "counts")
-    return site
+    require_site_role(Role.SUPERVISOR)(request, user)
+    return service_site(request)
 MAX_TOP = 1000
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Body, Request
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from api.deps import SupervisorUser
+from api.deps import SiteSupervisor
 from api.errors import ApiError
 from warehouse.errors import UserError
 
@@ -46,7 +46,7 @@ class UnknownItem(ApiError):
 
 @router.post("/versions", response_model=ItemChangeResult)
 def post_item_versions(
-    request: Request, user: SupervisorUser,
+    request: Request, user: SiteSupervisor,
     changes: list[ItemChange] = Body(min_length=1, max_length=MAX_ITEMS),  # noqa: B008
 ) -> ItemChangeResult:
     """Record item-master changes; one that changes nothing adds no version.

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import AdminUser, CurrentUser, SupervisorUser
+from api.deps import SiteAdmin, SiteSupervisor, SiteViewer
 from api.errors import NotFound
 from api.learning import SiteLearning
 from scoring.learning import Learned
@@ -68,7 +68,7 @@ class UndoIn(BaseModel):
 
 @router.post("/v1/resolutions", response_model=ResolutionsOut, status_code=201,
              responses={403: {"description": "needs supervisor or above"}})
-def post_resolutions(body: ResolutionsIn, user: SupervisorUser,
+def post_resolutions(body: ResolutionsIn, user: SiteSupervisor,
                      learning: LearningDep) -> ResolutionsOut:
     """Record verdicts given by the caller and relearn from them."""
     verdicts = [Resolution(**r.model_dump(), decided_by=user.name) for r in body.resolutions]
@@ -79,14 +79,14 @@ def post_resolutions(body: ResolutionsIn, user: SupervisorUser,
 
 
 @router.get("/v1/learning", response_model=Learned)
-def get_learned(_: CurrentUser, learning: LearningDep) -> Learned:
+def get_learned(_: SiteViewer, learning: LearningDep) -> Learned:
     """What this site's verdicts taught: rules, the votes behind them, ignored verdicts."""
     return learning.learned()
 
 
 @router.post("/v1/learning/rules/{rule_id}/undo", response_model=Learned,
              responses={403: {"description": "admins only"}, 404: {"description": "no rule"}})
-def undo_route(rule_id: RuleId, body: UndoIn, user: AdminUser,
+def undo_route(rule_id: RuleId, body: UndoIn, user: SiteAdmin,
                learning: LearningDep) -> Learned:
     """Switch a learned rule off; it stays off until redone."""
     try:
@@ -97,6 +97,6 @@ def undo_route(rule_id: RuleId, body: UndoIn, user: AdminUser,
 
 @router.post("/v1/learning/rules/{rule_id}/redo", response_model=Learned,
              responses={403: {"description": "admins only"}})
-def redo_route(rule_id: RuleId, user: AdminUser, learning: LearningDep) -> Learned:
+def redo_route(rule_id: RuleId, user: SiteAdmin, learning: LearningDep) -> Learned:
     """Withdraw an undo: the rule applies again if the verdicts still support it."""
     return learning.redo(rule_id, by=user.name)

@@ -6,11 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from api.auth import Role
-from api.deps import SupervisorUser
-from api.errors import ApiError, Conflict, ErrorBody, Forbidden
+from api.deps import SiteSupervisor
+from api.errors import ApiError, Conflict, ErrorBody
 from api.intake import IngestResult
-from warehouse.sites import DEFAULT_SITE
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
 MAX_BATCH = 10_000
@@ -35,7 +33,7 @@ class RedeliveryConflict(Conflict):
 def post_transactions(
     request: Request,
     response: Response,
-    user: SupervisorUser,
+    user: SiteSupervisor,
     body: Annotated[dict[str, Any] | list[Any], Body(description="one event or a list")],
 ) -> IngestResult:
     """Persist one contract event or a batch; idempotent on ``txn_id``.
@@ -46,11 +44,6 @@ def post_transactions(
     was valid, 409 when every row re-delivers a stored ``txn_id`` with another payload. A
     re-delivery of the stored payload is accepted and changes nothing.
     """
-    site = getattr(request.app.state.store, "site", DEFAULT_SITE)
-    acting = user.at_site(site)
-    if acting is None or not acting.role.at_least(Role.SUPERVISOR):
-        raise Forbidden(f"{user.name} is no supervisor at site {site!r}, where this service "
-                        "stores events")
     rows = body if isinstance(body, list) else [body]
     if not rows:
         raise BatchRejected("empty batch: send one event or a non-empty list")
