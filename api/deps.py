@@ -107,9 +107,13 @@ def require_site_role(minimum: Role) -> Callable[[Request, Principal], Principal
     def check(request: Request, user: CurrentUser) -> Principal:
         site = service_site(request)
         acting = user.at_site(site)
-        if acting is None or not acting.role.at_least(minimum):
-            raise Forbidden(f"{user.name} is no {minimum} at site {site!r}, whose rows this "
+        if acting is None:
+            raise Forbidden(f"{user.name} holds no role at site {site!r}, whose rows this "
                             "service keeps")
+        if not acting.role.at_least(minimum):
+            where = "" if user.sites is None else f" at site {site!r}"
+            raise Forbidden(f"{user.name} is a {acting.role}{where}; this needs {minimum} or "
+                            "above")
         return acting
 
     return check

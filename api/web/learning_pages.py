@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Role
-from api.deps import SessionDep, require_role
+from api.deps import SessionDep, require_role, require_site_role
 from api.routes.learning import get_learning
 from api.routes.recounts import CountIn, count_route, waiting_route
 from api.routes.tickets import TicketId
@@ -28,16 +28,17 @@ class UndoForm(BaseModel):
 @router.get("/learning", response_class=HTMLResponse)
 def learning_page(request: Request, user: UiUser) -> Response:
     """What this site's verdicts taught: rules, votes, what they suppressed, ignored verdicts."""
+    acting = require_site_role(Role.VIEWER)(request, user)
     learning = get_learning(request)
     return templates.TemplateResponse(request, "learning.html", {
         "user": user, "learned": learning.learned(), "suppressed": learning.suppressed,
-        "is_admin": user.role.at_least(Role.ADMIN)})
+        "is_admin": acting.role.at_least(Role.ADMIN)})
 
 
 @router.post("/learning/undo", dependencies=[SameOrigin])
 async def learning_undo(request: Request, user: UiUser) -> Response:
     """Switch a learned rule off (admins)."""
-    require_role(Role.ADMIN)(user)
+    require_site_role(Role.ADMIN)(request, user)
     form = parse_form(UndoForm, await form_fields(request))
     get_learning(request).undo(form.rule_id, by=user.name, reason=form.reason)
     return RedirectResponse("/ui/learning", status_code=303)
