@@ -126,7 +126,8 @@ def _history(session: Session, runner: WriteBackRunner, record: TicketRecord, us
     """The history step and the audit record of a decision, in its transaction."""
     session.add(TicketEvent(ticket_id=record.ticket_id, ts=now_iso(), actor=user.name,
                             kind=kind.value, detail=facts))
-    runner.audit.append(AuditKind.DECISION, {"ticket_id": record.ticket_id, **facts},
+    runner.audit.append(AuditKind.DECISION, {"ticket_id": record.ticket_id,
+                                             "site": record.site, **facts},
                         correlation_id=correlation_of(record), conn=session.connection())
 
 

@@ -61,6 +61,6 @@ def open_ticket(
             ticket = ended
     record = save_ticket(session, ticket=ticket, unit_cost=unit_cost, actor="tally-agent",
                          site=site)
-    audit.append(AuditKind.TICKET, ticket.model_dump(mode="json"),
+    audit.append(AuditKind.TICKET, {**ticket.model_dump(mode="json"), "site": record.site},
                  correlation_id=correlation_of(record))
     return record
