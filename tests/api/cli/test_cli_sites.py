@@ -94,3 +94,37 @@ def test_users_with_roles_per_site(tmp_path: Path) -> None:
                            "unknown role")):
         bad = runner.invoke(app, args)
         assert isinstance(bad.exception, UserError) and message in str(bad.exception)
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_export_writes_one_sites_stored_tickets_as_contract_lines(
+        db: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    from sqlmodel import Session
+
+    from api.db import prepare_database
+    from api.tickets import save_ticket, update_ticket
+    from tests.api_fixtures import make_ticket
+    from warehouse.contract import Ticket
+    from warehouse.settings import get_settings
+
+    if db == "postgres":
+        monkeypatch.setenv("TALLY_DATABASE_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
+    engine = prepare_database()
+    tickets = {site: make_ticket(i, ticket_id=f"TK-{site}", note_kept="extra field")
+               for i, site in enumerate(("default", "north"), start=1)}
+    with Session(engine) as s:
+        for site, ticket in tickets.items():
+            save_ticket(s, ticket=ticket, site=site)
+        record = save_ticket(s, ticket=tickets["north"], site="north")  # stored once
+        update_ticket(s, record=record, status="REJECTED")
+    engine.dispose()
+    out = tmp_path / "north.jsonl"
+    done = CliRunner().invoke(app, ["tickets", "export", "--site", "north", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "1 tickets of site north" in done.output
+    (line,) = _lines(out)
+    expected = tickets["north"].model_dump(mode="json") | {"status": "REJECTED"}
+    assert line == expected  # the contract fields and the extra one, as it stands now
+    assert Ticket.model_validate(line).ticket_id == "TK-north"
