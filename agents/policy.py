@@ -18,7 +18,14 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
-from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
+from agents.params import (
+    DEFAULT_PARAMS,
+    OPEN_STORAGE,
+    TRANSFERS,
+    PolicyParams,
+    high_value_skus,
+    placement,
+)
 from agents.value import value_at_risk, value_fact
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str, records
@@ -367,38 +374,36 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: Pol
 
 def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
               ) -> tuple[Action, list[EvidenceItem]]:
-    moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
-    for row in records(moved):
+    for row in records(rows):
+        to = placement(row.type, row.location, row.to_location, lambda x: _type(view, x))
         item = view.item(row.sku)
-        if item is None:
+        if to is None or item is None:
             continue
-        dest = view.location(row.to_location)
+        dest = view.location(to)
         dtype = cell_str(dest.get("type")) if dest is not None else None
         home = cell_str(item.get("home_location"))
         cost = cell_float(item.get("unit_cost")) or 0.0
         if row.sku in _high_value(view, p) and dtype in OPEN_STORAGE:
             cage = home if home and _type(view, home) == "CAGE" else _first_of_type(view, "CAGE")
             if cage:
-                return (Action(type=A.RESLOT, params={"sku": row.sku,
-                                                      "from_location": row.to_location,
+                return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                       "to_location": cage}),
                         _derived(f"{row.sku} costs {num(cost, 2)} each but went to "
-                                 f"{row.to_location} ({dtype}); secure it in {cage}"))
+                                 f"{to} ({dtype}); secure it in {cage}"))
         limit = cell_float(dest.get("max_weight_kg")) if dest is not None else None
         unit = cell_float(item.get("unit_weight_kg"))
-        if limit and unit and not math.isnan(row.dest_after) and row.dest_after * unit > limit:
-            target = home if home and home != row.to_location else None
+        after = row.dest_after if row.type in TRANSFERS else row.bal_after
+        if limit and unit and not math.isnan(after) and after * unit > limit:
+            target = home if home and home != to else None
             if target:
-                load = row.dest_after * unit
-                return (Action(type=A.RESLOT, params={"sku": row.sku,
-                                                      "from_location": row.to_location,
+                return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                       "to_location": target}),
-                        _derived(f"{row.to_location} holds {num(load, 1)} kg of {row.sku} against "
+                        _derived(f"{to} holds {num(after * unit, 1)} kg of {row.sku} against "
                                  f"a {num(limit)} kg limit"))
-        if home and row.to_location != home and dtype == "PICK":
-            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": row.to_location,
+        if home and to != home and dtype == "PICK":
+            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                   "to_location": home}),
-                    _derived(f"{row.txn_id} put {row.sku} into {row.to_location}, not its home "
+                    _derived(f"{row.txn_id} put {row.sku} into {to}, not its home "
                              f"location {home}"))
     counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
     over = counts[counts["var"] > 0]
