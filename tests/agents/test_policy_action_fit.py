@@ -39,6 +39,25 @@ def test_one_handling_scanned_twice_voids_the_extra_scan() -> None:
     assert draft.action.params == {"txn_id": ids[1]}
 
 
+def test_a_double_scan_on_a_site_without_devices_voids_the_extra_scan() -> None:
+    scan = {"type": "PICK", "sku": "A", "qty": 3, "location": "P1", "user_id": "U7",
+            "ref": "SO-78"}  # no device_id: the user is the scanner
+    draft, ids = _draft(R.MIS_SCAN, [{**scan, "ts": at(30)}, {**scan, "ts": at(30.003)}])
+    assert draft.action.type is A.VOID_DUPLICATE
+    assert draft.action.params == {"txn_id": ids[1]}
+    other = {**scan, "user_id": "U8", "ts": at(30.003)}  # another picker: two handlings
+    draft, _ = _draft(R.MIS_SCAN, [{**scan, "ts": at(30)}, other])
+    assert draft.action.type is not A.VOID_DUPLICATE
+
+
+def test_a_receipt_posted_at_a_face_not_its_home_reslots_it_home() -> None:
+    receipt = {"ts": at(30), "type": "RECEIPT", "sku": "C", "qty": 24, "expected_qty": 24,
+               "location": "P9", "user_id": "U7", "ref": "ASN-5"}  # direct to storage
+    draft, _ = _draft(R.SLOTTING, [receipt], sku="C", location="P9")
+    assert draft.action.type is A.RESLOT
+    assert draft.action.params == {"sku": "C", "from_location": "P9", "to_location": "P3"}
+
+
 def test_a_weight_that_fits_a_look_alike_only_recounts() -> None:
     # 3 EA scanned as A (0.36 kg each) weigh 3.18 kg = 3 x B (1.06 kg): B was likely picked,
     # but only a count can say what is on either shelf

@@ -145,6 +145,20 @@ def test_weight_limit_applies_to_storage_not_to_stock_in_passage() -> None:
     assert "OVER_WEIGHT_LIMIT" in flags_on_extra(dataset([dict(heavy, to_location="R1")]))
 
 
+def test_receipt_posted_straight_at_storage_is_a_placement_the_location_rules_read() -> None:
+    # a direct-to-storage site writes no putaway: the receipt at R1 is where H was put
+    direct = {"ts": at(30.0), "type": "RECEIPT", "sku": "H", "qty": 4, "expected_qty": 4,
+              "location": "R1", "user_id": "X1", "ref": "ASN8"}
+    fired = flags_on_extra(dataset([direct]))
+    assert fired["HIGH_VALUE_OUTSIDE_CAGE"][0].numbers["to_location"] == "R1"
+    heavy = dict(direct, sku="B", qty=40, weight_kg=170.0)  # R1 holds at most 100 kg
+    assert "OVER_WEIGHT_LIMIT" in flags_on_extra(dataset([heavy]))
+    away = dict(direct, sku="C", location="P9")  # C's home is P3
+    assert "AWAY_FROM_HOME" in flags_on_extra(dataset([away]))
+    assert not flags_on_extra(dataset([dict(away, location="P3")]))  # its own face
+    assert not flags_on_extra(dataset([dict(direct, location="D1")]))  # at the dock
+
+
 # -- both expected_qty conventions ------------------------------------------------------------
 
 
