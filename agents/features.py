@@ -262,7 +262,7 @@ def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> Non
     f["has_counts"] = 1.0
     f["count_short"] = _frac(var < 0)
     f["count_over"] = _frac(var > 0)
-    exp = np.clip(np.abs(rows["expected_qty"][counted]), 1, None)
+    exp = np.clip(np.abs(rows["qty"][counted] - var), 1, None)  # a blind count's: the balance
     f["count_rel_var"] = float(np.clip((var / exp).mean(), -5, 5))
     packs = [_field(ctx.item(s), "case_qty") for s in skus]
     f["var_pack_multiple"] = _frac(np.array(

@@ -82,6 +82,24 @@ def test_wrong_bin_putaway_reslots_from_the_over_bin_to_the_short_one() -> None:
     assert draft.value_at_risk == pytest.approx(12 * 1.0)
 
 
+def test_blind_counts_are_read_against_the_running_balance() -> None:
+    # a site that counts blind shows no expected_qty: the variance is against the ledger
+    counts = [
+        {"ts": at(30), "type": "CYCLE_COUNT", "sku": "A", "qty": 12, "location": "P9",
+         "user_id": "C1"},
+        {"ts": at(30.1), "type": "CYCLE_COUNT", "sku": "A", "qty": 358, "location": "P1",
+         "user_id": "C1"},
+    ]
+    draft, _ = _draft(R.SLOTTING, [{"ts": at(29), "type": "MOVE", "sku": "A", "qty": 1,
+                                     "location": "P1", "to_location": "P9", "user_id": "U1"},
+                                    *counts])
+    assert draft.action.type is A.RESLOT
+    assert draft.action.params == {"sku": "A", "from_location": "P9", "to_location": "P1"}
+    unseen = [{**counts[0], "location": "R1"}]  # a bin no row touched before: no balance
+    draft, _ = _draft(R.SLOTTING, unseen, location="R1")
+    assert draft.action.type is A.RECOUNT
+
+
 def test_suspected_loss_is_investigated_naming_the_user() -> None:
     offs = [{"ts": at(30 + 24 * k), "type": "ADJUSTMENT", "sku": "H", "qty": -1,
              "location": "CG1", "user_id": "U66", "reason_code": "LOST"} for k in range(3)]
