@@ -181,6 +181,19 @@ def test_asn_line_total_repeated_on_partials_sums_them_and_a_later_part_complete
     assert {f.numbers["asn_qty"] for f in hits} == {70} and len(hits) == 2
 
 
+def test_short_pallet_weighed_short_again_at_putaway_is_not_a_dock_misread() -> None:
+    # one ASN, one line per pallet (C: 24 EA a case, 1.2 kg): 2 CS arrive as 1 CS (1.2 kg)
+    pallets = [dict(receipt(30.0, 3, 3, "ASN9"), uom="CS", weight_kg=3.6),
+               dict(receipt(30.05, 2, 2, "ASN9"), uom="CS", weight_kg=1.2)]
+    puts = [dict(transfer(30.5, "C", "R1", qty=3), uom="CS", weight_kg=3.6),
+            dict(transfer(30.6, "C", "R1", qty=2), uom="CS", weight_kg=1.2)]
+    fired = flags_on_extra(dataset([*pallets, *puts]))
+    assert [f.numbers["measured_kg"] for f in fired["DOCK_WEIGHT_MISMATCH"]] == [1.2]
+    # the scale misread the second pallet; its putaway weighs right: explained
+    misread = flags_on_extra(dataset([*pallets, puts[0], dict(puts[1], weight_kg=2.4)]))
+    assert "DOCK_WEIGHT_MISMATCH" not in misread
+
+
 def test_ambiguous_asn_is_read_the_way_the_site_settles_its_other_asns() -> None:
     # 40 + 30 against 40 and 40: one short pallet (per line) or 30 over (total repeated)
     odd = [receipt(200.0, 40, 40, "ASNX"), receipt(200.5, 30, 40, "ASNX")]
