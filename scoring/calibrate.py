@@ -2,15 +2,16 @@
 
 Scores generator seeds 1-9 of the training profiles (``sim.generator.profiles``; the
 seeds cycle through them; benign background on) with uncalibrated strengths, then fits,
-per reason code, an isotonic curve from strength to the share of such flags whose incident
-covers a real (non-LEGITIMATE) labelled case, and a logistic (Platt) curve from the log-odds
+per reason code, an isotonic curve from strength (the code's best in an incident: the flags
+of one incident are one observation, not many) to the share of such incidents that cover a
+real (non-LEGITIMATE) labelled case, and a logistic (Platt) curve from the log-odds
 of an incident's combined evidence to the share of such incidents that are real. Held-out
 profiles and seeds >= 100 are kept for evaluation (benchmarks/scorer.py, the eval suite);
 :func:`collect` refuses them.
 
-Each isotonic step is shrunk towards a half (Laplace: ``(real + 1) / (flags + 2)`` over the
-flags of the step), so a code that was always real on 30 training flags reads 0.97, not a
-certainty, and a code seen thousands of times reads closer to its share: risk keeps ranking
+Each isotonic step is shrunk towards a half (Laplace: ``(real + 1) / (n + 2)`` over the
+incidents of the step), so a code that was always real in 30 training incidents reads 0.97,
+not a certainty, and a code seen in hundreds reads closer to its share: risk keeps ranking
 where raw shares would all read 1.00.
 
 Risk is for sites Tally has never seen, so the incident curve is fitted *across sites*: each
@@ -30,7 +31,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from scoring.calibration import DEFAULT_PATH, Calibration, logit
+from scoring.calibration import DEFAULT_PATH, Calibration, combine, logit
 from scoring.evaluate import case_txns
 from scoring.scorer import Scorer
 from sim.generator import GeneratorConfig, generate
@@ -78,9 +79,9 @@ def _code_curves(per_code: dict[str, tuple[list[float], list[float]]]) -> Calibr
 
 
 def _evidence(cal: Calibration, incidents: list[tuple[dict[str, float], bool]]) -> list[float]:
-    """Noisy-or of each incident's calibrated best strength per code."""
-    return [1.0 - float(np.prod([1.0 - cal.flag_probability(np.array([c]), np.array([s]))[0]
-                                 for c, s in best.items()])) for best, _ in incidents]
+    """Each incident's evidence from its calibrated best strength per code (as scored)."""
+    return [combine(cal.flag_probability(np.array(list(best)), np.array(list(best.values()))))
+            for best, _ in incidents]
 
 
 def _pooled(parts: list[tuple[dict, list]]) -> tuple[dict, list]:
@@ -137,7 +138,7 @@ def choose_strength(oof: dict[str, tuple[list[float], list[float]]]
 
 def collect(seeds: tuple[int, ...], days: int, skus: int, profile: str | None = None
             ) -> tuple[dict, list]:
-    """Per code (strength, real) pairs and per incident (best strength per code, real).
+    """Per code (best strength in an incident, real) pairs and per incident the same dict.
 
     Each seed simulates its training profile, or ``profile`` for all when given.
     """
@@ -159,10 +160,10 @@ def collect(seeds: tuple[int, ...], days: int, skus: int, profile: str | None = 
             hit = any(t in real_txns for t in inc.txn_ids)
             best: dict[str, float] = {}
             for f in inc.flags:
-                xs, ys = per_code[f.code]
-                xs.append(f.score)
-                ys.append(float(hit))
                 best[f.code] = max(best.get(f.code, 0.0), f.score)
+            for code, score in best.items():  # one pair per incident: flags of one are one
+                per_code[code][0].append(score)
+                per_code[code][1].append(float(hit))
             incidents.append((best, hit))
         print(f"seed {seed} ({cfg.profile}): {len(data.transactions):,} rows, "
               f"{len(result.incidents)} incidents")
