@@ -452,6 +452,16 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                     _derived(f"dock weight of {row.txn_id} fits the ASN quantity: the receipt was "
                              f"miscounted by {num(diff)} EA; correct {row.sku} at {where} by "
                              f"{num(-diff)} EA"))
+        # no scale: a later count that finds the difference on the shelf says the ASN
+        # quantity arrived and the receipt was keyed wrong
+        found = rows[(rows["type"] == "CYCLE_COUNT") & (rows["sku"] == row.sku)
+                     & (rows["ts"] >= row.ts) & ((rows["var"] + diff).abs() < 0.5)]
+        for count in records(found.head(1)):
+            return (_adjust(row.sku, count.location, -diff, ReasonCode.COUNT_CORRECTION),
+                    _derived(f"count {count.txn_id} found {num(-diff)} EA more of {row.sku} at "
+                             f"{count.location} than the system, the difference between "
+                             f"{row.txn_id} and its ASN line: the receipt was keyed wrong; "
+                             f"correct {count.location} by {num(-diff)} EA"))
         ref = cell_str(row.ref)
         if ref:
             return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": row.sku,

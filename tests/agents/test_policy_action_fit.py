@@ -100,6 +100,24 @@ def test_blind_counts_are_read_against_the_running_balance() -> None:
     assert draft.action.type is A.RECOUNT
 
 
+def test_receipt_keyed_wrong_that_a_count_settles_is_adjusted_without_a_scale() -> None:
+    # no dock weight: 12 EA keyed against an ASN line of 21; the count finds the other 9
+    rows = [{"ts": at(30), "type": "RECEIPT", "sku": "C", "qty": 12, "expected_qty": 21,
+             "location": "D1", "user_id": "U7", "ref": "ASN-6"},
+            {"ts": at(30.5), "type": "PUTAWAY", "sku": "C", "qty": 12, "location": "D1",
+             "to_location": "R1", "user_id": "U7"},
+            {"ts": at(50), "type": "CYCLE_COUNT", "sku": "C", "qty": 21, "expected_qty": 12,
+             "location": "R1", "user_id": "C1"}]
+    draft, _ = _draft(R.RECEIVING_ERROR, rows, sku="C", location="D1")
+    assert draft.action.type is A.ADJUST_INVENTORY
+    assert draft.action.params["location"] == "R1" and draft.action.params["qty_delta"] == 9
+    # the count agrees with the receipt: the supplier shipped short, claim it
+    draft, _ = _draft(R.RECEIVING_ERROR, [*rows[:2], {**rows[2], "qty": 12}], sku="C",
+                      location="D1")
+    assert draft.action.type is A.SUPPLIER_CLAIM
+    assert draft.action.params == {"ref": "ASN-6", "sku": "C", "qty_delta": -9}
+
+
 def test_suspected_loss_is_investigated_naming_the_user() -> None:
     offs = [{"ts": at(30 + 24 * k), "type": "ADJUSTMENT", "sku": "H", "qty": -1,
              "location": "CG1", "user_id": "U66", "reason_code": "LOST"} for k in range(3)]
