@@ -130,3 +130,14 @@ def test_further_codes_on_one_incident_add_less_evidence() -> None:
     assert combine([0.5, 0.99]) == combine([0.99, 0.5])  # the strongest counts fully
     many = combine([0.999] * 6)
     assert combine([0.999] * 3) < many < 1.0
+
+
+@pytest.mark.parametrize("kind", ["CYCLE_COUNT", "PICK", "RECEIPT", "ADJUSTMENT"])
+def test_a_log_of_one_transaction_fits_and_scores(small: Dataset, kind: str) -> None:
+    # a site's first export can be a single count: fitting on it used to raise a TypeError
+    one = small.transactions[small.transactions["type"] == kind].head(1).reset_index(drop=True)
+    assert len(one) == 1
+    data = Dataset(small.items, small.locations, one)
+    result = Scorer().fit(data).score_batch(data)
+    assert len(result.txn_scores) == 1
+    assert all(f.txn_id == one.loc[0, "txn_id"] for f in result.flags)
