@@ -11,6 +11,7 @@ so the explanation can cite them.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -436,16 +437,13 @@ def _first_of_type(view: WarehouseView, kind: str) -> str | None:
 
 def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                ) -> tuple[Action, list[EvidenceItem]]:
-    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
-    rec = rec[rec["qty"] != rec["expected_qty"]]
-    for row in records(rec):
-        per = row.eaches / row.qty if row.qty else 1.0
-        diff = (row.qty - row.expected_qty) * per
+    for row, diff, line in _asn_differences(case, rows, view):
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
-        weight = cell_float(row.weight_kg)
-        shipped_asn = bool(unit and weight) and abs(
-            weight / (row.expected_qty * per * unit) - 1) < p.weight_fit
+        weights = pd.to_numeric(line["weight_kg"], errors="coerce")
+        ordered = float(line["eaches"].sum()) - diff  # eaches the ASN line(s) said
+        shipped_asn = bool(unit and weights.notna().all() and ordered > 0) and abs(
+            float(weights.sum()) / (ordered * (unit or 1.0)) - 1) < p.weight_fit
         if shipped_asn:
             where = _put_to(row, view)
             return (_adjust(row.sku, where, -diff, ReasonCode.COUNT_CORRECTION),
@@ -482,6 +480,33 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                              f"{num(weight / unit, 1)} EA at {num(unit)} kg each, not the "
                              f"{num(row.eaches)} EA received: claim {num(delta)} EA"))
     return _inspect(case, rows), []
+
+
+def _asn_differences(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+                     ) -> Iterator[tuple[Any, float, pd.DataFrame]]:
+    """Receipts that differ from their ASN, with the difference in eaches and the line's rows.
+
+    The scorer's finding reads the site's convention (one line per pallet, or the line total
+    repeated on partial receipts): its difference is the line's, and the line is every
+    receipt of the SKU under that ASN; a receipt it did not flag settled its line. An
+    incident without flags (made by hand) reads each receipt against its own
+    ``expected_qty``.
+    """
+    flagged = {f.txn_id: f for f in case.incident.flags if f.code == "RECEIPT_QTY_MISMATCH"}
+    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
+    for row in records(rec[rec["txn_id"].isin(list(flagged))]):
+        per = row.eaches / row.qty if row.qty else 1.0
+        diff = cell_float(flagged[row.txn_id].numbers.get("difference"))
+        ref = cell_str(row.ref)
+        if diff is None or not ref:
+            continue
+        line = view.rows(sku=row.sku, ref=ref)
+        yield row, diff * per, line[line["type"] == "RECEIPT"]
+    if case.incident.flags:  # scored: a receipt the scorer left alone settled its line
+        return
+    for row in records(rec[rec["qty"] != rec["expected_qty"]]):
+        per = row.eaches / row.qty if row.qty else 1.0
+        yield row, (row.qty - row.expected_qty) * per, rec[rec["txn_id"] == row.txn_id]
 
 
 def _put_to(receipt: Any, view: WarehouseView) -> str:

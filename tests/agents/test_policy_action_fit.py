@@ -11,6 +11,7 @@ from agents.case import CaseFile
 from agents.features import FeatureContext, case_features
 from agents.params import PolicyParams, high_value_skus
 from agents.policy import draft_action
+from scoring import Scorer
 from scoring.types import Incident
 from tests.scorer_cases import at, dataset
 from tools.view import WarehouseView
@@ -116,6 +117,32 @@ def test_receipt_keyed_wrong_that_a_count_settles_is_adjusted_without_a_scale() 
                       location="D1")
     assert draft.action.type is A.SUPPLIER_CLAIM
     assert draft.action.params == {"ref": "ASN-6", "sku": "C", "qty_delta": -9}
+
+
+def _scored_draft(cause: RootCause, extra: list[dict[str, Any]]) -> Any:
+    """The policy's draft for the scorer's incident over the first of ``extra``'s rows."""
+    data = dataset([{**row, "lot": "CASE"} for row in extra])
+    tx = data.transactions
+    first = tx.loc[tx["lot"] == "CASE", "txn_id"].iloc[0]
+    incident = next(i for i in Scorer().fit(data).score_batch(data).incidents
+                    if first in i.txn_ids)
+    case = CaseFile(incident=incident, features=case_features(incident, FeatureContext(data)))
+    return draft_action(cause, case, WarehouseView(data))
+
+
+def test_a_line_total_repeated_on_pallets_is_claimed_or_adjusted_for_the_line() -> None:
+    # one ASN line of 10 EA, its total repeated on two pallets that bring 6 + 3
+    pallets = [{"ts": at(30 + k / 10), "type": "RECEIPT", "sku": "C", "qty": q,
+                "expected_qty": 10, "location": "D1", "user_id": "U7", "ref": "ASN-7"}
+               for k, q in enumerate((6, 3))]
+    draft = _scored_draft(R.RECEIVING_ERROR, pallets)
+    assert draft.action.type is A.SUPPLIER_CLAIM
+    assert draft.action.params == {"ref": "ASN-7", "sku": "C", "qty_delta": -1}  # not -4
+    # the dock scale weighed the whole line (10 x 0.05 kg): the receipts were keyed wrong
+    weighed = [{**pallets[0], "weight_kg": 0.35}, {**pallets[1], "weight_kg": 0.15}]
+    draft = _scored_draft(R.RECEIVING_ERROR, weighed)
+    assert draft.action.type is A.ADJUST_INVENTORY
+    assert draft.action.params["qty_delta"] == 1
 
 
 def test_suspected_loss_is_investigated_naming_the_user() -> None:
