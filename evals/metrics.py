@@ -285,7 +285,8 @@ def risk_auc(units: Iterable[Judged]) -> float:
     that cover no case (false alarms) or only LEGITIMATE ones. Ties count a half; 0.5 when
     either side is empty (nothing to rank).
     """
-    real, other = [], []
+    real: list[float] = []
+    other: list[float] = []
     for u in units:
         if u.ticket is None or u.ticket.parent_ticket_id:
             continue

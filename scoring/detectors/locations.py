@@ -51,10 +51,11 @@ def _placements(ctx: Context) -> pd.DataFrame:
     direct = _direct_receipts(f)
     limits = ctx.catalog.locations["max_weight_kg"]
     own_limit = f["location"].map(limits).to_numpy(dtype=float) if len(limits) else np.nan
+    none = np.full(len(f), None, dtype=object)
     place = np.where(into, f["to_location"].to_numpy(dtype=object),
-                     np.where(direct, f["location"].to_numpy(dtype=object), None))
+                     np.where(direct, f["location"].to_numpy(dtype=object), none))
     place_type = np.where(into, f["dest_type"].to_numpy(dtype=object),
-                          np.where(direct, f["loc_type"].to_numpy(dtype=object), None))
+                          np.where(direct, f["loc_type"].to_numpy(dtype=object), none))
     return pd.DataFrame({
         "into": into,
         "placed": (into & np.isin(place_type, list(STORAGE_TYPES))) | direct,
