@@ -119,14 +119,9 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     )
     measured = f["weight_kg"].to_numpy()
-    after = pl["after"].to_numpy()
-    est = after * f["unit_weight"].to_numpy()
+    est = pl["after"].to_numpy() * f["unit_weight"].to_numpy()
     limit = pl["max_w"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # what the place holds after the row, at the weight per each the scale measured:
-        # three pallets each under the limit can overload it together
-        per_each = np.where(f["eaches"].to_numpy() > 0, measured / f["eaches"].to_numpy(), np.nan)
-        measured = np.fmax(measured, after * per_each)
+    with np.errstate(invalid="ignore"):
         over_m = storage & (measured > limit)
         over_e = (
             storage & (est > limit * p["overweight_estimate_margin"])

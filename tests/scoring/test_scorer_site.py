@@ -159,15 +159,6 @@ def test_receipt_posted_straight_at_storage_is_a_placement_the_location_rules_re
     assert not flags_on_extra(dataset([dict(direct, location="D1")]))  # at the dock
 
 
-def test_pallets_each_under_the_limit_that_overload_a_location_together_are_flagged() -> None:
-    # R1 holds at most 100 kg; three weighed pallets of 40 kg each go there
-    pallets = [dict(transfer(30.0 + k / 10, "B", "R1", qty=36), weight_kg=40.0)
-               for k in range(3)]
-    over = flags_on_extra(dataset(pallets))["OVER_WEIGHT_LIMIT"]
-    assert [f.numbers["load_kg"] for f in over] == [120.0]  # the third pallet tips it
-    assert "OVER_WEIGHT_LIMIT" not in flags_on_extra(dataset(pallets[:2]))
-
-
 # -- both expected_qty conventions ------------------------------------------------------------
 
 
