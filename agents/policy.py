@@ -406,7 +406,11 @@ def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
                                                   "to_location": home}),
                     _derived(f"{row.txn_id} put {row.sku} into {to}, not its home "
                              f"location {home}"))
-    counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
+    counts = rows[rows["type"] == "CYCLE_COUNT"]
+    # a blind count in a bin the log never put the SKU in: the system holds none there
+    unseen = counts["var"].isna() & counts["expected_qty"].isna() & (counts["qty"] > 0)
+    counts = counts.assign(var=counts["var"].where(~unseen, counts["qty"]))
+    counts = counts[counts["var"].fillna(0) != 0]
     over = counts[counts["var"] > 0]
     for row in records(over):  # stock counted over in one bin, short in another
         short = counts[(counts["sku"] == row.sku) & (counts["var"] < 0)

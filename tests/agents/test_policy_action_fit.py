@@ -99,6 +99,10 @@ def test_blind_counts_are_read_against_the_running_balance() -> None:
     unseen = [{**counts[0], "location": "R1"}]  # a bin no row touched before: no balance
     draft, _ = _draft(R.SLOTTING, unseen, location="R1")
     assert draft.action.type is A.RECOUNT
+    # ... but with the home short, A found where the system never had it was put there
+    draft, _ = _draft(R.SLOTTING, [*unseen, counts[1]], location="P1")
+    assert draft.action.type is A.RESLOT
+    assert draft.action.params == {"sku": "A", "from_location": "R1", "to_location": "P1"}
 
 
 def test_receipt_keyed_wrong_that_a_count_settles_is_adjusted_without_a_scale() -> None:
