@@ -13,7 +13,7 @@ on (CONTRACT.md section 3, "adjust only what is known"):
   item sells in, else the largest pack up to a dozen that divides the write-off (then said
   to be an estimate).
 
-Notes are read only through :func:`agents.notes.read_note` (which gives nothing for a note
+Notes are read only through :func:`scoring.notes.read_note` (which gives nothing for a note
 that addresses the system); a note never supplies an action, only the cause and the size.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from agents.notes import read_note
+from scoring.notes import read_note
 from tools.view import WarehouseView, cell_str, records
 from warehouse.contract import RootCause
 

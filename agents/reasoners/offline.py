@@ -23,7 +23,7 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
-from agents.notes import doubtful, note_causes
+from scoring.notes import doubtful, note_causes
 from prompts import preload, render
 from warehouse.contract import Action, EvidenceItem, RootCause
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.notes import read_note
+from scoring.notes import read_note
 from agents.reasoners import OfflineReasoner
 from tests.agents.test_reasoner_offline import SIGNATURES, case_with
 from warehouse.contract import RootCause
