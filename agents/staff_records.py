@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scoring.notes import read_note
@@ -107,13 +108,13 @@ def _sells_in(view: WarehouseView, sku: str) -> tuple[int, float, int] | None:
 
     Returns the size, the share of order lines that are its multiples and their count.
     """
-    qty = view.rows(sku=sku)
-    qty = qty.loc[qty["type"] == "PICK", "eaches"].dropna().abs()
-    qty = qty[qty >= 1].round().astype(int)
+    rows = view.rows(sku=sku)
+    picked = np.abs(rows.loc[rows["type"] == "PICK", "eaches"].dropna().to_numpy(dtype=float))
+    qty = np.round(picked[picked >= 1]).astype(int)
     if len(qty) < MIN_ORDERS:
         return None
     for size in range(min(int(qty.max()), MAX_ORDER_PACK), 1, -1):
-        share = float((qty % size == 0).mean())
+        share = float(np.mean(qty % size == 0))
         if share >= ORDER_SHARE:
             return size, share, len(qty)
     return None

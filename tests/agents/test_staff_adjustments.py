@@ -85,6 +85,16 @@ def test_sold_in_sets_reads_the_size_from_the_description() -> None:
     assert draft.action.params["new"] == 4
 
 
+def test_sold_in_sets_reads_the_size_from_the_sizes_the_item_sells_in() -> None:
+    # 400 order lines of 16 or 32 beside the background's 40 of 2-3: the shop sells C in 16s
+    orders = [{"ts": at(1 + k / 50), "type": "PICK", "sku": "C", "qty": 16 * (1 + k % 2),
+               "location": "P3", "user_id": "ORDERS", "ref": f"INV{k}"} for k in range(400)]
+    draft = _draft(R.UOM_MASTER_DATA, [*orders, _adj(300, "C", -960, "? sold as sets?")],
+                   sku="C")
+    assert draft.action.params["new"] == 16
+    assert any("multiples of 16" in e.fact for e in draft.derived)
+
+
 def test_an_unstated_set_size_is_an_estimate_the_fact_says_to_confirm() -> None:
     draft = _draft(R.UOM_MASTER_DATA, [_adj(30, "C", -770, "sold as sets")], sku="C")
     assert draft.action.type is A.CORRECT_MASTER_DATA
