@@ -9,11 +9,12 @@
   the site's adjustments rarely take (the chance of a coincidental partner that day is
   below ``offset_chance``): stock booked to the wrong code and moved back, the mis-scan
   signature. Both rows are flagged and linked.
-- ``NOTED_EXCEPTION``: an adjustment whose own note names a cause to fix (a code mix-up, a
-  wrong pack, a loss; :func:`scoring.notes.read_note`), whatever its size: the person who
-  posted it found the exception. A note that only explains (damage, found, another
-  channel), doubts, addresses the system, or is the item's catalogue description (exports
-  fill an empty note with it) flags nothing.
+- ``NOTED_EXCEPTION``: an adjustment the size rules pass over whose own note names a cause
+  to fix (a code mix-up, a wrong pack, a loss; :func:`scoring.notes.read_note`): the person
+  who posted it found the exception, however small. A note that only explains (damage,
+  found, another channel), doubts, addresses the system, or is the item's catalogue
+  description (exports fill an empty note with it) flags nothing. Its strength is low until
+  ``python -m scoring.calibrate`` fits it: it adds a case, not certainty to a flagged one.
 
 Count corrections (a clerk posting exactly the variance a count just found) are neither
 write-offs nor large adjustments; nor is the adjustment that opens a bin's balance (its
@@ -68,18 +69,22 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
 
 def detect(ctx: Context) -> pd.DataFrame:
     """Write-off patterns, large, offsetting and noted adjustments (:data:`CODES`)."""
-    return pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx), _noted(ctx)],
-                     ignore_index=True)
+    sized = pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx)], ignore_index=True)
+    return pd.concat([sized, _noted(ctx, set(sized["row"]))], ignore_index=True)
 
 
 FIX_CAUSES = frozenset({RootCause.MIS_SCAN, RootCause.UOM_MASTER_DATA, RootCause.SHRINKAGE})
 """Causes a note can name that leave something to fix (an explained damage leaves nothing)."""
 
 
-def _noted(ctx: Context) -> pd.DataFrame:
-    """An adjustment whose own note names a cause to fix, scored lower where it doubts."""
+def _noted(ctx: Context, flagged: set[int]) -> pd.DataFrame:
+    """An adjustment the other rules pass over whose own note names a cause to fix.
+
+    Rows another adjustment rule flagged are left out: their note reaches the reasoner with
+    the case anyway, and counting it again would only push the incident's risk to 1.
+    """
     f = ctx.frame
-    adj = f[(f["type"] == "ADJUSTMENT") & f["note"].notna()]
+    adj = f[(f["type"] == "ADJUSTMENT") & f["note"].notna() & ~f["row"].isin(flagged)]
     if adj.empty:
         return flags("adjustments", "", [], [], {}, [])
     catalogue = {" ".join(str(d).split()).lower()
@@ -91,7 +96,7 @@ def _noted(ctx: Context) -> pd.DataFrame:
         readings = read_note(str(note))
         cause = next((r.cause for r in readings if r.cause in FIX_CAUSES), None)
         if cause is not None:
-            said[note] = (cause.value, 0.5 if any(r.cause is None for r in readings) else 0.7)
+            said[note] = (cause.value, 0.1 if any(r.cause is None for r in readings) else 0.15)
     hit = adj[adj["note"].isin(list(said))]
     read = [said[n] for n in hit["note"]]
     return flags(
