@@ -9,8 +9,8 @@ from langgraph.types import Command
 
 from agents.case import CaseFile
 from agents.features import FeatureContext, case_features
-from scoring.notes import read_note
 from agents.state import TicketState
+from scoring.notes import read_note
 from tools.count_history import count_history
 from tools.duplicate_candidates import duplicate_candidates
 from tools.item_master import item_master

@@ -23,8 +23,8 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
-from scoring.notes import doubtful, note_causes
 from prompts import preload, render
+from scoring.notes import doubtful, note_causes
 from warehouse.contract import Action, EvidenceItem, RootCause
 
 MODEL_PATH = Path(__file__).with_name("offline_model.json")
