@@ -132,3 +132,10 @@ def test_a_partner_posting_or_a_note_keeps_the_mis_scan() -> None:
     for case in (pair, noted, weighed):
         assert OfflineReasoner().classify(case).root_cause is R.MIS_SCAN
 
+
+
+def test_order_sizes_and_rates_alone_are_not_a_mis_scan() -> None:
+    spike = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0)])
+    verdict = OfflineReasoner().classify(spike)
+    assert verdict.root_cause is not R.MIS_SCAN
+    assert "cannot show MIS_SCAN" in verdict.rationale
