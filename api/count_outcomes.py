@@ -49,7 +49,8 @@ def plan_outcomes(engine: Engine, record: CountPlanRecord,
                   tasks: list[CountTaskRecord]) -> PlanOutcomes:
     """The counts that came back for ``record``'s tasks since its approval."""
     scores = {line["rank"]: float(line["score"]) for line in json.loads(record.lines)}
-    counts = _counts_since(engine, [t.location for t in tasks], record.approved_at)
+    counts = _counts_since(engine, [t.location for t in tasks], record.approved_at,
+                           record.site)
     outcomes, money = [], 0.0
     for task in tasks:
         mine = counts[counts["location"] == task.location]
@@ -75,18 +76,20 @@ def plan_outcomes(engine: Engine, record: CountPlanRecord,
         money_found=round(money, 2), outcomes=outcomes)
 
 
-def _counts_since(engine: Engine, locations: list[str], since: str) -> pd.DataFrame:
-    """Counts at ``locations`` after ``since``, with their variance against the system."""
+def _counts_since(engine: Engine, locations: list[str], since: str, site: str
+                  ) -> pd.DataFrame:
+    """Counts at ``site``'s ``locations`` after ``since``, with the variance to the system."""
     query = text(
         "SELECT t.ts, t.sku, t.location, t.qty, t.expected_qty, h.balance_after, i.unit_cost "
         "FROM transactions t "
         "LEFT JOIN balance_history h ON h.seq = t.seq AND h.location = t.location "
         "AND h.sku = t.sku "
         "LEFT JOIN items i ON i.site = t.site AND i.sku = t.sku "
-        "WHERE t.type = 'CYCLE_COUNT' AND t.location IN :locations"
+        "WHERE t.site = :site AND t.type = 'CYCLE_COUNT' AND t.location IN :locations"
     ).bindparams(bindparam("locations", expanding=True))
     with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query, {"locations": locations or [""]}).all(),
+        rows = pd.DataFrame(conn.execute(query, {"locations": locations or [""],
+                                                 "site": site}).all(),
                             columns=["ts", "sku", "location", "qty", "expected_qty",
                                      "balance_after", "unit_cost"])
     rows["ts"] = pd.to_datetime(rows["ts"], utc=True, format="ISO8601")
