@@ -8,7 +8,8 @@ and starts the background worker when a triage callable is given. Seams for late
 - ``triage``: a :data:`api.worker.Triage` callable that takes one pending-work item; the
   agent graph plugs in here (e.g. ``lambda item: graph.invoke(...)``).
 - ``graph_factory``: builds the compiled agent graph around the checkpointer the lifespan
-  opens (a SQLite file in the data dir), so decisions resume paused threads after restarts.
+  opens (the PostgreSQL store, or a SQLite file in the data dir), so decisions resume paused
+  threads after restarts.
 - the write-back worker (:class:`api.writeback.WriteBackRunner`) always runs: on start it
   takes over the approved write-backs a crashed process left in the outbox.
 - ``wms``: the write-back adapter; a :class:`actions.wms_rest.RestWmsAdapter` on
@@ -62,11 +63,17 @@ def _open_store(settings: Settings) -> Any:
     return store
 
 
-def _open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
-    """The graph's checkpointer: a SQLite file in the data dir, set up once, closed on exit."""
-    from agents.checkpoints import sqlite_checkpointer
+def open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
+    """The graph's checkpointer, set up once, closed on exit.
 
-    saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
+    The store's database when that is PostgreSQL (shared by every process); otherwise a
+    SQLite file in the data dir.
+    """
+    from agents.checkpoints import postgres_checkpointer, sqlite_checkpointer
+
+    url = settings.resolved_database_url()
+    saver: Any = postgres_checkpointer(url) if url.startswith("postgresql") else \
+        sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
     stack.callback(saver.conn.close)
     return saver
 
@@ -137,7 +144,7 @@ def create_app(
                                   scorer=scorer, metrics=app.state.metrics,
                                   defer_scoring=defer_scoring)
         with ExitStack() as stack:
-            app.state.graph = graph_factory(_open_checkpointer(cfg, stack)) if graph_factory \
+            app.state.graph = graph_factory(open_checkpointer(cfg, stack)) if graph_factory \
                 else None
             app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
             app.state.write_back = WriteBackRunner(

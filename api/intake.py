@@ -142,18 +142,24 @@ class Intake:
         self.metrics = metrics
         self.defer_scoring = defer_scoring
 
-    def accept(self, rows: list[Any]) -> IngestResult:
-        """Persist the valid rows, score them and report the bad ones by index and field."""
+    def store_valid(self, rows: list[Any]) -> tuple[list[Transaction], list[RowError]]:
+        """Persist the valid rows (a stored txn_id again is a no-op); the good and the bad."""
         indexed, bad = _validate_indexed(rows)
         indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed)
         bad = sorted([*bad, *conflicts], key=lambda e: e.index)
         good = [txn for _, txn in indexed]
         self._count("rejected", len({e.index for e in bad}))
-        flagged = 0
         if good:
             small = len(good) < SMALL_APPEND_ROWS
             self.store.append_transactions(to_records(good) if small else to_frame(good))
             self._count("accepted", len(good))
+        return good, bad
+
+    def accept(self, rows: list[Any]) -> IngestResult:
+        """Persist the valid rows, score them and report the bad ones by index and field."""
+        good, bad = self.store_valid(rows)
+        flagged = 0
+        if good:
             if self.defer_scoring:
                 self._defer(good)
             else:

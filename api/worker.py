@@ -17,7 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, Text, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field, SQLModel
 
@@ -92,21 +93,22 @@ class WorkQueue:
         dedup_key: str,
         payload: BaseModel | dict[str, Any],
         correlation_id: str | None = None,
+        conn: Connection | None = None,
     ) -> bool:
-        """Add an item unless one with ``dedup_key`` exists; True when it was added."""
+        """Add an item unless one with ``dedup_key`` exists; True when it was added.
+
+        ``conn``: add it inside this connection's open transaction (the caller commits).
+        """
+        values = {"kind": kind, "dedup_key": dedup_key, "correlation_id": correlation_id,
+                  "payload": canonical_json(payload), "status": WorkStatus.PENDING.value,
+                  "attempts": 0, "created_at": _iso(_now())}
+        if conn is not None:
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            added = conn.execute(dialect.insert(_T).values(**values).on_conflict_do_nothing())
+            return added.rowcount == 1
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(_T).values(
-                        kind=kind,
-                        dedup_key=dedup_key,
-                        correlation_id=correlation_id,
-                        payload=canonical_json(payload),
-                        status=WorkStatus.PENDING.value,
-                        attempts=0,
-                        created_at=_iso(_now()),
-                    )
-                )
+            with self.engine.begin() as tx:
+                tx.execute(insert(_T).values(**values))
         except IntegrityError:
             return False
         return True
@@ -178,18 +180,23 @@ class WorkQueue:
 
 
 class Worker:
-    """Drains a :class:`WorkQueue` into a :data:`Triage` callable on a background thread."""
+    """Drains a :class:`WorkQueue` into a :data:`Triage` callable on a background thread.
 
-    def __init__(self, queue: WorkQueue, triage: Triage, *, poll_s: float = 0.5) -> None:
+    ``kind``: only items of this kind (every kind when None).
+    """
+
+    def __init__(self, queue: WorkQueue, triage: Triage, *, poll_s: float = 0.5,
+                 kind: str | None = None) -> None:
         self.queue = queue
         self.triage = triage
         self.poll_s = poll_s
+        self.kind = kind
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> bool:
         """Claim and process one item; False when there was nothing to do."""
-        item = self.queue.claim()
+        item = self.queue.claim(self.kind)
         if item is None:
             return False
         try:
