@@ -108,6 +108,7 @@ def create_app(
     wms: WmsAdapter | None = None,
     worker_poll_s: float = 0.5,
     defer_scoring: bool = False,
+    worker_kind: str | None = None,
 ) -> FastAPI:
     """Build the Tally API.
 
@@ -125,6 +126,7 @@ def create_app(
         worker_poll_s: how often an idle worker looks for new items.
         defer_scoring: posted events are queued for scoring (``SCORE`` work, which the
             ``triage`` callable must handle) instead of scored before the answer.
+        worker_kind: the background worker takes only items of this kind (all when None).
     """
 
     @asynccontextmanager
@@ -157,7 +159,8 @@ def create_app(
                                               graph=lambda: app.state.graph,
                                               escalate_h=cfg.recount_escalate_h)
             app.state.chat = _open_chat(cfg)
-            worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
+            worker = Worker(app.state.queue, triage, poll_s=worker_poll_s,
+                            kind=worker_kind) if triage else None
             app.state.worker = worker
             if worker:
                 worker.start()

@@ -11,6 +11,7 @@ because a neighbour was bad.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -142,8 +143,13 @@ class Intake:
         self.metrics = metrics
         self.defer_scoring = defer_scoring
 
-    def store_valid(self, rows: list[Any]) -> tuple[list[Transaction], list[RowError]]:
-        """Persist the valid rows (a stored txn_id again is a no-op); the good and the bad."""
+    def store_valid(self, rows: list[Any], *, defer: bool = False
+                    ) -> tuple[list[Transaction], list[RowError]]:
+        """Persist the valid rows (a stored txn_id again is a no-op); the good and the bad.
+
+        ``defer``: queue the batch as ``SCORE`` work in the same transaction as the rows
+        (the outbox: stored events are never left unscored by a crash in between).
+        """
         indexed, bad = _validate_indexed(rows)
         indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed)
         bad = sorted([*bad, *conflicts], key=lambda e: e.index)
@@ -151,19 +157,20 @@ class Intake:
         self._count("rejected", len({e.index for e in bad}))
         if good:
             small = len(good) < SMALL_APPEND_ROWS
-            self.store.append_transactions(to_records(good) if small else to_frame(good))
+            records = to_records(good) if small else to_frame(good)
+            if defer:
+                self.store.append_transactions(records, within=self._deferral(good))
+            else:
+                self.store.append_transactions(records)
             self._count("accepted", len(good))
         return good, bad
 
     def accept(self, rows: list[Any]) -> IngestResult:
         """Persist the valid rows, score them and report the bad ones by index and field."""
-        good, bad = self.store_valid(rows)
+        good, bad = self.store_valid(rows, defer=self.defer_scoring)
         flagged = 0
-        if good:
-            if self.defer_scoring:
-                self._defer(good)
-            else:
-                flagged = self._score(good)
+        if good and not self.defer_scoring:
+            flagged = self._score(good)
         return IngestResult(received=len(rows), accepted=len(good), rejected=bad,
                             flagged=flagged)
 
@@ -171,13 +178,16 @@ class Intake:
         """Score the events of a pending ``SCORE`` item (the worker's job); flags queued."""
         return self._score([Transaction.model_validate(e) for e in item.payload["events"]])
 
-    def _defer(self, txns: list[Transaction]) -> None:
-        """Queue the batch for scoring, once per set of txn_ids (a re-post adds nothing)."""
+    def _deferral(self, txns: list[Transaction]) -> Callable[[Any], None]:
+        """Queue the batch for scoring inside the append, once per set of txn_ids."""
         ids = "\n".join(t.txn_id for t in txns)
-        self.queue.enqueue(kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode())
-                           .hexdigest(), payload={"events": [t.model_dump(mode="json")
-                                                             for t in txns]},
-                           correlation_id=txns[0].txn_id)
+
+        def enqueue(writer: Any) -> None:
+            self.queue.enqueue_within(
+                writer, kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode()).hexdigest(),
+                payload={"events": [t.model_dump(mode="json") for t in txns]},
+                correlation_id=txns[0].txn_id)
+        return enqueue
 
     def _score(self, txns: list[Transaction]) -> int:
         """Score each event online; queue (once per txn_id) and audit what is flagged."""

@@ -113,6 +113,25 @@ class WorkQueue:
             return False
         return True
 
+    def enqueue_within(self, writer: Any, *, kind: str, dedup_key: str,
+                       payload: BaseModel | dict[str, Any], correlation_id: str | None = None
+                       ) -> None:
+        """Add an item (unless ``dedup_key`` exists) inside a store writer's transaction.
+
+        ``writer``: a :class:`warehouse.store.bulk.BulkWriter` whose transaction is open
+        (``Store.append_transactions(..., within=...)``), so the item and the rows commit
+        together.
+        """
+        p = writer.placeholder
+        cursor = writer.raw.cursor()
+        cursor.execute(
+            "INSERT INTO pending_work (kind, dedup_key, correlation_id, payload, status, "
+            f"attempts, created_at) VALUES ({p}, {p}, {p}, {p}, {p}, 0, {p}) "
+            "ON CONFLICT (dedup_key) DO NOTHING",
+            (kind, dedup_key, correlation_id, canonical_json(payload),
+             WorkStatus.PENDING.value, _iso(_now())))
+        cursor.close()
+
     def claim(self, kind: str | None = None) -> WorkItem | None:
         """Take the oldest item that is pending or whose lease ran out; None when idle.
 
