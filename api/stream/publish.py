@@ -27,8 +27,9 @@ def frame_events(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
     """A transactions frame's rows as contract events (None for blanks, ts ISO-8601)."""
     cols = [c for c in TRANSACTION_COLUMNS if c in frame]
     for row in frame[cols].to_dict("records"):
-        event = {k: (None if v is None or v != v else v) for k, v in row.items()}
-        event["ts"] = pd.Timestamp(event["ts"]).isoformat()
+        event: dict[str, Any] = {str(k): (None if v is None or v != v else v)
+                                 for k, v in row.items()}
+        event["ts"] = pd.Timestamp(row["ts"]).isoformat()
         yield event
 
 
