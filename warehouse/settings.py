@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     dual_approval_value: float = Field(
         default=5000.0, ge=0, description="adjustments above this value need two approvers"
     )
+    work_lease_s: float = Field(
+        default=300.0, gt=0, description="a claimed triage item not finished in this time is "
+        "claimed again by another worker (its own died)"
+    )
     scorer_refit_events: int = Field(
         default=20_000, ge=0, description="refit the online scorer after this many new events "
         "(0: never; `tally serve` and `tally worker`)"

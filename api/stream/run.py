@@ -24,7 +24,8 @@ def start_triage(settings: Settings, store: object, scorer: StreamScorer, stack:
     triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings),
                            settle_s=settings.triage_settle_s)
     triage.graph_factory(open_checkpointer(settings, stack))
-    worker = Worker(WorkQueue(triage.store.engine), triage, kind=FLAGS)
+    worker = Worker(WorkQueue(triage.store.engine, lease_s=settings.work_lease_s), triage,
+                    kind=FLAGS)
     worker.start()
     stack.callback(worker.stop)
     return worker
