@@ -24,12 +24,18 @@ from api.intake_rules import RowError, contract_problems, find_conflicts, raw_pr
 from api.metrics import ApiMetrics
 from api.worker import WorkItem, WorkQueue
 from warehouse.contract import TRANSACTION_COLUMNS, TYPES_WITH_DESTINATION, Transaction
+from warehouse.sites import DEFAULT_SITE
 from warehouse.store.small_append import SMALL_APPEND_ROWS
 
 SCORE = "SCORE"
 """Pending-work kind of an accepted batch waiting to be scored (deferred scoring)."""
 FLAGS = "FLAGS"
 """Pending-work kind of one transaction's flags waiting for triage."""
+
+
+def flags_key(site: str, txn_id: str) -> str:
+    """The dedup key of one transaction's flags (the default site's keys as before sites)."""
+    return f"flags:{txn_id}" if site == DEFAULT_SITE else f"flags:{site}:{txn_id}"
 
 
 class IngestResult(BaseModel):
@@ -180,13 +186,15 @@ class Intake:
 
     def _deferral(self, txns: list[Transaction]) -> Callable[[Any], None]:
         """Queue the batch for scoring inside the append, once per set of txn_ids."""
+        site = getattr(self.store, "site", DEFAULT_SITE)
         ids = "\n".join(t.txn_id for t in txns)
+        ids = ids if site == DEFAULT_SITE else f"site {site}\n{ids}"
 
         def enqueue(writer: Any) -> None:
             self.queue.enqueue_within(
                 writer, kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode()).hexdigest(),
-                payload={"events": [t.model_dump(mode="json") for t in txns]},
-                correlation_id=txns[0].txn_id)
+                payload={"site": site, "events": [t.model_dump(mode="json") for t in txns]},
+                correlation_id=txns[0].txn_id, site=site)
         return enqueue
 
     def _score(self, txns: list[Transaction]) -> int:
@@ -199,8 +207,9 @@ class Intake:
             if not flags:
                 continue
             payload = {"txn_id": txn.txn_id, "flags": [f.model_dump(mode="json") for f in flags]}
-            if self.queue.enqueue(kind=FLAGS, dedup_key=f"flags:{txn.txn_id}",
-                                  payload=payload, correlation_id=txn.txn_id):
+            site = getattr(self.store, "site", DEFAULT_SITE)
+            if self.queue.enqueue(kind=FLAGS, dedup_key=flags_key(site, txn.txn_id),
+                                  payload=payload, correlation_id=txn.txn_id, site=site):
                 self.audit.append(AuditKind.FLAG, payload, correlation_id=txn.txn_id)
                 flagged += 1
         if self.metrics is not None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from actions.audit import AuditKind, AuditLog
+from api.intake import flags_key
 from api.tickets import EventKind, TicketRecord, add_event, update_ticket
 from api.worker import PendingWork
 from scoring.types import Flag, Incident
@@ -31,15 +32,15 @@ _WORK = PendingWork.__table__  # type: ignore[attr-defined]
 class OpenFlags:
     """The flags of the open tickets on some SKUs, and which ticket each belongs to."""
 
-    def __init__(self, session: Session, skus: set[str]) -> None:
+    def __init__(self, session: Session, skus: set[str], site: str) -> None:
         records = session.execute(select(TicketRecord).where(
-            col(TicketRecord.sku).in_(skus), col(TicketRecord.status).in_(OPEN))
-        ).scalars().all() if skus else []
+            col(TicketRecord.site) == site, col(TicketRecord.sku).in_(skus),
+            col(TicketRecord.status).in_(OPEN))).scalars().all() if skus else []
         self.owner: dict[str, TicketRecord] = {}
         for record in sorted(records, key=lambda r: (r.created_at, r.ticket_id)):
             for txn_id in record.txn_ids:
                 self.owner.setdefault(txn_id, record)
-        keys = [f"flags:{t}" for t in self.owner]
+        keys = [flags_key(site, t) for t in self.owner]
         self.flags: list[Flag] = []
         for chunk in range(0, len(keys), 500):
             for payload in session.execute(select(_WORK.c.payload).where(

@@ -9,7 +9,7 @@ by one worker at a time and loaded by the others, so every worker scores with th
 
 from __future__ import annotations
 
-from sqlalchemy import Index, LargeBinary, Text
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
 
@@ -17,10 +17,11 @@ class ScoredEvent(SQLModel, table=True):
     """One event a worker scored (its flags were queued in the same transaction)."""
 
     __tablename__ = "scored_event"
-    __table_args__ = (Index("ix_scored_event_partition", "site", "partition", "id"),)
+    __table_args__ = (Index("ix_scored_event_partition", "site", "partition", "id"),
+                      UniqueConstraint("site", "txn_id"))
 
     id: int | None = Field(default=None, primary_key=True)
-    txn_id: str = Field(max_length=200, unique=True)
+    txn_id: str = Field(max_length=200)
     site: str = Field(max_length=64)
     partition: int
     event: str = Field(sa_column=Column(Text, nullable=False),

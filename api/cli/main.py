@@ -22,6 +22,7 @@ from api.cli import (
     score,
     serve,
     stream,
+    tickets,
     users,
     wms_sim,
 )
@@ -49,6 +50,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(stream.worker_command)
 app.command("publish")(stream.publish_command)
 app.add_typer(users.users_app, name="users")
+app.add_typer(tickets.tickets_app, name="tickets")
 app.add_typer(audit.audit_app, name="audit")
 app.command("generate")(generate.generate_command)
 app.command("wms-sim")(wms_sim.wms_sim_command)

@@ -21,9 +21,9 @@ from api.service import ServiceTriage, open_store, open_wms
 from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from api.stream.scoring import StreamScorer
-from api.stream.worker import DEFAULT_SITE
 from api.worker import WorkItem
 from warehouse.settings import Settings
+from warehouse.sites import DEFAULT_SITE
 
 
 class Relay:
@@ -73,7 +73,8 @@ def create_api_app(settings: Settings, *, store: Any = None, worker_poll_s: floa
     """
     store = store if store is not None else open_store(settings)
     wms = open_wms(settings)
-    triage = ServiceTriage(settings, store=store, scorer=StreamScorer(store), wms=wms)
+    triage = ServiceTriage(settings, store=store,
+                           scorer=StreamScorer(store).for_site(store.site), wms=wms)
     relay = Relay(settings)
     app = create_app(settings, store=store, triage=relay, worker_kind=SCORE,
                      graph_factory=triage.graph_factory, wms=wms, worker_poll_s=worker_poll_s,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import ExitStack
+from typing import Any
 
 from actions.audit import AuditLog
 from api.app import open_checkpointer
@@ -13,18 +14,46 @@ from api.service import ServiceTriage, open_store, open_wms
 from api.stream.broker import Transport
 from api.stream.scoring import StreamScorer
 from api.stream.worker import Consumer, StreamWorker
-from api.worker import Worker, WorkQueue
+from api.worker import Worker, WorkItem, WorkQueue
 from warehouse.errors import UserError
 from warehouse.settings import Settings
 
 
-def start_triage(settings: Settings, store: object, scorer: StreamScorer, stack: ExitStack
+class SiteTriage:
+    """The workers' triage callable: each ``FLAGS`` item to its site's triage.
+
+    Args:
+        settings: decides the reasoner and the write-back adapter.
+        store: the warehouse store (any site's; each site gets its own on the same engine).
+        scorer: the worker's scorer (each site's incident rules).
+        checkpointer: the shared LangGraph checkpointer.
+    """
+
+    def __init__(self, settings: Settings, store: Any, scorer: StreamScorer,
+                 checkpointer: Any) -> None:
+        self.settings = settings
+        self.store = store
+        self.scorer = scorer
+        self.checkpointer = checkpointer
+        self.wms = open_wms(settings)
+        self._sites: dict[str, ServiceTriage] = {}
+
+    def __call__(self, item: WorkItem) -> None:
+        """Triage the item (and the site's other pending flags) with its site's triage."""
+        if item.site not in self._sites:
+            triage = ServiceTriage(self.settings, store=self.store.for_site(item.site),
+                                   scorer=self.scorer.for_site(item.site), wms=self.wms,
+                                   settle_s=self.settings.triage_settle_s)
+            triage.graph_factory(self.checkpointer)
+            self._sites[item.site] = triage
+        self._sites[item.site](item)
+
+
+def start_triage(settings: Settings, store: Any, scorer: StreamScorer, stack: ExitStack
                  ) -> Worker:
     """The triage thread: ``FLAGS`` items -> incidents -> tickets, on the shared checkpointer."""
-    triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings),
-                           settle_s=settings.triage_settle_s)
-    triage.graph_factory(open_checkpointer(settings, stack))
-    worker = Worker(WorkQueue(triage.store.engine, lease_s=settings.work_lease_s), triage,
+    triage = SiteTriage(settings, store, scorer, open_checkpointer(settings, stack))
+    worker = Worker(WorkQueue(store.engine, lease_s=settings.work_lease_s), triage,
                     kind=FLAGS)
     worker.start()
     stack.callback(worker.stop)

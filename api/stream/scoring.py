@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text
 
 from actions.audit import AuditKind, AuditLog
-from api.intake import FLAGS
+from api.intake import FLAGS, flags_key
 from api.locks import held
 from api.stream_tables import ScoredEvent, ScorerFit
 from api.worker import WorkQueue
@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 _SCORED = ScoredEvent.__table__  # type: ignore[attr-defined]
 _FITS = ScorerFit.__table__  # type: ignore[attr-defined]
 _REPLAY = text(
-    "SELECT s.id, s.event FROM scored_event s JOIN transactions t ON t.txn_id = s.txn_id "
+    "SELECT s.id, s.event FROM scored_event s "
+    "JOIN transactions t ON t.site = s.site AND t.txn_id = s.txn_id "
     "WHERE s.site = :site AND s.partition = :partition AND s.id > :after AND t.seq > :fit_seq "
     "ORDER BY s.id")
 
@@ -115,8 +116,9 @@ class Partition:
                 continue
             payload = {"txn_id": event.txn_id, "site": self.site,
                        "flags": [f.model_dump(mode="json") for f in flags]}
-            if queue.enqueue(kind=FLAGS, dedup_key=f"flags:{event.txn_id}", payload=payload,
-                             correlation_id=event.txn_id, conn=conn):
+            if queue.enqueue(kind=FLAGS, dedup_key=flags_key(self.site, event.txn_id),
+                             payload=payload, correlation_id=event.txn_id, conn=conn,
+                             site=self.site):
                 audit.append(AuditKind.FLAG, payload, correlation_id=event.txn_id, conn=conn)
                 flagged += 1
         latest = conn.execute(select(func.max(_SCORED.c.id)).where(
@@ -162,7 +164,11 @@ class StreamScorer:
             if self._partitions.get((part.site, part.partition)) is part:
                 del self._partitions[(part.site, part.partition)]
 
-    def incidents(self, flags: Sequence[Flag], site: str = "default") -> list[Incident]:
+    def for_site(self, site: str) -> SiteRules:
+        """The site's incident rules, for its triage."""
+        return SiteRules(self, site)
+
+    def incidents(self, flags: Sequence[Flag], site: str) -> list[Incident]:
         """Group flags into incidents with the site's fitted rules."""
         scorer = self._current_fit(site).scorer
         if scorer is None:
@@ -198,14 +204,18 @@ class StreamScorer:
             newest = self._newest_fit_id(site)
             if seen is not None and newest is not None and newest != seen:
                 return False  # another worker refitted meanwhile
+            where = {"site": site}
             with self.engine.connect() as conn:
-                scored_upto = int(conn.execute(select(func.max(_SCORED.c.id))).scalar() or 0)
-                fit_seq = int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM transactions"))
-                              .scalar_one())
-            data = self.store.snapshot()
+                scored_upto = int(conn.execute(select(func.max(_SCORED.c.id)).where(
+                    _SCORED.c.site == site)).scalar() or 0)
+                fit_seq = int(conn.execute(text(
+                    "SELECT COALESCE(MAX(seq), 0) FROM transactions WHERE site = :site"), where
+                ).scalar_one())
+            data = self.store.for_site(site).snapshot()
             with self.engine.connect() as conn:  # exactly the events up to fit_seq
-                upto = {r[0] for r in conn.execute(
-                    text("SELECT txn_id FROM transactions WHERE seq <= :s"), {"s": fit_seq})}
+                upto = {r[0] for r in conn.execute(text(
+                    "SELECT txn_id FROM transactions WHERE site = :site AND seq <= :s"),
+                    {**where, "s": fit_seq})}
             tx = data.transactions
             data = replace(data, transactions=tx[tx["txn_id"].isin(upto)].reset_index(drop=True))
             scorer = self._make().fit(data) if len(data.transactions) else None
@@ -248,3 +258,15 @@ class StreamScorer:
         with self._guard:
             self._fits[site] = fit
         return fit
+
+
+class SiteRules:
+    """One site's incident grouping (what :class:`api.service.ServiceTriage` asks a scorer)."""
+
+    def __init__(self, scorer: StreamScorer, site: str) -> None:
+        self.scorer = scorer
+        self.site = site
+
+    def incidents(self, flags: Sequence[Flag]) -> list[Incident]:
+        """Group flags into incidents with the site's newest fit."""
+        return self.scorer.incidents(flags, self.site)

@@ -33,10 +33,11 @@ from api.stream.broker import Transport
 from api.stream.scoring import StreamScorer
 from api.stream_tables import ScoredEvent
 from api.worker import WorkQueue
+from warehouse.errors import UserError
+from warehouse.sites import DEFAULT_SITE, check_site
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SITE = "default"
 RETRY_PAUSE_S = 1.0
 """A message that failed because the database is unreachable is re-delivered after this."""
 
@@ -76,8 +77,10 @@ def decode(body: bytes) -> tuple[str, list[Any]]:
     site = DEFAULT_SITE
     if isinstance(decoded, dict) and "events" in decoded:
         site = decoded.get("site") or DEFAULT_SITE
-        if not isinstance(site, str) or len(site) > 64:
-            raise Poison("site must be a string of at most 64 characters")
+        try:
+            check_site(site)
+        except UserError as exc:
+            raise Poison(str(exc)) from None
         decoded = decoded["events"]
     rows = decoded if isinstance(decoded, list) else [decoded]
     if not rows:
@@ -106,7 +109,14 @@ class StreamWorker:
         self.scorer = scorer
         self.audit = audit
         self.queue = WorkQueue(store.engine)
-        self.intake = Intake(store=store, queue=self.queue, audit=audit)
+        self._intakes: dict[str, Intake] = {}
+
+    def intake(self, site: str) -> Intake:
+        """The intake of a site's store (validation, conflicts, idempotent append)."""
+        if site not in self._intakes:
+            self._intakes[site] = Intake(store=self.store.for_site(site), queue=self.queue,
+                                         audit=self.audit)
+        return self._intakes[site]
 
     def process(self, body: bytes, partition: int) -> Outcome:
         """Store, score and queue the flags of one message; what it did.
@@ -115,7 +125,7 @@ class StreamWorker:
             Poison: the body cannot be read.
         """
         site, rows = decode(body)
-        good, bad = self.intake.store_valid(rows)
+        good, bad = self.intake(site).store_valid(rows)
         outcome = Outcome(site=site, received=len(rows), stored_or_known=len(good), errors=bad)
         unique = list({t.txn_id: t for t in reversed(good)}.values())[::-1]
         if not unique:
@@ -125,6 +135,7 @@ class StreamWorker:
             with self.engine.begin() as conn:
                 part.catch_up(conn)
                 done = set(conn.execute(select(_SCORED.c.txn_id).where(
+                    _SCORED.c.site == site,
                     _SCORED.c.txn_id.in_([t.txn_id for t in unique]))).scalars())
                 fresh = [t for t in unique if t.txn_id not in done]
                 scored = part.score(fresh)
