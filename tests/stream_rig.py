@@ -94,16 +94,19 @@ class Streamed:
         return [t for ids in self.tickets.values() for t in ids]
 
 
-def streamed(engine: Any, txn_ids: set[str]) -> Streamed:
-    """Read back what the workers made of the events ``txn_ids``."""
+def streamed(engine: Any, txn_ids: set[str], site: str = "default") -> Streamed:
+    """Read back what the workers made of the events ``txn_ids`` of ``site``."""
+    at = {"site": site}
     with engine.connect() as conn:
-        stored = [r[0] for r in conn.execute(text("SELECT txn_id FROM transactions"))
-                  if r[0] in txn_ids]
-        scored = [r[0] for r in conn.execute(text("SELECT txn_id FROM scored_event"))]
-        flagged = {json.loads(r[0])["txn_id"] for r in conn.execute(
-            text("SELECT payload FROM pending_work WHERE kind = 'FLAGS'"))}
+        stored = [r[0] for r in conn.execute(
+            text("SELECT txn_id FROM transactions WHERE site = :site"), at) if r[0] in txn_ids]
+        scored = [r[0] for r in conn.execute(
+            text("SELECT txn_id FROM scored_event WHERE site = :site"), at)]
+        flagged = {json.loads(r[0])["txn_id"] for r in conn.execute(text(
+            "SELECT payload FROM pending_work WHERE kind = 'FLAGS' AND site = :site"), at)}
         tickets = {r[0]: json.loads(r[1]) if isinstance(r[1], str) else r[1]
-                   for r in conn.execute(text("SELECT ticket_id, txn_ids FROM ticket"))}
+                   for r in conn.execute(text(
+                       "SELECT ticket_id, txn_ids FROM ticket WHERE site = :site"), at)}
         pending = int(conn.execute(text(
             "SELECT COUNT(*) FROM pending_work WHERE status IN ('PENDING', 'RUNNING')"
         )).scalar_one())

@@ -1,10 +1,11 @@
 """A site published onto the partitioned work queue (RabbitMQ and NATS JetStream, for real).
 
 One worker in this process (two partitions at once) on the embedded SQLite store: every
-event is stored and scored once, a re-published message changes nothing, a poison body and
-a bad row are parked with their reasons while the rest flows, and the flags and tickets
-are those of one process scoring the same log in order (and within the scorer's own
-online/batch gap of the batch run).
+event is stored and scored once (the same txn_ids under another site are that site's
+own), a re-published message changes nothing, a poison body and a bad row are parked with
+their reasons while the rest flows, and the flags and tickets are those of one process
+scoring the same log in order (and within the scorer's own online/batch gap of the batch
+run).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def test_message_bodies_name_their_site_or_are_poison() -> None:
     assert decode(encode("north", [{"txn_id": "T1"}])) == ("north", [{"txn_id": "T1"}])
     assert decode(b'{"txn_id": "T1"}') == ("default", [{"txn_id": "T1"}])
     for body, reason in [(b"not json", "not JSON"), (b"[]", "no events"),
-                         (b'{"site": 7, "events": [{}]}', "site must be a string")]:
+                         (b'{"site": "no/slash", "events": [{}]}', "bad site name")]:
         with pytest.raises(Poison, match=reason):
             decode(body)
 
@@ -90,10 +91,11 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
         await transport.publish(b"\x00 not json", 0)
         await transport.publish(encode("default", [bad_row]), 1)
         await publish_events(transport, rig.events[:10], site="default", batch=10)  # again
+        await publish_events(transport, rig.events[:10], site="north", batch=10)  # same ids
         await publish_events(transport, rig.events[half:], site="default", batch=10)
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(settings, concurrency=2, stop=stop))
-        done = await asyncio.to_thread(_wait, settled(store.engine, len(rig.events)), 300)
+        done = await asyncio.to_thread(_wait, settled(store.engine, len(rig.events) + 10), 300)
         stop.set()
         consumer = await worker
         parked = await transport.drain_rejects()
@@ -107,6 +109,10 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
     out = streamed(store.engine, ids)
     assert sorted(out.stored) == sorted(ids)  # every event once, the bad row not at all
     assert Counter(out.scored) == Counter(ids)
+    assert sorted(streamed(store.engine, ids, "north").scored) == sorted(
+        e["txn_id"] for e in rig.events[:10])
+    north = store.for_site("north").snapshot().transactions
+    assert sorted(north["txn_id"]) == sorted(e["txn_id"] for e in rig.events[:10])
     assert out.flagged == rig.flagged
     assert not [t for t, n in Counter(out.ticketed).items() if n > 1]
     assert set(out.ticketed) == rig.ticketed
