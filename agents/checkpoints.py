@@ -1,5 +1,9 @@
 """Checkpointers for the triage graph, allowed to restore exactly the state's own types.
 
+SQLite (a file in the data dir) for the embedded store of one process; PostgreSQL (the
+store's own database, ``langgraph-checkpoint-postgres``) when the store is PostgreSQL, so
+any worker or API process resumes any paused ticket.
+
 langgraph refuses (today: warns about) restoring types it was not told about; the state
 holds pydantic models and enums from a handful of modules, listed here once.
 """
@@ -14,6 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.checkpoint.sqlite import SqliteSaver
 
 from actions.decision import Decision
@@ -57,5 +62,26 @@ def sqlite_checkpointer(path: Path) -> SqliteSaver:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=serializer())
+    saver.setup()
+    return saver
+
+
+def postgres_checkpointer(url: str) -> PostgresSaver:
+    """A PostgreSQL checkpointer on the store's database (tables created), for N workers.
+
+    Args:
+        url: the store's SQLAlchemy URL (``postgresql[+psycopg]://...``).
+
+    The saver holds a small connection pool; close it with ``saver.conn.close()``.
+    """
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    conninfo = "postgresql://" + url.split("://", 1)[1]
+    pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True,
+                          kwargs={"autocommit": True, "prepare_threshold": 0,
+                                  "row_factory": dict_row})
+    saver = PostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]
     saver.setup()
     return saver

@@ -8,7 +8,8 @@ and starts the background worker when a triage callable is given. Seams for late
 - ``triage``: a :data:`api.worker.Triage` callable that takes one pending-work item; the
   agent graph plugs in here (e.g. ``lambda item: graph.invoke(...)``).
 - ``graph_factory``: builds the compiled agent graph around the checkpointer the lifespan
-  opens (a SQLite file in the data dir), so decisions resume paused threads after restarts.
+  opens (the PostgreSQL store, or a SQLite file in the data dir), so decisions resume paused
+  threads after restarts.
 - the write-back worker (:class:`api.writeback.WriteBackRunner`) always runs: on start it
   takes over the approved write-backs a crashed process left in the outbox.
 - ``wms``: the write-back adapter; a :class:`actions.wms_rest.RestWmsAdapter` on
@@ -62,11 +63,17 @@ def _open_store(settings: Settings) -> Any:
     return store
 
 
-def _open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
-    """The graph's checkpointer: a SQLite file in the data dir, set up once, closed on exit."""
-    from agents.checkpoints import sqlite_checkpointer
+def open_checkpointer(settings: Settings, stack: ExitStack) -> Any:
+    """The graph's checkpointer, set up once, closed on exit.
 
-    saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
+    The store's database when that is PostgreSQL (shared by every process); otherwise a
+    SQLite file in the data dir.
+    """
+    from agents.checkpoints import postgres_checkpointer, sqlite_checkpointer
+
+    url = settings.resolved_database_url()
+    saver: Any = postgres_checkpointer(url) if url.startswith("postgresql") else \
+        sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
     stack.callback(saver.conn.close)
     return saver
 
@@ -101,6 +108,7 @@ def create_app(
     wms: WmsAdapter | None = None,
     worker_poll_s: float = 0.5,
     defer_scoring: bool = False,
+    worker_kind: str | None = None,
 ) -> FastAPI:
     """Build the Tally API.
 
@@ -118,6 +126,7 @@ def create_app(
         worker_poll_s: how often an idle worker looks for new items.
         defer_scoring: posted events are queued for scoring (``SCORE`` work, which the
             ``triage`` callable must handle) instead of scored before the answer.
+        worker_kind: the background worker takes only items of this kind (all when None).
     """
 
     @asynccontextmanager
@@ -137,7 +146,7 @@ def create_app(
                                   scorer=scorer, metrics=app.state.metrics,
                                   defer_scoring=defer_scoring)
         with ExitStack() as stack:
-            app.state.graph = graph_factory(_open_checkpointer(cfg, stack)) if graph_factory \
+            app.state.graph = graph_factory(open_checkpointer(cfg, stack)) if graph_factory \
                 else None
             app.state.wms = wms if wms is not None else _open_wms(cfg, stack)
             app.state.write_back = WriteBackRunner(
@@ -150,7 +159,8 @@ def create_app(
                                               graph=lambda: app.state.graph,
                                               escalate_h=cfg.recount_escalate_h)
             app.state.chat = _open_chat(cfg)
-            worker = Worker(app.state.queue, triage, poll_s=worker_poll_s) if triage else None
+            worker = Worker(app.state.queue, triage, poll_s=worker_poll_s,
+                            kind=worker_kind) if triage else None
             app.state.worker = worker
             if worker:
                 worker.start()

@@ -11,6 +11,7 @@ because a neighbour was bad.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,11 @@ SCORE = "SCORE"
 """Pending-work kind of an accepted batch waiting to be scored (deferred scoring)."""
 FLAGS = "FLAGS"
 """Pending-work kind of one transaction's flags waiting for triage."""
+
+
+def flags_key(site: str, txn_id: str) -> str:
+    """The dedup key of one transaction's flags (the default site's keys as before sites)."""
+    return f"flags:{txn_id}" if site == DEFAULT_SITE else f"flags:{site}:{txn_id}"
 
 
 class IngestResult(BaseModel):
@@ -143,23 +149,35 @@ class Intake:
         self.metrics = metrics
         self.defer_scoring = defer_scoring
 
-    def accept(self, rows: list[Any]) -> IngestResult:
-        """Persist the valid rows, score them and report the bad ones by index and field."""
+    def store_valid(self, rows: list[Any], *, defer: bool = False
+                    ) -> tuple[list[Transaction], list[RowError]]:
+        """Persist the valid rows (a stored txn_id again is a no-op); the good and the bad.
+
+        ``defer``: queue the batch as ``SCORE`` work in the same transaction as the rows
+        (the outbox: stored events are never left unscored by a crash in between).
+        """
         indexed, bad = _validate_indexed(rows)
         indexed, conflicts = find_conflicts(getattr(self.store, "engine", None), indexed,
                                             getattr(self.store, "site", DEFAULT_SITE))
         bad = sorted([*bad, *conflicts], key=lambda e: e.index)
         good = [txn for _, txn in indexed]
         self._count("rejected", len({e.index for e in bad}))
-        flagged = 0
         if good:
             small = len(good) < SMALL_APPEND_ROWS
-            self.store.append_transactions(to_records(good) if small else to_frame(good))
-            self._count("accepted", len(good))
-            if self.defer_scoring:
-                self._defer(good)
+            records = to_records(good) if small else to_frame(good)
+            if defer:
+                self.store.append_transactions(records, within=self._deferral(good))
             else:
-                flagged = self._score(good)
+                self.store.append_transactions(records)
+            self._count("accepted", len(good))
+        return good, bad
+
+    def accept(self, rows: list[Any]) -> IngestResult:
+        """Persist the valid rows, score them and report the bad ones by index and field."""
+        good, bad = self.store_valid(rows, defer=self.defer_scoring)
+        flagged = 0
+        if good and not self.defer_scoring:
+            flagged = self._score(good)
         return IngestResult(received=len(rows), accepted=len(good), rejected=bad,
                             flagged=flagged)
 
@@ -167,13 +185,18 @@ class Intake:
         """Score the events of a pending ``SCORE`` item (the worker's job); flags queued."""
         return self._score([Transaction.model_validate(e) for e in item.payload["events"]])
 
-    def _defer(self, txns: list[Transaction]) -> None:
-        """Queue the batch for scoring, once per set of txn_ids (a re-post adds nothing)."""
+    def _deferral(self, txns: list[Transaction]) -> Callable[[Any], None]:
+        """Queue the batch for scoring inside the append, once per set of txn_ids."""
+        site = getattr(self.store, "site", DEFAULT_SITE)
         ids = "\n".join(t.txn_id for t in txns)
-        self.queue.enqueue(kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode())
-                           .hexdigest(), payload={"events": [t.model_dump(mode="json")
-                                                             for t in txns]},
-                           correlation_id=txns[0].txn_id)
+        ids = ids if site == DEFAULT_SITE else f"site {site}\n{ids}"
+
+        def enqueue(writer: Any) -> None:
+            self.queue.enqueue_within(
+                writer, kind=SCORE, dedup_key="score:" + hashlib.sha256(ids.encode()).hexdigest(),
+                payload={"site": site, "events": [t.model_dump(mode="json") for t in txns]},
+                correlation_id=txns[0].txn_id, site=site)
+        return enqueue
 
     def _score(self, txns: list[Transaction]) -> int:
         """Score each event online; queue (once per txn_id) and audit what is flagged."""
@@ -185,8 +208,9 @@ class Intake:
             if not flags:
                 continue
             payload = {"txn_id": txn.txn_id, "flags": [f.model_dump(mode="json") for f in flags]}
-            if self.queue.enqueue(kind=FLAGS, dedup_key=f"flags:{txn.txn_id}",
-                                  payload=payload, correlation_id=txn.txn_id):
+            site = getattr(self.store, "site", DEFAULT_SITE)
+            if self.queue.enqueue(kind=FLAGS, dedup_key=flags_key(site, txn.txn_id),
+                                  payload=payload, correlation_id=txn.txn_id, site=site):
                 self.audit.append(AuditKind.FLAG, payload, correlation_id=txn.txn_id)
                 flagged += 1
         if self.metrics is not None:

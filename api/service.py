@@ -15,8 +15,8 @@ turns pending ``FLAGS`` items into tickets:
 - **Grouping.** The worker waits ``TALLY_TRIAGE_SETTLE_S`` after claiming a flag, then
   claims every other pending flag and groups them all with the scorer's own incident rules
   (:meth:`scoring.Scorer.incidents`, the link keys and windows batch scoring uses), so
-  flags of one problem that arrive close together become one ticket. Flags triaged in
-  different rounds are not merged into an older ticket.
+  flags of one problem that arrive close together become one ticket; flags of an incident
+  whose ticket is still open join that ticket (:mod:`api.joining`), under the triage lock.
 - **Triage.** Each incident runs through the agent graph on the service's checkpointer
   (:func:`api.triage.open_ticket`), over a :class:`tools.view.WarehouseView` rebuilt from
   the store whenever events arrived since the last one, with the reasoner the settings
@@ -47,7 +47,9 @@ from agents.graph import build_graph
 from api.app import create_app
 from api.approvals import ApprovalPolicy, action_value, required_role
 from api.intake import FLAGS, SCORE, Intake
+from api.joining import OpenFlags, join, skus_of
 from api.learning import SiteLearning
+from api.locks import held
 from api.recounts import Recounts
 from api.tickets import TicketRecord
 from api.triage import open_ticket
@@ -202,13 +204,14 @@ class ServiceTriage:
     Args:
         settings: decides the reasoner.
         store: the warehouse store (``engine``, ``snapshot()``).
-        scorer: groups flags into incidents.
+        scorer: groups flags into incidents (an :class:`OnlineScorer`, or the workers'
+            :class:`api.stream.scoring.StreamScorer`).
         wms: the write-back adapter the graph's write_back node holds.
         settle_s: wait this long after the first claimed flag before grouping.
         batch: most flag items grouped in one round.
     """
 
-    def __init__(self, settings: Settings, *, store: Any, scorer: OnlineScorer,
+    def __init__(self, settings: Settings, *, store: Any, scorer: Any,
                  wms: WmsAdapter, settle_s: float = 0.0, batch: int = 1000) -> None:
         self.settings = settings
         self.store = store
@@ -271,7 +274,8 @@ class ServiceTriage:
         if self.settle_s:
             time.sleep(self.settle_s)
         more: list[WorkItem] = []
-        while len(more) < self.batch - 1 and (other := self.queue.claim(kind=FLAGS)):
+        while len(more) < self.batch - 1 and (
+                other := self.queue.claim(kind=FLAGS, site=self.store.site)):
             more.append(other)
         try:
             self.open_tickets([item, *more])
@@ -283,13 +287,34 @@ class ServiceTriage:
             self.queue.done(other)
 
     def open_tickets(self, items: Sequence[WorkItem]) -> list[TicketRecord]:
-        """Group the items' flags into incidents and open one ticket per incident."""
+        """Group the items' flags into incidents: join open tickets, open one per new incident.
+
+        Under the triage lock (one worker at a time on PostgreSQL), so an incident is opened
+        once whichever worker sees it first, and its later flags join that ticket.
+        """
         flags = [Flag.model_validate(f) for it in items for f in it.payload["flags"]]
-        return self.open_incidents(self.scorer.incidents(flags))
+        with held(self.store.engine, f"triage:{self.store.site}"), Session(self.store.engine,
+                                                          expire_on_commit=False) as session:
+            known = OpenFlags(session, skus_of(flags), self.store.site)
+            fresh = {f.txn_id for f in flags}
+            flags += [f for f in known.flags if f.txn_id not in fresh]
+            incidents, tickets = [], []
+            for incident in self.scorer.incidents(flags):
+                new = known.new_part(incident)
+                owner = known.ticket_of(incident)
+                if new is None:
+                    continue
+                if owner is not None:
+                    tickets.append(join(session, owner, new, self.audit))
+                else:
+                    incidents.append(new)
+            return [*tickets, *self.open_incidents(incidents)]
 
     def open_incidents(self, incidents: Sequence[Incident],
                        on_ticket: Callable[[], None] | None = None) -> list[TicketRecord]:
         """Open one ticket per incident (ids digest the flagged transactions, so once only)."""
+        if not incidents:
+            return []
         graph = self.graph()
         assert self._kit is not None
         incidents = self.learning.skip(incidents)

@@ -17,11 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, Text, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field, SQLModel
 
 from warehouse.canonical import canonical_json
+from warehouse.sites import DEFAULT_SITE, site_column
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class PendingWork(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32, index=True)
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(index=True))
     dedup_key: str = Field(max_length=200, unique=True)
     correlation_id: str | None = Field(default=None, max_length=200, index=True)
     payload: str = Field(sa_column=Column(Text, nullable=False))
@@ -58,6 +61,7 @@ class WorkItem(BaseModel):
 
     id: int
     kind: str
+    site: str = DEFAULT_SITE
     correlation_id: str | None
     payload: dict[str, Any]
     attempts: int
@@ -92,30 +96,54 @@ class WorkQueue:
         dedup_key: str,
         payload: BaseModel | dict[str, Any],
         correlation_id: str | None = None,
+        conn: Connection | None = None,
+        site: str = DEFAULT_SITE,
     ) -> bool:
-        """Add an item unless one with ``dedup_key`` exists; True when it was added."""
+        """Add an item unless one with ``dedup_key`` exists; True when it was added.
+
+        ``conn``: add it inside this connection's open transaction (the caller commits).
+        ``site``: the site the item is about (a worker claims one site's items together).
+        """
+        values = {"kind": kind, "site": site, "dedup_key": dedup_key,
+                  "correlation_id": correlation_id,
+                  "payload": canonical_json(payload), "status": WorkStatus.PENDING.value,
+                  "attempts": 0, "created_at": _iso(_now())}
+        if conn is not None:
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            added = conn.execute(dialect.insert(_T).values(**values).on_conflict_do_nothing())
+            return added.rowcount == 1
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(_T).values(
-                        kind=kind,
-                        dedup_key=dedup_key,
-                        correlation_id=correlation_id,
-                        payload=canonical_json(payload),
-                        status=WorkStatus.PENDING.value,
-                        attempts=0,
-                        created_at=_iso(_now()),
-                    )
-                )
+            with self.engine.begin() as tx:
+                tx.execute(insert(_T).values(**values))
         except IntegrityError:
             return False
         return True
 
-    def claim(self, kind: str | None = None) -> WorkItem | None:
+    def enqueue_within(self, writer: Any, *, kind: str, dedup_key: str,
+                       payload: BaseModel | dict[str, Any], correlation_id: str | None = None,
+                       site: str = DEFAULT_SITE) -> None:
+        """Add an item (unless ``dedup_key`` exists) inside a store writer's transaction.
+
+        ``writer``: a :class:`warehouse.store.bulk.BulkWriter` whose transaction is open
+        (``Store.append_transactions(..., within=...)``), so the item and the rows commit
+        together.
+        """
+        p = writer.placeholder
+        cursor = writer.raw.cursor()
+        cursor.execute(
+            "INSERT INTO pending_work (kind, site, dedup_key, correlation_id, payload, status, "
+            f"attempts, created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, 0, {p}) "
+            "ON CONFLICT (dedup_key) DO NOTHING",
+            (kind, site, dedup_key, correlation_id, canonical_json(payload),
+             WorkStatus.PENDING.value, _iso(_now())))
+        cursor.close()
+
+    def claim(self, kind: str | None = None, site: str | None = None) -> WorkItem | None:
         """Take the oldest item that is pending or whose lease ran out; None when idle.
 
         Args:
             kind: only items of this kind (any kind when None).
+            site: only items of this site (any site when None).
         """
         now = _now()
         expired = _iso(now - self.lease)
@@ -125,6 +153,8 @@ class WorkQueue:
         )
         if kind is not None:
             claimable = claimable & (_T.c.kind == kind)
+        if site is not None:
+            claimable = claimable & (_T.c.site == site)
         with self.engine.begin() as conn:
             for row in conn.execute(select(_T).where(claimable).order_by(_T.c.id).limit(8)):
                 # Optimistic claim: only one worker's UPDATE matches the row as it was read.
@@ -142,6 +172,7 @@ class WorkQueue:
                     return WorkItem(
                         id=row.id,
                         kind=row.kind,
+                        site=row.site,
                         correlation_id=row.correlation_id,
                         payload=json.loads(row.payload),
                         attempts=row.attempts + 1,
@@ -178,18 +209,23 @@ class WorkQueue:
 
 
 class Worker:
-    """Drains a :class:`WorkQueue` into a :data:`Triage` callable on a background thread."""
+    """Drains a :class:`WorkQueue` into a :data:`Triage` callable on a background thread.
 
-    def __init__(self, queue: WorkQueue, triage: Triage, *, poll_s: float = 0.5) -> None:
+    ``kind``: only items of this kind (every kind when None).
+    """
+
+    def __init__(self, queue: WorkQueue, triage: Triage, *, poll_s: float = 0.5,
+                 kind: str | None = None) -> None:
         self.queue = queue
         self.triage = triage
         self.poll_s = poll_s
+        self.kind = kind
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> bool:
         """Claim and process one item; False when there was nothing to do."""
-        item = self.queue.claim()
+        item = self.queue.claim(self.kind)
         if item is None:
             return False
         try:

@@ -97,3 +97,23 @@ def amqp_url() -> str:
             pytest.fail(f"CI=true but RabbitMQ does not answer at {host_port}")
         pytest.skip(f"no RabbitMQ broker answers at {host_port} (set CI=true to require it)")
     return AMQP_URL
+
+
+NATS_URL = os.environ.get("TALLY_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The NATS JetStream server for queue tests (each test makes and deletes its own stream).
+
+    Skips with a reason when no server answers, except under CI=true where it must run.
+    """
+    host, _, port = NATS_URL.split("://", 1)[-1].partition(":")
+    try:
+        with socket.create_connection((host, int(port or 4222)), timeout=3):
+            pass
+    except OSError:
+        if IN_CI:
+            pytest.fail(f"CI=true but NATS does not answer at {host}:{port}")
+        pytest.skip(f"no NATS server answers at {host}:{port} (set CI=true to require it)")
+    return NATS_URL

@@ -37,19 +37,31 @@ class Settings(BaseSettings):
     wms_api_key: str | None = Field(default=None, description="bearer token for the WMS API")
     wms_timeout_s: float = Field(default=10.0, gt=0, description="per-request WMS timeout")
     wms_attempts: int = Field(default=5, ge=1, le=20, description="tries per write-back call")
-    amqp_url: str = Field(
-        default="amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ for `tally consume`"
+    broker_url: str | None = Field(
+        default=None, description="work-queue broker: amqp://... (RabbitMQ) or nats://... (NATS "
+        "JetStream); unset means one process: `tally serve` scores and triages itself"
     )
-    amqp_queue: str = Field(default="tally.transactions", description="queue of WMS events")
+    stream_prefix: str = Field(
+        default="tally.events", pattern=r"^[a-z][a-z0-9_.-]*$",
+        description="names of the work queue: queues/subjects <prefix>.p0.. and <prefix>.rejects"
+    )
+    stream_partitions: int = Field(
+        default=8, ge=1, le=256, description="partitions of the work queue (by site and SKU); "
+        "the same on every publisher and worker"
+    )
     supervisor_adjust_value: float = Field(
         default=500.0, ge=0, description="largest adjustment value a supervisor may approve"
     )
     dual_approval_value: float = Field(
         default=5000.0, ge=0, description="adjustments above this value need two approvers"
     )
+    work_lease_s: float = Field(
+        default=300.0, gt=0, description="a claimed triage item not finished in this time is "
+        "claimed again by another worker (its own died)"
+    )
     scorer_refit_events: int = Field(
         default=20_000, ge=0, description="refit the online scorer after this many new events "
-        "(0: never; `tally serve` and `tally consume`)"
+        "(0: never; `tally serve` and `tally worker`)"
     )
     scorer_params: dict[str, float] = Field(
         default_factory=dict, description="overrides of the scorer's detector thresholds "

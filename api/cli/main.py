@@ -21,6 +21,7 @@ from api.cli import (
     run,
     score,
     serve,
+    stream,
     tickets,
     users,
     wms_sim,
@@ -46,7 +47,8 @@ app.command("demo")(run.demo_command)
 app.command("triage")(run.triage_command)
 app.command("eval")(evaluation.eval_command)
 app.command("serve")(serve.serve_command)
-app.command("consume")(serve.consume_command)
+app.command("worker")(stream.worker_command)
+app.command("publish")(stream.publish_command)
 app.add_typer(users.users_app, name="users")
 app.add_typer(tickets.tickets_app, name="tickets")
 app.add_typer(audit.audit_app, name="audit")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +23,9 @@ from warehouse.store.bulk import BulkWriter, open_writer
 from warehouse.store.ingest import Appender, ingest_path
 from warehouse.store.item_versions import record_versions
 from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small
+
+Within = Callable[[BulkWriter], None]
+"""More writes inside an append's transaction (the writer's raw connection, placeholder)."""
 
 
 class Store:
@@ -113,18 +116,21 @@ class Store:
             writer.close(failed=failed)
         return report
 
-    def append_transactions(self, rows: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int:
+    def append_transactions(self, rows: pd.DataFrame | Sequence[Mapping[str, Any]], *,
+                            within: Within | None = None) -> int:
         """Store already-validated transaction rows (the event API); new rows stored.
 
         ``rows`` (a frame, or row mappings) have the contract's columns (``ts`` tz-aware)
         and possibly extra ones. Fewer than :data:`SMALL_APPEND_ROWS` rows go in as plain
         tuples (:mod:`warehouse.store.small_append`), more through the bulk path.
+        ``within`` runs inside the same transaction before it commits (e.g. the work
+        queue's outbox row), so the rows and what it writes commit together or not at all.
         """
         self._require_schema()
         if len(rows) < SMALL_APPEND_ROWS:
             return self._append_small(
                 cast("list[dict[str, Any]]", rows.to_dict("records"))
-                if isinstance(rows, pd.DataFrame) else rows)
+                if isinstance(rows, pd.DataFrame) else rows, within)
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows)).assign(
             ts=lambda f: pd.to_datetime(f["ts"], utc=True))
         report = LoadReport()
@@ -137,19 +143,23 @@ class Store:
                 c for c in frame.columns if c not in TRANSACTION_COLUMNS)])
             stored = appender.append(ordered.reset_index(drop=True))
             appender.finish()
+            if within is not None:
+                within(writer)
             writer.commit()
             failed = False
         finally:
             writer.close(failed=failed)
         return stored
 
-    def _append_small(self, rows: Sequence[Mapping[str, Any]]) -> int:
+    def _append_small(self, rows: Sequence[Mapping[str, Any]], within: Within | None) -> int:
         """Small appends in one transaction: rows as tuples, balances moved by UPSERT."""
         writer = open_writer(self.engine, self.site)
         failed = True
         try:
             writer.begin()
             stored = append_small(writer, rows, lambda sku: self._case_qty_of(writer, sku))
+            if within is not None:
+                within(writer)
             writer.commit()
             failed = False
         finally:

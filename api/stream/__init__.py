@@ -1,0 +1,1 @@
+"""The partitioned work queue: publishers, brokers, stateless workers (``tally worker``)."""
