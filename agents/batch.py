@@ -75,7 +75,7 @@ class TriageKit:
         from agents.reasoners import build_reasoner
 
         view = WarehouseView(data)
-        features = FeatureContext(data, ledger=view.ledger)
+        features = FeatureContext.of(view)
         return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
 
 

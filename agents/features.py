@@ -21,6 +21,7 @@ import pandas as pd
 
 from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
+from tools.view import WarehouseView
 from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
@@ -60,10 +61,13 @@ class FeatureContext:
         ledger: ``warehouse.ledger.with_balances(data.transactions)`` when the caller has it
             already (the tools' view does); computed here otherwise.
         params: thresholds shared with the policy (weight fit, high value).
+        lookalikes: ``warehouse.lookalikes.lookalike_index(data.items)`` when the caller has
+            it already (the tools' view does); computed here otherwise.
     """
 
     def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None,
-                 params: PolicyParams = DEFAULT_PARAMS) -> None:
+                 params: PolicyParams = DEFAULT_PARAMS,
+                 lookalikes: dict[str, list[str]] | None = None) -> None:
         self.params = params
         self.high_value = high_value_skus(data.items, data.locations, params)
         tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
@@ -92,7 +96,7 @@ class FeatureContext:
         self._locations: dict[str, dict[str, Any]] = {
             r["location_id"]: r
             for r in cast("list[dict[str, Any]]", data.locations.to_dict("records"))}
-        self.lookalikes = lookalike_index(data.items)
+        self.lookalikes = lookalikes if lookalikes is not None else lookalike_index(data.items)
         self.median_qty = tx.groupby(["sku", "type"])["eaches"].median().to_dict()
         picks = tx[tx["type"] == "PICK"]
         days = max(1.0, (tx["ts"].max() - tx["ts"].min()).total_seconds() / 86400) if len(tx) else 1
@@ -108,6 +112,11 @@ class FeatureContext:
         var = tx[tx["var"].notna() & (tx["var"] != 0)]
         self.var_locations = cast("dict[tuple[str, float], int]", var.groupby(
             [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict())
+
+    @classmethod
+    def of(cls, view: WarehouseView, params: PolicyParams = DEFAULT_PARAMS) -> FeatureContext:
+        """The context over a tools' view's dataset, reusing its ledger and look-alikes."""
+        return cls(view.dataset, ledger=view.ledger, params=params, lookalikes=view.lookalikes)
 
     def item(self, sku: str) -> dict[str, Any] | None:
         """The item master row of ``sku`` (column -> value), if known."""
