@@ -41,7 +41,10 @@ import numpy as np
 from benchmarks.ingest import PG_ADMIN, _load, _peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "real-online-retail-h1"
+REAL = next((p for base in (REPO.parent, REPO.parents[1])
+             if (p := base / "shared" / "data" / "real-online-retail-h1").is_dir()),
+            REPO.parent / "shared" / "data" / "real-online-retail-h1")
+"""``../shared/data/real-online-retail-h1`` from the repository (or from a worktree's parent)."""
 MILLION = (120, 2500)
 
 
