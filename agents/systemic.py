@@ -133,8 +133,8 @@ def _occurrence_rows(pattern: Pattern, view: WarehouseView) -> _OccurrenceRows:
     rows = view.txns([o.txn_id for o in pattern.occurrences])
     ids = rows["txn_id"].tolist()
     return _OccurrenceRows(
-        facts={t: TxnRow.from_row(r).fact() for t, (_, r) in zip(ids, rows.iterrows(),
-                                                                    strict=True)},
+        facts={t: TxnRow.from_row(r).fact()
+               for t, r in zip(ids, rows.to_dict("records"), strict=True)},
         doubtful=dict(zip(ids, doubtful_eaches(rows).tolist(), strict=True)))
 
 

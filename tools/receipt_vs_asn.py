@@ -68,7 +68,7 @@ def receipt_vs_asn(view: WarehouseView, ref: str, *, sku: str | None = None
     if rows.empty:
         return None
     lines = []
-    for _, r in rows.iterrows():
+    for r in rows.to_dict("records"):
         qty, exp = cell_float(r["qty"]), cell_float(r.get("expected_qty"))
         diff = None if qty is None or exp is None else qty - exp
         eaches = cell_float(r["eaches"])

@@ -64,7 +64,7 @@ class GatherContext:
         if len(flags) > MAX_FLAGS:
             facts.append((f"{len(flags)} scorer flags in the incident in all", "scorer"))
         facts += [(TxnRow.from_row(r).fact(), "transactions")
-                  for _, r in rows.head(MAX_ROWS).iterrows()]
+                  for r in rows.head(MAX_ROWS).to_dict("records")]
         if len(rows) > MAX_ROWS:
             facts.append((f"{len(rows)} transactions in the incident in all", "transactions"))
         facts += note_facts(rows)
