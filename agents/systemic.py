@@ -19,7 +19,7 @@ from prompts import render
 from scoring.systemic import Occurrence, Pattern
 from tools.item_master import item_master
 from tools.recent_transactions import TxnRow
-from tools.view import WarehouseView, cell_str
+from tools.view import WarehouseView, cell_str, row_dicts
 from warehouse.contract import (
     Action,
     ActionType,
@@ -134,7 +134,7 @@ def _occurrence_rows(pattern: Pattern, view: WarehouseView) -> _OccurrenceRows:
     ids = rows["txn_id"].tolist()
     return _OccurrenceRows(
         facts={t: TxnRow.from_row(r).fact()
-               for t, r in zip(ids, rows.to_dict("records"), strict=True)},
+               for t, r in zip(ids, row_dicts(rows), strict=True)},
         doubtful=dict(zip(ids, doubtful_eaches(rows).tolist(), strict=True)))
 
 

@@ -232,6 +232,12 @@ def records(frame: pd.DataFrame) -> Iterator[Any]:
                               strict=True))
 
 
+def row_dicts(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """``frame.to_dict("records")``: the same dicts, read through one object array."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in frame.to_numpy(dtype=object)]
+
+
 @lru_cache(maxsize=64)
 def _row_type(columns: tuple[Any, ...]) -> Any:
     return namedtuple("Pandas", ["Index", *map(str, columns)], rename=True)  # noqa: PYI024

@@ -20,7 +20,7 @@ from scoring import Scorer
 from scoring.types import Incident
 from sim.generator import GeneratorConfig, generate
 from tools.user_activity import user_activity
-from tools.view import WarehouseView, records
+from tools.view import WarehouseView, records, row_dicts
 from warehouse.dataset import Dataset
 from warehouse.lookalikes import description_similarity, lookalike_index
 
@@ -68,15 +68,21 @@ def test_lookalike_index_ranks_every_pair_by_word_overlap() -> None:
     assert any(len(v) == 5 for v in index.values())
 
 
-def test_records_are_itertuples(scored: tuple[Dataset, list[Incident]]) -> None:
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and (
+        a is b or a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)))
+
+
+def test_records_and_row_dicts_are_pandas_rows(scored: tuple[Dataset, list[Incident]]) -> None:
     ledger = WarehouseView(scored[0]).ledger
-    rows = pd.concat([ledger.iloc[::37], ledger.iloc[:0]]).assign(**{"odd name": 1.5})
+    rows = ledger.iloc[::37].assign(**{"odd name": 1.5, "n": 2})
     for fast, slow in zip(records(rows), rows.itertuples(), strict=True):
         assert fast._fields == slow._fields
-        for a, b in zip(fast, slow, strict=True):
-            assert type(a) is type(b)
-            assert a == b or a is b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
-    assert list(records(ledger.iloc[:0])) == []
+        assert all(_same(a, b) for a, b in zip(fast, slow, strict=True))
+    for fast_row, slow_row in zip(row_dicts(rows), rows.to_dict("records"), strict=True):
+        assert list(fast_row) == list(slow_row)
+        assert all(_same(fast_row[k], slow_row[k]) for k in slow_row)
+    assert list(records(ledger.iloc[:0])) == [] == row_dicts(ledger.iloc[:0])
 
 
 def test_user_activity_is_computed_once_per_user(
