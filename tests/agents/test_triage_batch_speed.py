@@ -31,6 +31,7 @@ def scored() -> tuple[Dataset, list[Incident]]:
     return data, Scorer().fit(data).score_batch(data).incidents
 
 
+@pytest.mark.slow
 def test_batch_tickets_equal_tickets_triaged_one_at_a_time(
         scored: tuple[Dataset, list[Incident]]) -> None:
     data, incidents = scored
@@ -42,6 +43,7 @@ def test_batch_tickets_equal_tickets_triaged_one_at_a_time(
         assert alone.model_dump(mode="json") == ticket.model_dump(mode="json")
 
 
+@pytest.mark.slow
 def test_features_from_the_view_equal_features_built_alone(
         scored: tuple[Dataset, list[Incident]]) -> None:
     data, incidents = scored
