@@ -41,6 +41,8 @@ class BatchResult:
     tickets: list[Ticket]
     timings: dict[str, float] = field(default_factory=dict)
     ticket_seconds: list[float] = field(default_factory=list)
+    ticket_cpu_seconds: list[float] = field(default_factory=list)
+    """CPU seconds of each ticket (less sensitive than wall time to a busy machine)."""
     reasoner: str = "offline"
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -118,12 +120,14 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     timings["index_s"] = time.perf_counter() - start
 
     seconds: list[float] = []
+    cpu = [time.process_time()]
     start = time.perf_counter()
     with _progress(progress) as bar:
         task = bar.add_task("triage", total=len(incidents))
 
         def tick(_: Ticket, s: float) -> None:
             seconds.append(s)
+            cpu.append(time.process_time())
             bar.advance(task)
 
         tickets = triage(incidents, view, reasoner, features=features, on_ticket=tick)
@@ -136,7 +140,8 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
-                       reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
+                       ticket_cpu_seconds=np.diff(cpu).tolist(), reasoner=reasoner.name,
+                       skipped=dict(result.skipped), learning=outcome)
 
 
 def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:
