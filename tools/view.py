@@ -64,7 +64,7 @@ class WarehouseView:
         valid = pd.notna(keys)
         pos = np.concatenate([np.arange(n), np.arange(n)])[valid]
         groups = pd.Series(pos).groupby(keys[valid], sort=False).indices
-        self._by["location"] = {k: np.unique(pos[v]) for k, v in groups.items()}
+        self._by["location"] = {k: _sorted_unique(pos[v]) for k, v in groups.items()}
         ids = self.ledger["txn_id"]
         self._memo: dict[str, Any] = {}
         self._first: dict[str, int] = {}
@@ -202,6 +202,15 @@ class WarehouseView:
         """Hours in which the site does well under its average hourly volume: off-shift."""
         return {h for h, share in enumerate(self.hour_share) if share < 1 / 48}
 
+
+
+def _sorted_unique(positions: np.ndarray) -> np.ndarray:
+    """``np.unique`` of positions that come as two ascending runs (a merge, not a hash)."""
+    ordered = np.sort(positions, kind="stable")
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def cell_float(value: object) -> float | None:
