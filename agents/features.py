@@ -21,7 +21,7 @@ import pandas as pd
 
 from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
 from scoring.types import Incident
-from tools.view import WarehouseView
+from tools.view import WarehouseView, first_positions
 from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
@@ -87,10 +87,7 @@ class FeatureContext:
         negative = (tx["bal_after"] < 0).to_numpy()
         self.negative_is_normal = bool(len(tx)) and float(negative.mean()) > \
             params.site_normal_share
-        ids = tx["txn_id"].to_numpy(dtype=object)
-        self.pos: dict[str, int] = {}
-        for i, t in enumerate(ids):
-            self.pos.setdefault(t, i)
+        self.pos: dict[str, int] = first_positions(tx["txn_id"].to_numpy(dtype=object))
         self._items: dict[str, dict[str, Any]] = {
             r["sku"]: r for r in cast("list[dict[str, Any]]", data.items.to_dict("records"))}
         self._locations: dict[str, dict[str, Any]] = {

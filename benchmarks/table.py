@@ -18,7 +18,7 @@ Tally's time over the anchor's. Run niced on a shared machine; the load (``uptim
 printed beside the figures.
 
 Usage: python -m benchmarks.table [--days 60 --skus 600 | --million] [--real DIR | --no-real]
-       [--pg-admin URL | --pg-admin ''] [--events 500] [--tickets-out DIR]
+       [--pg-admin URL | --pg-admin ''] [--events 200] [--tickets-out DIR]
 (as a module, so that ``benchmarks/api.py`` does not shadow the ``api`` package)
 """
 
@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-sim", action="store_true")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="admin URL; '' skips PostgreSQL")
-    parser.add_argument("--events", type=int, default=500, help="score_event calls; 0 skips")
+    parser.add_argument("--events", type=int, default=200, help="score_event calls; 0 skips")
     parser.add_argument("--tickets-out", type=Path, default=None,
                         help="keep each run's tickets.jsonl and report.md under this folder")
     args = parser.parse_args()

@@ -65,11 +65,8 @@ class WarehouseView:
         pos = np.concatenate([np.arange(n), np.arange(n)])[valid]
         groups = pd.Series(pos).groupby(keys[valid], sort=False).indices
         self._by["location"] = {k: _sorted_unique(pos[v]) for k, v in groups.items()}
-        ids = self.ledger["txn_id"]
         self._memo: dict[str, Any] = {}
-        self._first: dict[str, int] = {}
-        for i, t in enumerate(ids):
-            self._first.setdefault(t, i)
+        self._first = first_positions(self.ledger["txn_id"].to_numpy(dtype=object))
 
     def rows(self, **where: str | None) -> pd.DataFrame:
         """Ledger rows matching every given key (sku, location, user_id, device_id, ref).
@@ -202,6 +199,12 @@ class WarehouseView:
         """Hours in which the site does well under its average hourly volume: off-shift."""
         return {h for h, share in enumerate(self.hour_share) if share < 1 / 48}
 
+
+
+def first_positions(ids: np.ndarray) -> dict[Any, int]:
+    """Each id's first position in ``ids`` (keys in order of first appearance)."""
+    first = ~pd.Series(ids).duplicated(keep="first").to_numpy()
+    return dict(zip(ids[first].tolist(), np.flatnonzero(first).tolist(), strict=True))
 
 
 def _sorted_unique(positions: np.ndarray) -> np.ndarray:

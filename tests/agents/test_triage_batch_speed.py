@@ -20,7 +20,7 @@ from scoring import Scorer
 from scoring.types import Incident
 from sim.generator import GeneratorConfig, generate
 from tools.user_activity import user_activity
-from tools.view import WarehouseView, records, row_dicts
+from tools.view import WarehouseView, first_positions, records, row_dicts
 from warehouse.dataset import Dataset
 from warehouse.lookalikes import description_similarity, lookalike_index
 
@@ -97,3 +97,9 @@ def test_user_activity_is_computed_once_per_user(
     assert user_activity(view, user) is first
     assert user_activity(WarehouseView(data), user) == first
     assert user_activity(view, "nobody") is None
+
+
+def test_first_positions_keep_each_ids_first_row_in_order() -> None:
+    ids = np.array(["T2", "T1", "T2", "T3", "T1"], dtype=object)
+    assert list(first_positions(ids).items()) == [("T2", 0), ("T1", 1), ("T3", 3)]
+    assert first_positions(ids[:0]) == {}
