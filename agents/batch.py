@@ -42,7 +42,8 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     ticket_seconds: list[float] = field(default_factory=list)
     ticket_cpu_seconds: list[float] = field(default_factory=list)
-    """CPU seconds of each ticket (less sensitive than wall time to a busy machine)."""
+    """CPU seconds of each ticket (less sensitive than wall time to a busy machine; the
+    first also compiles the graph)."""
     reasoner: str = "offline"
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -76,7 +77,7 @@ class TriageKit:
         """Index ``data`` and bind the configured reasoner's read-only tools to it."""
         from agents.reasoners import build_reasoner
 
-        view = WarehouseView(data)
+        view = WarehouseView(data).warm()
         features = FeatureContext.of(view)
         return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
 
