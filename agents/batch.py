@@ -17,6 +17,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.case import Reasoner
+from agents.dismissed import fold_dismissed
 from agents.features import FeatureContext
 from agents.learned import LearningOutcome, apply_learning
 from agents.params import DEFAULT_PARAMS
@@ -140,6 +141,7 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         learner = Learner().fit(resolutions, result.flags, data, undone=undone)
         tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
+    tickets = fold_dismissed(tickets, min_occurrences=params.systemic_min_occurrences)
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        ticket_cpu_seconds=np.diff(cpu).tolist(), reasoner=reasoner.name,
                        skipped=dict(result.skipped), learning=outcome)
