@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 bench: $(STAMP)
-	$(PY) benchmarks/ingest.py
+	nice $(PY) -m benchmarks.table
 
 eval: $(STAMP)
 	$(VENV)/bin/tally eval --suite ci --mode offline --out eval-report/offline

@@ -42,6 +42,9 @@ class BatchResult:
     tickets: list[Ticket]
     timings: dict[str, float] = field(default_factory=dict)
     ticket_seconds: list[float] = field(default_factory=list)
+    ticket_cpu_seconds: list[float] = field(default_factory=list)
+    """CPU seconds of each ticket (less sensitive than wall time to a busy machine; the
+    first also compiles the graph)."""
     reasoner: str = "offline"
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -75,8 +78,8 @@ class TriageKit:
         """Index ``data`` and bind the configured reasoner's read-only tools to it."""
         from agents.reasoners import build_reasoner
 
-        view = WarehouseView(data)
-        features = FeatureContext(data, ledger=view.ledger)
+        view = WarehouseView(data).warm()
+        features = FeatureContext.of(view)
         return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
 
 
@@ -119,12 +122,14 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     timings["index_s"] = time.perf_counter() - start
 
     seconds: list[float] = []
+    cpu = [time.process_time()]
     start = time.perf_counter()
     with _progress(progress) as bar:
         task = bar.add_task("triage", total=len(incidents))
 
         def tick(_: Ticket, s: float) -> None:
             seconds.append(s)
+            cpu.append(time.process_time())
             bar.advance(task)
 
         tickets = triage(incidents, view, reasoner, features=features, on_ticket=tick)
@@ -138,7 +143,8 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         timings["learn_s"] = time.perf_counter() - start
     tickets = fold_dismissed(tickets, min_occurrences=params.systemic_min_occurrences)
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
-                       reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
+                       ticket_cpu_seconds=np.diff(cpu).tolist(), reasoner=reasoner.name,
+                       skipped=dict(result.skipped), learning=outcome)
 
 
 def run_dataset(dataset_dir: Path, out: Path, settings: Settings) -> BatchResult:

@@ -11,9 +11,12 @@ holds pydantic models and enums from a handful of modules, listed here once.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
@@ -54,6 +57,31 @@ def serializer() -> JsonPlusSerializer:
 def memory_checkpointer() -> InMemorySaver:
     """An in-memory checkpointer (tests, batch runs that stop at the approval interrupt)."""
     return InMemorySaver(serde=serializer())
+
+
+class DiscardingSaver(InMemorySaver):
+    """A checkpointer that keeps nothing: for a batch whose threads are never resumed.
+
+    The graph needs a checkpointer to stop at its approval interrupt; a batch run reads the
+    interrupt's ticket from the run's own result and drops the thread, so serialising each
+    ticket's state only to throw it away is skipped.
+    """
+
+    def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+            new_versions: ChannelVersions) -> RunnableConfig:
+        """Keep nothing; the config of the checkpoint as if it were kept."""
+        return {"configurable": {"thread_id": config["configurable"]["thread_id"],
+                                 "checkpoint_ns": config["configurable"]["checkpoint_ns"],
+                                 "checkpoint_id": checkpoint["id"]}}
+
+    def put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]],
+                   task_id: str, task_path: str = "") -> None:
+        """Keep nothing."""
+
+
+def discarding_checkpointer() -> DiscardingSaver:
+    """A checkpointer for batch triage, which never resumes a thread (:class:`DiscardingSaver`)."""
+    return DiscardingSaver(serde=serializer())
 
 
 def sqlite_checkpointer(path: Path) -> SqliteSaver:

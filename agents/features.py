@@ -28,6 +28,7 @@ from agents.params import (
     placement,
 )
 from scoring.types import Incident
+from tools.view import WarehouseView, first_positions
 from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
 from warehouse.ledger import with_balances
@@ -67,10 +68,13 @@ class FeatureContext:
         ledger: ``warehouse.ledger.with_balances(data.transactions)`` when the caller has it
             already (the tools' view does); computed here otherwise.
         params: thresholds shared with the policy (weight fit, high value).
+        lookalikes: ``warehouse.lookalikes.lookalike_index(data.items)`` when the caller has
+            it already (the tools' view does); computed here otherwise.
     """
 
     def __init__(self, data: Dataset, *, ledger: pd.DataFrame | None = None,
-                 params: PolicyParams = DEFAULT_PARAMS) -> None:
+                 params: PolicyParams = DEFAULT_PARAMS,
+                 lookalikes: dict[str, list[str]] | None = None) -> None:
         self.params = params
         self.high_value = high_value_skus(data.items, data.locations, params)
         tx = (ledger if ledger is not None else with_balances(data.transactions)).reset_index(
@@ -90,16 +94,13 @@ class FeatureContext:
         negative = (tx["bal_after"] < 0).to_numpy()
         self.negative_is_normal = bool(len(tx)) and float(negative.mean()) > \
             params.site_normal_share
-        ids = tx["txn_id"].to_numpy(dtype=object)
-        self.pos: dict[str, int] = {}
-        for i, t in enumerate(ids):
-            self.pos.setdefault(t, i)
+        self.pos: dict[str, int] = first_positions(tx["txn_id"].to_numpy(dtype=object))
         self._items: dict[str, dict[str, Any]] = {
             r["sku"]: r for r in cast("list[dict[str, Any]]", data.items.to_dict("records"))}
         self._locations: dict[str, dict[str, Any]] = {
             r["location_id"]: r
             for r in cast("list[dict[str, Any]]", data.locations.to_dict("records"))}
-        self.lookalikes = lookalike_index(data.items)
+        self.lookalikes = lookalikes if lookalikes is not None else lookalike_index(data.items)
         self.median_qty = tx.groupby(["sku", "type"])["eaches"].median().to_dict()
         picks = tx[tx["type"] == "PICK"]
         days = max(1.0, (tx["ts"].max() - tx["ts"].min()).total_seconds() / 86400) if len(tx) else 1
@@ -115,6 +116,11 @@ class FeatureContext:
         var = tx[tx["var"].notna() & (tx["var"] != 0)]
         self.var_locations = cast("dict[tuple[str, float], int]", var.groupby(
             [var["sku"], np.sign(var["var"])])["location"].nunique().to_dict())
+
+    @classmethod
+    def of(cls, view: WarehouseView, params: PolicyParams = DEFAULT_PARAMS) -> FeatureContext:
+        """The context over a tools' view's dataset, reusing its ledger and look-alikes."""
+        return cls(view.dataset, ledger=view.ledger, params=params, lookalikes=view.lookalikes)
 
     def item(self, sku: str) -> dict[str, Any] | None:
         """The item master row of ``sku`` (column -> value), if known."""

@@ -57,7 +57,7 @@ def build_graph(*, reasoner: Reasoner, view: WarehouseView, wms: WmsAdapter,
         The compiled graph.
     """
     view.warm()
-    features = features or FeatureContext(view.dataset, ledger=view.ledger)
+    features = features or FeatureContext.of(view)
     g = StateGraph(TicketState)
     g.add_node("gather_context", GatherContext(view, features), destinations=("classify",))
     g.add_node("classify", Classify(reasoner), destinations=("verify_grounding",))

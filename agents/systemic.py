@@ -12,13 +12,14 @@ check, so thousands of occurrences cost milliseconds, not a triage each.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from agents.value import doubtful_eaches, unit_cost
 from prompts import render
 from scoring.systemic import Occurrence, Pattern
 from tools.item_master import item_master
 from tools.recent_transactions import TxnRow
-from tools.view import WarehouseView, cell_str
+from tools.view import WarehouseView, cell_str, row_dicts
 from warehouse.contract import (
     Action,
     ActionType,
@@ -49,7 +50,8 @@ def systemic_tickets(patterns: list[Pattern], view: WarehouseView, *,
     out: list[Ticket] = []
     for k, pattern in enumerate(patterns, start=1):
         parent_id = f"{prefix}-{k:05d}"
-        children = [_child(parent_id, i, o, pattern, view)
+        rows = _occurrence_rows(pattern, view)
+        children = [_child(parent_id, i, o, pattern, view, rows)
                     for i, o in enumerate(pattern.occurrences, start=1)]
         out.append(_parent(parent_id, pattern, children, view))
         out.extend(children)
@@ -117,19 +119,39 @@ def _parent(ticket_id: str, pattern: Pattern, children: list[Ticket],
     )
 
 
+@dataclass(frozen=True)
+class _OccurrenceRows:
+    """Each occurrence's own ledger row, read for all of a pattern's occurrences at once."""
+
+    facts: dict[str, str]
+    """txn_id -> the row's evidence sentence."""
+    doubtful: dict[str, float]
+    """txn_id -> eaches the row leaves in doubt."""
+
+
+def _occurrence_rows(pattern: Pattern, view: WarehouseView) -> _OccurrenceRows:
+    rows = view.txns([o.txn_id for o in pattern.occurrences])
+    ids = rows["txn_id"].tolist()
+    return _OccurrenceRows(
+        facts={t: TxnRow.from_row(r).fact()
+               for t, r in zip(ids, row_dicts(rows), strict=True)},
+        doubtful=dict(zip(ids, doubtful_eaches(rows).tolist(), strict=True)))
+
+
 def _child(parent_id: str, index: int, occ: Occurrence, pattern: Pattern,
-           view: WarehouseView) -> Ticket:
+           view: WarehouseView, rows: _OccurrenceRows) -> Ticket:
     flag = occ.flags[0]
     txn_ids = [occ.txn_id, *occ.related]
-    rows = view.txns([occ.txn_id])
-    value = float((doubtful_eaches(rows) * unit_cost(view, flag.sku)).sum()) if len(rows) else 0.0
+    known = occ.txn_id in rows.facts
+    value = float(rows.doubtful[occ.txn_id] * unit_cost(view, flag.sku)) if known else 0.0
     params = {k: v for k, v in {"sku": flag.sku, "location": flag.location,
                                 "user_id": flag.user_id}.items() if v}
     summary = render("systemic/occurrence", index=index, n=len(pattern.occurrences),
                      parent=parent_id, title=TITLES[pattern.family],
                      reason=f"{occ.txn_id} on {_describe(view, flag.sku)}").strip()
     facts = [(f.reason, f"scorer:{f.detector}") for f in occ.flags]
-    facts += [(TxnRow.from_row(r).fact(), "transactions") for _, r in rows.iterrows()]
+    if known:
+        facts.append((rows.facts[occ.txn_id], "transactions"))
     item = item_master(view, flag.sku) if flag.sku else None
     facts += [(fact, "item_master") for fact in (item.facts() if item is not None else [])]
     facts.append((f"occurrence {index} of the {len(pattern.occurrences):,} of {parent_id} "

@@ -77,7 +77,7 @@ def main() -> None:
     # CPU time per ticket, less sensitive to other processes on a shared machine; indexes
     # built and one warm-up pass first, so no ticket pays for one-off setup
     view = WarehouseView(data).warm()
-    features = FeatureContext(data, ledger=view.ledger)
+    features = FeatureContext.of(view)
     incidents = Scorer().fit(data).score_batch(data).incidents
     from agents.reasoners import OfflineReasoner
 

@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
-from tools.view import WarehouseView, cell_float, cell_str, iso
+from tools.view import WarehouseView, cell_float, cell_str, iso, row_dicts
 
 
 class CountParams(BaseModel):
@@ -79,7 +79,7 @@ def count_history(view: WarehouseView, sku: str, *, location: str | None = None,
         counts=[CountRow(txn_id=r["txn_id"], ts=iso(r["ts"]), location=r["location"],
                          counted=cell_float(r["qty"]), system=cell_float(r.get("expected_qty")),
                          variance=cell_float(r["var"]), user_id=cell_str(r.get("user_id")))
-                for _, r in rows.tail(limit).iterrows()],
+                for r in row_dicts(rows.tail(limit))],
     )
 
 

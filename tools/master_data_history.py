@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
-from tools.view import WarehouseView, cell_float, cell_str, iso
+from tools.view import WarehouseView, cell_float, cell_str, iso, row_dicts
 
 PACK_TOLERANCE = 0.08
 """Relative gap between a receipt's implied pack and the master's from which they disagree
@@ -163,7 +163,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
 
     receipts = []
     weighed = rows[(rows["type"] == "RECEIPT") & (rows["uom"] == "CS")]
-    for _, r in weighed.iterrows():
+    for r in row_dicts(weighed):
         m = master_at(r["ts"])
         w, cases = cell_float(r["weight_kg"]), cell_float(r["qty"])
         implied = (w / (cases * m.unit_weight_kg) if w and cases and m.unit_weight_kg
@@ -176,7 +176,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                     else round(implied, 2), fits=fits))
     weighings = []
     each = rows[(rows["uom"] != "CS") & rows["weight_kg"].notna()]
-    for _, r in each.iterrows():
+    for r in row_dicts(each):
         m = master_at(r["ts"])
         e, w = cell_float(r["eaches"]) or 0.0, float(r["weight_kg"])
         ratio = w / (e * m.unit_weight_kg) if e and m.unit_weight_kg else None
@@ -185,7 +185,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                   ratio=None if ratio is None else round(ratio, 3)))
     variances = []
     counted = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
-    for _, r in counted.iterrows():
+    for r in row_dicts(counted):
         m = master_at(r["ts"])
         var = float(r["var"])
         variances.append(Variance(txn_id=r["txn_id"], ts=iso(r["ts"]),

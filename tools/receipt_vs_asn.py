@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
-from tools.view import WarehouseView, cell_float, cell_str, iso
+from tools.view import WarehouseView, cell_float, cell_str, iso, row_dicts
 
 
 class ReceiptParams(BaseModel):
@@ -68,7 +68,7 @@ def receipt_vs_asn(view: WarehouseView, ref: str, *, sku: str | None = None
     if rows.empty:
         return None
     lines = []
-    for _, r in rows.iterrows():
+    for r in row_dicts(rows):
         qty, exp = cell_float(r["qty"]), cell_float(r.get("expected_qty"))
         diff = None if qty is None or exp is None else qty - exp
         eaches = cell_float(r["eaches"])

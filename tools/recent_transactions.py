@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 
 from tools.result import ToolSpec, num
-from tools.view import WarehouseView, cell_float, cell_str, iso
+from tools.view import WarehouseView, cell_float, cell_str, iso, row_dicts
 
 
 class RecentParams(BaseModel):
@@ -49,8 +52,8 @@ class TxnRow(BaseModel):
     note: str | None = None
 
     @classmethod
-    def from_row(cls, row: pd.Series) -> TxnRow:
-        """Build from a ledger row."""
+    def from_row(cls, row: Mapping[Any, Any]) -> TxnRow:
+        """Build from a ledger row (a :func:`tools.view.row_dicts` row, or a Series)."""
         return cls(
             txn_id=str(row["txn_id"]), ts=iso(row["ts"]), type=str(row["type"]),
             sku=str(row["sku"]), qty=cell_float(row.get("qty")), uom=cell_str(row.get("uom")),
@@ -95,7 +98,7 @@ def recent_transactions(view: WarehouseView, *, sku: str | None = None,
         stamp = pd.Timestamp(until)
         stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
         rows = rows[rows["ts"] <= stamp]
-    return [TxnRow.from_row(r) for _, r in rows.tail(limit).iterrows()]
+    return [TxnRow.from_row(r) for r in row_dicts(rows.tail(limit))]
 
 
 TOOL = ToolSpec(

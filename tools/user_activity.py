@@ -44,11 +44,16 @@ def user_activity(view: WarehouseView, user_id: str) -> UserActivity | None:
     """Negative adjustments and quiet-hour work of ``user_id`` against all other users.
 
     Quiet hours are the site's own: hours carrying well under an average hour's volume, so
-    no shift pattern is assumed.
+    no shift pattern is assumed. Computed once per user and view (a batch asks again for
+    every incident the user adjusted in).
 
     Returns:
         The comparison, or None when the user has no transactions.
     """
+    return view.memo(f"user_activity:{user_id}", lambda: _user_activity(view, user_id))
+
+
+def _user_activity(view: WarehouseView, user_id: str) -> UserActivity | None:
     mine = view.rows(user_id=user_id)
     if mine.empty:
         return None

@@ -9,8 +9,9 @@ tool looks rows up without scanning the log.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -63,12 +64,9 @@ class WarehouseView:
         valid = pd.notna(keys)
         pos = np.concatenate([np.arange(n), np.arange(n)])[valid]
         groups = pd.Series(pos).groupby(keys[valid], sort=False).indices
-        self._by["location"] = {k: np.unique(pos[v]) for k, v in groups.items()}
-        ids = self.ledger["txn_id"]
+        self._by["location"] = {k: _sorted_unique(pos[v]) for k, v in groups.items()}
         self._memo: dict[str, Any] = {}
-        self._first: dict[str, int] = {}
-        for i, t in enumerate(ids):
-            self._first.setdefault(t, i)
+        self._first = first_positions(self.ledger["txn_id"].to_numpy(dtype=object))
 
     def rows(self, **where: str | None) -> pd.DataFrame:
         """Ledger rows matching every given key (sku, location, user_id, device_id, ref).
@@ -203,6 +201,21 @@ class WarehouseView:
 
 
 
+def first_positions(ids: np.ndarray) -> dict[Any, int]:
+    """Each id's first position in ``ids`` (keys in order of first appearance)."""
+    first = ~pd.Series(ids).duplicated(keep="first").to_numpy()
+    return dict(zip(ids[first].tolist(), np.flatnonzero(first).tolist(), strict=True))
+
+
+def _sorted_unique(positions: np.ndarray) -> np.ndarray:
+    """``np.unique`` of positions that come as two ascending runs (a merge, not a hash)."""
+    ordered = np.sort(positions, kind="stable")
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def cell_float(value: object) -> float | None:
     """A frame cell as a float, None when missing or not a number."""
     try:
@@ -221,8 +234,25 @@ def cell_str(value: object) -> str | None:
 
 
 def records(frame: pd.DataFrame) -> Iterator[Any]:
-    """``frame.itertuples()``: one row at a time, columns as attributes (cells untyped)."""
-    return iter(frame.itertuples())
+    """``frame.itertuples()``: one row at a time, columns as attributes (cells untyped).
+
+    The same tuples with the same cells (Python floats and ints, Timestamps), read through one
+    object array rather than a Series per column, and the tuple type made once per columns.
+    """
+    row = _row_type(tuple(frame.columns))
+    return map(row._make, zip(frame.index.tolist(), *frame.to_numpy(dtype=object).T,
+                              strict=True))
+
+
+def row_dicts(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """``frame.to_dict("records")``: the same dicts, read through one object array."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in frame.to_numpy(dtype=object)]
+
+
+@lru_cache(maxsize=64)
+def _row_type(columns: tuple[Any, ...]) -> Any:
+    return namedtuple("Pandas", ["Index", *map(str, columns)], rename=True)  # noqa: PYI024
 
 
 def iso(ts: Any) -> str:

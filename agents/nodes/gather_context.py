@@ -21,7 +21,7 @@ from tools.master_data_history import master_data_history
 from tools.receipt_vs_asn import receipt_vs_asn
 from tools.recent_transactions import TxnRow
 from tools.user_activity import user_activity
-from tools.view import WarehouseView, cell_float, cell_str
+from tools.view import WarehouseView, cell_float, cell_str, row_dicts
 from warehouse.contract import EvidenceItem
 
 MAX_ROWS = 6
@@ -64,7 +64,7 @@ class GatherContext:
         if len(flags) > MAX_FLAGS:
             facts.append((f"{len(flags)} scorer flags in the incident in all", "scorer"))
         facts += [(TxnRow.from_row(r).fact(), "transactions")
-                  for _, r in rows.head(MAX_ROWS).iterrows()]
+                  for r in row_dicts(rows.head(MAX_ROWS))]
         if len(rows) > MAX_ROWS:
             facts.append((f"{len(rows)} transactions in the incident in all", "transactions"))
         facts += note_facts(rows)

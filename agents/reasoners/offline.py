@@ -214,7 +214,8 @@ class OfflineReasoner:
 
     def __init__(self, model: LinearModel | None = None) -> None:
         self.model = model or _default_model()
-        preload("offline_explain/summary", *(f"offline_explain/{c.value}" for c in RootCause))
+        preload("offline_explain/summary", "offline_explain/_body",
+                *(f"offline_explain/{c.value}" for c in RootCause))
 
     def classify(self, case: CaseFile) -> Classification:
         """Rule first, then the calibrated model; cites the evidence that bears on the cause."""

@@ -199,7 +199,7 @@ def measure(model: LinearModel) -> float:
     for cfg in HELD_OUT:
         data = generate(cfg)
         view = WarehouseView(data)
-        gather = GatherContext(view, FeatureContext(data, ledger=view.ledger))
+        gather = GatherContext(view, FeatureContext.of(view))
         for incident, cause, action in scored_incidents(data):
             case = gather.gather(TicketState(ticket_id=incident.incident_id, incident=incident))
             verdict = reasoner.classify(case)
