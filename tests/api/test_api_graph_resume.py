@@ -17,10 +17,9 @@ from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
 from api.app import create_app
 from api.triage import open_ticket
-from scoring.types import Flag, Incident
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
-from tests.api_fixtures import auth, make_users, open_store
+from tests.api_fixtures import auth, labelled_incidents, make_users, open_store
 from tools.view import WarehouseView
 from warehouse.dataset import Dataset
 from warehouse.settings import get_settings
@@ -30,20 +29,6 @@ from warehouse.store import Store
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
     return generate(GeneratorConfig(seed=3, days=7, skus=150))
-
-
-def incidents(data: Dataset, n: int) -> list[Incident]:
-    """The first ``n`` labelled cases as incidents, one flag per labelled transaction."""
-    txns = data.transactions.set_index("txn_id")
-    out = []
-    for lab in data.labels.head(n).itertuples():
-        ids = lab.txn_ids.split()
-        flags = [Flag(txn_id=t, detector="label", code="LABELLED", reason="LABELLED", score=0.9,
-                      sku=txns.loc[t, "sku"], location=txns.loc[t, "location"]) for t in ids]
-        out.append(Incident(incident_id=f"INC-{lab.case_id}", txn_ids=ids, flags=flags,
-                            sku=lab.sku or None, location=lab.location or None,
-                            risk_score=0.8, severity="REVIEW"))
-    return out
 
 
 @pytest.fixture
@@ -82,11 +67,11 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         users = {n: auth(t) for n, t in tokens.items()}
         with Session(store.engine) as s:
             opened = [open_ticket(first.state.graph, s, incident=inc, audit=first.state.audit
-                                  ).model_copy() for inc in incidents(dataset, 3)]
+                                  ).model_copy() for inc in labelled_incidents(dataset, 3)]
         assert [r.status for r in opened] == ["PENDING_APPROVAL"] * 3
         # triaging the same incident again neither re-runs the graph nor duplicates the ticket
         with Session(store.engine) as s:
-            again = open_ticket(first.state.graph, s, incident=incidents(dataset, 1)[0],
+            again = open_ticket(first.state.graph, s, incident=labelled_incidents(dataset, 1)[0],
                                 audit=first.state.audit)
         assert again.ticket_id == opened[0].ticket_id
     recount, remeasure, void = (r.ticket_id for r in opened)
