@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openai import OpenAI, OpenAIError
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from api.chat.context import ChatContext, cited_ids, is_write_request
 from api.chat.history import ChatEntry
@@ -94,18 +95,21 @@ class LlmChat:
     def _converse(self, messages: list[dict[str, Any]], ctx: ChatContext) -> str | None:
         for _ in range(self.max_calls):
             reply = self.client.chat.completions.create(
-                model=self.model, messages=messages, tools=TOOL_SCHEMAS,
+                model=self.model, messages=messages,  # type: ignore[arg-type]
+                tools=TOOL_SCHEMAS,  # type: ignore[arg-type]
                 max_tokens=COMPLETION_TOKENS,
             ).choices[0].message
-            if not reply.tool_calls:
+            calls = [c for c in reply.tool_calls or []
+                     if isinstance(c, ChatCompletionMessageFunctionToolCall)]
+            if not calls:
                 return (reply.content or "").strip() or None
             messages.append({"role": "assistant", "content": reply.content or "", "tool_calls": [
                 {"id": c.id, "type": "function",
                  "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
-                for c in reply.tool_calls]})
+                for c in calls]})
             messages.extend({"role": "tool", "tool_call_id": c.id,
                              "content": run_tool(c.function.name, ctx)}
-                            for c in reply.tool_calls)
+                            for c in calls)
         return None
 
     def _fallback(self, question: str, ctx: ChatContext, reason: str) -> ChatAnswer:
