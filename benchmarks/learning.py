@@ -7,7 +7,8 @@ Usage:
 Runs ``tally run`` on a labelled two-month log (generated from a held-out seed >= 100, or
 the labelled dataset folder given), gives every first-month ticket the verdict a site that
 knows the labels would give (CONFIRMED with the label's cause and action for a ticket that
-covers a labelled case, FALSE_ALARM for the others), writes them as ``resolutions.csv``
+covers a labelled case, FALSE_ALARM for the others; a case labelled LEGITIMATE counts as a
+false alarm), writes them as ``resolutions.csv``
 into a copy of the folder and runs ``tally run`` again. Prints the second month's figures
 before and after and the target check: false-alarm share at least halved (or <= 0.03),
 recall down by no more than 0.02, macro-F1 not down. ``--held-out`` does this for every
@@ -27,7 +28,7 @@ from evals.expectations import expectations_from_labels
 from evals.learning import HalfFigures, TimeSplit
 from sim.generator import GeneratorConfig, generate
 from sim.generator.profiles import HELD_OUT_PROFILES
-from warehouse.contract import Resolution, Verdict
+from warehouse.contract import Resolution
 from warehouse.loader import load_dataset
 from warehouse.loader.resolutions import write_resolutions
 from warehouse.settings import Settings
@@ -93,8 +94,8 @@ def _generated(seed: int, days: int, skus: int, noise: float, profile: str | Non
 
 
 def _counts(m: Measured) -> str:
-    confirmed = sum(v.verdict is Verdict.CONFIRMED for v in m.verdicts)
-    return f"{len(m.verdicts)} ({confirmed} CONFIRMED, {len(m.verdicts) - confirmed} FALSE_ALARM)"
+    benign = sum(v.benign for v in m.verdicts)
+    return f"{len(m.verdicts)} ({len(m.verdicts) - benign} confirmed, {benign} false alarms)"
 
 
 def _row(name: str, f: HalfFigures) -> str:

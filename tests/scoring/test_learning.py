@@ -192,3 +192,13 @@ def test_resolution_loader_names_a_missing_column(tmp_path: Path) -> None:
     path.write_text("txn_ids,root_cause\nT1,SHRINKAGE\n")
     with pytest.raises(UserError, match="verdict"):
         load_resolutions(path)
+
+
+def test_resolution_log_with_only_the_required_columns(tmp_path: Path) -> None:
+    """txn_ids and verdict are all a site has to give (CONTRACT.md section 6)."""
+    path = tmp_path / "resolutions.csv"
+    path.write_text('txn_ids,verdict\n"T1 T2",FALSE_ALARM\nT3,CONFIRMED\n')
+    loaded = load_resolutions(path)
+    assert [(r.txn_ids, r.verdict, r.decided_at, r.decided_by) for r in loaded.resolutions] == [
+        (["T1", "T2"], Verdict.FALSE_ALARM, None, None), (["T3"], Verdict.CONFIRMED, None, None)]
+    assert loaded.report.rejected == 0
