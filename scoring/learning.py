@@ -290,6 +290,8 @@ class Suppression:
     incident_id: str
     rule_ids: list[str] = field(default_factory=list)
     reason: str = ""
+    held: bool = False
+    """The rules call it normal, but it is about a high-value item: it stays open."""
 
 
 class Learner:
@@ -405,14 +407,15 @@ class Learner:
 
     # -- judging ---------------------------------------------------------------------------
 
-    def flag_rule(self, flag: Flag, alone: bool) -> PatternRule | None:
+    def flag_rule(self, flag: Flag, alone: bool, *, guard: bool = True) -> PatternRule | None:
         """The active rule that calls this flag normal, judged at its most specific level.
 
-        None when the flag is high value, or when the most specific of its patterns with
-        enough votes is not normal practice (or has been undone).
+        None when the flag is high value (unless ``guard`` is off: what the rules alone
+        would say), or when the most specific of its patterns with enough votes is not
+        normal practice (or has been undone).
         """
         ctx = self.context_
-        if ctx.high_value(flag):
+        if guard and ctx.high_value(flag):
             return None
         dims = ctx.dims(flag, alone)
         mag = MAGNITUDES[flag.code].of(flag) if flag.code in MAGNITUDES else None
@@ -432,7 +435,8 @@ class Learner:
         An incident is normal when every one of its flags is, by rules none of whose voters
         is among the incident's users. An incident whose transactions a verdict already
         called a false alarm is resolved (unless the verdict was ignored); one a verdict
-        confirmed is never suppressed.
+        confirmed is never suppressed. An incident about a high-value item the rules would
+        call normal is returned ``held``: it stays open, and the report says so.
         """
         ignored = {i.index for i in self.learned_.ignored}
         decided: dict[str, bool] = {}
@@ -448,19 +452,21 @@ class Learner:
             if verdicts and not all(verdicts):
                 continue
             users = set(inc.user_ids)
-            if any(self.context_.high_value(f) for f in inc.flags):
+            held = any(self.context_.high_value(f) for f in inc.flags)
+            if held and verdicts:
                 continue
             if verdicts and len(verdicts) == len(flagged):
                 out[inc.incident_id] = Suppression(
                     inc.incident_id, reason="already resolved as a false alarm")
                 continue
             alone = len({f.code for f in inc.flags}) == 1
-            rules = [self.flag_rule(f, alone) for f in inc.flags]
+            rules = [self.flag_rule(f, alone, guard=False) for f in inc.flags]
             if not rules or any(r is None or users & set(r.given_by) for r in rules):
                 continue
             ids = list(dict.fromkeys(r.rule_id for r in rules if r is not None))
             out[inc.incident_id] = Suppression(inc.incident_id, ids, "; ".join(
-                self.learned_.rule(rid).describe() for rid in ids))  # type: ignore[union-attr]
+                self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
+                held=held)
         return out
 
 

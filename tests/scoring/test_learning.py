@@ -101,9 +101,15 @@ def test_high_value_items_are_never_silenced_their_verdicts_teach_the_pattern() 
     learner = Learner().fit(rejected(*range(6)), gold, site())
     rules = learner.learned_.rules
     assert rules and all("value" not in r.context for r in rules)  # no rule about value=high
-    assert learner.suppressions([incident(flag(33, sku="GOLD"))]) == {}
     # the same code in the same place on an ordinary item is this site's normal practice
-    assert list(learner.suppressions([incident(flag(34))])) == ["INC-T34"]
+    gold_later, cheap_later = incident(flag(33, sku="GOLD")), incident(flag(34))
+    found = learner.suppressions([gold_later, cheap_later])
+    assert found["INC-T33"].held and not found["INC-T34"].held
+    tickets, outcome = apply_learning([ticket(gold_later), ticket(cheap_later)],
+                                      [gold_later, cheap_later], learner, rejected(*range(6)))
+    assert [t.root_cause for t in tickets] == [RootCause.SHRINKAGE, RootCause.LEGITIMATE]
+    assert list(outcome.held) == ["INC-T33"]
+    assert any("high-value" in line and "INC-T33" in line for line in outcome.guarded)
 
 
 def test_poisoning_one_user_rejecting_every_shrinkage_ticket() -> None:
