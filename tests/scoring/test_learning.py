@@ -31,8 +31,8 @@ def site() -> Dataset:
                           "description": "x", "case_qty": 1,
                           "unit_cost": [1.0] * 8 + [900.0, 800.0],
                           "home_location": [f"P{i}" for i in range(8)] + ["CG1", "CG1"]})
-    locations = pd.DataFrame({"location_id": [f"P{i}" for i in range(8)] + ["CG1"],
-                              "zone": "A", "type": ["PICK"] * 8 + ["CAGE"]})
+    locations = pd.DataFrame({"location_id": [f"P{i}" for i in range(8)] + ["CG1", "R1"],
+                              "zone": "A", "type": ["PICK"] * 8 + ["CAGE", "RESERVE"]})
     rows = [{"txn_id": f"T{i}", "ts": f"2025-03-{1 + i // 4:02d}T10:00:00+00:00",
              "type": "CYCLE_COUNT", "sku": f"C{i % 8}", "qty": 5.0, "location": f"P{i % 8}",
              "user_id": USERS[i % 6]} for i in range(40)]
@@ -84,6 +84,26 @@ def test_small_count_variances_rejected_raise_the_threshold_bigger_ones_still_al
     # judged by its most specific pattern with enough votes (cheap, fast, pick face)
     assert "cheap value" in found["INC-T30"].reason and "6 of 6 rejected" in found[
         "INC-T30"].reason
+
+
+def test_a_verdict_generalises_to_its_code_where_no_verdict_was_but_not_over_confirmed_ones(
+) -> None:
+    def at(f: Flag, location: str) -> Flag:
+        return f.model_copy(update={"location": location})
+
+    history = [flag(i) for i in range(6)]                         # rejected in pick faces
+    confirmed = [at(flag(i), "R1") for i in (10, 11, 12)]        # real problems in reserve
+    verdicts = [*rejected(*range(6)), *(Resolution(txn_ids=[f.txn_id], verdict=Verdict.CONFIRMED,
+                                                   root_cause=RootCause.SHRINKAGE)
+                                        for f in confirmed)]
+    later = {"pick": flag(30), "reserve": at(flag(31), "R1"), "elsewhere": at(flag(32), "Q9")}
+    only_rejections = Learner().fit(rejected(*range(6)), [*history, *later.values()], site())
+    found = only_rejections.suppressions([incident(f) for f in later.values()])
+    assert sorted(found) == ["INC-T30", "INC-T31", "INC-T32"]  # same code, any place
+    assert "COUNT_VARIANCE (alone in its incident)" in found["INC-T32"].reason
+    learner = Learner().fit(verdicts, [*history, *confirmed, *later.values()], site())
+    found = learner.suppressions([incident(f) for f in later.values()])
+    assert "INC-T30" in found and "INC-T31" not in found  # reserve counts were confirmed
 
 
 def test_a_confirmed_problem_in_the_pattern_keeps_the_limit_below_it() -> None:
