@@ -4,6 +4,8 @@
   a false alarm) becomes a dismissed ticket: LEGITIMATE, NO_ACTION, INFO, with the rule it
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
+- Guard: a ticket about a high-value item stays open even where the rules call its pattern
+  normal; the run lists it (``held``).
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
   ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
   ticket stays open and the run says so.
