@@ -77,9 +77,8 @@ def measure(source: Path, work: Path, settings: Settings) -> Measured:
     taught = _copy_without_resolutions(source, work / "taught")
     write_resolutions(verdicts, taught / "resolutions.csv")
     after = run_dataset(taught, work / "after", settings)
-    lost = [f"{t.ticket_id} {t.model_extra['learned']['root_cause']}: "
-            f"{t.model_extra['learned']['reason'] or 'resolved'}"
-            for t in after.tickets if (t.model_extra or {}).get("learned")
+    lost = [f"{t.ticket_id} {learned['root_cause']}: {learned['reason'] or 'resolved'}"
+            for t in after.tickets if (learned := (t.model_extra or {}).get("learned"))
             and not split.first_half(t.txn_ids)
             and any(e.actionable and e.txn_ids.intersection(t.txn_ids)
                     for e in split.expectations)]
