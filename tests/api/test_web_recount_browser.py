@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The reference WMS, the Tally app with its graph, and one RECOUNT ticket it opened."""
+    """The reference WMS, the Tally app with its graph, and the RECOUNT ticket it opened."""
     data = generate(GeneratorConfig(seed=3, days=7, skus=150), progress=False)
     view = WarehouseView(data)
     items = data.items[["sku", "case_qty", "unit_weight_kg", "unit_cost"]]
@@ -53,9 +53,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         with serve_on_loopback(app, lifespan="on") as url:
             app.state.view = view
             tokens = make_users(store.engine, ("sam", "supervisor"), ("sue", "supervisor"))
-            with Session(store.engine) as s:
-                record = open_ticket(app.state.graph, s, audit=app.state.audit,
-                                     incident=labelled_incidents(data, 1)[0]).model_copy()
+            with Session(store.engine) as s:  # the first labelled case the graph recounts
+                opened = (open_ticket(app.state.graph, s, audit=app.state.audit,
+                                      incident=inc).model_copy()
+                          for inc in labelled_incidents(data, 12))
+                record = next(r for r in opened if r.action["type"] == "RECOUNT")
             yield {"url": url, "wms": wms_url, "tokens": tokens, "ticket": record,
                    "graph": app.state.graph}
         adapter.close()
