@@ -4,6 +4,8 @@
   a false alarm) becomes a dismissed ticket: LEGITIMATE, NO_ACTION, INFO, with the rule it
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
+- Guard: a ticket about a high-value item stays open even where the rules call its pattern
+  normal; the run lists it (``held``).
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
   ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
   ticket stays open and the run says so.
@@ -55,6 +57,8 @@ class LearningOutcome:
     """rule id (or ``resolved``) -> ticket ids it dismissed."""
     guarded: list[str] = field(default_factory=list)
     """Lines saying which suppressions a guardrail held back."""
+    held: dict[str, list[str]] = field(default_factory=dict)
+    """ticket id -> the rules that call it normal; open, as it is about a high-value item."""
     calibration: dict[str, tuple[int, int]] = field(default_factory=dict)
     """cause -> (verdicts on tickets of that cause, of which confirmed that cause)."""
 
@@ -82,6 +86,15 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
     outcome = LearningOutcome(learned=learned)
     found = learner.suppressions(incidents, resolutions)
     by_id = {t.ticket_id: t for t in tickets}
+    for inc_id in [i for i, sup in found.items() if sup.held]:
+        if inc_id in by_id and by_id[inc_id].root_cause is not RootCause.LEGITIMATE:
+            outcome.held[inc_id] = found[inc_id].rule_ids
+        found.pop(inc_id)
+    if outcome.held:
+        n = len(outcome.held)
+        outcome.guarded.append(f"{n} ticket{'s' * (n != 1)} about high-value items match "
+                               f"learned rules and stay open ({', '.join(sorted(outcome.held))}"
+                               "): learning never silences a high-value item")
     by_rules = defaultdict(list)
     for inc_id, rule in found.items():
         ticket = by_id.get(inc_id)

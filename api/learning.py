@@ -150,7 +150,7 @@ class SiteLearning:
         kept = []
         for inc in incidents:
             sup = found.get(inc.incident_id)
-            if sup is None:
+            if sup is None or sup.held:  # a high-value item's incident always opens
                 kept.append(inc)
                 continue
             for rid in sup.rule_ids or ["resolved"]:

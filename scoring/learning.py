@@ -2,23 +2,28 @@
 
 A verdict (CONTRACT.md section 6) is about transactions; the flags the scorer raised on
 them say what kind of alarm it was. Each flag has a *pattern*: its reason code and its
-context (the item's value class and velocity class, the location's type), read at three
-levels of generality (code + value + velocity + location type, code + value + location
-type, code + location type). A verdict votes once for every pattern among its flags, with
-the largest magnitude it saw there (the variance in units, the weight ratio, ...).
+context (whether the code came alone, the user, the item's value and velocity class, the
+location's type), read at several levels of generality (:data:`LEVELS`, from code + user
+and code + value + velocity + location type down to the code at this site). A verdict
+votes once for every pattern among its flags, with the largest magnitude it saw there (the
+variance in units, the weight ratio, ...).
 
 A pattern with at least ``min_verdicts`` votes, mostly false alarms, is the site's normal
-practice: with a magnitude, up to a learned limit (a raised threshold: a real problem of
-the same pattern with a larger magnitude still alarms); without one, suppressed. A flag is
-judged by the most specific of its patterns that has enough votes, so a narrow context
-where problems were confirmed is never silenced by a broad rule.
+practice: with a magnitude, up to a learned limit (a raised threshold a margin past the
+largest false alarm, kept below any confirmed problem: a real problem of the same pattern
+with a larger magnitude still alarms); without one, suppressed. A flag is judged by the most
+specific of its patterns that has enough votes, so a narrow context where problems were
+confirmed is never silenced by a broad rule, and a new flag in a context no verdict saw is
+judged by the broader pattern it belongs to.
 
 Guardrails (they hold whatever the verdicts say):
 
 - a verdict given by a user on transactions of their own is ignored and listed;
 - a rule never applies to an incident that involves a user whose vote made it;
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
-  or slotted in the cage) are never silenced, and no rule is learned for them;
+  or slotted in the cage) are never silenced: no rule names the high-value class and no
+  rule applies to their flags (a verdict on one still votes for its code's pattern in its
+  place, for the other items there);
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
 
@@ -51,7 +56,7 @@ class LearningParams(BaseModel):
     benign_share: float = Field(default=0.8, gt=0.5, le=1.0,
                                 description="share of a pattern's votes that must be false "
                                             "alarms for it to count as normal practice")
-    limit_margin: float = Field(default=1.0, ge=1.0,
+    limit_margin: float = Field(default=1.25, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
                                             "alarm")
@@ -114,10 +119,12 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     ("code", "company", "value", "velocity", "location_type"),
     ("code", "company", "value", "location_type"),
     ("code", "company", "location_type"),
+    ("code", "company"),
 )
-"""Pattern levels, most specific first. ``company``: whether the code is the only one of its
-incident (``alone``) or one of several (``with_others``): a lone count variance and one
-inside a cluster of mis-scan signs are different alarms."""
+"""Pattern levels, most specific first; the last is the code at this site. ``company``:
+whether the code is the only one of its incident (``alone``) or one of several
+(``with_others``): a lone count variance and one inside a cluster of mis-scan signs are
+different alarms."""
 
 HIGH = "high"
 
@@ -283,6 +290,8 @@ class Suppression:
     incident_id: str
     rule_ids: list[str] = field(default_factory=list)
     reason: str = ""
+    held: bool = False
+    """The rules call it normal, but it is about a high-value item: it stays open."""
 
 
 class Learner:
@@ -334,11 +343,9 @@ class Learner:
             seen: dict[str, float | None] = {}
             alone = len({f.code for f in fl}) == 1
             for f in fl:
-                if ctx.high_value(f):
-                    continue  # nothing is learned about high-value items
                 dims = ctx.dims(f, alone)
                 mag = MAGNITUDES[f.code].of(f) if f.code in MAGNITUDES else None
-                for level in LEVELS:
+                for level in _voting_levels(ctx.high_value(f)):
                     key = pattern_key(dims, level)
                     dims_of[key] = {d: dims[d] for d in level}
                     old = seen.get(key)
@@ -400,14 +407,15 @@ class Learner:
 
     # -- judging ---------------------------------------------------------------------------
 
-    def flag_rule(self, flag: Flag, alone: bool) -> PatternRule | None:
+    def flag_rule(self, flag: Flag, alone: bool, *, guard: bool = True) -> PatternRule | None:
         """The active rule that calls this flag normal, judged at its most specific level.
 
-        None when the flag is high value, or when the most specific of its patterns with
-        enough votes is not normal practice (or has been undone).
+        None when the flag is high value (unless ``guard`` is off: what the rules alone
+        would say), or when the most specific of its patterns with enough votes is not
+        normal practice (or has been undone).
         """
         ctx = self.context_
-        if ctx.high_value(flag):
+        if guard and ctx.high_value(flag):
             return None
         dims = ctx.dims(flag, alone)
         mag = MAGNITUDES[flag.code].of(flag) if flag.code in MAGNITUDES else None
@@ -427,7 +435,8 @@ class Learner:
         An incident is normal when every one of its flags is, by rules none of whose voters
         is among the incident's users. An incident whose transactions a verdict already
         called a false alarm is resolved (unless the verdict was ignored); one a verdict
-        confirmed is never suppressed.
+        confirmed is never suppressed. An incident about a high-value item the rules would
+        call normal is returned ``held``: it stays open, and the report says so.
         """
         ignored = {i.index for i in self.learned_.ignored}
         decided: dict[str, bool] = {}
@@ -443,20 +452,32 @@ class Learner:
             if verdicts and not all(verdicts):
                 continue
             users = set(inc.user_ids)
-            if any(self.context_.high_value(f) for f in inc.flags):
+            held = any(self.context_.high_value(f) for f in inc.flags)
+            if held and verdicts:
                 continue
             if verdicts and len(verdicts) == len(flagged):
                 out[inc.incident_id] = Suppression(
                     inc.incident_id, reason="already resolved as a false alarm")
                 continue
             alone = len({f.code for f in inc.flags}) == 1
-            rules = [self.flag_rule(f, alone) for f in inc.flags]
+            rules = [self.flag_rule(f, alone, guard=False) for f in inc.flags]
             if not rules or any(r is None or users & set(r.given_by) for r in rules):
                 continue
             ids = list(dict.fromkeys(r.rule_id for r in rules if r is not None))
             out[inc.incident_id] = Suppression(inc.incident_id, ids, "; ".join(
-                self.learned_.rule(rid).describe() for rid in ids))  # type: ignore[union-attr]
+                self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
+                held=held)
         return out
+
+
+def _voting_levels(high_value: bool) -> tuple[tuple[str, ...], ...]:
+    """The levels a flag votes at.
+
+    A high-value item's verdict tells about its code in its place and by its user (other
+    items there may be silenced), never about high-value items: no level that names the
+    value class (and no rule applies to a high-value flag, :meth:`Learner.flag_rule`).
+    """
+    return tuple(lv for lv in LEVELS if "value" not in lv) if high_value else LEVELS
 
 
 def _context_words(dim: str, value: str) -> str:

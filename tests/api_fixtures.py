@@ -6,7 +6,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import add_user
+from scoring.types import Flag, Incident
 from warehouse.contract import Action, EvidenceItem, Ticket
+from warehouse.dataset import Dataset
 from warehouse.store import Store
 
 ROLES = ("viewer", "supervisor", "controller", "admin")
@@ -68,3 +70,17 @@ def role_users(engine: Engine) -> dict[str, str]:
 def auth(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def labelled_incidents(data: Dataset, n: int) -> list[Incident]:
+    """The first ``n`` labelled cases as incidents, one flag per labelled transaction."""
+    txns = data.transactions.set_index("txn_id")
+    out = []
+    for lab in data.labels.head(n).itertuples():
+        ids = lab.txn_ids.split()
+        flags = [Flag(txn_id=t, detector="label", code="LABELLED", reason="LABELLED", score=0.9,
+                      sku=txns.loc[t, "sku"], location=txns.loc[t, "location"]) for t in ids]
+        out.append(Incident(incident_id=f"INC-{lab.case_id}", txn_ids=ids, flags=flags,
+                            sku=lab.sku or None, location=lab.location or None,
+                            risk_score=0.8, severity="REVIEW"))
+    return out

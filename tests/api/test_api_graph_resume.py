@@ -17,10 +17,9 @@ from agents.reasoners.offline import OfflineReasoner
 from agents.state import TicketState
 from api.app import create_app
 from api.triage import open_ticket
-from scoring.types import Flag, Incident
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
-from tests.api_fixtures import auth, make_users, open_store
+from tests.api_fixtures import auth, labelled_incidents, make_users, open_store
 from tools.view import WarehouseView
 from warehouse.dataset import Dataset
 from warehouse.settings import get_settings
@@ -30,20 +29,6 @@ from warehouse.store import Store
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
     return generate(GeneratorConfig(seed=3, days=7, skus=150))
-
-
-def incidents(data: Dataset, n: int) -> list[Incident]:
-    """The first ``n`` labelled cases as incidents, one flag per labelled transaction."""
-    txns = data.transactions.set_index("txn_id")
-    out = []
-    for lab in data.labels.head(n).itertuples():
-        ids = lab.txn_ids.split()
-        flags = [Flag(txn_id=t, detector="label", code="LABELLED", reason="LABELLED", score=0.9,
-                      sku=txns.loc[t, "sku"], location=txns.loc[t, "location"]) for t in ids]
-        out.append(Incident(incident_id=f"INC-{lab.case_id}", txn_ids=ids, flags=flags,
-                            sku=lab.sku or None, location=lab.location or None,
-                            risk_score=0.8, severity="REVIEW"))
-    return out
 
 
 @pytest.fixture
@@ -82,14 +67,17 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
         users = {n: auth(t) for n, t in tokens.items()}
         with Session(store.engine) as s:
             opened = [open_ticket(first.state.graph, s, incident=inc, audit=first.state.audit
-                                  ).model_copy() for inc in incidents(dataset, 3)]
-        assert [r.status for r in opened] == ["PENDING_APPROVAL"] * 3
+                                  ).model_copy() for inc in labelled_incidents(dataset, 12)]
+        pending = [r for r in opened if r.status == "PENDING_APPROVAL"]
+        first_recount = next(r for r in pending if r.action["type"] == "RECOUNT")
+        others = [r for r in pending if r is not first_recount]
+        assert len(others) >= 2
         # triaging the same incident again neither re-runs the graph nor duplicates the ticket
         with Session(store.engine) as s:
-            again = open_ticket(first.state.graph, s, incident=incidents(dataset, 1)[0],
+            again = open_ticket(first.state.graph, s, incident=labelled_incidents(dataset, 1)[0],
                                 audit=first.state.audit)
         assert again.ticket_id == opened[0].ticket_id
-    recount, remeasure, void = (r.ticket_id for r in opened)
+    recount, remeasure, void = (r.ticket_id for r in (first_recount, *others[:2]))
 
     with server(store, wms, view) as second:  # a new process: nothing in memory survives
         client, graph = second.state.client, second.state.graph
@@ -115,7 +103,7 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
             "decision": "edit", "action": {"type": "INVESTIGATE", "params": {"sku": "X"}}})
         assert misfit.status_code == 422 and "does not fit" in misfit.text
         edited_action = {"type": "ADJUST_INVENTORY", "params": {
-            "sku": opened[1].sku, "location": opened[1].location, "qty_delta": -1,
+            "sku": others[0].sku, "location": others[0].location, "qty_delta": -1,
             "reason_code": "COUNT_CORRECTION"}}
         client.post(f"/v1/tickets/{remeasure}/decision", headers=users["sup2"], json={
             "decision": "edit", "action": edited_action}).raise_for_status()
@@ -169,5 +157,5 @@ def test_pending_approvals_resume_after_restart(dataset: Dataset, wms: TestClien
 
     applied = wms.get("/v1/actions").json()
     assert sorted(a["action_type"] for a in applied) == sorted(
-        [opened[0].action["type"], "ADJUST_INVENTORY", follow["action"]["type"]])
+        ["RECOUNT", "ADJUST_INVENTORY", follow["action"]["type"]])
     assert len({a["idempotency_key"] for a in applied}) == 3

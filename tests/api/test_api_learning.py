@@ -11,8 +11,10 @@ from actions.audit import AuditKind, AuditLog
 from api.app import create_app
 from scoring import Scorer
 from scoring.learning import MAGNITUDES, Learner
+from scoring.types import Flag, Incident
 from sim.generator import GeneratorConfig, generate
 from tests.api_fixtures import auth, open_store, role_users
+from warehouse.contract import Severity
 from warehouse.settings import get_settings
 from warehouse.writer import write_dataset
 
@@ -32,6 +34,11 @@ def _rejectable(data: object) -> list[list[str]]:
         if len(codes) == 1 and sized and not ctx.high_value(f):
             groups[(f.code, ctx.dims(f, True)["location_type"])].append(txn)
     return [[t] for t in max(groups.values(), key=len)[:3]]
+
+
+def _incident(f: Flag) -> Incident:
+    return Incident(incident_id=f"INC-{f.txn_id}", txn_ids=[f.txn_id], flags=[f], sku=f.sku,
+                    location=f.location, risk_score=0.5, severity=Severity.REVIEW)
 
 
 def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> None:
@@ -61,6 +68,15 @@ def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> 
 
         learned = client.get("/v1/learning", headers=users["viewer"]).json()
         assert learned["verdicts"] == 3 and learned["used"] == 3 and learned["rules"]
+        # the service leaves out a new incident of the pattern, never one about a dear item
+        site = app.state.learning
+        ctx = site._learner.context_
+        seen = next(f for f in Scorer().fit(store.snapshot()).score_batch(
+            store.snapshot()).flags if f.txn_id == txns[0][0])
+        dear = next(s for s, v in ctx.value.items() if v == "high")
+        again = [_incident(seen.model_copy(update={"txn_id": f"NEW-{n}", "sku": sku}))
+                 for n, sku in enumerate([seen.sku, dear])]
+        assert [i.incident_id for i in site.skip(again)] == ["INC-NEW-1"]
         rule = learned["rules"][0]
         assert rule["active"] and rule["given_by"] == ["supervisor1"]
 

@@ -101,7 +101,7 @@ class RowChecks:
         values = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
         bad = text.notna() & values.isna()
         self.fail_quoting(bad, column, "bad_time", "not an ISO-8601 time: ")
-        offset = pc.match_substring_regex(pa.array(text, from_pandas=True), _OFFSET)
+        offset = pc.match_substring_regex(pa.array(text.astype("string")), _OFFSET)
         naive = text.notna() & ~bad & ~offset.fill_null(False).to_numpy(zero_copy_only=False)
         return values.astype("datetime64[us, UTC]"), naive
 
