@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,11 +195,19 @@ def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:
     """Write ``tickets.jsonl`` and ``report.md`` into ``out_dir``; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets_path, report_path = out_dir / "tickets.jsonl", out_dir / "report.md"
-    with tickets_path.open("w", encoding="utf-8") as fh:
-        for t in batch.tickets:
-            fh.write(json.dumps(t.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    write_ticket_lines(batch.tickets, tickets_path)
     report_path.write_text(render_report(batch), encoding="utf-8")
     return tickets_path, report_path
+
+
+def write_ticket_lines(tickets: Iterable[Ticket], path: Path) -> int:
+    """Write ``tickets`` to ``path`` as ``tickets.jsonl`` lines (contract section 5); how many."""
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for t in tickets:
+            fh.write(json.dumps(t.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def render_report(batch: BatchResult) -> str:
