@@ -145,6 +145,25 @@ def unsupported_by_staff_records(case: CaseFile) -> set[RootCause]:
             if detectors <= within and code not in codes and c not in noted}
 
 
+FIX_CAUSES = frozenset({R.MIS_SCAN, R.UOM_MASTER_DATA, R.SHRINKAGE})
+"""Causes a staff record can name that leave something to fix."""
+
+
+def staff_record_beside_demand(case: CaseFile) -> bool:
+    """An adjustment that names a cause to fix, grouped with the same code's order spikes.
+
+    The partner posting (OFFSETTING_ADJUSTMENTS) or a note naming a mix-up, a pack or a
+    loss is the staff's own record of a problem; busy ordering of the same code the same
+    weeks explains the spikes, not that record, so it cannot dismiss the case.
+    """
+    flags = case.incident.flags
+    detectors = {f.detector for f in flags}
+    if detectors != {"adjustments", "quantity"}:
+        return False
+    partner = any(f.code == "OFFSETTING_ADJUSTMENTS" for f in flags)
+    return partner or bool(FIX_CAUSES & set(note_causes(case.notes)))
+
+
 def _written_off(case: CaseFile) -> bool:
     """Whether the flagged adjustments take stock away on balance (False without any)."""
     eaches = [f.numbers.get("eaches") for f in case.incident.flags if f.detector == "adjustments"]
@@ -172,6 +191,10 @@ def weigh_signals(proba: np.ndarray, classes: tuple[RootCause, ...], case: CaseF
             proba[classes.index(R.SHRINKAGE)] += moved
         proba = proba / float(proba.sum())
         said += [f"this evidence alone cannot show {c.value}" for c in sorted(ruled_out)]
+    if R.LEGITIMATE in classes and staff_record_beside_demand(case):
+        proba = np.where([c is R.LEGITIMATE for c in classes], 0.0, proba)
+        proba = proba / float(proba.sum())
+        said.append("order spikes do not explain the staff's record of a problem")
     signature = _signature_causes(case)
     if signature:
         odds = np.array([CODE_ODDS ** min(signature.get(c, 0), 2) for c in classes])

@@ -107,9 +107,9 @@ def test_a_write_off_with_no_sets_note_is_not_a_master_data_correction() -> None
     assert draft.action.type is not A.CORRECT_MASTER_DATA
 
 
-def _adjustment_case(flags: list[tuple[str, str, float]], notes: list[str] | None = None
-                     ) -> CaseFile:
-    case = case_with(SIGNATURES[R.MIS_SCAN], notes=notes)
+def _adjustment_case(flags: list[tuple[str, str, float]], notes: list[str] | None = None,
+                     looks_like: RootCause = R.MIS_SCAN) -> CaseFile:
+    case = case_with(SIGNATURES[looks_like], notes=notes)
     incident = case.incident.model_copy(update={"flags": [
         Flag(txn_id="TX1", detector=detector, code=code, reason=code, score=0.8,
              numbers={"eaches": eaches}) for detector, code, eaches in flags]})
@@ -139,3 +139,23 @@ def test_order_sizes_and_rates_alone_are_not_a_mis_scan() -> None:
     verdict = OfflineReasoner().classify(spike)
     assert verdict.root_cause is not R.MIS_SCAN
     assert "cannot show MIS_SCAN" in verdict.rationale
+
+
+def test_order_spikes_on_the_same_code_do_not_dismiss_the_staff_record() -> None:
+    # the model reads these features as demand (LEGITIMATE); the staff's record says otherwise
+    demand = R.LEGITIMATE
+    spikes_and_pair = _adjustment_case([("quantity", "QTY_OUTLIER", 48),
+                                        ("adjustments", "LARGE_ADJUSTMENT", -140),
+                                        ("adjustments", "OFFSETTING_ADJUSTMENTS", -140)],
+                                       looks_like=demand)
+    spikes_and_sets = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0),
+                                        ("adjustments", "LARGE_ADJUSTMENT", -786)],
+                                       notes=["sold as set/6 by dotcom"], looks_like=demand)
+    spikes_only = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0),
+                                    ("adjustments", "LARGE_ADJUSTMENT", 100)], looks_like=demand)
+    for case in (spikes_and_pair, spikes_and_sets):
+        verdict = OfflineReasoner().classify(case)
+        assert verdict.root_cause is not R.LEGITIMATE
+        assert "order spikes do not explain" in verdict.rationale
+    assert OfflineReasoner().classify(spikes_and_sets).root_cause is R.UOM_MASTER_DATA
+    assert OfflineReasoner().classify(spikes_only).root_cause is R.LEGITIMATE
