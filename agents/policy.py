@@ -27,6 +27,7 @@ from agents.params import (
     high_value_skus,
     placement,
 )
+from agents.staff_records import noted_mix_up, offsetting_pair, set_size, set_write_off
 from agents.value import value_at_risk, value_fact
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str, records
@@ -274,7 +275,32 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
                 return (Action(type=A.RECOUNT, params={"locations": locs, "sku": row.sku}),
                         _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
                                  f"{other}: recount {', '.join(locs)} before adjusting"))
-    return _inspect(case, rows), []
+    return _staff_mix_up(case, rows) or (_inspect(case, rows), [])
+
+
+def _staff_mix_up(case: CaseFile, rows: pd.DataFrame
+                  ) -> tuple[Action, list[EvidenceItem]] | None:
+    """A mix-up the staff's own adjustments record: their posting establishes the quantity.
+
+    +N on one code and -N on another (the pair), or one adjustment whose note names the
+    mix-up: adjust the case's code by what the staff posted on it.
+    """
+    pair = offsetting_pair(rows)
+    if pair is not None:
+        up, down = pair
+        main = down if case.incident.sku == down.sku else up
+        return (_adjust(main.sku, main.location, main.eaches, ReasonCode.COUNT_CORRECTION),
+                _derived(f"{up.txn_id} adds {num(up.eaches)} EA of {up.sku} and {down.txn_id} "
+                         f"takes {num(-down.eaches)} EA of {down.sku}: stock booked to the "
+                         f"wrong code, the quantity established by the pair; adjust {main.sku} "
+                         f"at {main.location} by {num(main.eaches)} EA"))
+    noted = noted_mix_up(rows)
+    if noted is not None:
+        return (_adjust(noted.sku, noted.location, noted.eaches, ReasonCode.COUNT_CORRECTION),
+                _derived(f"{noted.txn_id} corrects {noted.sku} by {num(noted.eaches)} EA for a "
+                         f"code mix-up its note records: adjust {noted.sku} at "
+                         f"{noted.location} by {num(noted.eaches)} EA"))
+    return None
 
 
 def _locations_of(view: WarehouseView, skus: list[str], first: str, limit: int = 4) -> list[str]:
@@ -345,7 +371,23 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Pol
                     "sku": sku, "field": "case_qty", "old": case_qty, "new": new_qty}),
                 _derived(f"count variance {num(var)} EA over {num(cases)} cases handled implies "
                          f"{num(new_qty)} per case, not {num(case_qty)}"))
-    return _inspect(case, rows), []
+    return _sold_in_sets(case, rows, view, sku, item, case_qty) or (_inspect(case, rows), [])
+
+
+def _sold_in_sets(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, sku: str,
+                  item: dict[str, Any], case_qty: float | None
+                  ) -> tuple[Action, list[EvidenceItem]] | None:
+    """A write-off the staff noted as sold in sets: the master's pack is wrong."""
+    posting = set_write_off(rows[rows["sku"] == sku])
+    found = set_size(posting, item, view, case.notes) if posting is not None else None
+    if posting is None or found is None or found.size == case_qty:
+        return None
+    caveat = ": confirm the set size before approving" if found.estimate else ""
+    return (Action(type=A.CORRECT_MASTER_DATA, params={
+                "sku": sku, "field": "case_qty", "old": case_qty, "new": found.size}),
+            _derived(f"{posting.txn_id} writes off {num(-posting.eaches)} EA of {sku} sold in "
+                     f"sets while the master holds {num(case_qty or 1)} per case; a set holds "
+                     f"{found.size} ({found.source}){caveat}"))
 
 
 def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: PolicyParams

@@ -18,7 +18,7 @@ from warehouse.contract import BALANCE_SIGN
 from warehouse.dataset import Dataset
 
 STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
-                  "device_id", "reason_code", "ref")
+                  "device_id", "reason_code", "ref", "note")
 NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
 # location roles (contract section 1): storage holds stock; the others hold it in passage
 STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK", "CAGE"})
