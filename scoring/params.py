@@ -120,6 +120,10 @@ class ScorerParams(BaseModel):
     # locations
     overweight_estimate_margin: float = Field(1.5, ge=1, description="estimated load over the "
                                               "limit flagged when no scale weighed it (ratio)")
+    overweight_place_max: int = Field(2, ge=1, description="most loads over one location's "
+                                      "limit in the log that are still news; a location "
+                                      "overloaded more often is how the site uses it, or its "
+                                      "limit is wrong in the master (loads)")
     face_min_picks: int = Field(3, ge=1, description="history picks that make a face the "
                                 "item's own (picks)")
     rare_type_max: int = Field(3, ge=0, description="most transfers of a SKU into a location "

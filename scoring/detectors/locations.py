@@ -6,9 +6,11 @@ The rules apply to storage (PICK, RESERVE, BULK, CAGE), never to stock in passag
 STAGING, RETURNS, QUARANTINE, contract section 1): a receipt of a high-value item at the
 dock, or an escorted move of cage stock to outbound staging, is normal. A site with no cage
 has no cage rule. A face counts as the item's own when it is the master home or the item
-has been picked from it before. Stock is *placed* by a putaway or move into storage, or by a
-receipt posted straight at a storage location (sites that receive direct to storage write
-no putaway row): the cage, load-limit and home-face rules read both.
+has been picked from it before. A location loaded over its limit more than a couple of
+times in the log is how the site uses it (or its limit is wrong), not a slip. Stock is
+*placed* by a putaway or move into storage, or by a receipt posted straight at a storage
+location (sites that receive direct to storage write no putaway row): the cage,
+load-limit and home-face rules read both.
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ def detect(ctx: Context) -> pd.DataFrame:
             else np.zeros(len(f), bool)
         )
     over = over_m | over_e
+    # a place overloaded again and again describes the site, not a handling
+    times = pd.Series(place[over]).value_counts()
+    over &= pd.Series(place).map(times).fillna(0).to_numpy() <= p["overweight_place_max"]
     load = np.where(over_m, measured, est)
     d = f[over]
     out.append(

@@ -159,6 +159,13 @@ def test_receipt_posted_straight_at_storage_is_a_placement_the_location_rules_re
     assert not flags_on_extra(dataset([dict(direct, location="D1")]))  # at the dock
 
 
+def test_a_location_overloaded_again_and_again_is_how_the_site_uses_it() -> None:
+    heavy = [dict(transfer(30.0 + 24 * k, "B", "R1", qty=100), weight_kg=110.0)
+             for k in range(4)]  # R1 holds at most 100 kg
+    assert "OVER_WEIGHT_LIMIT" not in flags_on_extra(dataset(heavy))
+    assert len(flags_on_extra(dataset(heavy[:2]))["OVER_WEIGHT_LIMIT"]) == 2
+
+
 # -- both expected_qty conventions ------------------------------------------------------------
 
 
