@@ -91,8 +91,9 @@ def _page(request: Request, name: str, user: Principal | None, status_code: int 
                                       status_code=status_code)
 
 
-def _descriptions(request: Request) -> dict[str, str | None]:
-    snapshot = current_snapshot(request.app)
+def _descriptions(request: Request, site: str | None) -> dict[str, str | None]:
+    """SKU -> item description, from ``site``'s item master (None: the service's site's)."""
+    snapshot = current_snapshot(request.app, site)
     items = snapshot.items
     if "description" not in items.columns:
         return {}
@@ -102,7 +103,7 @@ def _descriptions(request: Request) -> dict[str, str | None]:
 
 def _queue_page(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
                 filters: QueueFilters) -> dict[str, Any]:
-    queue = build_queue(session, user, policy, filters, _descriptions(request))
+    queue = build_queue(session, user, policy, filters, _descriptions(request, filters.site))
     return {"q": queue, "filters": filters, "statuses": list(TicketStatus),
             "severities": list(Severity), "causes": list(RootCause), "groups": list(QueueGroup),
             "columns": COLUMNS, "sites": ticket_sites(session, sites=user.visible_sites())}
