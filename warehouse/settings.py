@@ -30,7 +30,13 @@ class Settings(BaseSettings):
     llm_json_mode: str = Field(
         default="auto",
         pattern="^(auto|json_schema|json_object|prompt)$",
-        description="structured-output mode; auto starts at json_schema and steps down on a 400",
+        description="structured-output mode; auto starts at json_schema and steps down when "
+                    "the endpoint refuses it (400, 422, or llama.cpp's 500)",
+    )
+    llm_tools: bool = Field(
+        default=True, description="offer the read-only tools to the model during triage (the "
+                                  "case file already holds their results; off saves ~1000 "
+                                  "prompt tokens a call on small local models)",
     )
     llm_retries: int = Field(default=2, ge=0, le=10, description="retries on 429, 5xx, timeouts")
     wms_url: str | None = Field(default=None, description="base URL of the WMS write-back API")
