@@ -43,8 +43,8 @@ def eval_command(
     from evals.baseline import training_labels
     from evals.by_profile import rich_table
     from evals.gate import check, load_limits
-    from evals.report import figures, headline_table, write_report
     from evals.recordings import RECORDINGS_DIR
+    from evals.report import figures, headline_table, write_report
     from evals.runner import MODES, run_baseline, run_tally
     from evals.suites import suite as suite_datasets
 
