@@ -38,6 +38,11 @@ class Settings(BaseSettings):
                                   "case file already holds their results; off saves ~1000 "
                                   "prompt tokens a call on small local models)",
     )
+    llm_min_support: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="least probability the offline model must give the LLM's root cause for "
+                    "its verdict to stand (else the offline verdict, with fallback_reason)",
+    )
     llm_retries: int = Field(default=2, ge=0, le=10, description="retries on 429, 5xx, timeouts")
     wms_url: str | None = Field(default=None, description="base URL of the WMS write-back API")
     wms_api_key: str | None = Field(default=None, description="bearer token for the WMS API")

@@ -15,7 +15,9 @@ absorbs:
   sent again with ``tool_choice`` naming that function.
 - assistant messages are always sent with ``content=""`` rather than null.
 
-Every answer is validated with pydantic. Budgets per ticket are hard (``llm_max_calls`` model
+Every answer is validated with pydantic, and a verdict whose cause the offline model (same
+evidence) all but rules out is not used (``min_support``): a small model's mistake cannot
+pick the ticket's action. Budgets per ticket are hard (``llm_max_calls`` model
 calls, ``llm_max_tokens`` tokens, retries included). Any API error, invalid answer or spent
 budget hands the ticket to the offline reasoner, and :meth:`OpenAIReasoner.usage` says why.
 The retry policy is this module's tenacity loop; the SDK's own retries are off (see
@@ -39,7 +41,14 @@ from openai.types.chat import (
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from agents.case import CaseFile, Classification, Explanation, Reasoner, ReasonerUsage
+from agents.case import (
+    Alternative,
+    CaseFile,
+    Classification,
+    Explanation,
+    Reasoner,
+    ReasonerUsage,
+)
 from agents.reasoners.schemas import schema_text
 from prompts import render
 from warehouse.contract import Action
@@ -80,6 +89,10 @@ class BudgetExhausted(Exception):
 
 class InvalidOutput(Exception):
     """The model's answer is not the JSON object the schema asks for."""
+
+
+class Unsupported(Exception):
+    """The model's verdict names a cause the evidence all but rules out."""
 
 
 class FormatRefused(Exception):
@@ -210,6 +223,8 @@ class OpenAIReasoner:
             remembered per endpoint) or one fixed mode.
         retries: further attempts after a 429, 5xx, timeout or connection error.
         retry_wait_s: base of the exponential back-off between attempts.
+        min_support: the least probability the offline model (same evidence) must give the
+            model's cause for its verdict to stand; 0 lets any verdict stand.
     """
 
     name = "openai"
@@ -226,6 +241,7 @@ class OpenAIReasoner:
         json_mode: str = "auto",
         retries: int = 2,
         retry_wait_s: float = 0.5,
+        min_support: float = 0.05,
     ) -> None:
         if json_mode not in ("auto", *JSON_MODES):
             raise ValueError(f"json_mode must be auto or one of {JSON_MODES}, not {json_mode!r}")
@@ -238,6 +254,7 @@ class OpenAIReasoner:
         self.json_mode = json_mode
         self.retries = retries
         self.retry_wait_s = retry_wait_s
+        self.min_support = min_support
         self._endpoint = f"{client.base_url}|{model}"
         self._tickets: dict[str, _Ticket] = {}
 
@@ -253,12 +270,13 @@ class OpenAIReasoner:
     def classify(self, case: CaseFile) -> Classification:
         """Classify with the model (tools first if offered); the offline verdict on failure."""
         ticket = self._tickets.setdefault(case.incident.incident_id, _Ticket())
+        offline = self.fallback.classify(case)
         try:
-            verdict = self._classify(case, ticket)
-        except (OpenAIError, BudgetExhausted, InvalidOutput) as err:
+            verdict = self._supported(self._classify(case, ticket), offline)
+        except (OpenAIError, BudgetExhausted, InvalidOutput, Unsupported) as err:
             self._fall_back(ticket, "classify", err)
             ticket.usage.verdict_by = self.fallback.name
-            return self.fallback.classify(case)
+            return offline
         ticket.usage.verdict_by = self.name
         return verdict
 
@@ -286,6 +304,27 @@ class OpenAIReasoner:
         return ticket.usage.model_copy() if ticket else ReasonerUsage()
 
     # -- steps --------------------------------------------------------------------------------
+
+    def _supported(self, verdict: Classification, offline: Classification) -> Classification:
+        """The model's verdict, if the evidence gives its cause a chance; runner-ups filled.
+
+        The offline model weighs the same evidence: a cause it gives less than
+        ``min_support`` (neither its verdict nor a runner-up that likely) is a small model's
+        mistake, not a judgment call, and is not allowed to pick the ticket's action.
+        """
+        weights = {offline.root_cause: offline.confidence,
+                   **{a.root_cause: a.probability for a in offline.alternatives}}
+        support = weights.get(verdict.root_cause, 0.0)
+        if support < self.min_support:
+            raise Unsupported(
+                f"model said {verdict.root_cause.value}, which the evidence model gives "
+                f"{support:.2f} (offline: {offline.root_cause.value} {offline.confidence:.2f})")
+        if verdict.alternatives:
+            return verdict
+        ranked = [Alternative(root_cause=c, probability=round(p, 3))
+                  for c, p in sorted(weights.items(), key=lambda cp: -cp[1])
+                  if c is not verdict.root_cause]
+        return verdict.model_copy(update={"alternatives": ranked[:len(offline.alternatives)]})
 
     def _classify(self, case: CaseFile, ticket: _Ticket) -> Classification:
         messages: list[dict[str, Any]] = [

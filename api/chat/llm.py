@@ -33,7 +33,8 @@ COMPLETION_TOKENS = 600
 SMALL_COUNTS = (0.0, 1.0, 2.0)
 """Numbers an answer may print without a source: how many approvers (one or two), none."""
 _CITE = re.compile(r"\[(E\d+)\]")
-_NOT_PROSE = re.compile(r"^\s*[{\[]|<tool_call>|```json", re.IGNORECASE)
+_NOT_PROSE = re.compile(r"^\s*(\{|\[\s*[{\"])|<tool_call>|```json", re.IGNORECASE)
+"""A JSON object or list, a tool call written out, or a fenced JSON block: not an answer."""
 
 _TOOLS: dict[str, tuple[str, Callable[[ChatContext], Any]]] = {
     "ticket_evidence": ("All evidence items of the ticket, with ids and sources.",
@@ -121,12 +122,14 @@ class LlmChat:
         try:
             text = self._converse(messages, ctx)
             if text is None:
-                return self._fallback(question, ctx, f"no answer within {self.max_calls} calls")
+                return self._fallback(
+                    question, ctx, f"model unavailable: no answer within {self.max_calls} calls")
             text = check_answer(text, ctx, [str(m.get("content") or "") for m in messages])
         except OpenAIError as err:
-            return self._fallback(question, ctx, f"{type(err).__name__}: {err}"[:200])
+            return self._fallback(question, ctx,
+                                  f"model unavailable: {type(err).__name__}: {err}"[:200])
         except Unusable as err:
-            return self._fallback(question, ctx, f"answer not used: {err}"[:200])
+            return self._fallback(question, ctx, f"model answer not used: {err}"[:200])
         return ChatAnswer(text=text, cited=cited_ids(text, ctx.ticket), kind="conversation",
                           model=self.model)
 
@@ -155,4 +158,4 @@ class LlmChat:
 
     def _fallback(self, question: str, ctx: ChatContext, reason: str) -> ChatAnswer:
         offline = answer_offline(question, ctx)
-        return offline.model_copy(update={"model": f"offline (model unavailable: {reason})"})
+        return offline.model_copy(update={"model": f"offline ({reason})"})

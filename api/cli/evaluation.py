@@ -29,6 +29,9 @@ def eval_command(
         help="root of the recordings (replayed by recorded, written by --record); default "
              "evals/recordings, which CI replays: keep a real model's run in its own folder")
     ] = None,
+    only: Annotated[str | None, typer.Option(
+        help="comma-separated dataset names: judge only these of the suite (a small live run)")
+    ] = None,
     cases_dir: Annotated[Path, typer.Option(
         help="folder of hand-written case folders (each with expected.yaml)")] = CASES_DIR,
     thresholds: Annotated[Path, typer.Option(help="the gate's limits")] = THRESHOLDS_PATH,
@@ -46,6 +49,7 @@ def eval_command(
     from evals.recordings import RECORDINGS_DIR
     from evals.report import figures, headline_table, write_report
     from evals.runner import MODES, run_baseline, run_tally
+    from evals.suites import pick
     from evals.suites import suite as suite_datasets
 
     if mode not in MODES:
@@ -57,6 +61,8 @@ def eval_command(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading cases", total=None)
         datasets = list(suite_datasets(suite, cases_dir=cases_dir, real_data=real_data))
+        if only:
+            datasets = pick(datasets, only)
         bar.update(task, total=len(datasets), completed=0, description="tally")
 
         def step(name: str) -> None:
