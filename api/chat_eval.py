@@ -16,10 +16,12 @@ tokens, seconds and any fallback. Not in CI: it needs a model server.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,12 +46,13 @@ POLICY = ApprovalPolicy(supervisor_adjust_value=500.0, dual_approval_value=5000.
 
 def triaged_tickets(seed: int = 7, days: int = 7, skus: int = 150
                     ) -> tuple[list[Ticket], dict[str, float | None]]:
-    """Tickets of a generated warehouse, and the unit cost of each SKU."""
+    """Tickets of a generated warehouse (offline triage), and the unit cost of each SKU."""
     from agents.batch import score_and_triage
     from sim.generator import GeneratorConfig, generate
 
     data = generate(GeneratorConfig(seed=seed, days=days, skus=skus), progress=False)
-    batch = score_and_triage(data, get_settings(), progress=False)
+    offline = get_settings().model_copy(update={"llm_base_url": None, "llm_model": None})
+    batch = score_and_triage(data, offline, progress=False)  # the chat is judged, not triage
     costs = {str(r["sku"]): (float(r["unit_cost"]) if r.get("unit_cost") == r.get("unit_cost")
                              and r.get("unit_cost") is not None else None)
              for r in data.items.to_dict("records")}
@@ -113,13 +116,16 @@ class ModelMeter:
     calls: int = 0
     tokens: int = 0
     answers: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
 
     def on_response(self, response: httpx.Response) -> None:
-        """Count one call and its usage block (an httpx response hook)."""
+        """Count one call and its usage block, keep its body (an httpx response hook)."""
         self.calls += 1
         response.read()
-        if response.is_success:
-            self.tokens += int((response.json().get("usage") or {}).get("total_tokens") or 0)
+        body = response.json() if response.content else None
+        self.responses.append({"status": response.status_code, "body": body})
+        if response.is_success and isinstance(body, dict):
+            self.tokens += int((body.get("usage") or {}).get("total_tokens") or 0)
 
     def metered(self, chat: Answerer) -> Answerer:
         """``chat`` with each answer's calls, tokens, seconds and fallback recorded."""
@@ -161,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ask about the first N tickets of each root cause only")
     parser.add_argument("--expect", default=None,
                         help="comma-separated question kinds to ask (why,alternatives,money,...)")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="with --llm: write the answers, scores and raw responses here")
     args = parser.parse_args(argv)
     tickets, costs = triaged_tickets(args.seed, args.days, args.skus)
     if args.per_cause:
@@ -180,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     for a in meter.answers:
         console.print(f"{a['ticket']} {a['question']!r}: {a['calls']} calls, {a['tokens']} "
                       f"tokens, {a['seconds']:.0f} s, {a['model']}\n  {a['text'][:300]!r}")
+    if args.save and args.llm:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps({
+            "model": get_settings().llm_model, "answers": meter.answers,
+            "scores": [s.model_dump() for s in scores], "responses": meter.responses},
+            indent=1) + "\n", encoding="utf-8")
     failed = [s for s in scores if not (s.answered and s.grounded)]
     for s in failed[:20]:
         console.print(f"{s.ticket_id} {s.root_cause} {s.question!r}: {'; '.join(s.problems)}")
