@@ -151,7 +151,7 @@ def model_chat(meter: ModelMeter) -> Answerer:
     http = httpx.Client(timeout=settings.llm_timeout_s,
                         event_hooks={"response": [meter.on_response]})
     chat = LlmChat(make_client(settings, http), settings.llm_model,
-                   max_calls=settings.llm_max_calls)
+                   max_calls=settings.llm_max_calls, max_tokens=settings.llm_completion_tokens)
     return meter.metered(lambda question, ctx: chat.answer(question, ctx, []))
 
 

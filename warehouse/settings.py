@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(
         default=8000, ge=256, description="prompt + completion tokens per ticket, hard"
     )
+    llm_completion_tokens: int = Field(
+        default=700, ge=16, le=8000,
+        description="largest completion asked for in one model call (triage and chat); a "
+                    "slow local model's worst case is this many tokens",
+    )
     llm_json_mode: str = Field(
         default="auto",
         pattern="^(auto|json_schema|json_object|prompt)$",

@@ -38,5 +38,5 @@ def build_reasoner(settings: Settings, *, tools: ToolBox | None = None,
         tools=tools if settings.llm_tools else None,
         max_calls=settings.llm_max_calls, max_tokens=settings.llm_max_tokens,
         json_mode=settings.llm_json_mode, retries=settings.llm_retries,
-        min_support=settings.llm_min_support,
+        min_support=settings.llm_min_support, completion_tokens=settings.llm_completion_tokens,
     )

@@ -58,8 +58,6 @@ T = TypeVar("T", bound=BaseModel)
 JSON_MODES = ("json_schema", "json_object", "prompt")
 MAX_TOOL_RUNS = 3
 """Read-only tool executions per ticket, on top of the model-call budget."""
-COMPLETION_TOKENS = 700
-"""Largest completion asked for in one call (further capped by the ticket's token budget)."""
 _FORMAT_WORDS = re.compile(r"response_format|json_schema|schema|grammar", re.IGNORECASE)
 
 
@@ -223,6 +221,8 @@ class OpenAIReasoner:
             remembered per endpoint) or one fixed mode.
         retries: further attempts after a 429, 5xx, timeout or connection error.
         retry_wait_s: base of the exponential back-off between attempts.
+        completion_tokens: the largest completion asked for in one call (further capped by
+            the ticket's token budget).
         min_support: the least probability the offline model (same evidence) must give the
             model's cause for its verdict to stand; 0 lets any verdict stand.
     """
@@ -241,6 +241,7 @@ class OpenAIReasoner:
         json_mode: str = "auto",
         retries: int = 2,
         retry_wait_s: float = 0.5,
+        completion_tokens: int = 700,
         min_support: float = 0.05,
     ) -> None:
         if json_mode not in ("auto", *JSON_MODES):
@@ -255,6 +256,7 @@ class OpenAIReasoner:
         self.retries = retries
         self.retry_wait_s = retry_wait_s
         self.min_support = min_support
+        self.completion_tokens = completion_tokens
         self._endpoint = f"{client.base_url}|{model}"
         self._tickets: dict[str, _Ticket] = {}
 
@@ -436,7 +438,8 @@ class OpenAIReasoner:
         usage.calls += 1
         response = self.client.chat.completions.create(
             model=self.model, messages=messages,  # type: ignore[arg-type]
-            max_tokens=min(COMPLETION_TOKENS, self.max_tokens - spent), temperature=0, **kwargs)
+            max_tokens=min(self.completion_tokens, self.max_tokens - spent), temperature=0,
+            **kwargs)
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens
             usage.completion_tokens += response.usage.completion_tokens

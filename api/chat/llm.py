@@ -29,7 +29,6 @@ from prompts import render
 
 HISTORY_TURNS = 10
 """Earlier messages of the conversation sent along with a new question."""
-COMPLETION_TOKENS = 600
 SMALL_COUNTS = (0.0, 1.0, 2.0)
 """Numbers an answer may print without a source: how many approvers (one or two), none."""
 _CITE = re.compile(r"\[(E\d+)\]")
@@ -102,12 +101,15 @@ class LlmChat:
             the fallback is the answer to a failed call).
         model: model name at the endpoint.
         max_calls: model calls per message, hard.
+        max_tokens: the largest completion asked for in one call.
     """
 
-    def __init__(self, client: OpenAI, model: str, *, max_calls: int = 4) -> None:
+    def __init__(self, client: OpenAI, model: str, *, max_calls: int = 4,
+                 max_tokens: int = 600) -> None:
         self.client = client
         self.model = model
         self.max_calls = max_calls
+        self.max_tokens = max_tokens
 
     def answer(self, question: str, ctx: ChatContext, history: list[ChatEntry]) -> ChatAnswer:
         """Answer ``question`` given the conversation so far."""
@@ -138,7 +140,7 @@ class LlmChat:
         for _ in range(self.max_calls):
             reply = self.client.chat.completions.create(
                 model=self.model, messages=messages, tools=TOOL_SCHEMAS, tool_choice=choice,
-                max_tokens=COMPLETION_TOKENS,
+                max_tokens=self.max_tokens,
             ).choices[0].message
             if not reply.tool_calls:
                 named = tool_named_in(reply.content, set(_TOOLS))
