@@ -284,7 +284,7 @@ def llamacpp_500() -> httpx.Response:
 def test_llamacpp_500_on_json_schema_steps_down_at_once_and_is_remembered_per_endpoint(
         llm: respx.MockRouter) -> None:
     route = llm.post("/chat/completions", name="chat").mock(side_effect=[
-        llamacpp_500(), ok("json_object_answer_qwen"), ok("json_object_answer_qwen")])
+        llamacpp_500(), ok("fenced_answer_qwen"), ok("fenced_answer_qwen")])
     case = make_case()
 
     verdict = reasoner(retries=2).classify(case)
@@ -308,7 +308,7 @@ def test_a_500_that_does_not_name_the_format_is_retried_in_the_same_mode(
 
 def test_another_endpoint_or_model_starts_at_json_schema(llm: respx.MockRouter) -> None:
     route = llm.post("/chat/completions", name="chat").mock(side_effect=[
-        llamacpp_500(), ok("json_object_answer_qwen"), ok("classify_answer")])
+        llamacpp_500(), ok("fenced_answer_qwen"), ok("classify_answer")])
     reasoner().classify(make_case())
     settings = Settings(llm_base_url=BASE, llm_model="other", llm_api_key="sk-test")
     other = OpenAIReasoner(make_client(settings), "other", OfflineReasoner(), retry_wait_s=0)
