@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, Text
 from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from actions.audit import AuditKind, AuditLog
 from actions.decision import Decision
@@ -189,7 +189,7 @@ def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, u
     if record is None:
         record = _record_approval(session, plan=plan, body=body, user=user, audit=audit)
     tasks = list(session.exec(select(CountTaskRecord).where(
-        CountTaskRecord.plan_id == record.plan_id).order_by(CountTaskRecord.rank)))
+        CountTaskRecord.plan_id == record.plan_id).order_by(col(CountTaskRecord.rank))))
     for task in tasks:
         if task.status != TASK_WRITTEN:
             _write(session, task, audit=audit, wms=wms, approver=record.approved_by)

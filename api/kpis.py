@@ -14,6 +14,7 @@ import statistics
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from api.tickets import OPEN_STATUSES, TicketRecord, age_seconds
@@ -87,10 +88,13 @@ def iso_week(day: str) -> str:
 def money_kpis(session: Session) -> tuple[Money, dict[str, Money], dict[str, Money]]:
     """Open and corrected value at risk, in all, by root cause and by event week."""
     t = TicketRecord
-    total, by_cause, by_week = Money(), {}, {}
+    total = Money()
+    by_cause: dict[str, Money] = {}
+    by_week: dict[str, Money] = {}
     open_values = {s.value for s in OPEN_STATUSES}
-    for cause, status, value, created_at, extra in session.exec(
-            select(t.root_cause, t.status, t.value_at_risk, t.created_at, t.extra)):
+    for cause, status, value, created_at, extra in session.execute(sa_select(
+            col(t.root_cause), col(t.status), col(t.value_at_risk), col(t.created_at),
+            col(t.extra))).tuples():
         if status in open_values:
             field = "open"
         elif status == TicketStatus.WRITTEN_BACK.value:
@@ -131,8 +135,9 @@ def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
     aging = dict.fromkeys((name for name, _ in AGE_BUCKETS), 0)
     for age in ages:
         aging[next(name for name, limit in AGE_BUCKETS if age < limit)] += 1
-    decided = session.exec(select(t.root_cause, t.status, t.edited_by, t.created_at,
-                                  t.decided_at).where(col(t.decided_at).is_not(None))).all()
+    decided = session.execute(
+        sa_select(col(t.root_cause), col(t.status), col(t.edited_by), col(t.created_at),
+                  col(t.decided_at)).where(col(t.decided_at).is_not(None))).tuples().all()
     waits = sorted((datetime.fromisoformat(d) - datetime.fromisoformat(c)).total_seconds()
                    for _, _, _, c, d in decided)
     tallies: dict[str, list[int]] = {}

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, Text, UniqueConstraint, func, update
+from sqlalchemy import JSON, ColumnElement, Text, UniqueConstraint, func, update
 from sqlmodel import Column, Session, SQLModel, col, select
 from sqlmodel import Field as SqlField
 
@@ -409,7 +409,7 @@ def list_tickets(
 ) -> tuple[int, list[TicketRecord]]:
     """One page of tickets matching ``query`` and how many match in all."""
     now = now or datetime.now(UTC)
-    where = []
+    where: list[ColumnElement[bool]] = []
     if query.status:
         where.append(col(TicketRecord.status).in_([s.value for s in query.status]))
     if query.severity:
@@ -417,13 +417,13 @@ def list_tickets(
     if query.root_cause:
         where.append(col(TicketRecord.root_cause).in_([c.value for c in query.root_cause]))
     if query.sku is not None:
-        where.append(TicketRecord.sku == query.sku)
+        where.append(col(TicketRecord.sku) == query.sku)
     if query.location is not None:
-        where.append(TicketRecord.location == query.location)
+        where.append(col(TicketRecord.location) == query.location)
     if query.kind is not None:
-        where.append(TicketRecord.kind == query.kind.value)
+        where.append(col(TicketRecord.kind) == query.kind.value)
     if query.parent_ticket_id is not None:
-        where.append(TicketRecord.parent_ticket_id == query.parent_ticket_id)
+        where.append(col(TicketRecord.parent_ticket_id) == query.parent_ticket_id)
     if query.top_level:
         where.append(col(TicketRecord.parent_ticket_id).is_(None))
     if query.min_age_h is not None:
@@ -432,14 +432,15 @@ def list_tickets(
     if query.max_age_h is not None:
         newest_allowed = (now - timedelta(hours=query.max_age_h)).isoformat(timespec="microseconds")
         where.append(col(TicketRecord.created_at) >= newest_allowed)
-    order = {
+    orders: dict[TicketSort, list[Any]] = {
         TicketSort.QUEUE: [col(TicketRecord.severity_rank), col(TicketRecord.value_at_risk).desc(),
                            col(TicketRecord.risk_score).desc(), col(TicketRecord.created_at)],
         TicketSort.RISK: [col(TicketRecord.risk_score).desc(), col(TicketRecord.created_at)],
         TicketSort.VALUE: [col(TicketRecord.value_at_risk).desc(), col(TicketRecord.created_at)],
         TicketSort.NEWEST: [col(TicketRecord.created_at).desc()],
         TicketSort.OLDEST: [col(TicketRecord.created_at)],
-    }[query.sort]
+    }
+    order = orders[query.sort]
     total = session.exec(select(func.count()).select_from(TicketRecord).where(*where)).one()
     rows = session.exec(select(TicketRecord).where(*where)
                         .order_by(*order, col(TicketRecord.ticket_id))

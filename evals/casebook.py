@@ -16,8 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from evals.authoring import Case, Log, Row, at
+from evals.suites import CASES_DIR
 
-CASES_DIR = Path(__file__).with_name("cases")
 CASEBOOK: list[Callable[[], Case]] = []
 
 STEP = timedelta(minutes=7)

@@ -104,7 +104,8 @@ def fit_baselines(frame: pd.DataFrame, params: Any = None) -> Baselines:
     b.qty_sku = _robust_scale(le, keys[:2])
     b.qty_seen = frame.loc[ok].groupby(["sku", "type", "eaches"]).size().astype("float64")
     tmed = le.groupby(frame.loc[ok, "type"]).median()
-    tdev = (le - frame.loc[ok, "type"].map(tmed)).abs()
+    # astype: over an empty selection (a log of counts only) map keeps the text dtype
+    tdev = (le - frame.loc[ok, "type"].map(tmed).astype("float64")).abs()
     b.qty_type = pd.DataFrame(
         {"med": tmed, "mad": tdev.groupby(frame.loc[ok, "type"]).median() * MAD_SCALE}
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, Field
-from sqlalchemy import String, cast
+from sqlalchemy import ColumnElement, String, cast
 from sqlmodel import Session, col, or_, select
 
 from api.approvals import ApprovalPolicy, action_value, approvals_needed, required_role
@@ -111,11 +111,11 @@ def named_user(ticket: TicketDetail) -> str | None:
 def earlier_tickets(session: Session, *, record: TicketRecord, user: str | None
                     ) -> list[TicketSummary]:
     """Other tickets, of any cause, on the same SKU or location or naming the same user."""
-    same = []
+    same: list[ColumnElement[bool]] = []
     if record.sku:
-        same.append(TicketRecord.sku == record.sku)
+        same.append(col(TicketRecord.sku) == record.sku)
     if record.location:
-        same.append(TicketRecord.location == record.location)
+        same.append(col(TicketRecord.location) == record.location)
     if user:
         same.append(cast(TicketRecord.action, String).contains(f'"{user}"'))
     if not same:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openai import OpenAI, OpenAIError
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from agents.grounding import unsupported_numbers
 from agents.reasoners.openai_compat import tool_named_in
@@ -139,10 +140,13 @@ class LlmChat:
         choice: Any = "auto"
         for _ in range(self.max_calls):
             reply = self.client.chat.completions.create(
-                model=self.model, messages=messages, tools=TOOL_SCHEMAS, tool_choice=choice,
+                model=self.model, messages=messages,  # type: ignore[arg-type]
+                tools=TOOL_SCHEMAS, tool_choice=choice,  # type: ignore[arg-type]
                 max_tokens=self.max_tokens,
             ).choices[0].message
-            if not reply.tool_calls:
+            calls = [c for c in reply.tool_calls or []
+                     if isinstance(c, ChatCompletionMessageFunctionToolCall)]
+            if not calls:
                 named = tool_named_in(reply.content, set(_TOOLS))
                 if named and choice == "auto":  # written as text: ask again, naming it
                     choice = {"type": "function", "function": {"name": named}}
@@ -152,10 +156,10 @@ class LlmChat:
             messages.append({"role": "assistant", "content": reply.content or "", "tool_calls": [
                 {"id": c.id, "type": "function",
                  "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
-                for c in reply.tool_calls]})
+                for c in calls]})
             messages.extend({"role": "tool", "tool_call_id": c.id,
                              "content": run_tool(c.function.name, ctx)}
-                            for c in reply.tool_calls)
+                            for c in calls)
         return None
 
     def _fallback(self, question: str, ctx: ChatContext, reason: str) -> ChatAnswer:

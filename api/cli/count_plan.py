@@ -49,6 +49,6 @@ def count_plan_command(
                          else "right")
     table.add_column("reasons", overflow="fold", ratio=1)
     for row in plan.head(25).itertuples(index=False):
-        table.add_row(str(row.rank), row.location, row.sku, f"{row.score:.3f}",
-                      f"{row.expected_error_value:,.2f}", row.reasons)
+        table.add_row(str(row.rank), str(row.location), str(row.sku), f"{row.score:.3f}",
+                      f"{row.expected_error_value:,.2f}", str(row.reasons))
     console.print(table)

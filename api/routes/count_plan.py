@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.count_outcomes import PlanOutcomes, plan_outcomes
 from api.count_plans import (
@@ -90,5 +90,5 @@ def outcomes(
     if record is None:
         raise NotFound(f"no approved count plan {plan_id!r}")
     tasks = list(session.exec(select(CountTaskRecord).where(
-        CountTaskRecord.plan_id == plan_id).order_by(CountTaskRecord.rank)))
+        CountTaskRecord.plan_id == plan_id).order_by(col(CountTaskRecord.rank))))
     return plan_outcomes(request.app.state.engine, record, tasks)

@@ -8,7 +8,8 @@ that says what was wrong and links back to the queue.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,8 @@ from starlette.responses import Response
 from api.errors import ApiError, field_path
 from api.web.session import cookie_user
 from api.web.templating import templates
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
 
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile",
           422: "Not a valid request", 503: "Unavailable"}
@@ -46,9 +49,9 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 def install_error_pages(app: FastAPI) -> None:
     """Serve HTML errors for UI pages, keeping the API's JSON handlers for the rest."""
-    api_error = app.exception_handlers[ApiError]
-    invalid = app.exception_handlers[RequestValidationError]
-    http_error = app.exception_handlers.get(StarletteHTTPException)
+    api_error = cast(Handler, app.exception_handlers[ApiError])
+    invalid = cast(Handler, app.exception_handlers[RequestValidationError])
+    http_error = cast(Handler | None, app.exception_handlers.get(StarletteHTTPException))
 
     async def on_api_error(request: Request, exc: Any) -> Any:
         if wants_page(request):

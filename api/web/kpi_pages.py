@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import api.web.kpi_charts as kpi_charts
 from api.deps import SessionDep
@@ -38,7 +38,8 @@ def daily_volume(session: Session) -> pd.DataFrame:
     say); columns ``day``, ``root_cause``, ``severity``, ``tickets``.
     """
     t = TicketRecord
-    rows = session.exec(select(t.created_at, t.extra, t.root_cause, t.severity)).all()
+    rows = session.exec(select(col(t.created_at), col(t.extra), col(t.root_cause),
+                               col(t.severity))).all()
     frame = pd.DataFrame([(event_day(c, e), cause, sev) for c, e, cause, sev in rows],
                          columns=["day", "root_cause", "severity"])
     return frame.groupby(["day", "root_cause", "severity"]).size().rename(

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from api.approvals import ApprovalPolicy
 from api.auth import Principal, Role
-from api.tickets import TicketQuery, list_tickets
+from api.tickets import TicketQuery, TicketRecord, list_tickets
 from api.web.ticket_view import QueueRow, queue_row
 from warehouse.contract import RootCause, Severity, TicketStatus
 
@@ -157,7 +157,7 @@ class QueuePage(BaseModel):
 def build_queue(session: Session, user: Principal, policy: ApprovalPolicy,
                 filters: QueueFilters, descriptions: dict[str, str | None]) -> QueuePage:
     """Filter, decide "mine", sort, group and page the queue for ``user``."""
-    records = []
+    records: list[TicketRecord] = []
     while True:
         total, chunk = list_tickets(session, query=filters.to_query(len(records)))
         records += chunk

@@ -119,3 +119,14 @@ def test_log_without_opening_stock_skips_balance_detectors() -> None:
     result = Scorer().fit(partial).score_batch(partial)
     assert not [f for f in result.flags if f.detector == "stock"]
     assert "stock" in result.skipped or not result.flags
+
+
+@pytest.mark.parametrize("kind", ["CYCLE_COUNT", "PICK", "RECEIPT", "ADJUSTMENT"])
+def test_a_log_of_one_transaction_fits_and_scores(small: Dataset, kind: str) -> None:
+    # a site's first export can be a single count: fitting on it used to raise a TypeError
+    one = small.transactions[small.transactions["type"] == kind].head(1).reset_index(drop=True)
+    assert len(one) == 1
+    data = Dataset(small.items, small.locations, one)
+    result = Scorer().fit(data).score_batch(data)
+    assert len(result.txn_scores) == 1
+    assert all(f.txn_id == one.loc[0, "txn_id"] for f in result.flags)
