@@ -9,8 +9,8 @@ root cause and the failing answers; exits 1 when any answer fails.
 
 ``--llm`` asks the configured model instead (``TALLY_LLM_*``, through
 :class:`api.chat.llm.LlmChat`, fallbacks included), on a subset (``--per-cause`` tickets of
-each root cause, ``--expect`` question kinds), and also prints each answer's model calls,
-tokens, seconds and any fallback. Not in CI: it needs a model server.
+each root cause, the first ``--tickets``, ``--expect`` question kinds), and also prints each
+answer's model calls, tokens, seconds and any fallback. Not in CI: it needs a model server.
 """
 
 from __future__ import annotations
@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ask the configured model (TALLY_LLM_*) instead of the offline chat")
     parser.add_argument("--per-cause", type=int, default=None,
                         help="ask about the first N tickets of each root cause only")
+    parser.add_argument("--tickets", type=int, default=None,
+                        help="ask about the first N of those tickets only")
     parser.add_argument("--expect", default=None,
                         help="comma-separated question kinds to ask (why,alternatives,money,...)")
     parser.add_argument("--save", type=Path, default=None,
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     tickets, costs = triaged_tickets(args.seed, args.days, args.skus)
     if args.per_cause:
         tickets = per_cause(tickets, args.per_cause)
+    if args.tickets:
+        tickets = tickets[:args.tickets]
     meter = ModelMeter()
     scores = run_chat_eval(tickets, costs, answer=model_chat(meter) if args.llm else
                            answer_offline,
