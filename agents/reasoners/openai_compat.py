@@ -72,6 +72,7 @@ def format_refused(err: APIStatusError) -> bool:
         return True
     return err.status_code == 500 and bool(_FORMAT_WORDS.search(str(err)))
 
+
 _ENDPOINT_MODES: dict[str, str] = {}
 """The JSON mode each endpoint (``base_url`` and model) stepped down to, for the process."""
 
@@ -95,10 +96,6 @@ class Unsupported(Exception):
 
 class FormatRefused(Exception):
     """The endpoint refused the request's ``response_format`` (a step down is due)."""
-
-    def __init__(self, err: APIStatusError) -> None:
-        super().__init__(str(err))
-        self.err = err
 
 
 @dataclass(frozen=True)
@@ -421,7 +418,7 @@ class OpenAIReasoner:
                 except APIStatusError as err:
                     if (refusal_steps_down and "response_format" in kwargs
                             and format_refused(err)):
-                        raise FormatRefused(err) from err
+                        raise FormatRefused(str(err)) from err
                     raise
         if not response.choices:
             raise InvalidOutput("answer has no choices")
