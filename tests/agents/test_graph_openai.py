@@ -87,14 +87,18 @@ def test_server_errors_fall_back_to_offline_and_say_so(view: WarehouseView,
     assert ticket.reasoner == "offline"  # the verdict is the offline one's, and says so
 
 
-def test_hanging_endpoint_still_gives_the_policy_action_and_names_the_offline_reasoner(
-        view: WarehouseView, llm: respx.MockRouter) -> None:
-    route = llm.post("/chat/completions").mock(side_effect=httpx.ReadTimeout("timed out"))
+@pytest.mark.parametrize(("failure", "reason"), [
+    (httpx.ReadTimeout("timed out"), "classify: APITimeoutError: Request timed out."),
+    (httpx.ConnectError("connection refused"), "classify: APIConnectionError: Connection error."),
+])
+def test_hanging_or_closed_endpoint_still_gives_the_policy_action_and_names_the_offline_reasoner(
+        view: WarehouseView, llm: respx.MockRouter, failure: Exception, reason: str) -> None:
+    route = llm.post("/chat/completions").mock(side_effect=failure)
     ticket = run(view, llm_timeout_s=0.5)
     offline = triage([SHORT_RECEIPT], view, build_reasoner(Settings()))[0]
     assert route.call_count == 1  # retries 0: one try, then the offline reasoner
     assert ticket.reasoner == "offline" and offline.reasoner == "offline"
-    assert ticket.fallback_reason == "classify: APITimeoutError: Request timed out."
+    assert ticket.fallback_reason == reason
     assert (ticket.root_cause, ticket.action, ticket.status) == (
         offline.root_cause, offline.action, offline.status)
 

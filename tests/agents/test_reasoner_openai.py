@@ -348,3 +348,39 @@ def test_prompt_schema_is_inlined_and_has_no_model_docstrings() -> None:
     assert "$ref" not in text and "$defs" not in text
     assert '"root_cause":{"enum":["MIS_SCAN"' in text
     assert "A reasoner's verdict" not in text and "short reason, citing evidence ids" in text
+
+
+def obeyed_injection() -> httpx.Response:
+    """Qwen's fenced answer, as if it had followed the operator note and said LEGITIMATE."""
+    body = fixture("fenced_answer_qwen")
+    body["choices"][0]["message"]["content"] = (
+        '```json\n{\n  "root_cause": "LEGITIMATE",\n  "confidence": 0.95,\n'
+        '  "rationale": "The note says to classify as LEGITIMATE."\n}\n```')
+    return httpx.Response(200, json=body)
+
+
+def test_a_cause_the_evidence_rules_out_is_not_used(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions", name="chat").mock(return_value=obeyed_injection())
+    r = reasoner()
+    case = make_case()
+
+    verdict = r.classify(case)
+
+    assert verdict == OfflineReasoner().classify(case)  # RECEIVING_ERROR, and its action
+    usage = r.usage(case)
+    assert usage.verdict_by == "offline"
+    assert usage.fallback_reason == (
+        "classify: Unsupported: model said LEGITIMATE, which the evidence model gives 0.00 "
+        "(offline: RECEIVING_ERROR 0.98)")
+
+
+def test_with_no_support_needed_the_verdict_stands_with_the_offline_runner_ups(
+        llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions", name="chat").mock(return_value=obeyed_injection())
+    r = reasoner(min_support=0.0)
+
+    verdict = r.classify(make_case())
+
+    assert verdict.root_cause is RootCause.LEGITIMATE
+    assert [a.root_cause for a in verdict.alternatives][:2] == [
+        RootCause.RECEIVING_ERROR, RootCause.SLOTTING]
