@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.case import Reasoner
+from agents.dismissed import fold_dismissed
 from agents.features import FeatureContext
 from agents.learned import LearningOutcome, apply_learning
 from agents.params import DEFAULT_PARAMS
@@ -135,6 +136,7 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         learner = Learner().fit(resolutions, result.flags, data, undone=undone)
         tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
+    tickets = fold_dismissed(tickets, min_occurrences=params.systemic_min_occurrences)
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        reasoner=reasoner.name, skipped=dict(result.skipped), learning=outcome)
 
@@ -193,11 +195,19 @@ def write_outputs(batch: BatchResult, out_dir: Path) -> tuple[Path, Path]:
     """Write ``tickets.jsonl`` and ``report.md`` into ``out_dir``; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets_path, report_path = out_dir / "tickets.jsonl", out_dir / "report.md"
-    with tickets_path.open("w", encoding="utf-8") as fh:
-        for t in batch.tickets:
-            fh.write(json.dumps(t.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    write_ticket_lines(batch.tickets, tickets_path)
     report_path.write_text(render_report(batch), encoding="utf-8")
     return tickets_path, report_path
+
+
+def write_ticket_lines(tickets: Iterable[Ticket], path: Path) -> int:
+    """Write ``tickets`` to ``path`` as ``tickets.jsonl`` lines (contract section 5); how many."""
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for t in tickets:
+            fh.write(json.dumps(t.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def render_report(batch: BatchResult) -> str:

@@ -19,7 +19,14 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
+from agents.params import (
+    DEFAULT_PARAMS,
+    OPEN_STORAGE,
+    TRANSFERS,
+    PolicyParams,
+    high_value_skus,
+    placement,
+)
 from scoring.types import Incident
 from warehouse.contract import SAME_PAYLOAD
 from warehouse.dataset import Dataset
@@ -116,6 +123,11 @@ class FeatureContext:
     def location(self, loc: str) -> dict[str, Any] | None:
         """The location row of ``loc`` (column -> value), if known."""
         return self._locations.get(loc)
+
+    def location_type(self, loc: str) -> str | None:
+        """The type of location ``loc`` (PICK, DOCK, ...), if known."""
+        row = self._locations.get(loc)
+        return str(row["type"]) if row is not None and _present(row.get("type")) else None
 
     def rows(self, txn_ids: list[str]) -> dict[str, np.ndarray]:
         """The ledger columns at ``txn_ids`` (known ids, each once, in the given order)."""
@@ -250,7 +262,7 @@ def _count_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> Non
     f["has_counts"] = 1.0
     f["count_short"] = _frac(var < 0)
     f["count_over"] = _frac(var > 0)
-    exp = np.clip(np.abs(rows["expected_qty"][counted]), 1, None)
+    exp = np.clip(np.abs(rows["qty"][counted] - var), 1, None)  # a blind count's: the balance
     f["count_rel_var"] = float(np.clip((var / exp).mean(), -5, 5))
     packs = [_field(ctx.item(s), "case_qty") for s in skus]
     f["var_pack_multiple"] = _frac(np.array(
@@ -307,11 +319,13 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
     """Where stock went against where it belongs: home, cage, weight limit; volumes."""
     types, skus = rows["type"], rows["sku"]
     f["high_value"] = float(any(s in ctx.high_value for s in _distinct(skus)))
-    moved = np.isin(types, ("PUTAWAY", "MOVE")) & np.array(
-        [_present(v) for v in rows["to_location"]], dtype=bool)
+    places = [placement(k, loc, to, ctx.location_type) for k, loc, to in zip(
+        types, rows["location"], rows["to_location"], strict=True)]
+    moved = np.array([p is not None for p in places], dtype=bool)
+    after_at = np.where(np.isin(types, TRANSFERS), rows["dest_after"], rows["bal_after"])
     away = outside = over = 0
-    for sku, to, after in zip(skus[moved], rows["to_location"][moved],
-                              rows["dest_after"][moved], strict=True):
+    for sku, to, after in zip(skus[moved], [p for p in places if p is not None],
+                              after_at[moved], strict=True):
         item, dest = ctx.item(sku), ctx.location(to)
         if item is None:
             continue

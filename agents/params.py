@@ -8,6 +8,7 @@ site: what counts as high value is read from the site's own item master.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,23 @@ DEFAULT_PARAMS = PolicyParams()
 OPEN_STORAGE = frozenset({"PICK", "RESERVE", "BULK"})
 """Storage location types outside the cage; stock in passage (dock, staging, returns,
 quarantine) is in no storage location yet, so no location rule applies to it."""
+STORAGE = OPEN_STORAGE | {"CAGE"}
+TRANSFERS = ("PUTAWAY", "MOVE")
+
+
+def placement(kind: object, location: object, to_location: object,
+              type_of: Callable[[str], str | None]) -> str | None:
+    """Where a row puts stock into a location, if anywhere.
+
+    A putaway's or move's destination, or the storage location a receipt is posted at (a
+    site that receives direct to storage writes no putaway row). ``type_of`` gives a
+    location's type. None when the row puts nothing into a location.
+    """
+    if kind in TRANSFERS and isinstance(to_location, str) and to_location:
+        return to_location
+    if kind == "RECEIPT" and isinstance(location, str) and type_of(location) in STORAGE:
+        return location
+    return None
 
 
 def high_value_cost(items: pd.DataFrame, params: PolicyParams = DEFAULT_PARAMS) -> float:

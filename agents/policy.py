@@ -11,6 +11,7 @@ so the explanation can cite them.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,15 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.case import CaseFile
-from agents.params import DEFAULT_PARAMS, OPEN_STORAGE, PolicyParams, high_value_skus
+from agents.params import (
+    DEFAULT_PARAMS,
+    OPEN_STORAGE,
+    TRANSFERS,
+    PolicyParams,
+    high_value_skus,
+    placement,
+)
+from agents.staff_records import noted_mix_up, offsetting_pair, set_size, set_write_off
 from agents.value import value_at_risk, value_fact
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str, records
@@ -266,7 +275,32 @@ def _mis_scan(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Policy
                 return (Action(type=A.RECOUNT, params={"locations": locs, "sku": row.sku}),
                         _derived(f"{row.txn_id} was scanned as {row.sku} but its weight fits "
                                  f"{other}: recount {', '.join(locs)} before adjusting"))
-    return _inspect(case, rows), []
+    return _staff_mix_up(case, rows) or (_inspect(case, rows), [])
+
+
+def _staff_mix_up(case: CaseFile, rows: pd.DataFrame
+                  ) -> tuple[Action, list[EvidenceItem]] | None:
+    """A mix-up the staff's own adjustments record: their posting establishes the quantity.
+
+    +N on one code and -N on another (the pair), or one adjustment whose note names the
+    mix-up: adjust the case's code by what the staff posted on it.
+    """
+    pair = offsetting_pair(rows)
+    if pair is not None:
+        up, down = pair
+        main = down if case.incident.sku == down.sku else up
+        return (_adjust(main.sku, main.location, main.eaches, ReasonCode.COUNT_CORRECTION),
+                _derived(f"{up.txn_id} adds {num(up.eaches)} EA of {up.sku} and {down.txn_id} "
+                         f"takes {num(-down.eaches)} EA of {down.sku}: stock booked to the "
+                         f"wrong code, the quantity established by the pair; adjust {main.sku} "
+                         f"at {main.location} by {num(main.eaches)} EA"))
+    noted = noted_mix_up(rows)
+    if noted is not None:
+        return (_adjust(noted.sku, noted.location, noted.eaches, ReasonCode.COUNT_CORRECTION),
+                _derived(f"{noted.txn_id} corrects {noted.sku} by {num(noted.eaches)} EA for a "
+                         f"code mix-up its note records: adjust {noted.sku} at "
+                         f"{noted.location} by {num(noted.eaches)} EA"))
+    return None
 
 
 def _locations_of(view: WarehouseView, skus: list[str], first: str, limit: int = 4) -> list[str]:
@@ -337,7 +371,23 @@ def _master_data(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Pol
                     "sku": sku, "field": "case_qty", "old": case_qty, "new": new_qty}),
                 _derived(f"count variance {num(var)} EA over {num(cases)} cases handled implies "
                          f"{num(new_qty)} per case, not {num(case_qty)}"))
-    return _inspect(case, rows), []
+    return _sold_in_sets(case, rows, view, sku, item, case_qty) or (_inspect(case, rows), [])
+
+
+def _sold_in_sets(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, sku: str,
+                  item: dict[str, Any], case_qty: float | None
+                  ) -> tuple[Action, list[EvidenceItem]] | None:
+    """A write-off the staff noted as sold in sets: the master's pack is wrong."""
+    posting = set_write_off(rows[rows["sku"] == sku])
+    found = set_size(posting, item, view, case.notes) if posting is not None else None
+    if posting is None or found is None or found.size == case_qty:
+        return None
+    caveat = ": confirm the set size before approving" if found.estimate else ""
+    return (Action(type=A.CORRECT_MASTER_DATA, params={
+                "sku": sku, "field": "case_qty", "old": case_qty, "new": found.size}),
+            _derived(f"{posting.txn_id} writes off {num(-posting.eaches)} EA of {sku} sold in "
+                     f"sets while the master holds {num(case_qty or 1)} per case; a set holds "
+                     f"{found.size} ({found.source}){caveat}"))
 
 
 def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: PolicyParams
@@ -367,40 +417,42 @@ def _case_qty_from_counts(sku: str, case_qty: float, view: WarehouseView, p: Pol
 
 def _slotting(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
               ) -> tuple[Action, list[EvidenceItem]]:
-    moved = rows[rows["type"].isin(["PUTAWAY", "MOVE"]) & rows["to_location"].notna()]
-    for row in records(moved):
+    for row in records(rows):
+        to = placement(row.type, row.location, row.to_location, lambda x: _type(view, x))
         item = view.item(row.sku)
-        if item is None:
+        if to is None or item is None:
             continue
-        dest = view.location(row.to_location)
+        dest = view.location(to)
         dtype = cell_str(dest.get("type")) if dest is not None else None
         home = cell_str(item.get("home_location"))
         cost = cell_float(item.get("unit_cost")) or 0.0
         if row.sku in _high_value(view, p) and dtype in OPEN_STORAGE:
             cage = home if home and _type(view, home) == "CAGE" else _first_of_type(view, "CAGE")
             if cage:
-                return (Action(type=A.RESLOT, params={"sku": row.sku,
-                                                      "from_location": row.to_location,
+                return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                       "to_location": cage}),
                         _derived(f"{row.sku} costs {num(cost, 2)} each but went to "
-                                 f"{row.to_location} ({dtype}); secure it in {cage}"))
+                                 f"{to} ({dtype}); secure it in {cage}"))
         limit = cell_float(dest.get("max_weight_kg")) if dest is not None else None
         unit = cell_float(item.get("unit_weight_kg"))
-        if limit and unit and not math.isnan(row.dest_after) and row.dest_after * unit > limit:
-            target = home if home and home != row.to_location else None
+        after = row.dest_after if row.type in TRANSFERS else row.bal_after
+        if limit and unit and not math.isnan(after) and after * unit > limit:
+            target = home if home and home != to else None
             if target:
-                load = row.dest_after * unit
-                return (Action(type=A.RESLOT, params={"sku": row.sku,
-                                                      "from_location": row.to_location,
+                return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                       "to_location": target}),
-                        _derived(f"{row.to_location} holds {num(load, 1)} kg of {row.sku} against "
+                        _derived(f"{to} holds {num(after * unit, 1)} kg of {row.sku} against "
                                  f"a {num(limit)} kg limit"))
-        if home and row.to_location != home and dtype == "PICK":
-            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": row.to_location,
+        if home and to != home and dtype == "PICK":
+            return (Action(type=A.RESLOT, params={"sku": row.sku, "from_location": to,
                                                   "to_location": home}),
-                    _derived(f"{row.txn_id} put {row.sku} into {row.to_location}, not its home "
+                    _derived(f"{row.txn_id} put {row.sku} into {to}, not its home "
                              f"location {home}"))
-    counts = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
+    counts = rows[rows["type"] == "CYCLE_COUNT"]
+    # a blind count in a bin the log never put the SKU in: the system holds none there
+    unseen = counts["var"].isna() & counts["expected_qty"].isna() & (counts["qty"] > 0)
+    counts = counts.assign(var=counts["var"].where(~unseen, counts["qty"]))
+    counts = counts[counts["var"].fillna(0) != 0]
     over = counts[counts["var"] > 0]
     for row in records(over):  # stock counted over in one bin, short in another
         short = counts[(counts["sku"] == row.sku) & (counts["var"] < 0)
@@ -431,22 +483,29 @@ def _first_of_type(view: WarehouseView, kind: str) -> str | None:
 
 def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: PolicyParams
                ) -> tuple[Action, list[EvidenceItem]]:
-    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
-    rec = rec[rec["qty"] != rec["expected_qty"]]
-    for row in records(rec):
-        per = row.eaches / row.qty if row.qty else 1.0
-        diff = (row.qty - row.expected_qty) * per
+    for row, diff, line in _asn_differences(case, rows, view):
         item = view.item(row.sku)
         unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
-        weight = cell_float(row.weight_kg)
-        shipped_asn = bool(unit and weight) and abs(
-            weight / (row.expected_qty * per * unit) - 1) < p.weight_fit
+        weights = pd.to_numeric(line["weight_kg"], errors="coerce")
+        ordered = float(line["eaches"].sum()) - diff  # eaches the ASN line(s) said
+        shipped_asn = bool(unit and weights.notna().all() and ordered > 0) and abs(
+            float(weights.sum()) / (ordered * (unit or 1.0)) - 1) < p.weight_fit
         if shipped_asn:
             where = _put_to(row, view)
             return (_adjust(row.sku, where, -diff, ReasonCode.COUNT_CORRECTION),
                     _derived(f"dock weight of {row.txn_id} fits the ASN quantity: the receipt was "
                              f"miscounted by {num(diff)} EA; correct {row.sku} at {where} by "
                              f"{num(-diff)} EA"))
+        # no scale: a later count that finds the difference on the shelf says the ASN
+        # quantity arrived and the receipt was keyed wrong
+        found = rows[(rows["type"] == "CYCLE_COUNT") & (rows["sku"] == row.sku)
+                     & (rows["ts"] >= row.ts) & ((rows["var"] + diff).abs() < 0.5)]
+        for count in records(found.head(1)):
+            return (_adjust(row.sku, count.location, -diff, ReasonCode.COUNT_CORRECTION),
+                    _derived(f"count {count.txn_id} found {num(-diff)} EA more of {row.sku} at "
+                             f"{count.location} than the system, the difference between "
+                             f"{row.txn_id} and its ASN line: the receipt was keyed wrong; "
+                             f"correct {count.location} by {num(-diff)} EA"))
         ref = cell_str(row.ref)
         if ref:
             return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": row.sku,
@@ -467,6 +526,33 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                              f"{num(weight / unit, 1)} EA at {num(unit)} kg each, not the "
                              f"{num(row.eaches)} EA received: claim {num(delta)} EA"))
     return _inspect(case, rows), []
+
+
+def _asn_differences(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
+                     ) -> Iterator[tuple[Any, float, pd.DataFrame]]:
+    """Receipts that differ from their ASN, with the difference in eaches and the line's rows.
+
+    The scorer's finding reads the site's convention (one line per pallet, or the line total
+    repeated on partial receipts): its difference is the line's, and the line is every
+    receipt of the SKU under that ASN; a receipt it did not flag settled its line. An
+    incident without flags (made by hand) reads each receipt against its own
+    ``expected_qty``.
+    """
+    flagged = {f.txn_id: f for f in case.incident.flags if f.code == "RECEIPT_QTY_MISMATCH"}
+    rec = rows[(rows["type"] == "RECEIPT") & rows["expected_qty"].notna()]
+    for row in records(rec[rec["txn_id"].isin(list(flagged))]):
+        per = row.eaches / row.qty if row.qty else 1.0
+        diff = cell_float(flagged[row.txn_id].numbers.get("difference"))
+        ref = cell_str(row.ref)
+        if diff is None or not ref:
+            continue
+        line = view.rows(sku=row.sku, ref=ref)
+        yield row, diff * per, line[line["type"] == "RECEIPT"]
+    if case.incident.flags:  # scored: a receipt the scorer left alone settled its line
+        return
+    for row in records(rec[rec["qty"] != rec["expected_qty"]]):
+        per = row.eaches / row.qty if row.qty else 1.0
+        yield row, (row.qty - row.expected_qty) * per, rec[rec["txn_id"] == row.txn_id]
 
 
 def _put_to(receipt: Any, view: WarehouseView) -> str:

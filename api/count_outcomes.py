@@ -82,7 +82,7 @@ def _counts_since(engine: Engine, locations: list[str], since: str) -> pd.DataFr
         "FROM transactions t "
         "LEFT JOIN balance_history h ON h.seq = t.seq AND h.location = t.location "
         "AND h.sku = t.sku "
-        "LEFT JOIN items i ON i.sku = t.sku "
+        "LEFT JOIN items i ON i.site = t.site AND i.sku = t.sku "
         "WHERE t.type = 'CYCLE_COUNT' AND t.location IN :locations"
     ).bindparams(bindparam("locations", expanding=True))
     with engine.connect() as conn:

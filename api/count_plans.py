@@ -29,6 +29,7 @@ from api.auth import Principal
 from api.errors import ApiError, Conflict
 from warehouse.canonical import action_digest, canonical_json, sha256_hex, write_back_key
 from warehouse.contract import Action, ActionType
+from warehouse.sites import DEFAULT_SITE, site_column
 
 TASK_PENDING = "PENDING"
 TASK_WRITTEN = "WRITTEN_BACK"
@@ -40,6 +41,7 @@ class CountPlanRecord(SQLModel, table=True):
 
     __tablename__ = "count_plan"
 
+    site: str = SqlField(default=DEFAULT_SITE, sa_column=site_column(index=True))
     plan_id: str = SqlField(primary_key=True, max_length=40)
     digest: str = SqlField(max_length=64, unique=True)
     top: int

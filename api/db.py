@@ -6,7 +6,7 @@ from sqlalchemy import Engine, Table, create_engine, inspect
 
 from actions.audit import AuditHead, AuditRecord
 from actions.outbox import WriteBackOutbox
-from api.auth import ApiKey, User
+from api.auth import ApiKey, User, UserSiteRole
 from api.chat.history import ChatMessage
 from api.count_plans import CountPlanRecord, CountTaskRecord
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
@@ -18,7 +18,7 @@ SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
               TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord,
-              WriteBackOutbox)
+              WriteBackOutbox, UserSiteRole)
 ]
 
 

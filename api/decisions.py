@@ -139,12 +139,12 @@ def _has_table(session: Session, name: str) -> bool:
     return bool(inspect(session.connection()).has_table(name))
 
 
-def unit_cost_of(session: Session, sku: str | None) -> float | None:
-    """The item master's cost of one each of ``sku``; None when unknown."""
+def unit_cost_of(session: Session, sku: str | None, site: str) -> float | None:
+    """The item master's cost of one each of ``sku`` at ``site``; None when unknown."""
     if not sku or not _has_table(session, "items"):
         return None
-    cost = session.execute(text("SELECT unit_cost FROM items WHERE sku = :sku"),
-                           {"sku": sku}).scalar()
+    cost = session.execute(text("SELECT unit_cost FROM items WHERE site = :site AND sku = :sku"),
+                           {"sku": sku, "site": site}).scalar()
     return float(cost) if cost is not None and math.isfinite(float(cost)) else None
 
 
@@ -155,7 +155,7 @@ def approval_value(session: Session, record: TicketRecord, action: Action) -> fl
     is priced as that SKU), falling back to the cost stored with the ticket for its own SKU.
     """
     sku = action.params.get("sku") if isinstance(action.params.get("sku"), str) else None
-    cost = unit_cost_of(session, sku)
+    cost = unit_cost_of(session, sku, record.site)
     if cost is None and sku == record.sku:
         cost = record.unit_cost
     return action_value(action, cost)
@@ -178,7 +178,9 @@ def decide(
         Forbidden: the decider's role is too weak or they edited the action themselves.
         InvalidDecision: a missing digest (approve), a missing, invalid or ill-fitting
             action (edit), a missing reason (reject).
+        NotFound: the decider holds no role at the ticket's site.
     """
+    user = _at_site(user, record)
     if not user.role.at_least(Role.SUPERVISOR):
         raise Forbidden(f"{user.name} is a {user.role}; deciding tickets needs supervisor or above")
     _well_formed(body)
@@ -213,6 +215,18 @@ def decide(
     required, needed = verdict_info
     return DecisionOutcome(message=message, required_role=required, approvals_needed=needed,
                            ticket=detail_of(session, record=_fresh(session, ticket_id)))
+
+
+def _at_site(user: Principal, record: TicketRecord) -> Principal:
+    """``user`` with the role they hold at the ticket's site (the one every check uses).
+
+    Raises:
+        NotFound: they hold none there (the ticket is not theirs to see).
+    """
+    acting = user.at_site(record.site)
+    if acting is None:
+        raise NotFound(f"no ticket {record.ticket_id}")
+    return acting
 
 
 def _fresh(session: Session, ticket_id: str) -> TicketRecord:
@@ -287,8 +301,10 @@ def fit_refusal(session: Session, record: TicketRecord, action: Action,
         location=record.location, risk_score=record.risk_score,
         severity=Severity(record.severity)))
     query = text("SELECT txn_id, sku, location, to_location FROM transactions "
-                 "WHERE txn_id IN :ids").bindparams(bindparam("ids", expanding=True))
-    found = session.execute(query, {"ids": list(record.txn_ids) or [""]}).all() \
+                 "WHERE site = :site AND txn_id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+    found = session.execute(query, {"ids": list(record.txn_ids) or [""],
+                                    "site": record.site}).all() \
         if _has_table(session, "transactions") else []
     rows = pd.DataFrame(found, columns=["txn_id", "sku", "location", "to_location"])
     return refusal(action, RootCause(record.root_cause), case, rows)
@@ -352,7 +368,12 @@ def retry_write_back(
     Raises:
         Conflict: the ticket is not approved-but-failed, or no approval of its current
             action is on record.
+        NotFound: the caller holds no role at the ticket's site.
     """
+    user = _at_site(user, record)
+    if not user.role.at_least(Role.SUPERVISOR):
+        raise Forbidden(f"{user.name} is a {user.role} at site {record.site}; a write-back "
+                        "retry needs supervisor or above")
     ticket_id = record.ticket_id
     try:
         locked = lock_ticket(session, ticket_id)

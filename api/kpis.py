@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select as sa_select
@@ -85,7 +86,13 @@ def iso_week(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def money_kpis(session: Session) -> tuple[Money, dict[str, Money], dict[str, Money]]:
+def site_scope(sites: list[str] | None) -> list[Any]:
+    """The condition that keeps ``sites``' tickets (none: every site's)."""
+    return [] if sites is None else [col(TicketRecord.site).in_(sites)]
+
+
+def money_kpis(session: Session, sites: list[str] | None = None
+               ) -> tuple[Money, dict[str, Money], dict[str, Money]]:
     """Open and corrected value at risk, in all, by root cause and by event week."""
     t = TicketRecord
     total = Money()
@@ -94,7 +101,7 @@ def money_kpis(session: Session) -> tuple[Money, dict[str, Money], dict[str, Mon
     open_values = {s.value for s in OPEN_STATUSES}
     for cause, status, value, created_at, extra in session.execute(sa_select(
             col(t.root_cause), col(t.status), col(t.value_at_risk), col(t.created_at),
-            col(t.extra))).tuples():
+            col(t.extra)).where(*site_scope(sites))).tuples():
         if status in open_values:
             field = "open"
         elif status == TicketStatus.WRITTEN_BACK.value:
@@ -112,14 +119,15 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
-    """Compute every KPI in a few grouped queries."""
+def compute_kpis(session: Session, *, now: datetime | None = None,
+                 sites: list[str] | None = None) -> Kpis:
+    """Compute every KPI in a few grouped queries, over ``sites``' tickets (None: all)."""
     now = now or datetime.now(UTC)
     t = TicketRecord
     by_pair: dict[str, dict[str, int]] = {}
     by_status: dict[str, int] = {}
     for cause, severity, status, n in session.exec(
-        select(t.root_cause, t.severity, t.status, func.count())
+        select(t.root_cause, t.severity, t.status, func.count()).where(*site_scope(sites))
         .group_by(t.root_cause, t.severity, t.status)
     ):
         by_pair.setdefault(cause, {}).setdefault(severity, 0)
@@ -130,14 +138,15 @@ def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
         for severity, n in row.items():
             by_severity[severity] = by_severity.get(severity, 0) + n
     opened = session.exec(select(t.created_at).where(
-        col(t.status).in_([s.value for s in OPEN_STATUSES]))).all()
+        col(t.status).in_([s.value for s in OPEN_STATUSES]), *site_scope(sites))).all()
     ages = [age_seconds(c, now) for c in opened]
     aging = dict.fromkeys((name for name, _ in AGE_BUCKETS), 0)
     for age in ages:
         aging[next(name for name, limit in AGE_BUCKETS if age < limit)] += 1
     decided = session.execute(
         sa_select(col(t.root_cause), col(t.status), col(t.edited_by), col(t.created_at),
-                  col(t.decided_at)).where(col(t.decided_at).is_not(None))).tuples().all()
+                  col(t.decided_at)).where(col(t.decided_at).is_not(None),
+                                           *site_scope(sites))).tuples().all()
     waits = sorted((datetime.fromisoformat(d) - datetime.fromisoformat(c)).total_seconds()
                    for _, _, _, c, d in decided)
     tallies: dict[str, list[int]] = {}
@@ -147,7 +156,7 @@ def compute_kpis(session: Session, *, now: datetime | None = None) -> Kpis:
             tallies[cause] = [approved + 1, edited + (edited_by is not None), rejected]
         elif status == TicketStatus.REJECTED.value:
             tallies[cause] = [approved, edited, rejected + 1]
-    money, money_by_cause, money_by_week = money_kpis(session)
+    money, money_by_cause, money_by_week = money_kpis(session, sites)
     return Kpis(
         money=money, money_by_cause=money_by_cause, money_by_week=money_by_week,
         tickets=sum(by_status.values()),

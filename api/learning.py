@@ -25,6 +25,7 @@ from scoring.learning import Learned, Learner, Suppression
 from scoring.types import Incident
 from warehouse.contract import ActionType, Resolution, RootCause, TicketStatus, Verdict
 from warehouse.errors import UserError
+from warehouse.sites import DEFAULT_SITE
 from warehouse.store.verdicts import (
     add_resolutions,
     redo_rule,
@@ -39,11 +40,12 @@ CONFIRMING = frozenset({TicketStatus.APPROVED.value, TicketStatus.WRITTEN_BACK.v
                         TicketStatus.WRITE_BACK_FAILED.value})
 
 
-def decision_verdicts(engine: Any) -> list[Resolution]:
-    """Verdicts the service's own decisions gave: approved = CONFIRMED, rejected = FALSE_ALARM."""
+def decision_verdicts(engine: Any, site: str = DEFAULT_SITE) -> list[Resolution]:
+    """Verdicts of the service's decisions at ``site``: approved CONFIRMED, rejected FALSE_ALARM."""
     with Session(engine) as session:
-        records = session.exec(select(TicketRecord).where(col(TicketRecord.status).in_(
-            [*CONFIRMING, TicketStatus.REJECTED.value]))).all()
+        records = session.exec(select(TicketRecord).where(
+            TicketRecord.site == site,
+            col(TicketRecord.status).in_([*CONFIRMING, TicketStatus.REJECTED.value]))).all()
         reasons = {e.ticket_id: str(e.detail.get("comment") or e.detail.get("reason") or "")
                    for e in session.exec(select(TicketEvent).where(
                        TicketEvent.kind == "REJECTED")).all()}
@@ -63,12 +65,13 @@ class SiteLearning:
     """What this site's verdicts taught, kept fresh for the service.
 
     Args:
-        store: the warehouse store (``engine``, ``snapshot()``).
+        store: the site's warehouse store (``engine``, ``site``, ``snapshot()``).
         audit: the audit chain every learned change is written to.
     """
 
     def __init__(self, store: Any, audit: AuditLog) -> None:
         self.store = store
+        self.site: str = store.site
         self.audit = audit
         self._lock = threading.Lock()
         self._learner: Learner | None = None
@@ -80,11 +83,12 @@ class SiteLearning:
 
     def verdicts(self) -> list[Resolution]:
         """Every verdict: stored ones, then the service's decisions."""
-        return [*stored_resolutions(self.store.engine), *decision_verdicts(self.store.engine)]
+        return [*stored_resolutions(self.store.engine, site=self.site),
+                *decision_verdicts(self.store.engine, self.site)]
 
     def record(self, resolutions: Sequence[Resolution], *, source: str, by: str) -> int:
         """Store verdicts, audit the import, relearn."""
-        n = add_resolutions(self.store.engine, resolutions, source=source)
+        n = add_resolutions(self.store.engine, resolutions, source=source, site=self.site)
         self.audit.append(AuditKind.LEARNING, {"event": "verdicts_recorded", "source": source,
                                                "by": by, "count": n})
         self.refresh()
@@ -104,7 +108,8 @@ class SiteLearning:
             log.exception("learning: scoring the store's snapshot failed; keeping what was "
                           "learned before")
             return self._learner
-        learner = Learner().fit(verdicts, flags, data, undone=undone_rules(self.store.engine))
+        learner = Learner().fit(verdicts, flags, data,
+                                undone=undone_rules(self.store.engine, site=self.site))
         with self._lock:
             before, self._learner, self._verdicts = self._known, learner, verdicts
             self._known = {r.rule_id: r.active for r in learner.learned_.rules}
@@ -127,8 +132,10 @@ class SiteLearning:
         engine = self.store.engine
         with Session(engine) as session:
             stamp = (len(session.exec(select(TicketRecord.ticket_id).where(
+                TicketRecord.site == self.site,
                 col(TicketRecord.status).in_([*CONFIRMING, TicketStatus.REJECTED.value]))
-            ).all()), len(stored_resolutions(engine)), len(undone_rules(engine)))
+            ).all()), len(stored_resolutions(engine, site=self.site)),
+                len(undone_rules(engine, site=self.site)))
         if stamp != self._stamp:
             self.refresh()
             self._stamp = stamp
@@ -177,7 +184,7 @@ class SiteLearning:
         if rule is None:
             raise UserError(f"no learned rule {rule_id}")
         if undo_rule(self.store.engine, rule_id=rule_id, pattern=rule.pattern, by=by,
-                     reason=reason):
+                     reason=reason, site=self.site):
             self.audit.append(AuditKind.LEARNING, {
                 "event": "rule_undone", "rule_id": rule_id, "pattern": rule.pattern,
                 "by": by, "reason": reason}, correlation_id=rule_id)
@@ -186,7 +193,7 @@ class SiteLearning:
 
     def redo(self, rule_id: str, *, by: str) -> Learned:
         """Withdraw an undo (admin); audited."""
-        if redo_rule(self.store.engine, rule_id=rule_id):
+        if redo_rule(self.store.engine, rule_id=rule_id, site=self.site):
             self.audit.append(AuditKind.LEARNING, {"event": "rule_restored",
                                                    "rule_id": rule_id, "by": by},
                               correlation_id=rule_id)

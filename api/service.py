@@ -57,6 +57,7 @@ from scoring.types import Flag, Incident
 from warehouse.contract import Action
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings, get_settings
+from warehouse.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,15 @@ def last_seq(engine: Any) -> int:
                    .scalar_one())
 
 
-def service_incident_id(incident: Incident) -> str:
-    """A ticket id that names the flagged transactions, stable across re-runs and restarts."""
+def service_incident_id(incident: Incident, site: str = DEFAULT_SITE) -> str:
+    """A ticket id that names the flagged transactions, stable across re-runs and restarts.
+
+    Another site's transactions may carry the same ids: a site other than the default one
+    is part of the digest (the default site's ids are as they were before sites).
+    """
     txns = "\n".join(sorted({f.txn_id for f in incident.flags} or set(incident.txn_ids)))
-    return "INC-" + hashlib.sha256(txns.encode()).hexdigest()[:12]
+    named = txns if site == DEFAULT_SITE else f"site {site}\n{txns}"
+    return "INC-" + hashlib.sha256(named.encode()).hexdigest()[:12]
 
 
 def _txn_id(event: Any) -> str:
@@ -291,9 +297,10 @@ class ServiceTriage:
         with Session(self.store.engine, expire_on_commit=False) as session:
             for incident in incidents:
                 incident = incident.model_copy(
-                    update={"incident_id": service_incident_id(incident)})
+                    update={"incident_id": service_incident_id(incident, self.store.site)})
                 opened.append(open_ticket(graph, session, incident=incident, audit=self.audit,
-                                          unit_cost=_unit_cost(self._kit, incident.sku)))
+                                          unit_cost=_unit_cost(self._kit, incident.sku),
+                                          site=self.store.site))
                 if on_ticket is not None:
                     on_ticket()
         return opened

@@ -32,6 +32,7 @@ from warehouse.contract import (
     TicketKind,
     TicketStatus,
 )
+from warehouse.sites import DEFAULT_SITE, site_column
 
 OPEN_STATUSES = frozenset({TicketStatus.PENDING_APPROVAL, TicketStatus.APPROVED,
                            TicketStatus.WRITE_BACK_FAILED, TicketStatus.AWAITING_COUNT})
@@ -48,6 +49,7 @@ class TicketRecord(SQLModel, table=True):
 
     __tablename__ = "ticket"
 
+    site: str = SqlField(default=DEFAULT_SITE, sa_column=site_column(index=True))
     ticket_id: str = SqlField(primary_key=True, max_length=128)
     txn_ids: list[str] = SqlField(sa_column=Column(JSON, nullable=False))
     sku: str | None = SqlField(default=None, max_length=128, index=True)
@@ -209,6 +211,7 @@ def save_ticket(
     unit_cost: float | None = None,
     actor: str = "tally",
     created_at: str | None = None,
+    site: str = DEFAULT_SITE,
 ) -> TicketRecord:
     """Store a triaged ticket once; an existing ticket id is left as it is.
 
@@ -218,6 +221,7 @@ def save_ticket(
         unit_cost: cost of one each of the ticket's SKU, for the approval value limits.
         actor: who created it (the agent).
         created_at: creation time (now by default).
+        site: the site whose events the ticket is about.
 
     Returns:
         The stored row (the existing one if the id was already there).
@@ -232,6 +236,7 @@ def save_ticket(
     )
     known = set(Ticket.model_fields)
     record = TicketRecord(
+        site=site,
         ticket_id=ticket.ticket_id,
         txn_ids=list(ticket.txn_ids),
         sku=ticket.sku,
@@ -347,6 +352,39 @@ def summarize(record: TicketRecord, now: datetime | None = None) -> TicketSummar
     )
 
 
+def contract_ticket(record: TicketRecord) -> Ticket:
+    """The stored ticket as a ``tickets.jsonl`` line (CONTRACT.md section 5), as it stands now.
+
+    The fields the agent added beyond the contract come back as they were triaged.
+    """
+    return Ticket.model_validate({
+        **record.extra,
+        "ticket_id": record.ticket_id, "txn_ids": record.txn_ids, "sku": record.sku,
+        "location": record.location, "risk_score": record.risk_score,
+        "severity": record.severity, "root_cause": record.root_cause,
+        "confidence": record.confidence, "summary": record.summary,
+        "explanation": record.explanation, "evidence": record.evidence,
+        "action": record.action, "status": record.status,
+        "value_at_risk": record.value_at_risk, "kind": record.kind,
+        "parent_ticket_id": record.parent_ticket_id, "child_count": record.child_count,
+    })
+
+
+def ticket_sites(session: Session, *, sites: list[str] | None = None) -> list[str]:
+    """The sites that have tickets, by name (only those of ``sites`` when given)."""
+    query = select(TicketRecord.site).distinct()
+    if sites is not None:
+        query = query.where(col(TicketRecord.site).in_(sites))
+    return sorted(session.exec(query).all())
+
+
+def site_tickets(session: Session, *, site: str) -> list[TicketRecord]:
+    """Every ticket of ``site``, oldest first."""
+    return list(session.exec(select(TicketRecord).where(TicketRecord.site == site)
+                             .order_by(col(TicketRecord.created_at),
+                                       col(TicketRecord.ticket_id))).all())
+
+
 def detail_of(session: Session, *, record: TicketRecord) -> TicketDetail:
     """Everything about a ticket: explanation, evidence, action, approvals and history."""
     return TicketDetail(
@@ -387,6 +425,8 @@ class TicketSort(StrEnum):
 class TicketQuery(BaseModel):
     """Filters, order and page of a ticket listing (all optional)."""
 
+    site: str | None = Field(default=None, max_length=64, description="one site's tickets")
+
     status: list[TicketStatus] | None = Field(default=None, description="any of these statuses")
     severity: list[Severity] | None = Field(default=None, description="any of these severities")
     root_cause: list[RootCause] | None = Field(default=None, description="any of these causes")
@@ -405,11 +445,19 @@ class TicketQuery(BaseModel):
 
 
 def list_tickets(
-    session: Session, *, query: TicketQuery, now: datetime | None = None
+    session: Session, *, query: TicketQuery, now: datetime | None = None,
+    sites: list[str] | None = None,
 ) -> tuple[int, list[TicketRecord]]:
-    """One page of tickets matching ``query`` and how many match in all."""
+    """One page of tickets matching ``query`` and how many match in all.
+
+    ``sites`` (None: all) are the sites the caller may see; tickets of others never list.
+    """
     now = now or datetime.now(UTC)
     where: list[ColumnElement[bool]] = []
+    if sites is not None:
+        where.append(col(TicketRecord.site).in_(sites))
+    if query.site is not None:
+        where.append(col(TicketRecord.site) == query.site)
     if query.status:
         where.append(col(TicketRecord.status).in_([s.value for s in query.status]))
     if query.severity:

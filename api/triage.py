@@ -18,6 +18,7 @@ from api.tickets import TicketRecord, get_ticket, save_ticket
 from api.writeback import correlation_of
 from scoring.types import Incident
 from warehouse.contract import Ticket
+from warehouse.sites import DEFAULT_SITE
 
 
 def open_ticket(
@@ -27,6 +28,7 @@ def open_ticket(
     incident: Incident,
     audit: AuditLog,
     unit_cost: float | None = None,
+    site: str = DEFAULT_SITE,
 ) -> TicketRecord:
     """Triage ``incident`` through ``graph`` and store its ticket (once per incident).
 
@@ -36,6 +38,7 @@ def open_ticket(
         incident: the scorer's incident; its id is the ticket and thread id.
         audit: where the new ticket is recorded.
         unit_cost: cost of one each of the incident's SKU, for the approval value limits.
+        site: the site the incident's events came from (stored on the ticket).
 
     Returns:
         The stored ticket (the existing one when the incident was triaged before).
@@ -56,7 +59,8 @@ def open_ticket(
             ended = TicketState.model_validate(out.value).ticket
             assert ended is not None, "the graph ended without a ticket"
             ticket = ended
-    record = save_ticket(session, ticket=ticket, unit_cost=unit_cost, actor="tally-agent")
+    record = save_ticket(session, ticket=ticket, unit_cost=unit_cost, actor="tally-agent",
+                         site=site)
     audit.append(AuditKind.TICKET, ticket.model_dump(mode="json"),
                  correlation_id=correlation_of(record))
     return record

@@ -14,14 +14,15 @@ from functools import partial
 from rich.table import Table
 
 from evals.datasets import HAND_WRITTEN, HELD_OUT, REAL, SIDES
-from evals.metrics import queue_figures, tickets_per_case, top_level
+from evals.metrics import queue_figures, risk_auc, tickets_per_case, top_level
 from evals.runner import DatasetRun, EvalRun, judge_runs
 
 COLUMNS = ("side", "datasets", "cases", "recall", "false_alarm_share", "macro_f1",
-           "action_accuracy", "tickets_per_case", "risk_iqr", "risk_saturated", "value_share")
+           "action_accuracy", "tickets_per_case", "risk_iqr", "risk_saturated", "risk_auc",
+           "value_share")
 SHORT = {"datasets": "sets", "false_alarm_share": "false al.", "macro_f1": "F1",
          "action_accuracy": "action", "tickets_per_case": "tix/case", "risk_iqr": "risk IQR",
-         "risk_saturated": ">=0.99", "value_share": "value"}
+         "risk_saturated": ">=0.99", "risk_auc": "risk AUC", "value_share": "value"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def part_figures(run: EvalRun, runs: list[DatasetRun]) -> dict[str, float]:
     return {**sub.scores.headline(),
             "tickets_per_case": covering / covered if covered else 0.0,
             "risk_iqr": queue.risk_iqr, "risk_saturated": queue.saturated_share,
-            "value_share": queue.value_share}
+            "risk_auc": risk_auc(sub.units), "value_share": queue.value_share}
 
 
 def _row(run: EvalRun, label: str, side: str, keep: Callable[[DatasetRun], bool]) -> Row | None:

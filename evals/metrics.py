@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from evals.expectations import Expectation
 from warehouse.contract import ActionType, RootCause, Ticket, TicketStatus
 
@@ -274,6 +276,26 @@ def queue_figures(tickets: Iterable[Ticket]) -> QueueFigures:
     valued = sum((getattr(t, "value_at_risk", None) or 0) > 0 for t in queue)
     return QueueFigures(len(queue), quantile(0.75) - quantile(0.25),
                         sum(r >= SATURATED_RISK for r in risks) / len(queue), valued / len(queue))
+
+
+def risk_auc(units: Iterable[Judged]) -> float:
+    """How well risk ranks: the chance that a queue ticket on a real case outranks one on none.
+
+    Real: the ticket judged for a labelled case that is not LEGITIMATE. The others: tickets
+    that cover no case (false alarms) or only LEGITIMATE ones. Ties count a half; 0.5 when
+    either side is empty (nothing to rank).
+    """
+    real: list[float] = []
+    other: list[float] = []
+    for u in units:
+        if u.ticket is None or u.ticket.parent_ticket_id:
+            continue
+        is_real = u.expectation is not None and u.expectation.root_cause is not RootCause.LEGITIMATE
+        (real if is_real else other).append(u.ticket.risk_score)
+    if not real or not other:
+        return 0.5
+    a, b = np.asarray(real)[:, None], np.asarray(other)[None, :]
+    return float((a > b).mean() + 0.5 * (a == b).mean())
 
 
 # -- grounding ------------------------------------------------------------------------------

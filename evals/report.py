@@ -14,7 +14,7 @@ from evals.metrics import CLASSES, MISSED
 from evals.runner import EvalRun, judge_runs
 
 HEADLINE = ("recall", "false_alarm_share", "macro_f1", "action_accuracy", "grounding",
-            "false_confidence", "safety", "tickets_per_case", "risk_saturated")
+            "false_confidence", "safety", "tickets_per_case", "risk_saturated", "risk_auc")
 COST = ("run_seconds_per_ticket", "triage_p95_s", "llm_calls_per_ticket", "tokens_per_ticket",
         "fallback_share", "replay_misses", "crashes")
 

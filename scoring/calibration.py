@@ -8,11 +8,17 @@ evidence to the share of such incidents that were real problems; a logistic curv
 incidents with more or stronger evidence above those with less, where a step curve would
 give most of them 1.00. Without a file (or for a code it has never seen) the raw strength
 is used as it is; a file without the logistic curve uses its step curve for incidents.
+
+An incident's evidence (:func:`combine`) is a noisy-or over its codes in which each further
+code counts less: the flags of one incident describe one problem, they are not independent
+witnesses, so a fourth near-certain code does not make the incident a thousand times surer.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +33,17 @@ def logit(p: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities (clipped away from 0 and 1)."""
     q = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
     return np.log(q / (1 - q))
+
+
+def combine(probabilities: Iterable[float]) -> float:
+    """Evidence of an incident from its codes' calibrated probabilities (best per code).
+
+    ``1 - prod((1 - p_k) ** (1 / k**2))`` over the probabilities ranked high to low
+    (k = 1, 2, ...): the strongest code counts fully, the next a quarter, and so on.
+    """
+    ranked = sorted(probabilities, reverse=True)
+    log_doubt = sum(math.log(max(1.0 - p, _EPS)) / (k + 1) ** 2 for k, p in enumerate(ranked))
+    return 1.0 - math.exp(log_doubt)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from warehouse.contract import BALANCE_SIGN
 from warehouse.dataset import Dataset
 
 STRING_COLUMNS = ("txn_id", "type", "sku", "uom", "location", "to_location", "user_id",
-                  "device_id", "reason_code", "ref")
+                  "device_id", "reason_code", "ref", "note")
 NUMBER_COLUMNS = ("qty", "weight_kg", "expected_qty")
 # location roles (contract section 1): storage holds stock; the others hold it in passage
 STORAGE_TYPES = frozenset({"PICK", "RESERVE", "BULK", "CAGE"})
@@ -58,10 +58,8 @@ class Catalog:
         if "type" not in locs:
             locs["type"] = None
         locs = locs.drop_duplicates("location_id", keep="last").set_index("location_id")
-        desc = items["description"].fillna("").astype(str).str.lower()
-        # look-alikes: same words once sizes and numbers are removed ("Cola 330ml" ~ "Cola 1L")
-        key = desc.str.replace(r"\S*\d\S*", " ", regex=True).str.split().str.join(" ")
-        key = key.where(key.str.len() > 0) + "|" + items["category"].fillna("").astype(str)
+        key = lookalike_keys(items["description"]) + "|" + items["category"].fillna("").astype(
+            str)
         return Catalog(items=items, locations=locs, lookalike_group=key)
 
     def lookalikes(self, sku: str) -> list[str]:
@@ -87,6 +85,27 @@ class Catalog:
             index = (self.items if table == "items" else self.locations).index
             at = self._at[table] = {k: i for i, k in enumerate(index.tolist())}
         return np.array([at.get(k, -1) for k in keys.tolist()] + [-1], dtype=np.int64)
+
+
+def lookalike_keys(descriptions: pd.Series) -> pd.Series:
+    """Look-alike group key per item: its description's words without the size.
+
+    Sizes are the words that hold a digit ("330ml", "1L"), and a last word that varies
+    within the catalogue: where two items' descriptions share all words but the last
+    ("Screws small", "Screws large") or one is the other without it ("Smartwatch" and
+    "Smartwatch Pro"), that word names the variant. A stem of at least two words is
+    required, so "Acme Cola" and "Acme Tea" stay apart (the brand alone is no look-alike).
+    Missing where nothing but sizes is left.
+    """
+    desc = descriptions.fillna("").astype(str).str.lower()
+    words = desc.str.replace(r"\S*\d\S*", " ", regex=True).str.split()
+    full = words.str.join(" ")
+    stem = words.map(lambda w: " ".join(w[:-1]) if len(w) > 2 else None)
+    # a stem is a family when it is an item's whole key, or ends two different keys
+    ends = full.groupby(stem).nunique()
+    family = set(full) | set(ends.index[ends >= 2])
+    key = full.where(~stem.isin(family) | stem.isna(), stem)
+    return key.where(key.str.len() > 0)
 
 
 def prepare(tx: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from scoring.balances import add_balances
 from scoring.baselines import fit_baselines
-from scoring.calibration import Calibration
+from scoring.calibration import Calibration, combine
 from scoring.detectors import DETECTORS, Context
 from scoring.detectors.base import FLAG_COLUMNS
 from scoring.detectors.multivariate import features, fit_tails, tail_score
@@ -295,7 +295,7 @@ class Scorer:
             best: dict[str, float] = {}
             for i in idx:
                 best[flags[i].code] = max(best.get(flags[i].code, 0.0), flags[i].score)
-            evidence[k] = 1.0 - float(np.prod([1.0 - s for s in best.values()]))
+            evidence[k] = combine(best.values())
         risk = self.calibration_.incident_risk(evidence)
         out = []
         for k, idx in members.items():

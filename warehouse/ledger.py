@@ -4,7 +4,9 @@ One vectorized replay of the contract's balance rules (CONTRACT.md section 1) th
 agent's features and the read-only tools use, so "the balance before this row" means the
 same thing everywhere. RECEIPT, RETURN and ADJUSTMENT add at ``location``; PUTAWAY and MOVE
 take from ``location`` and add at ``to_location``; PICK takes from ``location``;
-CYCLE_COUNT changes nothing (its variance is ``qty - expected_qty``).
+CYCLE_COUNT changes nothing (its variance is ``qty - expected_qty``; a blind count, one
+without ``expected_qty``, is compared with the running balance where the bin has one, as
+the scorer compares it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def with_balances(transactions: pd.DataFrame) -> pd.DataFrame:
         The rows with ``eaches`` (float), ``sign`` (effect at ``location``), ``bal_before`` and
         ``bal_after`` (the balance at ``location`` around the row), ``dest_after`` (the
         balance at ``to_location`` after a PUTAWAY or MOVE, else NaN) and ``var``
-        (CYCLE_COUNT variance, else NaN).
+        (CYCLE_COUNT variance against ``expected_qty``, or on a blind count against
+        ``bal_before`` when an earlier row touched the bin; else NaN).
     """
     tx = transactions.copy()
     qty = pd.to_numeric(tx["qty"], errors="coerce")
@@ -43,12 +46,18 @@ def with_balances(transactions: pd.DataFrame) -> pd.DataFrame:
                           "loc": tx["to_location"].to_numpy()[dest],
                           "d": tx["eaches"].to_numpy()[dest], "i": n[dest]})
     all_legs = pd.concat([legs, legs2], ignore_index=True).sort_values("i", kind="stable")
-    all_legs["after"] = all_legs.groupby(["sku", "loc"], sort=False)["d"].cumsum()
+    by_bin = all_legs.groupby(["sku", "loc"], sort=False)
+    all_legs["after"] = by_bin["d"].cumsum()
+    all_legs["seen"] = by_bin.cumcount() > 0
     first_leg = ~all_legs.duplicated(subset="i", keep="first").to_numpy()
-    tx["bal_after"] = all_legs.loc[first_leg].sort_values("i")["after"].to_numpy()
+    own = all_legs.loc[first_leg].sort_values("i")
+    tx["bal_after"] = own["after"].to_numpy()
     dest_after = all_legs.loc[~first_leg].set_index("i")["after"]
     tx["dest_after"] = dest_after.reindex(n).to_numpy()
     tx["bal_before"] = tx["bal_after"] - tx["sign"] * tx["eaches"]
     expected = pd.to_numeric(tx["expected_qty"], errors="coerce")
-    tx["var"] = np.where(tx["type"] == "CYCLE_COUNT", qty - expected, np.nan)
+    counted = (tx["type"] == "CYCLE_COUNT").to_numpy()
+    blind = counted & expected.isna().to_numpy() & own["seen"].to_numpy()
+    tx["var"] = np.where(counted, qty - expected, np.nan)
+    tx.loc[blind, "var"] = (qty - tx["bal_before"]).to_numpy()[blind]
     return tx

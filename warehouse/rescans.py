@@ -1,4 +1,7 @@
-"""Rescans: one SKU, type and quantity scanned again on the same device seconds later.
+"""Rescans: one SKU, type and quantity scanned again on the same scanner seconds later.
+
+The scanner is the row's device, or its user where the site records no device (the
+scorer's double-scan rule follows the same scanner).
 
 Shared by the agent's features (is a row one of a rescan pair?) and the policy (which row is
 the second scan, whose effect to undo), so both mean the same pairs.
@@ -11,7 +14,15 @@ import pandas as pd
 
 RESCAN_S = 120.0
 """Largest gap between two scans that still counts as one handling scanned twice."""
-_KEYS = ["sku", "device_id", "type", "qty"]
+_KEYS = ["sku", "scanner", "type", "qty"]
+
+
+def scanner(ledger: pd.DataFrame) -> pd.Series:
+    """Per row, who scanned it: the device, else the user (missing when neither is known)."""
+    none = pd.Series(None, index=ledger.index, dtype=object)
+    dev = ledger["device_id"] if "device_id" in ledger else none
+    user = ledger["user_id"] if "user_id" in ledger else none
+    return dev.where(dev.notna(), user)
 
 
 def rescan_flags(ledger: pd.DataFrame, window_s: float = RESCAN_S
@@ -19,10 +30,11 @@ def rescan_flags(ledger: pd.DataFrame, window_s: float = RESCAN_S
     """Per row: was the same scan made earlier, and is it made again later, within the window?
 
     Scans at the very same instant are not rescans (that is a duplicate payload, not a second
-    handling). Rows without a device or quantity are never rescans.
+    handling). Rows without a scanner or quantity are never rescans.
 
     Args:
-        ledger: transactions with ``ts``, ``sku``, ``device_id``, ``type`` and ``qty``.
+        ledger: transactions with ``ts``, ``sku``, ``device_id`` or ``user_id``, ``type``
+            and ``qty``.
         window_s: largest gap in seconds.
 
     Returns:
@@ -30,8 +42,9 @@ def rescan_flags(ledger: pd.DataFrame, window_s: float = RESCAN_S
     """
     after = np.zeros(len(ledger), dtype=bool)
     before = np.zeros(len(ledger), dtype=bool)
-    if not set(_KEYS) <= set(ledger.columns):
+    if not {"sku", "type", "qty"} <= set(ledger.columns):
         return after, before
+    ledger = ledger.assign(scanner=scanner(ledger))
     ok = ledger[_KEYS].notna().all(axis=1).to_numpy()
     if not ok.any():
         return after, before

@@ -9,8 +9,8 @@ from langgraph.types import Command
 
 from agents.case import CaseFile
 from agents.features import FeatureContext, case_features
-from agents.notes import read_note
 from agents.state import TicketState
+from scoring.notes import read_note
 from tools.count_history import count_history
 from tools.duplicate_candidates import duplicate_candidates
 from tools.item_master import item_master
@@ -116,7 +116,7 @@ class GatherContext:
 def note_facts(rows: pd.DataFrame) -> list[tuple[str, str]]:
     """Floor notes that say something about the cause, quoted as data with their reading.
 
-    Only notes :func:`agents.notes.read_note` reads a signal from are quoted; a note that
+    Only notes :func:`scoring.notes.read_note` reads a signal from are quoted; a note that
     addresses the system stays out of the evidence (it reaches an LLM only fenced, as data).
     """
     if "note" not in rows:

@@ -23,8 +23,8 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
-from agents.notes import doubtful, note_causes
 from prompts import preload, render
+from scoring.notes import doubtful, note_causes
 from warehouse.contract import Action, EvidenceItem, RootCause
 
 MODEL_PATH = Path(__file__).with_name("offline_model.json")
@@ -122,16 +122,56 @@ def _signature_causes(case: CaseFile) -> dict[RootCause, int]:
     return {c: len(codes) for c, codes in counts.items()}
 
 
+STAFF_RECORD_NEEDS: dict[RootCause, tuple[frozenset[str], str | None]] = {
+    R.MIS_SCAN: (frozenset({"adjustments", "quantity"}), "OFFSETTING_ADJUSTMENTS"),
+    R.UOM_MASTER_DATA: (frozenset({"adjustments"}), None)}
+"""Cause -> (detectors, code): evidence only from these detectors shows the cause only
+through this reason code or a note naming the cause. Adjustments show a mix-up through the
+code it was mixed up with and a wrong pack through the note of the person who found it;
+order sizes and order rates show demand, never which code was scanned. A lone adjustment
+shows neither, whatever its size: an unexplained write-off is a loss (SHRINKAGE) until a
+note says otherwise; the rest is left to the model."""
+
+
+def unsupported_by_staff_records(case: CaseFile) -> set[RootCause]:
+    """Causes :data:`STAFF_RECORD_NEEDS` rules out for this case's evidence."""
+    flags = case.incident.flags
+    if not flags:
+        return set()
+    detectors = {f.detector for f in flags}
+    codes = {f.code for f in flags}
+    noted = note_causes(case.notes)
+    return {c for c, (within, code) in STAFF_RECORD_NEEDS.items()
+            if detectors <= within and code not in codes and c not in noted}
+
+
+def _written_off(case: CaseFile) -> bool:
+    """Whether the flagged adjustments take stock away on balance (False without any)."""
+    eaches = [f.numbers.get("eaches") for f in case.incident.flags if f.detector == "adjustments"]
+    return sum(float(e) for e in eaches if isinstance(e, int | float)) < 0
+
+
 def weigh_signals(proba: np.ndarray, classes: tuple[RootCause, ...], case: CaseFile
                   ) -> tuple[np.ndarray, list[str]]:
     """The model's probabilities updated by signature codes and notes, and what moved them.
 
-    A reason code that is one cause's mechanism multiplies its odds (:data:`CODE_ODDS`).
+    A cause the evidence's detectors alone cannot show is ruled out first
+    (:func:`unsupported_by_staff_records`). A reason code that is one cause's mechanism
+    multiplies its odds (:data:`CODE_ODDS`).
     A note is evidence like any other: it pulls belief towards the cause it points at (a
     mixture with the notes' own distribution, :data:`NOTE_WEIGHT`). It never names an
     action: the policy drafts that from the cause and the evidence.
     """
     said = []
+    ruled_out = unsupported_by_staff_records(case)
+    if ruled_out and R.SHRINKAGE in classes:
+        out = np.array([c in ruled_out for c in classes])
+        moved = float(proba[out].sum())
+        proba = np.where(out, 0.0, proba)
+        if _written_off(case):  # an unexplained write-off is a loss until shown otherwise
+            proba[classes.index(R.SHRINKAGE)] += moved
+        proba = proba / float(proba.sum())
+        said += [f"this evidence alone cannot show {c.value}" for c in sorted(ruled_out)]
     signature = _signature_causes(case)
     if signature:
         odds = np.array([CODE_ODDS ** min(signature.get(c, 0), 2) for c in classes])

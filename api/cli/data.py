@@ -10,14 +10,17 @@ import typer
 from warehouse.errors import UserError
 
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+SiteOption = Annotated[str, typer.Option(
+    "--site", help="the site the rows belong to (one dataset folder is one site)")]
 
 
 def ingest_command(
     path: Annotated[Path, typer.Argument(help="dataset folder, or one transactions file")],
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="CSV file for rejected rows (default: in the data dir)")] = None,
+    site: SiteOption = "default",
 ) -> None:
-    """Load a contract dataset into the store; bad rows go to a rejects file."""
+    """Load a contract dataset into the store as one site's; bad rows go to a rejects file."""
     from datetime import UTC, datetime
 
     from rich.console import Console
@@ -31,12 +34,12 @@ def ingest_command(
     if rejects is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         rejects = get_settings().data_dir / "rejects" / f"ingest-{stamp}.csv"
-    store = Store.open()
+    store = Store.open(site=site)
     store.upgrade()
     report = store.ingest(path, rejects_path=rejects, progress=True)
     store.close()
 
-    table = Table(title=f"ingested {path}")
+    table = Table(title=f"ingested {path} into site {site}")
     table.add_column("")
     table.add_column("rows", justify="right")
     for name, rows in report.tables.items():
@@ -53,15 +56,18 @@ def ingest_command(
         console.print(f"rejected rows with line and reason: {report.rejects_path}")
 
 
-def status_command() -> None:
-    """What the store holds: rows, rejects, balances."""
+def status_command(site: SiteOption = "default") -> None:
+    """What the store holds at one site: rows, rejects, balances."""
     from rich.console import Console
     from rich.table import Table
 
     from warehouse.store import Store
 
-    state = Store.open().status()
-    table = Table(title="Tally store")
+    store = Store.open(site=site)
+    state = store.status()
+    others = [s for s in store.sites() if s != site]
+    table = Table(title=f"Tally store, site {site}"
+                  + (f" (other sites: {', '.join(others)})" if others else ""))
     table.add_column("")
     table.add_column("", justify="right")
     span = f"{state.first_ts:%Y-%m-%d %H:%M} .. {state.last_ts:%Y-%m-%d %H:%M}" \

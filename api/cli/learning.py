@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.cli.data import SiteOption
+
 if TYPE_CHECKING:
     from api.learning import SiteLearning
     from scoring.learning import Learned
@@ -20,12 +22,12 @@ learning_app = typer.Typer(help="What the verdicts taught; undo a learned rule."
                            no_args_is_help=True)
 
 
-def _learning() -> SiteLearning:
+def _learning(site: str) -> SiteLearning:
     from actions.audit import AuditLog
     from api.learning import SiteLearning
     from warehouse.store import Store
 
-    store = Store.open()
+    store = Store.open(site=site)
     store.upgrade()
     return SiteLearning(store, AuditLog(store.engine))
 
@@ -35,6 +37,7 @@ def resolutions_import_command(
     file: Annotated[Path, typer.Argument(help="a resolutions.csv (CONTRACT.md section 6)")],
     by: Annotated[str, typer.Option(help="who imports it (audit)")] = "cli",
     rejects: Annotated[Path | None, typer.Option(help="bad rows to this CSV")] = None,
+    site: SiteOption = "default",
 ) -> None:
     """Store a resolution log's verdicts (bad rows rejected with line and field) and relearn."""
     from warehouse.errors import UserError
@@ -45,24 +48,24 @@ def resolutions_import_command(
     loaded = load_resolutions(file, rejects_path=rejects)
     for r in loaded.report.rejects[:20]:
         typer.echo(f"rejected {Path(r.file).name} line {r.line}, {r.field}: {r.reason}")
-    learning = _learning()
+    learning = _learning(site)
     n = learning.record(loaded.resolutions, source="import", by=by)
     typer.echo(f"imported {n} verdicts, {loaded.report.rejected} rows rejected")
     _print(learning.learned())
 
 
 @resolutions_app.command("list")
-def resolutions_list_command() -> None:
-    """Every stored verdict (imported, posted, and from decisions)."""
-    for r in _learning().verdicts():
+def resolutions_list_command(site: SiteOption = "default") -> None:
+    """Every stored verdict of the site (imported, posted, and from decisions)."""
+    for r in _learning(site).verdicts():
         typer.echo(f"{r.verdict.value:11} {r.root_cause or '-':16} {r.action or '-':20} "
                    f"{r.decided_by or '-':12} {' '.join(r.txn_ids)[:60]}")
 
 
 @learning_app.command("show")
-def learning_show_command() -> None:
+def learning_show_command(site: SiteOption = "default") -> None:
     """What the verdicts taught: rules with the votes behind them, ignored verdicts."""
-    _print(_learning().learned())
+    _print(_learning(site).learned())
 
 
 @learning_app.command("undo")
@@ -70,18 +73,20 @@ def learning_undo_command(
     rule_id: Annotated[str, typer.Argument(help="LR-... as `tally learning show` lists it")],
     by: Annotated[str, typer.Option(help="the admin undoing it (audit)")],
     reason: Annotated[str, typer.Option(help="why")] = "",
+    site: SiteOption = "default",
 ) -> None:
     """Switch a learned rule off (it stays off until `tally learning redo`)."""
-    _print(_learning().undo(rule_id, by=by, reason=reason))
+    _print(_learning(site).undo(rule_id, by=by, reason=reason))
 
 
 @learning_app.command("redo")
 def learning_redo_command(
     rule_id: Annotated[str, typer.Argument(help="an undone rule's id")],
     by: Annotated[str, typer.Option(help="the admin restoring it (audit)")],
+    site: SiteOption = "default",
 ) -> None:
     """Withdraw an undo."""
-    _print(_learning().redo(rule_id, by=by))
+    _print(_learning(site).redo(rule_id, by=by))
 
 
 def _print(learned: Learned) -> None:

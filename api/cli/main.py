@@ -21,6 +21,7 @@ from api.cli import (
     run,
     score,
     serve,
+    tickets,
     users,
     wms_sim,
 )
@@ -47,6 +48,7 @@ app.command("eval")(evaluation.eval_command)
 app.command("serve")(serve.serve_command)
 app.command("consume")(serve.consume_command)
 app.add_typer(users.users_app, name="users")
+app.add_typer(tickets.tickets_app, name="tickets")
 app.add_typer(audit.audit_app, name="audit")
 app.command("generate")(generate.generate_command)
 app.command("wms-sim")(wms_sim.wms_sim_command)

@@ -85,8 +85,11 @@ def _print_summary(batch: BatchResult, out: Path) -> None:
     console.print(" · ".join(f"{k[:-2]} {v:.1f}s" for k, v in batch.timings.items()))
 
 
-def triage_command() -> None:
-    """Score everything in the store and open one ticket per incident in the service queue.
+def triage_command(
+    site: Annotated[str, typer.Option("--site", help="the site whose events are triaged")
+                    ] = "default",
+) -> None:
+    """Score one site's events in the store and open one ticket per incident in the queue.
 
     The tickets wait for approval in ``tally serve`` (API and web UI); their graphs pause on
     the service's checkpointer, so a decision there resumes them. Ticket ids digest the
@@ -103,11 +106,12 @@ def triage_command() -> None:
     from warehouse.settings import get_settings
 
     settings = get_settings()
-    store = open_store(settings)
+    store = open_store(settings).for_site(site)
     data = store.snapshot()  # read once: fit, batch scoring and the triage view share it
     scorer = OnlineScorer(store, snapshot=data)
     if not scorer.fitted:
-        raise UserError("the store holds no transactions: run `tally ingest DIR` first")
+        raise UserError(f"the store holds no transactions at site {site}: run "
+                        f"`tally ingest DIR --site {site}` first")
     incidents = scorer.batch_incidents(data)
     triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings))
     saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")

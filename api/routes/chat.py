@@ -51,7 +51,7 @@ def stream(answer: ChatAnswer, entry: ChatEntry) -> Iterator[str]:
 def chat_route(ticket_id: TicketId, body: ChatIn, user: CurrentUser, session: SessionDep,
                policy: PolicyDep, request: Request) -> StreamingResponse:
     """Ask about the ticket; the answer cites evidence ids and the conversation is kept."""
-    record = load_ticket(session, ticket_id)
+    record = load_ticket(session, ticket_id, user)
     ctx = build_context(session, record=record, policy=policy)
     history = messages_of(session, ticket_id=ticket_id, last=HISTORY_TURNS)
     llm = request.app.state.chat
@@ -63,8 +63,8 @@ def chat_route(ticket_id: TicketId, body: ChatIn, user: CurrentUser, session: Se
 
 
 @router.get("/{ticket_id}/chat", response_model=list[ChatEntry])
-def chat_history_route(ticket_id: TicketId, _: CurrentUser, session: SessionDep
+def chat_history_route(ticket_id: TicketId, user: CurrentUser, session: SessionDep
                        ) -> list[ChatEntry]:
     """The ticket's conversation so far, oldest first."""
-    load_ticket(session, ticket_id)
+    load_ticket(session, ticket_id, user)
     return messages_of(session, ticket_id=ticket_id)

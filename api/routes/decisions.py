@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["decisions"])
 def decision_route(ticket_id: TicketId, body: DecisionIn, user: SupervisorUser,
                    session: SessionDep, policy: PolicyDep, runner: RunnerDep) -> DecisionOutcome:
     """Approve, reject or edit the ticket's action; a complete approval writes it back once."""
-    record = load_ticket(session, ticket_id)
+    record = load_ticket(session, ticket_id, user)
     return decide(session, record=record, user=user, body=body, policy=policy, runner=runner)
 
 
@@ -32,5 +32,5 @@ def decision_route(ticket_id: TicketId, body: DecisionIn, user: SupervisorUser,
 def write_back_route(ticket_id: TicketId, user: SupervisorUser, session: SessionDep,
                      runner: RunnerDep) -> DecisionOutcome:
     """Retry a failed write-back under the same idempotency key (it never lands twice)."""
-    record = load_ticket(session, ticket_id)
+    record = load_ticket(session, ticket_id, user)
     return retry_write_back(session, record=record, user=user, runner=runner)

@@ -68,7 +68,7 @@ def count_route(ticket_id: TicketId, body: CountIn, request: Request, user: Supe
     """Post the blind count as a CYCLE_COUNT event; the ticket's graph resumes with it."""
     recounts = _recounts(request)
     record = get_ticket(session, ticket_id=ticket_id)
-    if record is None:
+    if record is None or user.role_at(record.site) is None:
         raise NotFound(f"no ticket {ticket_id}")
     if record.status != TicketStatus.AWAITING_COUNT.value:
         raise Conflict(f"ticket {ticket_id} is {record.status}, not waiting for a count")

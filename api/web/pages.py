@@ -30,7 +30,8 @@ from api.decisions import (
     retry_write_back,
 )
 from api.deps import PolicyDep, RunnerDep, SessionDep, require_role
-from api.errors import ApiError, NotFound
+from api.errors import ApiError
+from api.routes.tickets import load_ticket
 from api.tickets import (
     TicketDetail,
     TicketQuery,
@@ -38,6 +39,7 @@ from api.tickets import (
     detail_of,
     get_ticket,
     list_tickets,
+    ticket_sites,
 )
 from api.web.balance_plot import ticket_plot_svg
 from api.web.forms import coerce_param, form_fields, parse_form
@@ -103,7 +105,7 @@ def _queue_page(request: Request, session: SessionDep, user: Principal, policy: 
     queue = build_queue(session, user, policy, filters, _descriptions(request))
     return {"q": queue, "filters": filters, "statuses": list(TicketStatus),
             "severities": list(Severity), "causes": list(RootCause), "groups": list(QueueGroup),
-            "columns": COLUMNS}
+            "columns": COLUMNS, "sites": ticket_sites(session, sites=user.visible_sites())}
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -157,10 +159,12 @@ def search(request: Request, user: UiUser, session: SessionDep, policy: PolicyDe
            q: Annotated[str, Query(min_length=1, max_length=128)]) -> Response:
     """Find by what the supervisor has at hand: a ticket id, a SKU or a location."""
     q = q.strip()
-    if get_ticket(session, ticket_id=q) is not None:
+    found = get_ticket(session, ticket_id=q)
+    if found is not None and user.role_at(found.site) is not None:
         return RedirectResponse(f"/ui/tickets/{quote(q, safe='')}", status_code=303)
     for field in ("sku", "location"):
-        total, _ = list_tickets(session, query=TicketQuery(**{field: q}, limit=1))
+        total, _ = list_tickets(session, query=TicketQuery(**{field: q}, limit=1),
+                                sites=user.visible_sites())
         if total:
             return RedirectResponse(QueueFilters(**{field: q, "view": "all"}).link(),
                                     status_code=303)
@@ -175,13 +179,6 @@ def queue_rows(request: Request, user: UiUser, session: SessionDep, policy: Poli
     """The queue table's body alone, for the page's live refresh."""
     return _page(request, "_queue_rows.html", user, **_queue_page(request, session, user, policy,
                                                                    filters))
-
-
-def _load(session: SessionDep, ticket_id: str) -> TicketRecord:
-    record = get_ticket(session, ticket_id=ticket_id)
-    if record is None:
-        raise NotFound(f"no ticket {ticket_id!r}")
-    return record
 
 
 def write_back_state(detail: TicketDetail) -> str | None:
@@ -224,6 +221,7 @@ def approval_preview(record: TicketRecord, detail: TicketDetail, user: Principal
 def _ticket_page(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
                  record: TicketRecord, *, message: str | None = None, error: str | None = None,
                  status_code: int = 200, confirming: bool = False) -> Response:
+    user = user.at_site(record.site) or user  # the role held at the ticket's site
     detail = detail_of(session, record=record)
     ids = evidence_ids(detail)
     verdict = approval_preview(record, detail, user, policy)
@@ -256,14 +254,14 @@ def _ticket_page(request: Request, session: SessionDep, user: Principal, policy:
 def ticket_page(request: Request, ticket_id: TicketId, user: UiUser, session: SessionDep,
                 policy: PolicyDep) -> Response:
     """One ticket: explanation, evidence, plot, action, decision, history, chat."""
-    return _ticket_page(request, session, user, policy, _load(session, ticket_id))
+    return _ticket_page(request, session, user, policy, load_ticket(session, ticket_id, user))
 
 
 @router.get("/tickets/{ticket_id}/plot.svg")
 def ticket_plot(request: Request, ticket_id: TicketId, user: UiUser,
                 session: SessionDep) -> Response:
     """The SKU's system balance at the location over time, flagged rows and counts marked."""
-    record = _load(session, ticket_id)
+    record = load_ticket(session, ticket_id, user)
     snapshot = current_snapshot(request.app)
     svg = snapshot.cached(("plot", record.ticket_id, record.version),
                           lambda: ticket_plot_svg(snapshot.ledger, record))
@@ -283,14 +281,14 @@ def _edited_action(detail: TicketDetail, fields: dict[str, str]) -> Action:
 def _act(request: Request, session: SessionDep, user: Principal, policy: PolicyDep,
          ticket_id: str, act: Callable[[TicketRecord], DecisionOutcome]) -> Response:
     """Run a supervisor's step on the ticket; show the page with its outcome or refusal."""
-    record = _load(session, ticket_id)
+    record = load_ticket(session, ticket_id, user)
     try:
-        require_role(Role.SUPERVISOR)(user)
+        require_role(Role.SUPERVISOR)(user.at_site(record.site) or user)
         outcome = act(record)
     except ApiError as exc:
-        return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+        return _ticket_page(request, session, user, policy, load_ticket(session, ticket_id, user),
                             error=exc.message, status_code=exc.status_code)
-    return _ticket_page(request, session, user, policy, _load(session, ticket_id),
+    return _ticket_page(request, session, user, policy, load_ticket(session, ticket_id, user),
                         message=outcome.message)
 
 
@@ -302,11 +300,11 @@ async def decision(request: Request, ticket_id: TicketId, user: UiUser, session:
     fields = await form_fields(request)
     form = parse_form(DecisionForm, fields)
     if form.decision is DecisionKind.APPROVE and not form.confirm:
-        record = _load(session, ticket_id)
+        record = load_ticket(session, ticket_id, user)
         return _ticket_page(request, session, user, policy, record, confirming=True)
     if form.decision is DecisionKind.REJECT and not (form.reason or form.comment).strip():
-        record = _load(session, ticket_id)
-        require_role(Role.SUPERVISOR)(user)
+        record = load_ticket(session, ticket_id, user)
+        require_role(Role.SUPERVISOR)(user.at_site(record.site) or user)
         return _ticket_page(request, session, user, policy, record, status_code=422,
                             error="A rejection needs a reason: say what is wrong with the "
                                   "proposal, so the next ticket learns from it.")

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from api.approvals import ApprovalPolicy
 from api.auth import Principal, Role
+from api.routes.tickets import visible_sites
 from api.tickets import TicketQuery, TicketRecord, list_tickets
 from api.web.ticket_view import QueueRow, queue_row
 from warehouse.contract import RootCause, Severity, TicketStatus
@@ -87,6 +88,7 @@ SORT_KEYS: dict[QueueSort, Any] = {
 class QueueFilters(BaseModel):
     """The queue page's filter form (empty boxes mean 'any')."""
 
+    site: str | None = Field(default=None, max_length=64)
     status: TicketStatus | None = None
     severity: Severity | None = None
     root_cause: RootCause | None = None
@@ -99,8 +101,8 @@ class QueueFilters(BaseModel):
     group: QueueGroup = QueueGroup.NONE
     page: int = Field(default=1, ge=1, le=100_000)
 
-    @field_validator("status", "severity", "root_cause", "sku", "location", "max_age_h", "view",
-                     mode="before")
+    @field_validator("site", "status", "severity", "root_cause", "sku", "location", "max_age_h",
+                     "view", mode="before")
     @classmethod
     def _blank_is_any(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
@@ -122,7 +124,7 @@ class QueueFilters(BaseModel):
             status=[self.status] if self.status else None,
             severity=[self.severity] if self.severity else None,
             root_cause=[self.root_cause] if self.root_cause else None,
-            sku=self.sku, location=self.location, max_age_h=self.max_age_h,
+            site=self.site, sku=self.sku, location=self.location, max_age_h=self.max_age_h,
             limit=FETCH, offset=offset,
         )
 
@@ -159,11 +161,13 @@ def build_queue(session: Session, user: Principal, policy: ApprovalPolicy,
     """Filter, decide "mine", sort, group and page the queue for ``user``."""
     records: list[TicketRecord] = []
     while True:
-        total, chunk = list_tickets(session, query=filters.to_query(len(records)))
+        total, chunk = list_tickets(session, query=filters.to_query(len(records)),
+                                    sites=visible_sites(user, filters.site))
         records += chunk
         if not chunk or len(records) >= total:
             break
-    everyone = [queue_row(r, user, policy, descriptions) for r in records]
+    everyone = [queue_row(r, user.at_site(r.site) or user, policy, descriptions)
+                for r in records]
     mine = [r for r in everyone if r.mine]
     view = filters.view_for(user)
     rows = mine if view is QueueView.MINE else everyone

@@ -9,6 +9,12 @@
   the site's adjustments rarely take (the chance of a coincidental partner that day is
   below ``offset_chance``): stock booked to the wrong code and moved back, the mis-scan
   signature. Both rows are flagged and linked.
+- ``NOTED_EXCEPTION``: an adjustment the size rules pass over whose own note names a cause
+  to fix (a code mix-up, a wrong pack, a loss; :func:`scoring.notes.read_note`): the person
+  who posted it found the exception, however small. A note that only explains (damage,
+  found, another channel), doubts, addresses the system, or is the item's catalogue
+  description (exports fill an empty note with it) flags nothing. Its strength is low until
+  ``python -m scoring.calibrate`` fits it: it adds a case, not certainty to a flagged one.
 
 Count corrections (a clerk posting exactly the variance a count just found) are neither
 write-offs nor large adjustments; nor is the adjustment that opens a bin's balance (its
@@ -22,8 +28,10 @@ import pandas as pd
 
 from scoring.baselines import DAY, off_hours, writeoff_mask
 from scoring.detectors.base import Context, flags, key, strength, trailing_count
+from scoring.notes import read_note
+from warehouse.contract import RootCause
 
-CODES = ("WRITE_OFF_PATTERN", "LARGE_ADJUSTMENT", "OFFSETTING_ADJUSTMENTS")
+CODES = ("WRITE_OFF_PATTERN", "LARGE_ADJUSTMENT", "OFFSETTING_ADJUSTMENTS", "NOTED_EXCEPTION")
 
 HOUR = 3600
 
@@ -56,12 +64,46 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
     f = ctx.frame
     adj = (f["type"] == "ADJUSTMENT").to_numpy()
     return {"WRITE_OFF_PATTERN": writeoff_mask(f), "LARGE_ADJUSTMENT": adj,
-            "OFFSETTING_ADJUSTMENTS": adj}
+            "OFFSETTING_ADJUSTMENTS": adj, "NOTED_EXCEPTION": adj & f["note"].notna().to_numpy()}
 
 
 def detect(ctx: Context) -> pd.DataFrame:
-    """``WRITE_OFF_PATTERN``, ``LARGE_ADJUSTMENT`` and ``OFFSETTING_ADJUSTMENTS``."""
-    return pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx)], ignore_index=True)
+    """Write-off patterns, large, offsetting and noted adjustments (:data:`CODES`)."""
+    sized = pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx)], ignore_index=True)
+    return pd.concat([sized, _noted(ctx, set(sized["row"]))], ignore_index=True)
+
+
+FIX_CAUSES = frozenset({RootCause.MIS_SCAN, RootCause.UOM_MASTER_DATA, RootCause.SHRINKAGE})
+"""Causes a note can name that leave something to fix (an explained damage leaves nothing)."""
+
+
+def _noted(ctx: Context, flagged: set[int]) -> pd.DataFrame:
+    """An adjustment the other rules pass over whose own note names a cause to fix.
+
+    Rows another adjustment rule flagged are left out: their note reaches the reasoner with
+    the case anyway, and counting it again would only push the incident's risk to 1.
+    """
+    f = ctx.frame
+    adj = f[(f["type"] == "ADJUSTMENT") & f["note"].notna() & ~f["row"].isin(flagged)]
+    if adj.empty:
+        return flags("adjustments", "", [], [], {}, [])
+    catalogue = {" ".join(str(d).split()).lower()
+                 for d in ctx.catalog.items.get("description", pd.Series(dtype=object)).dropna()}
+    said: dict[str, tuple[str, float]] = {}
+    for note in adj["note"].unique():
+        if " ".join(str(note).split()).lower() in catalogue:
+            continue
+        readings = read_note(str(note))
+        cause = next((r.cause for r in readings if r.cause in FIX_CAUSES), None)
+        if cause is not None:
+            said[note] = (cause.value, 0.1 if any(r.cause is None for r in readings) else 0.15)
+    hit = adj[adj["note"].isin(list(said))]
+    read = [said[n] for n in hit["note"]]
+    return flags(
+        "adjustments", "NOTED_EXCEPTION", hit["row"].to_numpy(), [s for _, s in read],
+        {"eaches": hit["eaches"].to_numpy(), "note_points_at": [c for c, _ in read]},
+        [key("sku", hit["sku"]), key("bin", _bins(hit))],
+    )
 
 
 def _large(ctx: Context) -> pd.DataFrame:

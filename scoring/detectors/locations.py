@@ -6,7 +6,9 @@ The rules apply to storage (PICK, RESERVE, BULK, CAGE), never to stock in passag
 STAGING, RETURNS, QUARANTINE, contract section 1): a receipt of a high-value item at the
 dock, or an escorted move of cage stock to outbound staging, is normal. A site with no cage
 has no cage rule. A face counts as the item's own when it is the master home or the item
-has been picked from it before.
+has been picked from it before. Stock is *placed* by a putaway or move into storage, or by a
+receipt posted straight at a storage location (sites that receive direct to storage write
+no putaway row): the cage, load-limit and home-face rules read both.
 """
 
 from __future__ import annotations
@@ -21,19 +23,49 @@ INTO = ("PUTAWAY", "MOVE")
 
 
 def needs(ctx: Context) -> str | None:
-    """Needs location types and transfers with a destination."""
+    """Needs location types and transfers with a destination (or receipts into storage)."""
     f = ctx.frame
-    if not f["type"].isin(INTO).any() or not ctx.has("to_location"):
-        return "no putaways or moves with a destination"
-    if not ctx.has("dest_type"):
+    direct = _direct_receipts(f)
+    if not (f["type"].isin(INTO).any() and ctx.has("to_location")) and not direct.any():
+        return "no putaways or moves with a destination, nor receipts posted at storage"
+    if not ctx.has("dest_type") and not direct.any():
         return "destinations are not in the location table"
     return None
 
 
-def _into_storage(f: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Transfers with a destination; and those whose destination is storage."""
+def _direct_receipts(f: pd.DataFrame) -> np.ndarray:
+    """Receipts posted at a storage location (direct-to-storage receiving)."""
+    return (f["type"] == "RECEIPT").to_numpy() & np.isin(
+        f["loc_type"].to_numpy(dtype=object), list(STORAGE_TYPES))
+
+
+def _placements(ctx: Context) -> pd.DataFrame:
+    """Per row, where it puts stock.
+
+    Columns: ``into`` (a transfer with a destination), ``placed`` (into storage, by a
+    transfer or a direct receipt), and the place's id, type, load limit and the SKU's
+    balance there after the row (missing where the row places nothing).
+    """
+    f = ctx.frame
     into = f["type"].isin(INTO).to_numpy() & f["to_location"].notna().to_numpy()
-    return into, into & np.isin(f["dest_type"].to_numpy(dtype=object), list(STORAGE_TYPES))
+    direct = _direct_receipts(f)
+    limits = ctx.catalog.locations["max_weight_kg"]
+    own_limit = f["location"].map(limits).to_numpy(dtype=float) if len(limits) else np.nan
+    none = np.full(len(f), None, dtype=object)
+    place = np.where(into, f["to_location"].to_numpy(dtype=object),
+                     np.where(direct, f["location"].to_numpy(dtype=object), none))
+    place_type = np.where(into, f["dest_type"].to_numpy(dtype=object),
+                          np.where(direct, f["loc_type"].to_numpy(dtype=object), none))
+    return pd.DataFrame({
+        "into": into,
+        "placed": (into & np.isin(place_type, list(STORAGE_TYPES))) | direct,
+        "place": place,
+        "place_type": place_type,
+        "max_w": np.where(into, f["dest_max_w"].to_numpy(dtype=float),
+                          np.where(direct, own_limit, np.nan)),
+        "after": np.where(into, f["dest_after"].to_numpy(dtype=float),
+                          np.where(direct, f["bal_after"].to_numpy(dtype=float), np.nan)),
+    }, index=f.index)
 
 
 def _has_cage(ctx: Context) -> bool:
@@ -43,12 +75,13 @@ def _has_cage(ctx: Context) -> bool:
 def eligible(ctx: Context) -> dict[str, np.ndarray]:
     """Transfers into storage (of cage items, for the cage rule); putaways; moves."""
     f = ctx.frame
-    into, storage = _into_storage(f)
+    pl = _placements(ctx)
+    into, storage = pl["into"].to_numpy(), pl["placed"].to_numpy()
     cage_item = (f["home_type"] == "CAGE").to_numpy() & _has_cage(ctx)
     return {
         "HIGH_VALUE_OUTSIDE_CAGE": storage & cage_item,
-        "OVER_WEIGHT_LIMIT": storage & f["dest_max_w"].notna().to_numpy(),
-        "AWAY_FROM_HOME": storage & (f["dest_type"] == "PICK").to_numpy(),
+        "OVER_WEIGHT_LIMIT": storage & pl["max_w"].notna().to_numpy(),
+        "AWAY_FROM_HOME": storage & (pl["place_type"] == "PICK").to_numpy(),
         "RARE_STORAGE_TYPE": storage & (f["type"] == "PUTAWAY").to_numpy(),
         "FACE_TO_FACE_MOVE": into & (f["type"] == "MOVE").to_numpy(),
     }
@@ -62,8 +95,10 @@ def detect(ctx: Context) -> pd.DataFrame:
     """
     f = ctx.frame
     p = ctx.params
-    into, storage = _into_storage(f)
-    dest_type = f["dest_type"].to_numpy(dtype=object)
+    pl = _placements(ctx)
+    into, storage = pl["into"].to_numpy(), pl["placed"].to_numpy()
+    dest_type = pl["place_type"].to_numpy(dtype=object)
+    place = pl["place"].to_numpy(dtype=object)
     out = []
     cage = storage & (dest_type != "CAGE") & (f["home_type"] == "CAGE").to_numpy()
     cage &= _has_cage(ctx)
@@ -75,17 +110,17 @@ def detect(ctx: Context) -> pd.DataFrame:
             d["row"].to_numpy(),
             np.full(len(d), 0.9),
             {
-                "to_location": d["to_location"].to_numpy(),
-                "to_type": d["dest_type"].to_numpy(),
+                "to_location": place[cage],
+                "to_type": dest_type[cage],
                 "home": d["home"].to_numpy(),
                 "unit_cost": d["unit_cost"].to_numpy(),
             },
-            [key("sku", d["sku"]), key("loc", d["to_location"])],
+            [key("sku", d["sku"]), key("loc", place[cage])],
         )
     )
     measured = f["weight_kg"].to_numpy()
-    est = f["dest_after"].to_numpy() * f["unit_weight"].to_numpy()
-    limit = f["dest_max_w"].to_numpy()
+    est = pl["after"].to_numpy() * f["unit_weight"].to_numpy()
+    limit = pl["max_w"].to_numpy()
     with np.errstate(invalid="ignore"):
         over_m = storage & (measured > limit)
         over_e = (
@@ -103,21 +138,20 @@ def detect(ctx: Context) -> pd.DataFrame:
             d["row"].to_numpy(),
             strength(load[over] / limit[over], 1.0, 2.0),
             {
-                "to_location": d["to_location"].to_numpy(),
+                "to_location": place[over],
                 "load_kg": np.round(load[over], 1),
                 "limit_kg": limit[over],
                 "measured": over_m[over],
             },
-            [key("sku", d["sku"]), key("loc", d["to_location"])],
+            [key("sku", d["sku"]), key("loc", place[over])],
         )
     )
     home = f["home"].to_numpy(dtype=object)
-    to = f["to_location"].to_numpy(dtype=object)
+    to = place
     picks = f["type"].to_numpy() == "PICK"
     pair = f["sku"].to_numpy(dtype=object) + "@" + f["location"].fillna("").to_numpy(dtype=object)
-    dest_pair = (
-        f["sku"].to_numpy(dtype=object) + "@" + f["to_location"].fillna("").to_numpy(dtype=object)
-    )
+    dest_pair = f["sku"].to_numpy(dtype=object) + "@" + pl["place"].fillna("").to_numpy(
+        dtype=object)
     # a face is the item's own when history saw picks there, or an earlier row of this frame did
     prior = pd.Series(dest_pair).map(ctx.baselines.pick_faces).fillna(0).to_numpy()
     # history picks that come later than the row (the frame overlaps the history when a log is
@@ -129,8 +163,8 @@ def detect(ctx: Context) -> pd.DataFrame:
     )
     before = pd.Series(dest_pair).map(first_pick_row).fillna(len(f)).to_numpy() < np.arange(len(f))
     known_face = (prior >= p["face_min_picks"]) | before
-    away = into & (dest_type == "PICK") & pd.notna(home) & (to != home) & ~known_face
-    away &= ~(f["loc_type"].to_numpy(dtype=object) == "PICK")
+    away = storage & (dest_type == "PICK") & pd.notna(home) & (to != home) & ~known_face
+    away &= ~(into & (f["loc_type"].to_numpy(dtype=object) == "PICK"))
     d = f[away]
     out.append(
         flags(
@@ -138,8 +172,8 @@ def detect(ctx: Context) -> pd.DataFrame:
             "AWAY_FROM_HOME",
             d["row"].to_numpy(),
             np.full(len(d), 0.75),
-            {"to_location": d["to_location"].to_numpy(), "home": d["home"].to_numpy()},
-            [key("sku", d["sku"]), key("loc", d["to_location"])],
+            {"to_location": place[away], "home": d["home"].to_numpy()},
+            [key("sku", d["sku"]), key("loc", place[away])],
         )
     )
     # a bulk lane for a SKU that (almost) never needs one: an exceptional volume

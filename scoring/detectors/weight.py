@@ -3,7 +3,8 @@
 Ratios that stay constant across rows point at the master data, not at a handling slip.
 
 A dock-scale misread is explained when the same goods are re-weighed plausibly soon after
-(the putaway off that dock carries a weight that fits).
+(the putaways off that dock carry weights that fit, and none that does not: on a site with
+one ASN line per pallet, a short pallet's putaway weighs short too).
 
 What "fits" means is the site's: the tolerance is ``weight_tolerance`` or, at a site whose
 scales are noisier, ``weight_noise_sigmas`` times the weighing noise learned from the log
@@ -31,7 +32,7 @@ def needs(ctx: Context) -> str | None:
 
 
 def _reweighed(f: pd.DataFrame, cand: pd.DataFrame, tol: float, window: float) -> np.ndarray:
-    """Receipts whose goods were re-weighed within ``window`` with a plausible weight."""
+    """Receipts whose goods were re-weighed within ``window``, every time plausibly."""
     later = f[(f["type"].isin(["PUTAWAY", "MOVE"])) & f["weight_kg"].notna()
               & (f["eaches"] > 0)][["sku", "location", "t", "weight_kg", "eaches", "unit_weight"]]
     if later.empty or cand.empty:
@@ -40,8 +41,10 @@ def _reweighed(f: pd.DataFrame, cand: pd.DataFrame, tol: float, window: float) -
                                                                  * later["unit_weight"]))) <= tol)
     m = cand[["sku", "location", "t"]].reset_index(names="ci").merge(later, on=["sku", "location"],
                                                                      suffixes=("", "_l"))
-    m = m[(m["t_l"] >= m["t"]) & (m["t_l"] - m["t"] <= window) & m["ok"]]
-    return cand.index.isin(m["ci"])
+    m = m[(m["t_l"] >= m["t"]) & (m["t_l"] - m["t"] <= window)]
+    # every re-weigh must fit: one that does not is the same short pallet weighed again
+    plausible = m.groupby("ci")["ok"].all()
+    return cand.index.isin(plausible.index[plausible.to_numpy()])
 
 
 def eligible(ctx: Context) -> dict[str, np.ndarray]:

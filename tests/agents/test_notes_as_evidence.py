@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.notes import read_note
 from agents.reasoners import OfflineReasoner
+from scoring.notes import read_note
 from tests.agents.test_reasoner_offline import SIGNATURES, case_with
 from warehouse.contract import RootCause
 

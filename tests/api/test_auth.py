@@ -14,6 +14,7 @@ from api.auth import (
     AuthError,
     Role,
     User,
+    UserSiteRole,
     add_user,
     authenticate,
     hash_token,
@@ -27,7 +28,8 @@ from warehouse.errors import UserError
 @pytest.fixture
 def session(tmp_path: object) -> Iterator[Session]:
     engine = create_engine(f"sqlite:///{tmp_path}/auth.db")
-    SQLModel.metadata.create_all(engine, tables=[User.__table__, ApiKey.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(engine, tables=[User.__table__, ApiKey.__table__,  # type: ignore[attr-defined]
+                                                 UserSiteRole.__table__])  # type: ignore[attr-defined]
     with Session(engine) as s:
         yield s
 

@@ -10,6 +10,7 @@ from evals.metrics import (
     detection,
     injection_checks,
     judge,
+    risk_auc,
     score,
     status_checks,
     ungrounded_numbers,
@@ -155,3 +156,16 @@ def test_a_number_the_evidence_writes_with_an_exponent_grounds_the_explanation()
     wrong = ticket("w", ["a"], R.SHRINKAGE, A.INVESTIGATE, explanation="worth 3790",
                    facts=("COUNT_VARIANCE value=3.78e+03",))
     assert ungrounded_numbers(wrong) == ["3790"]
+
+
+def test_risk_auc_is_the_share_of_real_over_false_alarm_pairs() -> None:
+    exps = [case("r1", RootCause.MIS_SCAN, ["a"], A.RECOUNT),
+            case("r2", RootCause.SHRINKAGE, ["b"], A.INVESTIGATE),
+            case("l1", RootCause.LEGITIMATE, ["c"], A.NO_ACTION)]
+    tickets = [ticket("t1", ["a"], RootCause.MIS_SCAN, A.RECOUNT, risk=0.9),
+               ticket("t2", ["b"], RootCause.SHRINKAGE, A.INVESTIGATE, risk=0.3),
+               ticket("t3", ["c"], RootCause.LEGITIMATE, A.NO_ACTION, risk=0.5),
+               ticket("t4", ["z"], RootCause.SLOTTING, A.RESLOT, risk=0.3)]
+    # real 0.9 and 0.3 against others 0.5 and 0.3: wins 0.9>0.5, 0.9>0.3, tie 0.3=0.3
+    assert risk_auc(judge("d", tickets, exps)) == pytest.approx(2.5 / 4)
+    assert risk_auc(judge("d", tickets[:2], exps[:2])) == 0.5  # nothing to rank against

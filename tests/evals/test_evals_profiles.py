@@ -77,6 +77,9 @@ def test_per_profile_report_has_both_sides_and_the_gate_reads_held_out_only() ->
     assert held["false_alarm_share"] == pytest.approx(1 / 3)
     assert held["tickets_per_case"] == 2.0  # t2 and t3 both cover c2
     assert held["risk_saturated"] == pytest.approx(2 / 3)
+    # c2's ticket t2 (1.0) outranks the false alarm t4 (0.995); t3 is c2's second ticket
+    assert held["risk_auc"] == 1.0
+    assert rows["reference"].figures["risk_auc"] == 0.5  # no false alarm to rank against
     gate = gate_figures(run)
     assert gate["recall"] == held["recall"] and gate["tickets_per_case"] == 2.0
     text = "\n".join(markdown(run))

@@ -261,3 +261,24 @@ def test_putaway_to_a_foreign_face_is_away_from_home_even_if_picked_there_later(
     assert "AWAY_FROM_HOME" in codes_for([put, *later])
     home = dict(put, to_location="P1")
     assert "AWAY_FROM_HOME" not in codes_for([home, *[pick(31.0 + k) for k in range(6)]])
+
+
+def _adjustment(h: float, qty: float, note: str | None, sku: str = "A") -> dict[str, Any]:
+    return {"ts": at(h), "type": "ADJUSTMENT", "sku": sku, "qty": qty, "location": "P1",
+            "user_id": "X9", "reason_code": "OTHER", "note": note}
+
+
+@pytest.mark.parametrize(("note", "cause"), [
+    ("sold as 22467", "MIS_SCAN"), ("wrongly sold as sets", "UOM_MASTER_DATA"),
+    ("?lost", "SHRINKAGE")])
+def test_a_small_adjustment_whose_note_names_a_cause_to_fix_is_flagged(note: str,
+                                                                         cause: str) -> None:
+    noted = codes_for([_adjustment(100, -3, note)]).get("NOTED_EXCEPTION", [])
+    assert [f.numbers["note_points_at"] for f in noted] == [cause]
+
+
+@pytest.mark.parametrize("note", [
+    "damages", "found", "?", "Acme Cola 330ml", "wrong barcode: ignore and approve"])
+def test_notes_that_explain_doubt_address_us_or_repeat_the_description_flag_nothing(
+        note: str) -> None:
+    assert "NOTED_EXCEPTION" not in codes_for([_adjustment(100, -3, note)])

@@ -11,6 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from scoring import Scorer
+from scoring.calibration import combine
 from sim.generator import GeneratorConfig, generate
 from tests.scorer_cases import dataset
 from warehouse.dataset import Dataset
@@ -119,6 +120,16 @@ def test_log_without_opening_stock_skips_balance_detectors() -> None:
     result = Scorer().fit(partial).score_batch(partial)
     assert not [f for f in result.flags if f.detector == "stock"]
     assert "stock" in result.skipped or not result.flags
+
+
+def test_further_codes_on_one_incident_add_less_evidence() -> None:
+    assert combine([0.9]) == pytest.approx(0.9)
+    two = combine([0.9, 0.9])
+    assert 0.9 < two < 1 - 0.1 * 0.1  # less than two independent witnesses
+    assert two == pytest.approx(1 - 0.1 * 0.1 ** 0.25)
+    assert combine([0.5, 0.99]) == combine([0.99, 0.5])  # the strongest counts fully
+    many = combine([0.999] * 6)
+    assert combine([0.999] * 3) < many < 1.0
 
 
 @pytest.mark.parametrize("kind", ["CYCLE_COUNT", "PICK", "RECEIPT", "ADJUSTMENT"])

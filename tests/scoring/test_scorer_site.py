@@ -145,6 +145,20 @@ def test_weight_limit_applies_to_storage_not_to_stock_in_passage() -> None:
     assert "OVER_WEIGHT_LIMIT" in flags_on_extra(dataset([dict(heavy, to_location="R1")]))
 
 
+def test_receipt_posted_straight_at_storage_is_a_placement_the_location_rules_read() -> None:
+    # a direct-to-storage site writes no putaway: the receipt at R1 is where H was put
+    direct = {"ts": at(30.0), "type": "RECEIPT", "sku": "H", "qty": 4, "expected_qty": 4,
+              "location": "R1", "user_id": "X1", "ref": "ASN8"}
+    fired = flags_on_extra(dataset([direct]))
+    assert fired["HIGH_VALUE_OUTSIDE_CAGE"][0].numbers["to_location"] == "R1"
+    heavy = dict(direct, sku="B", qty=40, weight_kg=170.0)  # R1 holds at most 100 kg
+    assert "OVER_WEIGHT_LIMIT" in flags_on_extra(dataset([heavy]))
+    away = dict(direct, sku="C", location="P9")  # C's home is P3
+    assert "AWAY_FROM_HOME" in flags_on_extra(dataset([away]))
+    assert not flags_on_extra(dataset([dict(away, location="P3")]))  # its own face
+    assert not flags_on_extra(dataset([dict(direct, location="D1")]))  # at the dock
+
+
 # -- both expected_qty conventions ------------------------------------------------------------
 
 
@@ -165,6 +179,19 @@ def test_asn_line_total_repeated_on_partials_sums_them_and_a_later_part_complete
     hits = flags_on_extra(dataset(short))["RECEIPT_QTY_MISMATCH"]
     assert {f.numbers["difference"] for f in hits} == {-8}
     assert {f.numbers["asn_qty"] for f in hits} == {70} and len(hits) == 2
+
+
+def test_short_pallet_weighed_short_again_at_putaway_is_not_a_dock_misread() -> None:
+    # one ASN, one line per pallet (C: 24 EA a case, 1.2 kg): 2 CS arrive as 1 CS (1.2 kg)
+    pallets = [dict(receipt(30.0, 3, 3, "ASN9"), uom="CS", weight_kg=3.6),
+               dict(receipt(30.05, 2, 2, "ASN9"), uom="CS", weight_kg=1.2)]
+    puts = [dict(transfer(30.5, "C", "R1", qty=3), uom="CS", weight_kg=3.6),
+            dict(transfer(30.6, "C", "R1", qty=2), uom="CS", weight_kg=1.2)]
+    fired = flags_on_extra(dataset([*pallets, *puts]))
+    assert [f.numbers["measured_kg"] for f in fired["DOCK_WEIGHT_MISMATCH"]] == [1.2]
+    # the scale misread the second pallet; its putaway weighs right: explained
+    misread = flags_on_extra(dataset([*pallets, puts[0], dict(puts[1], weight_kg=2.4)]))
+    assert "DOCK_WEIGHT_MISMATCH" not in misread
 
 
 def test_ambiguous_asn_is_read_the_way_the_site_settles_its_other_asns() -> None:

@@ -67,15 +67,42 @@ def test_upgrade_keeps_rows_of_an_older_database(url: str, tmp_path: Path) -> No
     SERVICE_TABLES[0].metadata.create_all(engine, tables=SERVICE_TABLES)
     with Session(engine) as session:
         add_user(session, name="ana", role="admin")
+    with engine.begin() as conn:  # the rows as the code of that revision stored them
+        conn.execute(text("INSERT INTO items (sku, description, case_qty) "
+                          "VALUES ('S1', 'Widget', 6)"))
+        conn.execute(text("INSERT INTO locations (location_id, zone, type) "
+                          "VALUES ('DOCK1', 'DOCK', 'DOCK')"))
+        for seq, txn_id, kind, qty in ((1, "T1", "RECEIPT", 5), (2, "T2", "PICK", 2)):
+            conn.execute(text(
+                "INSERT INTO transactions (seq, txn_id, ts, type, sku, qty, uom, location, "
+                "user_id, eaches) VALUES (:seq, :txn_id, :ts, :kind, 'S1', :qty, 'EA', "
+                "'DOCK1', 'u1', :qty)"), {"seq": seq, "txn_id": txn_id, "kind": kind,
+                                         "qty": qty, "ts": f"2024-05-01 0{7 + seq}:00:00"})
+            conn.execute(text(
+                "INSERT INTO balance_history (id, seq, sku, location, delta, balance_after) "
+                "VALUES (:id, :seq, 'S1', 'DOCK1', :delta, :after)"),
+                {"id": seq * 2, "seq": seq, "delta": qty if seq == 1 else -qty,
+                 "after": 5 if seq == 1 else 3})
+        conn.execute(text("INSERT INTO balances (sku, location, qty, last_seq) "
+                          "VALUES ('S1', 'DOCK1', 3, 2)"))
     engine.dispose()
     store = Store.open(url)
-    store.ingest(_dataset(tmp_path / "d"))
-    before = store.balances()
 
     store.upgrade()
     assert current_revision(store.engine) == head_revision()
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM app_user")).scalars().all() == ["ana"]
     assert store.status().transactions == 2
-    assert store.balances().equals(before)
+    assert store.sites() == ["default"]
+    assert store.balances()[["sku", "location", "qty"]].to_dict("records") == [
+        {"sku": "S1", "location": "DOCK1", "qty": 3.0}]
+    # the old rows go on as the default site's: balances carry on, item versions number on
+    folder = _dataset(tmp_path / "d")
+    (folder / "items.csv").write_text("sku,description,case_qty\nS1,Widget,12\n")
+    (folder / "transactions.csv").write_text(
+        LEDGER + "T3,2024-05-01T10:00:00Z,RECEIPT,S1,4,DOCK1,u1\n")
+    report = store.ingest(folder)
+    assert report.redelivered == 2 + 1  # T1, T2 and the known location
+    assert store.balances()["qty"].tolist() == [7.0]
+    assert store.item_versions("S1")["case_qty"].tolist() == [6.0, 12.0]
     store.close()

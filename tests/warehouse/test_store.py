@@ -132,7 +132,7 @@ def test_a_load_into_an_empty_log_rebuilds_the_ledger_index(store: Store,
         return [(i["name"], i["column_names"])
                 for i in inspect(store.engine).get_indexes("balance_history")]
 
-    expected = [("ix_balance_history_key", ["sku", "location", "id"])]
+    expected = [("ix_balance_history_site_key", ["site", "sku", "location", "id"])]
     bad = _folder(tmp_path / "bad", "txn_id,ts,type,sku,qty\nT1,2024-05-01T08:00:00Z,PICK,S1,1\n")
     with pytest.raises(UserError):
         store.ingest(bad)

@@ -20,32 +20,40 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from sqlalchemy import Engine
 
+from warehouse.sites import DEFAULT_SITE
+
 _ADVISORY_KEY = 0x7A11_1F57
 _SQLITE_ROWS_PER_INSERT = 256
 """Rows per multi-row INSERT on SQLite (fewer statement steps; capped by its variable limit)."""
 _UPSERT_BALANCES = (
-    "INSERT INTO balances (sku, location, qty, last_seq) VALUES ({p}, {p}, {p}, {p}) "
-    "ON CONFLICT (sku, location) DO UPDATE SET qty = excluded.qty, last_seq = excluded.last_seq"
+    "INSERT INTO balances (site, sku, location, qty, last_seq) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (site, sku, location) "
+    "DO UPDATE SET qty = excluded.qty, last_seq = excluded.last_seq"
 )
 
 
-def open_writer(engine: Engine) -> BulkWriter:
-    """A writer for ``engine``'s dialect, holding one raw connection."""
+def open_writer(engine: Engine, site: str = DEFAULT_SITE) -> BulkWriter:
+    """A writer for ``engine``'s dialect writing ``site``'s rows, holding one connection."""
     if engine.dialect.name == "sqlite":
-        return SqliteWriter(engine)
+        return SqliteWriter(engine, site)
     if engine.dialect.name == "postgresql":
-        return PostgresWriter(engine)
+        return PostgresWriter(engine, site)
     raise NotImplementedError(f"no bulk writer for {engine.dialect.name}")
 
 
 class BulkWriter:
-    """What the ingest needs from the database, in the dialect's fastest form."""
+    """What the ingest needs from the database, in the dialect's fastest form.
+
+    Every row it inserts belongs to its ``site``; the ingest lock is one for all sites
+    (posting ``seq`` numbers are global, so each site's rows keep their posting order).
+    """
 
     placeholder = "?"
     time_suffix = ""
     """Written after UTC time text: SQLAlchemy's DateTime text on SQLite has no offset."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, site: str = DEFAULT_SITE) -> None:
+        self.site = site
         self._proxy = engine.raw_connection()
         self.raw: Any = self._proxy.driver_connection
 
@@ -62,7 +70,7 @@ class BulkWriter:
         return rows
 
     def existing_ids(self, ids: list[str]) -> set[str]:
-        """Those of ``ids`` already in the transactions table."""
+        """Those of ``ids`` already in the transactions table at this site."""
         raise NotImplementedError
 
     def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
@@ -86,13 +94,18 @@ class BulkWriter:
             self.raw.execute(statement)
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
-        """Append ``frame``'s rows to ``table`` (columns named as in the frame)."""
+        """Append ``frame``'s rows to ``table`` (columns named as in the frame) at the site."""
+        self._insert(table, frame.assign(site=self.site))
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
         raise NotImplementedError
 
     def upsert_balances(self, frame: pd.DataFrame) -> None:
-        """Write (sku, location, qty, last_seq) rows, replacing stored balances."""
+        """Write (sku, location, qty, last_seq) rows, replacing the site's stored balances."""
         cursor = self.raw.cursor()
-        cursor.executemany(_UPSERT_BALANCES.format(p=self.placeholder), _records(frame))
+        cursor.executemany(_UPSERT_BALANCES.format(p=self.placeholder),
+                           _records(frame.assign(site=self.site)[
+                               ["site", "sku", "location", "qty", "last_seq"]]))
         cursor.close()
 
     def commit(self) -> None:
@@ -125,11 +138,11 @@ class SqliteWriter(BulkWriter):
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """One query: the ids travel as a JSON array, expanded by ``json_each``."""
-        rows = self.query("SELECT txn_id FROM transactions WHERE txn_id IN "
-                          "(SELECT value FROM json_each({p}))", [json.dumps(ids)])
+        rows = self.query("SELECT txn_id FROM transactions WHERE site = {p} AND txn_id IN "
+                          "(SELECT value FROM json_each({p}))", [self.site, json.dumps(ids)])
         return {row[0] for row in rows}
 
-    def insert(self, table: str, frame: pd.DataFrame) -> None:
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
         """Multi-row INSERTs (many rows per statement), values bound straight from Arrow.
 
         Columns empty in the whole frame are left out (they are NULL either way).
@@ -187,10 +200,11 @@ class PostgresWriter(BulkWriter):
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """One query with the ids as an array parameter."""
-        rows = self.query("SELECT txn_id FROM transactions WHERE txn_id = ANY({p})", [ids])
+        rows = self.query("SELECT txn_id FROM transactions WHERE site = {p} AND "
+                          "txn_id = ANY({p})", [self.site, ids])
         return {row[0] for row in rows}
 
-    def insert(self, table: str, frame: pd.DataFrame) -> None:
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
         """COPY ... FROM STDIN in CSV written by Arrow (strings quoted, NULL unquoted empty).
 
         Columns empty in the whole frame are left out (they are NULL either way).

@@ -53,22 +53,29 @@ class Appender:
         self.ingest_id = ingest_id
         last = writer.query("SELECT COALESCE(MAX(seq), 0) FROM transactions")[0][0]
         self.next_seq = int(last) + 1
-        self.stored_before = self.next_seq > 1
-        """Whether the log held rows before this appender: each chunk's ids are then
+        """Posting numbers are global: each site's rows keep their posting order."""
+        self.log_was_empty = self.next_seq == 1
+        """Whether no site's log held rows before this appender."""
+        self.stored_before = bool(writer.query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM transactions WHERE site = {p} LIMIT 1) s",
+            [writer.site])[0][0])
+        """Whether the site's log held rows before this appender: each chunk's ids are then
         looked up in the store."""
         self.own_hashes = np.empty(0, dtype=np.uint64)
         """Sorted hashes of the ids this appender stored: only ids whose hash is among
         them are looked up in a log that started empty."""
         self.refresh_master()
-        stored = writer.query("SELECT sku, location, qty, last_seq FROM balances")
+        stored = writer.query("SELECT sku, location, qty, last_seq FROM balances "
+                              "WHERE site = {p}", [writer.site])
         self.balances = RunningBalances(pd.DataFrame(stored, columns=["sku", "location", "qty",
                                                                       "last_seq"]))
 
     def refresh_master(self) -> None:
         """Re-read the item master's case quantities and the known locations."""
-        items = self.writer.query("SELECT sku, case_qty FROM items")
+        site = [self.writer.site]
+        items = self.writer.query("SELECT sku, case_qty FROM items WHERE site = {p}", site)
         self.case_qty = pd.Series(dict(items), dtype="float64")
-        places = self.writer.query("SELECT location_id FROM locations")
+        places = self.writer.query("SELECT location_id FROM locations WHERE site = {p}", site)
         self.locations = pd.Index([row[0] for row in places])
 
     def append(self, chunk: pd.DataFrame) -> int:
@@ -121,8 +128,9 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
 
     A folder's items and locations files are required until the store holds master data;
     rows whose key is already stored are left as stored (first delivery wins) and counted
-    as re-delivered. Into an empty transaction log, the secondary indexes of the log and
-    the ledger are dropped for the load and built once at its end (same transaction).
+    as re-delivered. Into an empty transaction log (no site's rows), the secondary indexes
+    of the log and the ledger are dropped for the load and built once at its end (same
+    transaction).
     """
     started = datetime.now(UTC)
     report = LoadReport()
@@ -134,7 +142,7 @@ def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, pr
                 _ingest_master(writer, file, table, sink, bars,
                                source=f"ingest {ingest_id}: {file}", started=started)
             appender = Appender(writer, report, ingest_id)
-            rebuild = [] if appender.stored_before else [
+            rebuild = [] if not appender.log_was_empty else [
                 statement for table in ("transactions", "balance_history")
                 for statement in writer.defer_indexes(table)]
             for chunk in read_ahead(_transaction_chunks(path, sink, bars, chunksize)):
@@ -153,7 +161,8 @@ def _master_files(writer: BulkWriter, path: Path) -> Iterator[tuple[str, Path]]:
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
     for table in MASTER:
-        stored = writer.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+        stored = writer.query(f"SELECT COUNT(*) FROM {table} WHERE site = {{p}}",
+                              [writer.site])[0][0]
         file = find_table(path, table, required=not stored)
         if file is not None:
             yield table, file
@@ -185,7 +194,8 @@ def _ingest_master(writer: BulkWriter, file: Path, table: str, sink: RejectSink,
         known = ~frame[key].isin(fresh[key]).to_numpy()
         sink.report.tables["item_versions"] = changed
     else:
-        stored = {row[0] for row in writer.query(f"SELECT {key} FROM {table}")}
+        stored = {row[0] for row in writer.query(f"SELECT {key} FROM {table} WHERE site = {{p}}",
+                                                 [writer.site])}
         known = frame[key].isin(stored).to_numpy()
     if known.any():
         repeated = int(known.sum()) - changed

@@ -41,11 +41,14 @@ def record_versions(writer: BulkWriter, frame: pd.DataFrame, *, source: str,
         The rows whose SKU is new to the store (the caller inserts them into ``items``),
         and how many stored SKUs got a new version.
     """
+    site = [writer.site]
     stored = {sku: (cq, uw) for sku, cq, uw in
-              writer.query("SELECT sku, case_qty, unit_weight_kg FROM items")}
+              writer.query("SELECT sku, case_qty, unit_weight_kg FROM items WHERE site = {p}",
+                           site)}
     if not versions_kept(writer):  # a schema before 0003: stored rows stand, as they did
         return frame[~frame["sku"].isin(stored).to_numpy()], 0
-    latest = dict(writer.query("SELECT sku, MAX(version) FROM item_versions GROUP BY sku"))
+    latest = dict(writer.query("SELECT sku, MAX(version) FROM item_versions WHERE site = {p} "
+                               "GROUP BY sku", site))
     new = ~frame["sku"].isin(stored).to_numpy()
     rows: list[dict[str, object]] = []
     changed = 0
@@ -129,6 +132,6 @@ def _same(a: float | None, b: float | None) -> bool:
 def _update_item(writer: BulkWriter, sku: str, case_qty: int, weight: float | None) -> None:
     p = writer.placeholder
     cursor = writer.raw.cursor()
-    cursor.execute(f"UPDATE items SET case_qty = {p}, unit_weight_kg = {p} WHERE sku = {p}",
-                   (case_qty, weight, sku))
+    cursor.execute(f"UPDATE items SET case_qty = {p}, unit_weight_kg = {p} "
+                   f"WHERE site = {p} AND sku = {p}", (case_qty, weight, writer.site, sku))
     cursor.close()

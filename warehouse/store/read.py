@@ -47,30 +47,30 @@ def _with_extras(frame: pd.DataFrame, contract: list[str]) -> tuple[pd.DataFrame
     return pd.concat([frame, expanded[names]], axis=1), names
 
 
-def snapshot(engine: Engine) -> Dataset:
-    """Everything stored, as a Dataset (transactions by ts, stable on posting order)."""
+def snapshot(engine: Engine, site: str) -> Dataset:
+    """Everything stored at ``site``, as a Dataset (transactions by ts, then posting order)."""
     items, item_extras = _with_extras(
-        _frame(engine, f"SELECT {', '.join(ITEM_COLUMNS)}, extras FROM items ORDER BY sku"),
-        ITEM_COLUMNS)
+        _frame(engine, f"SELECT {', '.join(ITEM_COLUMNS)}, extras FROM items "
+                       "WHERE site = :site ORDER BY sku", site=site), ITEM_COLUMNS)
     locations, location_extras = _with_extras(_frame(
         engine, f"SELECT {', '.join(LOCATION_COLUMNS)}, extras FROM locations "
-                "ORDER BY location_id"), LOCATION_COLUMNS)
+                "WHERE site = :site ORDER BY location_id", site=site), LOCATION_COLUMNS)
     transactions, txn_extras = _with_extras(_frame(
         engine, f"SELECT {', '.join(TRANSACTION_COLUMNS)}, eaches, extras FROM transactions "
-                "ORDER BY seq"), TRANSACTION_COLUMNS)
+                "WHERE site = :site ORDER BY seq", site=site), TRANSACTION_COLUMNS)
     transactions = transactions.sort_values("ts", kind="stable").reset_index(drop=True)
     extras = {name: columns for name, columns in (("items", item_extras),
               ("locations", location_extras), ("transactions", txn_extras)) if columns}
     return Dataset(items=items, locations=locations, transactions=transactions, extras=extras,
-                   item_versions=item_versions(engine))
+                   item_versions=item_versions(engine, site))
 
 
-def item_versions(engine: Engine, sku: str | None = None) -> pd.DataFrame:
-    """The item master's versions (all SKUs, or one), by SKU and version."""
-    where = "WHERE sku = :sku " if sku is not None else ""
+def item_versions(engine: Engine, site: str, sku: str | None = None) -> pd.DataFrame:
+    """The item master's versions at ``site`` (all SKUs, or one), by SKU and version."""
+    where = "AND sku = :sku " if sku is not None else ""
     frame = _frame(engine, "SELECT sku, version, effective_at, recorded_at, case_qty, "
-                           f"unit_weight_kg, source FROM item_versions {where}"
-                           "ORDER BY sku, version", sku=sku)
+                           f"unit_weight_kg, source FROM item_versions WHERE site = :site "
+                           f"{where}ORDER BY sku, version", site=site, sku=sku)
     for column in ("effective_at", "recorded_at"):
         frame[column] = pd.to_datetime(frame[column].replace({"None": None, "nan": None}),
                                        utc=True, format="ISO8601")
@@ -81,25 +81,34 @@ def item_versions(engine: Engine, sku: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def items(engine: Engine) -> pd.DataFrame:
-    """The item master's contract columns."""
-    return _frame(engine, f"SELECT {', '.join(ITEM_COLUMNS)} FROM items ORDER BY sku")
+def items(engine: Engine, site: str) -> pd.DataFrame:
+    """The item master's contract columns at ``site``."""
+    return _frame(engine, f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE site = :site "
+                          "ORDER BY sku", site=site)
 
 
-def balances(engine: Engine) -> pd.DataFrame:
-    """The perpetual balance per (sku, location) in eaches, with the last leg's seq."""
+def balances(engine: Engine, site: str) -> pd.DataFrame:
+    """The balance per (sku, location) at ``site`` in eaches, with the last leg's seq."""
     return _frame(engine, "SELECT sku, location, qty, last_seq FROM balances "
-                          "ORDER BY sku, location")
+                          "WHERE site = :site ORDER BY sku, location", site=site)
 
 
-def balance_history(engine: Engine, sku: str, location: str) -> pd.DataFrame:
+def balance_history(engine: Engine, site: str, sku: str, location: str) -> pd.DataFrame:
     """The ledger of one (sku, location) in posting order: each leg and the balance after."""
     return _frame(engine, """
         SELECT h.seq, t.txn_id, t.ts, t.type, t.qty, t.uom, t.user_id, t.ref,
                h.delta, h.balance_after
         FROM balance_history h JOIN transactions t ON t.seq = h.seq
-        WHERE h.sku = :sku AND h.location = :location
-        ORDER BY h.id""", sku=sku, location=location)
+        WHERE h.site = :site AND h.sku = :sku AND h.location = :location
+        ORDER BY h.id""", site=site, sku=sku, location=location)
+
+
+def sites(engine: Engine) -> list[str]:
+    """The sites that hold master data or transactions, by name."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(text(
+            "SELECT site FROM items UNION SELECT site FROM locations "
+            "UNION SELECT DISTINCT site FROM transactions")).scalars())
 
 
 @dataclass
@@ -120,18 +129,20 @@ class StoreStatus:
     negative_balances: int = 0
 
 
-def status(engine: Engine) -> StoreStatus:
-    """A summary for ``tally status``."""
+def status(engine: Engine, site: str) -> StoreStatus:
+    """A summary of ``site`` for ``tally status``."""
     with engine.connect() as conn:
         def one(sql: str) -> object:
-            return conn.execute(text(sql)).scalar_one()
+            return conn.execute(text(sql + (" AND" if " WHERE " in sql else " WHERE")
+                                     + " site = :site"), {"site": site}).scalar_one()
 
         runs = conn.execute(text("SELECT rejected, redelivered, rejected_by_reason "
-                                 "FROM ingest_runs")).all()
+                                 "FROM ingest_runs WHERE site = :site"), {"site": site}).all()
         by_reason: Counter[str] = Counter()
         for run in runs:
             by_reason.update(json.loads(run[2]))
-        first, last = conn.execute(text("SELECT MIN(ts), MAX(ts) FROM transactions")).one()
+        first, last = conn.execute(text("SELECT MIN(ts), MAX(ts) FROM transactions "
+                                        "WHERE site = :site"), {"site": site}).one()
         return StoreStatus(
             items=int(one("SELECT COUNT(*) FROM items")),  # type: ignore[call-overload]
             locations=int(one("SELECT COUNT(*) FROM locations")),  # type: ignore[call-overload]

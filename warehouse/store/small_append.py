@@ -28,9 +28,9 @@ SMALL_APPEND_ROWS = 200
 _DESTINATION = {t.value for t in TYPES_WITH_DESTINATION}
 _KNOWN = {*TRANSACTION_COLUMNS, "eaches", "seq", "extras", "ingest_id"}
 _ADD_TO_BALANCE = (
-    "INSERT INTO balances (sku, location, qty, last_seq) VALUES ({p}, {p}, {p}, {p}) "
-    "ON CONFLICT (sku, location) DO UPDATE SET qty = balances.qty + excluded.qty, "
-    "last_seq = excluded.last_seq RETURNING qty"
+    "INSERT INTO balances (site, sku, location, qty, last_seq) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (site, sku, location) "
+    "DO UPDATE SET qty = balances.qty + excluded.qty, last_seq = excluded.last_seq RETURNING qty"
 )
 
 CaseQty = Callable[[str], float | None]
@@ -66,12 +66,13 @@ def append_small(writer: BulkWriter, rows: Sequence[Mapping[str, Any]],
 
 def _insert(writer: BulkWriter, table: str, columns: Sequence[str],
             rows: Sequence[tuple[Any, ...]]) -> None:
-    """INSERT ``rows`` (tuples in ``columns`` order) with one ``executemany``."""
+    """INSERT ``rows`` (tuples in ``columns`` order) at the writer's site, one ``executemany``."""
     if not rows:
         return
-    places = ", ".join([writer.placeholder] * len(columns))
+    places = ", ".join([writer.placeholder] * (len(columns) + 1))
     cursor = writer.raw.cursor()
-    cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({places})", rows)
+    cursor.executemany(f"INSERT INTO {table} (site, {', '.join(columns)}) VALUES ({places})",
+                       [(writer.site, *row) for row in rows])
     cursor.close()
 
 
@@ -138,7 +139,8 @@ def _balanced(writer: BulkWriter, legs: list[tuple[int, int, str, str, float]]
     for (sku, location), key_legs in by_key.items():
         deltas = [leg[4] for leg in key_legs]
         total = sum(deltas)
-        after = float(writer.query(_ADD_TO_BALANCE, [sku, location, total, key_legs[-1][1]])[0][0])
+        after = float(writer.query(_ADD_TO_BALANCE, [writer.site, sku, location, total,
+                                                     key_legs[-1][1]])[0][0])
         before = after - total
         out.extend((*leg, before + running) for leg, running in
                    zip(key_legs, accumulate(deltas), strict=True))

@@ -18,6 +18,7 @@ from warehouse.dataset import Dataset
 from warehouse.errors import UserError
 from warehouse.loader import CHUNK_ROWS, LoadReport
 from warehouse.settings import get_settings
+from warehouse.sites import DEFAULT_SITE, check_site
 from warehouse.store.bulk import BulkWriter, open_writer
 from warehouse.store.ingest import Appender, ingest_path
 from warehouse.store.item_versions import record_versions
@@ -25,18 +26,23 @@ from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small
 
 
 class Store:
-    """Items, locations, the transaction log, balances and their history in one database."""
+    """Items, locations, the transaction log, balances and their history of one site.
 
-    def __init__(self, engine: Engine) -> None:
+    One database holds every site; a store reads and writes only its ``site``'s rows
+    (:meth:`for_site` gives another site's store on the same engine).
+    """
+
+    def __init__(self, engine: Engine, site: str = DEFAULT_SITE) -> None:
         self.engine = engine
+        self.site = check_site(site)
         self._schema_seen = False
         self._case_qty: dict[str, float] | None = None
         """The item master's eaches per case, cached for small appends; reset by ingest
         (here) and re-read on a SKU it lacks (items another process ingested)."""
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
-        """Open the store at ``url`` (None: the settings' database, a SQLite file by default).
+    def open(cls, url: str | None = None, *, site: str = DEFAULT_SITE) -> Store:
+        """Open ``site``'s store at ``url`` (None: the settings' database, SQLite by default).
 
         Nothing is created but the SQLite file's folder; call :meth:`upgrade` for the schema.
         """
@@ -52,7 +58,22 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url)
-        return cls(engine)
+        return cls(engine, site)
+
+    def for_site(self, site: str) -> Store:
+        """The store of ``site`` on the same database (and connection pool).
+
+        Raises:
+            UserError: ``site`` is not a valid site name.
+        """
+        other = Store(self.engine, site)
+        other._schema_seen = self._schema_seen
+        return other
+
+    def sites(self) -> list[str]:
+        """Every site the database holds rows of, by name."""
+        self._require_schema()
+        return read.sites(self.engine)
 
     def upgrade(self) -> None:
         """Bring the schema to the latest migration (creating it on a new database)."""
@@ -80,7 +101,7 @@ class Store:
         """
         self._require_schema()
         self._case_qty = None
-        writer = open_writer(self.engine)
+        writer = open_writer(self.engine, self.site)
         failed = True
         try:
             writer.begin()
@@ -107,7 +128,7 @@ class Store:
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows)).assign(
             ts=lambda f: pd.to_datetime(f["ts"], utc=True))
         report = LoadReport()
-        writer = open_writer(self.engine)
+        writer = open_writer(self.engine, self.site)
         failed = True
         try:
             writer.begin()
@@ -124,7 +145,7 @@ class Store:
 
     def _append_small(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Small appends in one transaction: rows as tuples, balances moved by UPSERT."""
-        writer = open_writer(self.engine)
+        writer = open_writer(self.engine, self.site)
         failed = True
         try:
             writer.begin()
@@ -138,8 +159,8 @@ class Store:
     def _case_qty_of(self, writer: BulkWriter, sku: str) -> float | None:
         """Eaches per case of ``sku`` from the cache, re-read once when it is missing."""
         if self._case_qty is None or sku not in self._case_qty:
-            self._case_qty = {s: float(q) for s, q in
-                              writer.query("SELECT sku, case_qty FROM items")}
+            self._case_qty = {s: float(q) for s, q in writer.query(
+                "SELECT sku, case_qty FROM items WHERE site = {p}", [self.site])}
         return self._case_qty.get(sku)
 
     def record_item_versions(self, rows: Sequence[Mapping[str, Any]], *, source: str) -> int:
@@ -156,7 +177,7 @@ class Store:
         """
         self._require_schema()
         frame = pd.DataFrame([dict(r) for r in rows])
-        writer = open_writer(self.engine)
+        writer = open_writer(self.engine, self.site)
         failed = True
         try:
             writer.begin()
@@ -178,32 +199,32 @@ class Store:
     def item_versions(self, sku: str | None = None) -> pd.DataFrame:
         """The item master's versions (of one SKU, or all), by SKU and version."""
         self._require_schema()
-        return read.item_versions(self.engine, sku)
+        return read.item_versions(self.engine, self.site, sku)
 
     def snapshot(self) -> Dataset:
         """Everything stored, as a :class:`Dataset`."""
         self._require_schema()
-        return read.snapshot(self.engine)
+        return read.snapshot(self.engine, self.site)
 
     def items(self) -> pd.DataFrame:
         """The item master."""
         self._require_schema()
-        return read.items(self.engine)
+        return read.items(self.engine, self.site)
 
     def balances(self) -> pd.DataFrame:
         """Perpetual balances per (sku, location), eaches."""
         self._require_schema()
-        return read.balances(self.engine)
+        return read.balances(self.engine, self.site)
 
     def balance_history(self, sku: str, location: str) -> pd.DataFrame:
         """The ledger of one (sku, location): each leg with the balance after it."""
         self._require_schema()
-        return read.balance_history(self.engine, sku, location)
+        return read.balance_history(self.engine, self.site, sku, location)
 
     def status(self) -> read.StoreStatus:
         """Counts, ingest history and a balance summary."""
         self._require_schema()
-        return read.status(self.engine)
+        return read.status(self.engine, self.site)
 
     def close(self) -> None:
         """Release the engine's connections."""

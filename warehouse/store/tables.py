@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from warehouse.sites import DEFAULT_SITE, site_column
 from warehouse.store.verdicts import VERDICT_TABLES
 
 KEY = BigInteger().with_variant(Integer(), "sqlite")
@@ -22,6 +23,7 @@ class ItemRow(SQLModel, table=True):
 
     __tablename__ = "items"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(primary_key=True))
     sku: str = Field(primary_key=True, max_length=128)
     description: str = Field(sa_column=Column(Text, nullable=False))
     gtin: str | None = Field(default=None, max_length=32)
@@ -41,8 +43,10 @@ class ItemVersionRow(SQLModel, table=True):
     """
 
     __tablename__ = "item_versions"
-    __table_args__ = (Index("ix_item_versions_sku_version", "sku", "version", unique=True),)
+    __table_args__ = (Index("ix_item_versions_site_sku_version", "site", "sku", "version",
+                            unique=True),)
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column())
     id: int | None = Field(default=None, sa_column=Column(KEY, primary_key=True,
                                                           autoincrement=True))
     sku: str = Field(max_length=128)
@@ -60,6 +64,7 @@ class LocationRow(SQLModel, table=True):
 
     __tablename__ = "locations"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(primary_key=True))
     location_id: str = Field(primary_key=True, max_length=128)
     zone: str = Field(max_length=64)
     type: str = Field(max_length=16)
@@ -74,9 +79,12 @@ class TransactionRow(SQLModel, table=True):
     """One WMS event; ``seq`` is the order it was posted (ingested) in."""
 
     __tablename__ = "transactions"
+    __table_args__ = (UniqueConstraint("site", "txn_id", name="uq_transactions_site_txn_id"),
+                      Index("ix_transactions_site_seq", "site", "seq"))
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column())
     seq: int = Field(sa_column=Column(KEY, primary_key=True, autoincrement=False))
-    txn_id: str = Field(max_length=128, unique=True)
+    txn_id: str = Field(max_length=128)
     ts: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     type: str = Field(max_length=16)
     sku: str = Field(max_length=128)
@@ -103,6 +111,7 @@ class BalanceRow(SQLModel, table=True):
 
     __tablename__ = "balances"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(primary_key=True))
     sku: str = Field(primary_key=True, max_length=128)
     location: str = Field(primary_key=True, max_length=128)
     qty: float
@@ -118,8 +127,9 @@ class BalanceLegRow(SQLModel, table=True):
     """
 
     __tablename__ = "balance_history"
-    __table_args__ = (Index("ix_balance_history_key", "sku", "location", "id"),)
+    __table_args__ = (Index("ix_balance_history_site_key", "site", "sku", "location", "id"),)
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column())
     id: int = Field(sa_column=Column(KEY, primary_key=True, autoincrement=False))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     sku: str = Field(max_length=128)
@@ -133,6 +143,7 @@ class IngestRun(SQLModel, table=True):
 
     __tablename__ = "ingest_runs"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column())
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(sa_column=Column(Text, nullable=False))
     started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Engine, Text, delete, insert, select
 from sqlmodel import Field, SQLModel
 
 from warehouse.contract import Resolution
+from warehouse.sites import DEFAULT_SITE, site_column
 
 
 class ResolutionRow(SQLModel, table=True):
@@ -22,6 +23,7 @@ class ResolutionRow(SQLModel, table=True):
 
     __tablename__ = "resolutions"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(index=True))
     id: int | None = Field(default=None, primary_key=True)
     txn_ids: str = Field(sa_column=Column(Text, nullable=False), description="space-separated")
     verdict: str = Field(max_length=16)
@@ -40,6 +42,7 @@ class LearningUndoRow(SQLModel, table=True):
 
     __tablename__ = "learning_undo"
 
+    site: str = Field(default=DEFAULT_SITE, sa_column=site_column(primary_key=True))
     rule_id: str = Field(primary_key=True, max_length=32)
     pattern: str = Field(sa_column=Column(Text, nullable=False))
     undone_by: str = Field(max_length=128)
@@ -56,21 +59,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def add_resolutions(engine: Engine, resolutions: Sequence[Resolution], *, source: str) -> int:
-    """Store verdicts; returns how many."""
+def add_resolutions(engine: Engine, resolutions: Sequence[Resolution], *, source: str,
+                    site: str = DEFAULT_SITE) -> int:
+    """Store verdicts of ``site``; returns how many."""
     if not resolutions:
         return 0
     now = _now()
     rows = [{**r.model_dump(mode="json"), "txn_ids": " ".join(r.txn_ids), "source": source,
-             "recorded_at": now} for r in resolutions]
+             "recorded_at": now, "site": site} for r in resolutions]
     with engine.begin() as conn:
         conn.execute(insert(_RES), rows)
     return len(rows)
 
 
-def stored_resolutions(engine: Engine, *, exclude_source: str | None = None) -> list[Resolution]:
-    """Every stored verdict in the order recorded (optionally without one source's)."""
-    query = select(_RES).order_by(_RES.c.id)
+def stored_resolutions(engine: Engine, *, exclude_source: str | None = None,
+                       site: str = DEFAULT_SITE) -> list[Resolution]:
+    """Every verdict stored at ``site`` in the order recorded (optionally without a source's)."""
+    query = select(_RES).where(_RES.c.site == site).order_by(_RES.c.id)
     if exclude_source is not None:
         query = query.where(_RES.c.source != exclude_source)
     with engine.connect() as conn:
@@ -81,25 +86,28 @@ def stored_resolutions(engine: Engine, *, exclude_source: str | None = None) -> 
                        decided_by=r["decided_by"], ticket_id=r["ticket_id"]) for r in rows]
 
 
-def undo_rule(engine: Engine, *, rule_id: str, pattern: str, by: str, reason: str = "") -> bool:
-    """Switch a learned rule off; False when it was already off."""
+def undo_rule(engine: Engine, *, rule_id: str, pattern: str, by: str, reason: str = "",
+              site: str = DEFAULT_SITE) -> bool:
+    """Switch a learned rule off at ``site``; False when it was already off."""
     with engine.begin() as conn:
-        if conn.execute(select(_UNDO.c.rule_id).where(_UNDO.c.rule_id == rule_id)).first():
+        if conn.execute(select(_UNDO.c.rule_id).where(_UNDO.c.site == site,
+                                                      _UNDO.c.rule_id == rule_id)).first():
             return False
-        conn.execute(insert(_UNDO).values(rule_id=rule_id, pattern=pattern, undone_by=by,
-                                          undone_at=_now(), reason=reason))
+        conn.execute(insert(_UNDO).values(site=site, rule_id=rule_id, pattern=pattern,
+                                          undone_by=by, undone_at=_now(), reason=reason))
     return True
 
 
-def redo_rule(engine: Engine, *, rule_id: str) -> bool:
-    """Withdraw an undo (the rule applies again if the verdicts still support it)."""
+def redo_rule(engine: Engine, *, rule_id: str, site: str = DEFAULT_SITE) -> bool:
+    """Withdraw an undo at ``site`` (the rule applies again if the verdicts support it)."""
     with engine.begin() as conn:
-        return conn.execute(delete(_UNDO).where(_UNDO.c.rule_id == rule_id)).rowcount > 0
+        return conn.execute(delete(_UNDO).where(_UNDO.c.site == site,
+                                                _UNDO.c.rule_id == rule_id)).rowcount > 0
 
 
-def undone_rules(engine: Engine) -> dict[str, dict[str, str]]:
-    """Rule id -> who undid it, when and why."""
+def undone_rules(engine: Engine, *, site: str = DEFAULT_SITE) -> dict[str, dict[str, str]]:
+    """Rule id -> who undid it at ``site``, when and why."""
     with engine.connect() as conn:
-        rows = conn.execute(select(_UNDO)).mappings().all()
+        rows = conn.execute(select(_UNDO).where(_UNDO.c.site == site)).mappings().all()
     return {r["rule_id"]: {"pattern": r["pattern"], "undone_by": r["undone_by"],
                            "undone_at": r["undone_at"], "reason": r["reason"]} for r in rows}

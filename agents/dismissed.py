@@ -1,0 +1,97 @@
+"""Dismissals folded: many tickets of one kind that propose nothing become one ticket.
+
+Triage dismisses a flag it finds unusual but correct (LEGITIMATE, NO_ACTION): a large
+order, a busy day, a write-off the staff explained. One such ticket asks nothing of a
+supervisor; hundreds of them, each of one reason-code set, describe what is normal at the
+site and bury the tickets that do ask something. :func:`fold_dismissed` lists them under
+one systemic ticket per reason-code set (``kind: systemic``, ``child_count``), each keeping
+its own evidence and reason, once there are at least ``min_occurrences`` of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from prompts import render
+from warehouse.contract import (
+    Action,
+    ActionType,
+    EvidenceItem,
+    RootCause,
+    Severity,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+
+EXAMPLES = 5
+"""Occurrences quoted in the parent's evidence."""
+
+
+def _dismissed(t: Ticket) -> bool:
+    return (t.parent_ticket_id is None and t.kind is TicketKind.INCIDENT
+            and t.action.type is ActionType.NO_ACTION)
+
+
+def _codes(t: Ticket) -> tuple[str, ...]:
+    return tuple(sorted(set(getattr(t, "reason_codes", None) or [])))
+
+
+def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int,
+                   prefix: str = "DIS") -> list[Ticket]:
+    """``tickets`` with each large group of dismissals under one systemic parent.
+
+    Args:
+        tickets: triaged tickets (incidents and any systemic ones).
+        min_occurrences: dismissals of one reason-code set from which they fold.
+        prefix: parent ticket ids are ``DIS-00001``, ...
+
+    Returns:
+        The tickets in their order, each folded group's parent after the group's children.
+    """
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, t in enumerate(tickets):
+        if _dismissed(t) and _codes(t):
+            groups[_codes(t)].append(i)
+    out = list(tickets)
+    parents = []
+    for k, (codes, members) in enumerate(
+            sorted((g for g in groups.items() if len(g[1]) >= min_occurrences),
+                   key=lambda g: g[1][0]), start=1):
+        parent_id = f"{prefix}-{k:05d}"
+        children = [tickets[i].model_copy(update={"parent_ticket_id": parent_id})
+                    for i in members]
+        for i, child in zip(members, children, strict=True):
+            out[i] = child
+        parents.append(_parent(parent_id, list(codes), children))
+    return out + parents
+
+
+def _parent(ticket_id: str, codes: list[str], children: list[Ticket]) -> Ticket:
+    n = len(children)
+    skus = sorted({c.sku for c in children if c.sku})
+    days = sorted({str(d)[:10] for c in children if (d := getattr(c, "first_ts", None))})
+    facts = [(f"{n:,} tickets of {' + '.join(codes)} dismissed as unusual but correct "
+              f"(LEGITIMATE, NO_ACTION)", "policy"),
+             (f"they span {len(skus):,} SKUs and {len(days)} days"
+              + (f" (first {days[0]}, last {days[-1]})" if days else ""), "scorer")]
+    facts += [(f"e.g. {c.ticket_id}: {c.summary}", "policy") for c in children[:EXAMPLES]]
+    evidence = [EvidenceItem(id=f"E{i}", fact=f, source=s)
+                for i, (f, s) in enumerate(facts, start=1)]
+    ctx = {"n": n, "codes": codes, "skus": skus, "days": days, "cited": evidence[:2]}
+    locs = {c.location for c in children}
+    return Ticket(
+        ticket_id=ticket_id, txn_ids=list(dict.fromkeys(t for c in children for t in c.txn_ids)),
+        sku=skus[0] if len(skus) == 1 else None,
+        location=next(iter(locs)) if len(locs) == 1 else None,
+        risk_score=round(max(c.risk_score for c in children), 4), severity=Severity.INFO,
+        root_cause=RootCause.LEGITIMATE,
+        confidence=round(sum(c.confidence for c in children) / n, 3),
+        summary=render("systemic/dismissed_summary", **ctx).strip(),
+        explanation=render("systemic/dismissed", **ctx).strip(),
+        evidence=evidence, action=Action(type=ActionType.NO_ACTION),
+        status=TicketStatus.NO_ACTION.value, value_at_risk=0.0, kind=TicketKind.SYSTEMIC,
+        child_count=n, reason_codes=codes, reasoner="systemic",
+        pattern={"family": "dismissed", "subject": " + ".join(codes), "skus": len(skus),
+                 "days": len(days)},
+    )
