@@ -67,6 +67,10 @@ class ReasonerUsage(BaseModel):
     fallback_reason: str | None = Field(
         default=None, description="why the offline reasoner took over, if it did"
     )
+    verdict_by: str | None = Field(
+        default=None, description="the reasoner whose verdict the ticket carries, when it is not "
+                                  "the configured one's own (the offline one after a fallback)"
+    )
 
 
 class Reasoner(Protocol):

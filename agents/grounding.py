@@ -58,6 +58,17 @@ def ungrounded(text: str, cited: list[str], evidence: list[EvidenceItem]) -> lis
     return issues
 
 
+def unsupported_numbers(text: str, sources: list[str], *, allowed: tuple[float, ...] = ()
+                        ) -> list[str]:
+    """The numbers of ``text`` that no source text states (and that ``allowed`` does not hold).
+
+    The same rule as the evidence check (rounding and sign allowed), for a text whose facts
+    are a conversation's: what the model was shown and what its tools returned.
+    """
+    known = [float(n) for src in sources for n in numbers_in(src)] + list(allowed)
+    return [n for n in numbers_in(text) if not _supported(n, known)]
+
+
 def classification_issues(verdict: Classification, evidence: list[EvidenceItem]) -> list[str]:
     """Grounding problems of a verdict's rationale and citations."""
     return ungrounded(verdict.rationale, verdict.cited_evidence, evidence)

@@ -95,7 +95,8 @@ def _open_chat(settings: Settings) -> LlmChat | None:
         return None
     from agents.reasoners.client import make_client
 
-    return LlmChat(make_client(settings), settings.llm_model, max_calls=settings.llm_max_calls)
+    return LlmChat(make_client(settings), settings.llm_model, max_calls=settings.llm_max_calls,
+                   max_tokens=settings.llm_completion_tokens)
 
 
 def create_app(

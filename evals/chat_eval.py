@@ -7,11 +7,12 @@ is asked of (``causes``: a list or ``"*"``), whether the answer must cite eviden
 words it must mention (``{runner_up}``, ``{action_words}`` filled from the ticket).
 
 :func:`score_answer` checks one answer: did it answer the question asked (its kind, and the
-words it must mention), and is it grounded (every number it prints is the ticket's:
-evidence, confidence, value, runner-up probabilities, action parameters; every evidence id
-it cites exists; it cites one when it must). The answers themselves come from the chat
-(``python -m api.chat_eval``, and ``tests/api/test_chat_eval.py``), which lives above
-this layer.
+words it must mention; a model's ``conversation`` answer has no kind, so its words, its
+grounding and whether it declines to answer are judged), and is it grounded (every number
+it prints is the ticket's: evidence, confidence, value, runner-up probabilities, action
+parameters; every evidence id it cites exists; it cites one when it must). The answers
+themselves come from the chat (``python -m api.chat_eval``, and
+``tests/api/test_chat_eval.py``), which lives above this layer.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ CAUSE_WORDS = {"MIS_SCAN": "a mis-scan", "UOM_MASTER_DATA": "wrong master data",
                "SHRINKAGE": "shrinkage", "SYSTEM_SYNC": "an interface fault",
                "LEGITIMATE": "legitimate activity"}
 _CITE = re.compile(r"\[(E\d+)\]")
+MODEL_KIND = "conversation"
+"""The kind of an answer a chat model wrote (the offline chat's kinds name their answer)."""
+_NON_ANSWER = re.compile(r"\b(cannot|can't|can not|unable to)\b.{0,40}\b(answer|provide|help|tell)"
+                         r"|\bprovide me with\b|\bmore (details|information)\b", re.IGNORECASE)
+"""A model's way of answering nothing (a small model says so when the ticket holds the answer)."""
 
 
 class ChatQuestion(BaseModel):
@@ -111,8 +117,10 @@ def score_answer(question: ChatQuestion, ticket: dict[str, Any], *, text: str, k
     ``limits`` where known.
     """
     problems = []
-    if kind != question.expect:
+    if kind != question.expect and kind != MODEL_KIND:
         problems.append(f"answered {kind!r}, asked for {question.expect!r}")
+    if kind == MODEL_KIND and question.expect != "refused" and _NON_ANSWER.search(text):
+        problems.append("the model says it cannot answer")
     lowered = text.lower()
     problems += [f"does not mention {w!r}" for w in mention_words(question, ticket)
                  if w.lower() not in lowered]

@@ -6,7 +6,8 @@ ticket numbering and in the order incidents are triaged. :class:`Replay` answers
 ``/chat/completions`` through respx from recorded responses, so the real OpenAI client code
 runs with only the socket mocked; a request it has no answer for gets an empty answer (the
 reasoner then falls back to offline, visibly) and is counted. :func:`capture_live` forwards
-requests to a live endpoint and records its answers. :func:`standin_recording`
+requests to a live endpoint and records its answers (each with the seconds it took, as
+``x_tally_elapsed_s``, which the SDK ignores on replay). :func:`standin_recording`
 bootstraps recordings where no model server is reachable: each incident's answers are the
 offline reasoner's own verdict and text, and the file says ``source: offline-standin``.
 Recordings: ``evals/recordings/<suite>/<dataset>.json``.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -33,6 +35,8 @@ RECORDINGS_DIR = Path(__file__).with_name("recordings")
 REPLAY_BASE_URL = "http://recorded.llm.invalid/v1"
 REPLAY_MODEL = "recorded"
 _FORWARDED = "x-tally-eval-forwarded"
+ELAPSED = "x_tally_elapsed_s"
+"""Key of a live recording's answer: seconds the endpoint took for it."""
 _TXNS_LINE = re.compile(r"^- transactions: (.+)$", re.MULTILINE)
 
 
@@ -121,11 +125,13 @@ def capture_live(base_url: str, timeout_s: float = 60.0
     def forward(request: httpx.Request) -> httpx.Response:
         marked = httpx.Request(request.method, request.url, content=request.content,
                                headers={**request.headers, _FORWARDED: "1"})
+        start = time.perf_counter()
         with httpx.Client(timeout=timeout_s) as client:
             real = client.send(marked)
         key = request_key(request)
         if key and real.is_success:
-            captured[key].append(real.json())
+            captured[key].append({**real.json(),
+                                  ELAPSED: round(time.perf_counter() - start, 2)})
         return httpx.Response(real.status_code, content=real.content,
                               headers={"content-type": real.headers.get("content-type", "")})
 

@@ -168,3 +168,12 @@ def suite(name: str, *, cases_dir: Path = CASES_DIR,
         yield generated(cfg, twin=i == 0)
     if name in ("ci", "full"):
         yield from real_datasets(real_data, CI_MONTH if name == "ci" else None)
+
+
+def pick(datasets: list[EvalDataset], names: str) -> list[EvalDataset]:
+    """The datasets named in ``names`` (comma-separated), in the suite's order."""
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = sorted(set(wanted) - {d.name for d in datasets})
+    if unknown:
+        raise UserError(f"--only: no dataset {', '.join(unknown)} in this suite")
+    return [d for d in datasets if d.name in wanted]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from agents.reasoners.openai_compat import forget_json_modes
 from warehouse.settings import get_settings
 
 PG_ADMIN_URL = os.environ.get("TALLY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,15 +35,17 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Iterator[None]:
-    """Every test gets its own data dir and no LLM unless it sets one."""
+    """Every test gets its own data dir, no LLM unless it sets one, no endpoint's step-down."""
     for key in list(os.environ):
         if key.startswith("TALLY_") and key != "TALLY_TEST_PG_ADMIN":
             monkeypatch.delenv(key)
     monkeypatch.setenv("TALLY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TALLY_ENV", "test")
     get_settings.cache_clear()
+    forget_json_modes()
     yield
     get_settings.cache_clear()
+    forget_json_modes()
 
 
 def _pg_admin_connection() -> object | None:

@@ -27,10 +27,26 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(
         default=8000, ge=256, description="prompt + completion tokens per ticket, hard"
     )
+    llm_completion_tokens: int = Field(
+        default=700, ge=16, le=8000,
+        description="largest completion asked for in one model call (triage and chat); a "
+                    "slow local model's worst case is this many tokens",
+    )
     llm_json_mode: str = Field(
         default="auto",
         pattern="^(auto|json_schema|json_object|prompt)$",
-        description="structured-output mode; auto starts at json_schema and steps down on a 400",
+        description="structured-output mode; auto starts at json_schema and steps down when "
+                    "the endpoint refuses it (400, 422, or llama.cpp's 500)",
+    )
+    llm_tools: bool = Field(
+        default=True, description="offer the read-only tools to the model during triage (the "
+                                  "case file already holds their results; off saves ~1000 "
+                                  "prompt tokens a call on small local models)",
+    )
+    llm_min_support: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="least probability the offline model must give the LLM's root cause for "
+                    "its verdict to stand (else the offline verdict, with fallback_reason)",
     )
     llm_retries: int = Field(default=2, ge=0, le=10, description="retries on 429, 5xx, timeouts")
     wms_url: str | None = Field(default=None, description="base URL of the WMS write-back API")

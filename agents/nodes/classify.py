@@ -26,6 +26,7 @@ class Classify:
         assert state.case is not None
         with ticket_scope(state.ticket_id):
             verdict = self.reasoner.classify(state.case)
+        usage = self.reasoner.usage(state.case)
         return Command(goto="verify_grounding", update={
-            "classification": verdict, "usage": self.reasoner.usage(state.case),
-            "reasoner": self.reasoner.name})
+            "classification": verdict, "usage": usage,
+            "reasoner": usage.verdict_by or self.reasoner.name})

@@ -35,7 +35,8 @@ class RecountResult:
             verdict = self.reasoner.classify(case)
         drafted = draft_action(verdict.root_cause, case, self.view)
         action = follow_up(state.count, verdict.root_cause, drafted.action)
+        usage = self.reasoner.usage(case)
         return Command(goto="explain", update={
             "case": case, "classification": verdict, "recount": state.action, "action": action,
             "decision": None, "write_back": None, "status": None,
-            "usage": self.reasoner.usage(case)})
+            "usage": usage, "reasoner": usage.verdict_by or self.reasoner.name})

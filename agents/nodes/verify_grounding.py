@@ -70,6 +70,8 @@ class VerifyGrounding:
             if stage == "classification":
                 fixed = repair_classification(state.classification, evidence)
                 update["classification"] = fixed or self.offline.classify(state.case)
+                if fixed is None:
+                    update["reasoner"] = self.offline.name
             else:
                 fixed_text = repair_explanation(state.explanation, evidence)  # type: ignore[arg-type]
                 update["explanation"] = fixed_text or self._offline_explanation(state)
@@ -77,6 +79,7 @@ class VerifyGrounding:
         update = {"grounding": [*state.grounding, f"{stage}: fallback ({issues[0]})"]}
         if stage == "classification":
             update["classification"] = self.offline.classify(state.case)
+            update["reasoner"] = self.offline.name
         else:
             update["explanation"] = self._offline_explanation(state)
         return Command(goto=after, update=update)

@@ -21,7 +21,8 @@ def build_reasoner(settings: Settings, *, tools: ToolBox | None = None,
 
     Args:
         settings: ``llm_*`` fields decide which reasoner and its budgets.
-        tools: read-only tools the LLM may call for extra context (ignored offline).
+        tools: read-only tools the LLM may call for extra context (ignored offline, and when
+            ``settings.llm_tools`` is off).
         http_client: injected into the OpenAI client (tests); None builds a plain httpx one.
 
     Returns:
@@ -33,7 +34,9 @@ def build_reasoner(settings: Settings, *, tools: ToolBox | None = None,
     from agents.reasoners.client import make_client
 
     return OpenAIReasoner(
-        make_client(settings, http_client), settings.llm_model, offline, tools=tools,
+        make_client(settings, http_client), settings.llm_model, offline,
+        tools=tools if settings.llm_tools else None,
         max_calls=settings.llm_max_calls, max_tokens=settings.llm_max_tokens,
         json_mode=settings.llm_json_mode, retries=settings.llm_retries,
+        min_support=settings.llm_min_support, completion_tokens=settings.llm_completion_tokens,
     )

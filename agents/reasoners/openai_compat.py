@@ -3,15 +3,21 @@
 Works against OpenAI, vLLM, Ollama and llama.cpp servers, which differ in ways this module
 absorbs:
 
-- structured output: ``response_format`` ``json_schema`` first; a server that answers 400
-  gets ``json_object`` with the schema attached (llama.cpp), then plain prompt-JSON. The mode
-  that worked is remembered for the rest of the process.
-- answers wrapped in code fences or surrounded by prose: the JSON object is cut out.
+- structured output: ``response_format`` ``json_schema`` first; a server that refuses it (400
+  or 422, or llama-cpp-python's HTTP 500 naming ``response_format``, which is not retried)
+  gets ``json_object`` with the schema attached (llama.cpp), then plain prompt-JSON.
+  The mode that worked is remembered per endpoint (base URL and model) for the rest of the
+  process, so later tickets and later batches do not pay for the step-down again.
+- answers wrapped in code fences or surrounded by prose: the JSON object is cut out. A small
+  model that echoes the JSON schema back instead of answering is caught (and, when it put
+  its answer inside the echoed ``properties``, that answer is used).
 - tool calls written as text because ``tool_choice="auto"`` was ignored: the same request is
   sent again with ``tool_choice`` naming that function.
 - assistant messages are always sent with ``content=""`` rather than null.
 
-Every answer is validated with pydantic. Budgets per ticket are hard (``llm_max_calls`` model
+Every answer is validated with pydantic, and a verdict whose cause the offline model (same
+evidence) all but rules out is not used (``min_support``): a small model's mistake cannot
+pick the ticket's action. Budgets per ticket are hard (``llm_max_calls`` model
 calls, ``llm_max_tokens`` tokens, retries included). Any API error, invalid answer or spent
 budget hands the ticket to the offline reasoner, and :meth:`OpenAIReasoner.usage` says why.
 The retry policy is this module's tenacity loop; the SDK's own retries are off (see
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from openai import APIConnectionError, APIStatusError, BadRequestError, OpenAI, OpenAIError
+from openai import APIConnectionError, APIStatusError, OpenAI, OpenAIError
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionMessage,
@@ -35,7 +41,14 @@ from openai.types.chat import (
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from agents.case import CaseFile, Classification, Explanation, Reasoner, ReasonerUsage
+from agents.case import (
+    Alternative,
+    CaseFile,
+    Classification,
+    Explanation,
+    Reasoner,
+    ReasonerUsage,
+)
 from agents.reasoners.schemas import schema_text
 from prompts import render
 from warehouse.contract import Action
@@ -45,8 +58,28 @@ T = TypeVar("T", bound=BaseModel)
 JSON_MODES = ("json_schema", "json_object", "prompt")
 MAX_TOOL_RUNS = 3
 """Read-only tool executions per ticket, on top of the model-call budget."""
-COMPLETION_TOKENS = 700
-"""Largest completion asked for in one call (further capped by the ticket's token budget)."""
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|schema|grammar", re.IGNORECASE)
+
+
+def format_refused(err: APIStatusError) -> bool:
+    """Whether an error answering a request with a ``response_format`` means "not this format".
+
+    A 400 or 422 does; so does a 500 whose message names the format (llama-cpp-python's
+    server wraps its request validation error, ``response_format.type`` "Input should be
+    'text' or 'json_object'", in an HTTP 500). Any other 500 is a server fault, retried.
+    """
+    if err.status_code in (400, 422):
+        return True
+    return err.status_code == 500 and bool(_FORMAT_WORDS.search(str(err)))
+
+
+_ENDPOINT_MODES: dict[str, str] = {}
+"""The JSON mode each endpoint (``base_url`` and model) stepped down to, for the process."""
+
+
+def forget_json_modes() -> None:
+    """Forget every endpoint's step-down (a new process, as far as JSON modes go)."""
+    _ENDPOINT_MODES.clear()
 
 
 class BudgetExhausted(Exception):
@@ -55,6 +88,14 @@ class BudgetExhausted(Exception):
 
 class InvalidOutput(Exception):
     """The model's answer is not the JSON object the schema asks for."""
+
+
+class Unsupported(Exception):
+    """The model's verdict names a cause the evidence all but rules out."""
+
+
+class FormatRefused(Exception):
+    """The endpoint refused the request's ``response_format`` (a step down is due)."""
 
 
 @dataclass(frozen=True)
@@ -98,13 +139,51 @@ def strip_json(text: str | None) -> str:
 
 
 def parse_answer(text: str | None, model: type[T]) -> T:
-    """Validate an answer against ``model``; :class:`InvalidOutput` names what was wrong."""
+    """Validate an answer against ``model``; :class:`InvalidOutput` names what was wrong.
+
+    An answer shaped like a JSON schema (``type``/``properties``) is a schema echo: it is
+    used only when its ``properties`` hold a valid answer, and is otherwise invalid.
+    """
+    raw = strip_json(text)
     try:
-        return model.model_validate_json(strip_json(text))
+        return model.model_validate_json(raw)
     except ValidationError as err:
+        echoed = _schema_echo(raw)
+        if echoed is not None:
+            try:
+                return model.model_validate(echoed)
+            except ValidationError:
+                raise InvalidOutput("the model echoed the JSON schema instead of answering"
+                                    ) from err
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "answer"
         raise InvalidOutput(f"{where}: {first['msg']}") from err
+
+
+def _schema_echo(raw: str) -> dict[str, Any] | None:
+    """The ``properties`` of an answer that is a JSON schema rather than an answer, else None."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("properties"), dict):
+        return None
+    if data.get("type") == "object" or "required" in data or "$defs" in data:
+        return data["properties"]
+    return None
+
+
+def tool_named_in(text: str | None, names: set[str]) -> str | None:
+    """A tool call the model wrote as text (``{"name": ..., "arguments": ...}``), if any.
+
+    Qwen-style ``<tool_call>{...}</tool_call>`` text counts: the JSON object is cut out.
+    """
+    try:
+        data = json.loads(strip_json(text))
+    except (InvalidOutput, ValueError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if name in names else None
 
 
 def _is_transient(err: BaseException) -> bool:
@@ -125,16 +204,6 @@ def _assistant_message(msg: ChatCompletionMessage) -> dict[str, Any]:
     return turn
 
 
-def _tool_named_in(text: str | None, names: set[str]) -> str | None:
-    """A tool call the model wrote as text (``{"name": ..., "arguments": ...}``), if any."""
-    try:
-        data = json.loads(strip_json(text))
-    except (InvalidOutput, ValueError):
-        return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return name if name in names else None
-
-
 class OpenAIReasoner:
     """Classifies and explains with a chat model; falls back to ``fallback`` visibly.
 
@@ -145,9 +214,14 @@ class OpenAIReasoner:
         tools: read-only tools for extra context; None offers none.
         max_calls: model calls per ticket, retries included.
         max_tokens: prompt plus completion tokens per ticket.
-        json_mode: ``auto`` (json_schema, stepping down on a 400) or one fixed mode.
+        json_mode: ``auto`` (json_schema, stepping down when the endpoint refuses a format,
+            remembered per endpoint) or one fixed mode.
         retries: further attempts after a 429, 5xx, timeout or connection error.
         retry_wait_s: base of the exponential back-off between attempts.
+        completion_tokens: the largest completion asked for in one call (further capped by
+            the ticket's token budget).
+        min_support: the least probability the offline model (same evidence) must give the
+            model's cause for its verdict to stand; 0 lets any verdict stand.
     """
 
     name = "openai"
@@ -164,6 +238,8 @@ class OpenAIReasoner:
         json_mode: str = "auto",
         retries: int = 2,
         retry_wait_s: float = 0.5,
+        completion_tokens: int = 700,
+        min_support: float = 0.05,
     ) -> None:
         if json_mode not in ("auto", *JSON_MODES):
             raise ValueError(f"json_mode must be auto or one of {JSON_MODES}, not {json_mode!r}")
@@ -176,19 +252,32 @@ class OpenAIReasoner:
         self.json_mode = json_mode
         self.retries = retries
         self.retry_wait_s = retry_wait_s
-        self._mode = "json_schema" if json_mode == "auto" else json_mode
+        self.min_support = min_support
+        self.completion_tokens = completion_tokens
+        self._endpoint = f"{client.base_url}|{model}"
         self._tickets: dict[str, _Ticket] = {}
+
+    @property
+    def mode(self) -> str:
+        """The JSON mode the next structured call uses (auto: what this endpoint accepted)."""
+        if self.json_mode != "auto":
+            return self.json_mode
+        return _ENDPOINT_MODES.get(self._endpoint, JSON_MODES[0])
 
     # -- the Reasoner interface -------------------------------------------------------------
 
     def classify(self, case: CaseFile) -> Classification:
         """Classify with the model (tools first if offered); the offline verdict on failure."""
         ticket = self._tickets.setdefault(case.incident.incident_id, _Ticket())
+        offline = self.fallback.classify(case)
         try:
-            return self._classify(case, ticket)
-        except (OpenAIError, BudgetExhausted, InvalidOutput) as err:
+            verdict = self._supported(self._classify(case, ticket), offline)
+        except (OpenAIError, BudgetExhausted, InvalidOutput, Unsupported) as err:
             self._fall_back(ticket, "classify", err)
-            return self.fallback.classify(case)
+            ticket.usage.verdict_by = self.fallback.name
+            return offline
+        ticket.usage.verdict_by = self.name
+        return verdict
 
     def explain(
         self, case: CaseFile, classification: Classification, action: Action
@@ -215,6 +304,27 @@ class OpenAIReasoner:
 
     # -- steps --------------------------------------------------------------------------------
 
+    def _supported(self, verdict: Classification, offline: Classification) -> Classification:
+        """The model's verdict, if the evidence gives its cause a chance; runner-ups filled.
+
+        The offline model weighs the same evidence: a cause it gives less than
+        ``min_support`` (neither its verdict nor a runner-up that likely) is a small model's
+        mistake, not a judgment call, and is not allowed to pick the ticket's action.
+        """
+        weights = {offline.root_cause: offline.confidence,
+                   **{a.root_cause: a.probability for a in offline.alternatives}}
+        support = weights.get(verdict.root_cause, 0.0)
+        if support < self.min_support:
+            raise Unsupported(
+                f"model said {verdict.root_cause.value}, which the evidence model gives "
+                f"{support:.2f} (offline: {offline.root_cause.value} {offline.confidence:.2f})")
+        if verdict.alternatives:
+            return verdict
+        ranked = [Alternative(root_cause=c, probability=round(p, 3))
+                  for c, p in sorted(weights.items(), key=lambda cp: -cp[1])
+                  if c is not verdict.root_cause]
+        return verdict.model_copy(update={"alternatives": ranked[:len(offline.alternatives)]})
+
     def _classify(self, case: CaseFile, ticket: _Ticket) -> Classification:
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": render("system")},
@@ -231,7 +341,7 @@ class OpenAIReasoner:
                 messages.extend(self._run_tools(ticket, msg))
                 choice = "auto"
                 continue
-            named = _tool_named_in(msg.content, self.tools.names)
+            named = tool_named_in(msg.content, self.tools.names)
             if named and choice == "auto":
                 choice = {"type": "function", "function": {"name": named}}
                 continue
@@ -264,30 +374,36 @@ class OpenAIReasoner:
         return replies
 
     def _structured(self, ticket: _Ticket, messages: list[dict[str, Any]], model: type[T]) -> T:
-        """One answer validated as ``model``, stepping the JSON mode down on a 400."""
+        """One answer validated as ``model``, stepping the JSON mode down when refused."""
         while True:
+            mode = self.mode
+            can_step = self.json_mode == "auto" and mode != JSON_MODES[-1]
             try:
-                msg = self._chat(ticket, messages, response_format=self._response_format(model))
-            except BadRequestError:
-                if self.json_mode != "auto" or self._mode == JSON_MODES[-1]:
-                    raise
-                self._mode = JSON_MODES[JSON_MODES.index(self._mode) + 1]
+                msg = self._chat(ticket, messages, response_format=self._response_format(
+                    model, mode), refusal_steps_down=can_step)
+            except FormatRefused:
+                _ENDPOINT_MODES[self._endpoint] = JSON_MODES[JSON_MODES.index(mode) + 1]
                 continue
             return parse_answer(msg.content, model)
 
-    def _response_format(self, model: type[BaseModel]) -> dict[str, Any] | None:
+    @staticmethod
+    def _response_format(model: type[BaseModel], mode: str) -> dict[str, Any] | None:
         schema = model.model_json_schema()
-        if self._mode == "json_schema":
+        if mode == "json_schema":
             return {"type": "json_schema",
                     "json_schema": {"name": model.__name__.lower(), "schema": schema,
                                     "strict": False}}
-        if self._mode == "json_object":
+        if mode == "json_object":
             return {"type": "json_object", "schema": schema}
         return None  # prompt mode: the schema is in the prompt already
 
-    def _chat(self, ticket: _Ticket, messages: list[dict[str, Any]], **kwargs: Any
-              ) -> ChatCompletionMessage:
-        """One chat completion under the ticket's budget and the retry policy."""
+    def _chat(self, ticket: _Ticket, messages: list[dict[str, Any]], *,
+              refusal_steps_down: bool = False, **kwargs: Any) -> ChatCompletionMessage:
+        """One chat completion under the ticket's budget and the retry policy.
+
+        With ``refusal_steps_down``, an answer that refuses the request's ``response_format``
+        (:func:`format_refused`) raises :class:`FormatRefused` at once, without a retry.
+        """
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         retrying = Retrying(
             retry=retry_if_exception(_is_transient),
@@ -297,7 +413,13 @@ class OpenAIReasoner:
         )
         for attempt in retrying:
             with attempt:
-                response = self._send(ticket, messages, kwargs)
+                try:
+                    response = self._send(ticket, messages, kwargs)
+                except APIStatusError as err:
+                    if (refusal_steps_down and "response_format" in kwargs
+                            and format_refused(err)):
+                        raise FormatRefused(str(err)) from err
+                    raise
         if not response.choices:
             raise InvalidOutput("answer has no choices")
         return response.choices[0].message
@@ -313,7 +435,8 @@ class OpenAIReasoner:
         usage.calls += 1
         response = self.client.chat.completions.create(
             model=self.model, messages=messages,  # type: ignore[arg-type]
-            max_tokens=min(COMPLETION_TOKENS, self.max_tokens - spent), temperature=0, **kwargs)
+            max_tokens=min(self.completion_tokens, self.max_tokens - spent), temperature=0,
+            **kwargs)
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens
             usage.completion_tokens += response.usage.completion_tokens

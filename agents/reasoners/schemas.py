@@ -29,6 +29,39 @@ def compact_schema(schema: Any) -> Any:
     return out
 
 
+def inline_refs(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """``schema`` with every ``#/$defs/...`` reference replaced by its definition.
+
+    A small model reads ``"root_cause": {"enum": [...]}`` where it would lose its way through
+    ``$ref`` and ``$defs`` (and is less tempted to answer with the schema's own skeleton).
+    """
+    if defs is None and isinstance(schema, dict):
+        defs = schema.get("$defs", {})
+    if isinstance(schema, list):
+        return [inline_refs(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and defs:
+        target = defs[ref.removeprefix("#/$defs/")]
+        return inline_refs({**target, **{k: v for k, v in schema.items() if k != "$ref"}}, defs)
+    return {k: inline_refs(v, defs) for k, v in schema.items() if k != "$defs"}
+
+
 def schema_text(model: type[BaseModel]) -> str:
-    """The compact schema of ``model`` as one line of JSON, for a prompt."""
-    return json.dumps(compact_schema(model.model_json_schema()), separators=(",", ":"))
+    """The compact schema of ``model``, references inlined, as one line of JSON for a prompt.
+
+    Descriptions of the models themselves are cut (their fields keep theirs).
+    """
+    schema = inline_refs(compact_schema(model.model_json_schema()))
+    return json.dumps(_without_model_descriptions(schema), separators=(",", ":"))
+
+
+def _without_model_descriptions(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_without_model_descriptions(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    is_model = "properties" in schema or "enum" in schema
+    return {k: _without_model_descriptions(v) for k, v in schema.items()
+            if not (is_model and k == "description")}

@@ -25,6 +25,13 @@ def eval_command(
     record: Annotated[bool, typer.Option(
         "--record", help="save the model's answers as recordings (live; offline: stand-in)")
     ] = False,
+    recordings: Annotated[Path | None, typer.Option(
+        help="root of the recordings (replayed by recorded, written by --record); default "
+             "evals/recordings, which CI replays: keep a real model's run in its own folder")
+    ] = None,
+    only: Annotated[str | None, typer.Option(
+        help="comma-separated dataset names: judge only these of the suite (a small live run)")
+    ] = None,
     cases_dir: Annotated[Path, typer.Option(
         help="folder of hand-written case folders (each with expected.yaml)")] = CASES_DIR,
     thresholds: Annotated[Path, typer.Option(help="the gate's limits")] = THRESHOLDS_PATH,
@@ -39,8 +46,10 @@ def eval_command(
     from evals.baseline import training_labels
     from evals.by_profile import rich_table
     from evals.gate import check, load_limits
+    from evals.recordings import RECORDINGS_DIR
     from evals.report import figures, headline_table, write_report
     from evals.runner import MODES, run_baseline, run_tally
+    from evals.suites import pick
     from evals.suites import suite as suite_datasets
 
     if mode not in MODES:
@@ -52,12 +61,15 @@ def eval_command(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("loading cases", total=None)
         datasets = list(suite_datasets(suite, cases_dir=cases_dir, real_data=real_data))
+        if only:
+            datasets = pick(datasets, only)
         bar.update(task, total=len(datasets), completed=0, description="tally")
 
         def step(name: str) -> None:
             bar.update(task, advance=1, description=f"tally {mode}: {name}")
 
-        tally = run_tally(datasets, mode=mode, suite=suite, record=record, progress=step)
+        tally = run_tally(datasets, mode=mode, suite=suite, record=record,
+                          recordings=recordings or RECORDINGS_DIR, progress=step)
         base = None
         if baseline:
             bar.update(task, description="baseline")

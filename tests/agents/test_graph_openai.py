@@ -84,3 +84,30 @@ def test_server_errors_fall_back_to_offline_and_say_so(view: WarehouseView,
     ticket = run(view)
     assert ticket.fallback_reason and ticket.fallback_reason.startswith("classify")
     assert ticket.status == "PENDING_APPROVAL" and ticket.explanation
+    assert ticket.reasoner == "offline"  # the verdict is the offline one's, and says so
+
+
+@pytest.mark.parametrize(("failure", "reason"), [
+    (httpx.ReadTimeout("timed out"), "classify: APITimeoutError: Request timed out."),
+    (httpx.ConnectError("connection refused"), "classify: APIConnectionError: Connection error."),
+])
+def test_hanging_or_closed_endpoint_still_gives_the_policy_action_and_names_the_offline_reasoner(
+        view: WarehouseView, llm: respx.MockRouter, failure: Exception, reason: str) -> None:
+    route = llm.post("/chat/completions").mock(side_effect=failure)
+    ticket = run(view, llm_timeout_s=0.5)
+    offline = triage([SHORT_RECEIPT], view, build_reasoner(Settings()))[0]
+    assert route.call_count == 1  # retries 0: one try, then the offline reasoner
+    assert ticket.reasoner == "offline" and offline.reasoner == "offline"
+    assert ticket.fallback_reason == reason
+    assert (ticket.root_cause, ticket.action, ticket.status) == (
+        offline.root_cause, offline.action, offline.status)
+
+
+def test_model_verdict_gets_the_policy_action_not_its_own(view: WarehouseView,
+                                                          llm: respx.MockRouter) -> None:
+    """A small model's answer cannot widen the action: the policy drafts it from the evidence."""
+    llm.post("/chat/completions").mock(side_effect=[ok("graph_classify"), ok("graph_explain")])
+    ticket = run(view, llm_tools=False)
+    assert ticket.reasoner == "openai" and ticket.llm_calls == 2
+    assert ticket.action.type is ActionType.ADJUST_INVENTORY
+    assert ticket.action.params["qty_delta"] == 12  # the dock weight, not the model, decides

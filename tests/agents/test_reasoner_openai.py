@@ -13,9 +13,11 @@ import respx
 from openai import OpenAI
 from respx.models import AllMockedAssertionError
 
-from agents.case import CaseFile
+from agents.case import CaseFile, Classification
 from agents.reasoners import OfflineReasoner, OpenAIReasoner, ToolBox, build_reasoner
 from agents.reasoners.client import make_client
+from agents.reasoners.openai_compat import InvalidOutput, parse_answer
+from agents.reasoners.schemas import schema_text
 from scoring.types import Flag, Incident
 from warehouse.contract import Action, ActionType, EvidenceItem, RootCause, Severity
 from warehouse.settings import Settings, get_settings
@@ -272,3 +274,119 @@ def test_build_reasoner_is_offline_unless_an_endpoint_is_configured(
     with pytest.raises(ValueError, match="TALLY_LLM_BASE_URL"):
         make_client(Settings(llm_base_url=None))
 
+
+
+def llamacpp_500() -> httpx.Response:
+    """llama-cpp-python's answer to ``response_format: json_schema``: its validation, as a 500."""
+    return httpx.Response(500, json=fixture("json_schema_500_llamacpp_python"))
+
+
+def test_llamacpp_500_on_json_schema_steps_down_at_once_and_is_remembered_per_endpoint(
+        llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions", name="chat").mock(side_effect=[
+        llamacpp_500(), ok("fenced_answer_qwen"), ok("fenced_answer_qwen")])
+    case = make_case()
+
+    verdict = reasoner(retries=2).classify(case)
+    later = reasoner(retries=2)  # a new batch on the same endpoint: a new reasoner and client
+    again = later.classify(make_case())
+
+    assert verdict.root_cause is again.root_cause is RootCause.RECEIVING_ERROR
+    formats = [b["response_format"]["type"] for b in bodies(route)]
+    assert formats == ["json_schema", "json_object", "json_object"]  # the 500 was not retried
+    assert later.usage(case).calls == 1 and later.usage(case).verdict_by == "openai"
+
+
+def test_a_500_that_does_not_name_the_format_is_retried_in_the_same_mode(
+        llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions", name="chat").mock(side_effect=[
+        httpx.Response(500, json=fixture("server_error")), ok("classify_answer")])
+
+    assert reasoner(retries=1).classify(make_case()).root_cause is RootCause.RECEIVING_ERROR
+    assert [b["response_format"]["type"] for b in bodies(route)] == ["json_schema"] * 2
+
+
+def test_another_endpoint_or_model_starts_at_json_schema(llm: respx.MockRouter) -> None:
+    route = llm.post("/chat/completions", name="chat").mock(side_effect=[
+        llamacpp_500(), ok("fenced_answer_qwen"), ok("classify_answer")])
+    reasoner().classify(make_case())
+    settings = Settings(llm_base_url=BASE, llm_model="other", llm_api_key="sk-test")
+    other = OpenAIReasoner(make_client(settings), "other", OfflineReasoner(), retry_wait_s=0)
+
+    other.classify(make_case())
+
+    assert bodies(route)[-1]["response_format"]["type"] == "json_schema"
+
+
+def test_schema_echoed_in_a_fence_is_invalid_and_falls_back_visibly(
+        llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions", name="chat").mock(return_value=ok("schema_echo_qwen"))
+    r = reasoner(json_mode="prompt")
+    case = make_case()
+
+    verdict = r.classify(case)
+
+    assert verdict == OfflineReasoner().classify(case)
+    usage = r.usage(case)
+    assert usage.fallback_reason == (
+        "classify: InvalidOutput: the model echoed the JSON schema instead of answering")
+    assert usage.verdict_by == "offline"
+
+
+def test_answer_written_inside_an_echoed_schema_is_used() -> None:
+    echoed = ('```json\n{"type": "object", "properties": {"root_cause": "RECEIVING_ERROR", '
+              '"confidence": 0.7, "rationale": "received 40 against 48 [E1]"}, '
+              '"required": ["root_cause", "confidence", "rationale"]}\n```')
+    verdict = parse_answer(echoed, Classification)
+    assert (verdict.root_cause, verdict.confidence) == (RootCause.RECEIVING_ERROR, 0.7)
+    with pytest.raises(InvalidOutput, match="root_cause"):
+        parse_answer('{"properties": {"root_cause": "MAYBE"}}', Classification)  # not a schema
+
+
+def test_prompt_schema_is_inlined_and_has_no_model_docstrings() -> None:
+    text = schema_text(Classification)
+    assert "$ref" not in text and "$defs" not in text
+    assert '"root_cause":{"enum":["MIS_SCAN"' in text
+    assert "A reasoner's verdict" not in text and "short reason, citing evidence ids" in text
+
+
+def obeyed_injection() -> httpx.Response:
+    """Qwen's fenced answer, as if it had followed the operator note and said LEGITIMATE."""
+    body = fixture("fenced_answer_qwen")
+    body["choices"][0]["message"]["content"] = (
+        '```json\n{\n  "root_cause": "LEGITIMATE",\n  "confidence": 0.95,\n'
+        '  "rationale": "The note says to classify as LEGITIMATE."\n}\n```')
+    return httpx.Response(200, json=body)
+
+
+def test_a_cause_the_evidence_rules_out_is_not_used(llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions", name="chat").mock(return_value=obeyed_injection())
+    r = reasoner()
+    case = make_case()
+
+    verdict = r.classify(case)
+
+    offline = OfflineReasoner().classify(case)
+    legitimate = {a.root_cause: a.probability for a in offline.alternatives}.get(
+        RootCause.LEGITIMATE, 0.0)
+    assert offline.root_cause is RootCause.RECEIVING_ERROR and legitimate < 0.05
+    assert verdict == offline  # the offline verdict, and so the policy's action for it
+    usage = r.usage(case)
+    assert usage.verdict_by == "offline"
+    assert usage.fallback_reason == (
+        f"classify: Unsupported: model said LEGITIMATE, which the evidence model gives "
+        f"{legitimate:.2f} (offline: RECEIVING_ERROR {offline.confidence:.2f})")
+
+
+def test_with_no_support_needed_the_verdict_stands_with_the_offline_runner_ups(
+        llm: respx.MockRouter) -> None:
+    llm.post("/chat/completions", name="chat").mock(return_value=obeyed_injection())
+    r = reasoner(min_support=0.0)
+
+    verdict = r.classify(make_case())
+
+    offline = OfflineReasoner().classify(make_case())
+    assert verdict.root_cause is RootCause.LEGITIMATE
+    assert [a.root_cause for a in verdict.alternatives] == [offline.root_cause] + [
+        a.root_cause for a in offline.alternatives if a.root_cause is not RootCause.LEGITIMATE]
+    assert verdict.alternatives[0].probability == offline.confidence

@@ -291,3 +291,40 @@ def test_model_failure_falls_back_to_offline_and_says_so(
     text, done = reply(ask(client, users["viewer1"], "why was it flagged?"))
     assert done["kind"] == "why" and done["cited"] == ["E1", "E2"]
     assert done["model"].startswith("offline (model unavailable: InternalServerError")
+
+
+def test_tool_call_written_as_text_is_asked_again_naming_the_tool(
+    llm_client: tuple[TestClient, dict, respx.MockRouter]
+) -> None:
+    client, users, router = llm_client
+    # the first two are Qwen2.5-Coder-1.5B's answers through llama-cpp-python: with "auto"
+    # it writes the call as fenced JSON; named, it calls the tool
+    route = router.post("/chat/completions", name="chat").mock(side_effect=[
+        fixture_response("chat_tool_call_as_text_qwen"),
+        fixture_response("chat_forced_tool_call_qwen"), fixture_response("chat_answer")])
+    text, done = reply(ask(client, users["sup1"], "What would approving do?"))
+    sent = [json.loads(c.request.content) for c in route.calls]
+    assert [b["tool_choice"] for b in sent] == [
+        "auto", {"type": "function", "function": {"name": "similar_tickets"}}, "auto"]
+    tool_turn = sent[2]["messages"][-1]
+    assert tool_turn["role"] == "tool" and json.loads(tool_turn["content"])["status"] == "ok"
+    assert text.startswith("Approving opens an investigation") and done["model"] == "gpt-4o-mini"
+    assert '"name"' not in text
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    ("The balance fell from 10 to 4 [E2], so 17 EA are missing.", "number 17 is not in the"),
+    ("Three negative adjustments [E7] point at shrinkage.", "cites E7, which does not exist"),
+    ('```json\n{"answer": "shrinkage", "cited": ["E1"]}\n```', "JSON or a tool call"),
+])
+def test_ungrounded_or_non_prose_model_answer_is_replaced_by_the_offline_one(
+    llm_client: tuple[TestClient, dict, respx.MockRouter], answer: str, why: str
+) -> None:
+    client, users, router = llm_client
+    body = json.loads((FIXTURES / "chat_answer.json").read_text())
+    body["choices"][0]["message"]["content"] = answer
+    router.post("/chat/completions", name="chat").mock(return_value=httpx.Response(200, json=body))
+    text, done = reply(ask(client, users["viewer1"], "why was it flagged?"))
+    assert done["kind"] == "why" and done["cited"] == ["E1", "E2"]  # the offline answer
+    assert done["model"].startswith("offline (model answer not used: ") and why in done["model"]
+    assert answer not in text

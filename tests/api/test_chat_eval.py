@@ -28,6 +28,20 @@ def test_the_scorer_catches_off_question_ungrounded_and_uncited_answers() -> Non
                               "cites no evidence"]
 
 
+def test_a_model_answer_is_judged_on_its_words_and_a_non_answer_fails() -> None:
+    alternatives = ChatQuestion(question="how sure are you it is not a receiving error?",
+                                expect="alternatives")
+    real = ("I apologize, but I cannot provide you with any additional information or advice "
+            "without more details. Could you please provide me with the full ticket and "
+            "evidence to help me understand your question better?")  # Qwen2.5-Coder-1.5B
+    declined = score_answer(alternatives, TICKET, kind="conversation", cited=[], text=real)
+    assert not declined.answered and declined.grounded
+    assert declined.problems == ["the model says it cannot answer"]
+    fine = score_answer(alternatives, TICKET, kind="conversation", cited=["E1"],
+                        text="Fairly sure: UOM_MASTER_DATA is the runner-up at 6.0% [E1].")
+    assert fine.answered and fine.grounded
+
+
 def test_every_question_of_the_eval_set_is_answered_and_grounded() -> None:
     tickets, costs = triaged_tickets()
     scores = run_chat_eval(tickets, costs)
