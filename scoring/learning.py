@@ -21,9 +21,9 @@ Guardrails (they hold whatever the verdicts say):
 - a verdict given by a user on transactions of their own is ignored and listed;
 - a rule never applies to an incident that involves a user whose vote made it;
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
-  or slotted in the cage) are never silenced: no rule names the high-value class and no
-  rule applies to their flags (a verdict on one still votes for its code's pattern in its
-  place, for the other items there);
+  or slotted in the cage) are never silenced (an incident about one that the rules call
+  normal is returned ``held``) and nothing is learned from their verdicts (false alarms on
+  dear write-offs would teach a rule that silences real write-offs of ordinary items);
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
 
@@ -343,9 +343,11 @@ class Learner:
             seen: dict[str, float | None] = {}
             alone = len({f.code for f in fl}) == 1
             for f in fl:
+                if ctx.high_value(f):
+                    continue  # nothing is learned from high-value items
                 dims = ctx.dims(f, alone)
                 mag = MAGNITUDES[f.code].of(f) if f.code in MAGNITUDES else None
-                for level in _voting_levels(ctx.high_value(f)):
+                for level in LEVELS:
                     key = pattern_key(dims, level)
                     dims_of[key] = {d: dims[d] for d in level}
                     old = seen.get(key)
@@ -468,16 +470,6 @@ class Learner:
                 self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
                 held=held)
         return out
-
-
-def _voting_levels(high_value: bool) -> tuple[tuple[str, ...], ...]:
-    """The levels a flag votes at.
-
-    A high-value item's verdict tells about its code in its place and by its user (other
-    items there may be silenced), never about high-value items: no level that names the
-    value class (and no rule applies to a high-value flag, :meth:`Learner.flag_rule`).
-    """
-    return tuple(lv for lv in LEVELS if "value" not in lv) if high_value else LEVELS
 
 
 def _context_words(dim: str, value: str) -> str:

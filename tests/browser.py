@@ -63,3 +63,17 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(browser: Any, base: str, token: str, width: int = 1366, height: int = 900) -> Any:
+    """A new page signed in to the UI with an API key; its JS errors collect in
+    ``page.js_errors``."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    page.goto(f"{base}/ui/login")
+    page.get_by_label("API key").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/ui/")
+    return page

@@ -25,7 +25,7 @@ from api.triage import open_ticket
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
 from tests.api_fixtures import labelled_incidents, make_users, open_store
-from tests.browser import launch_chromium, screenshot
+from tests.browser import launch_chromium, screenshot, sign_in
 from tests.loopback_server import serve_on_loopback
 from tools.view import WarehouseView
 from warehouse.settings import get_settings
@@ -67,18 +67,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def browser() -> Iterator[Any]:
     with launch_chromium() as b:
         yield b
-
-
-def sign_in(browser: Any, base: str, token: str) -> Any:
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    page.goto(f"{base}/ui/login")
-    page.get_by_label("API key").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/ui/")
-    return page
 
 
 def test_recount_approve_count_follow_up_in_the_browser(browser: Any, world: dict) -> None:

@@ -26,7 +26,7 @@ from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
 from tests.api_fixtures import make_users
 from tests.api_store import TableStore
-from tests.browser import launch_chromium, screenshot
+from tests.browser import launch_chromium, screenshot, sign_in
 from tests.loopback_server import serve_on_loopback
 from tools.view import WarehouseView
 from warehouse.settings import get_settings
@@ -74,18 +74,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def browser() -> Iterator[Any]:
     with launch_chromium() as b:
         yield b
-
-
-def sign_in(browser: Any, base: str, token: str, width: int = 1366, height: int = 900) -> Any:
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    page.goto(f"{base}/ui/login")
-    page.get_by_label("API key").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/ui/")
-    return page
 
 
 def money_of(text: str) -> float:

@@ -116,17 +116,18 @@ def test_a_confirmed_problem_in_the_pattern_keeps_the_limit_below_it() -> None:
     assert limits and max(limits) < 5.0  # T4 (value 5) was real: never under the limit
 
 
-def test_high_value_items_are_never_silenced_their_verdicts_teach_the_pattern() -> None:
+def test_high_value_items_are_never_learned_from_or_silenced() -> None:
     gold = [flag(i, sku="GOLD") for i in range(6)]
-    learner = Learner().fit(rejected(*range(6)), gold, site())
-    rules = learner.learned_.rules
-    assert rules and all("value" not in r.context for r in rules)  # no rule about value=high
-    # the same code in the same place on an ordinary item is this site's normal practice
+    assert Learner().fit(rejected(*range(6)), gold, site()).learned_.rules == []
+    cheap = [flag(i) for i in range(6, 12)]
+    learner = Learner().fit(rejected(*range(12)), [*gold, *cheap], site())
+    assert learner.learned_.rules and all(r.verdicts <= 6 for r in learner.learned_.rules)
+    # the rule from the ordinary items matches the dear one: it stays open, and is listed
     gold_later, cheap_later = incident(flag(33, sku="GOLD")), incident(flag(34))
     found = learner.suppressions([gold_later, cheap_later])
     assert found["INC-T33"].held and not found["INC-T34"].held
     tickets, outcome = apply_learning([ticket(gold_later), ticket(cheap_later)],
-                                      [gold_later, cheap_later], learner, rejected(*range(6)))
+                                      [gold_later, cheap_later], learner, rejected(*range(12)))
     assert [t.root_cause for t in tickets] == [RootCause.SHRINKAGE, RootCause.LEGITIMATE]
     assert list(outcome.held) == ["INC-T33"]
     assert any("high-value" in line and "INC-T33" in line for line in outcome.guarded)
