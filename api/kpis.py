@@ -101,7 +101,7 @@ def money_kpis(session: Session, sites: list[str] | None = None
     open_values = {s.value for s in OPEN_STATUSES}
     for cause, status, value, created_at, extra in session.execute(sa_select(
             col(t.root_cause), col(t.status), col(t.value_at_risk), col(t.created_at),
-            col(t.extra)).where(*site_scope(sites))).tuples():
+            col(t.extra)).where(*site_scope(sites))):
         if status in open_values:
             field = "open"
         elif status == TicketStatus.WRITTEN_BACK.value:
@@ -146,7 +146,7 @@ def compute_kpis(session: Session, *, now: datetime | None = None,
     decided = session.execute(
         sa_select(col(t.root_cause), col(t.status), col(t.edited_by), col(t.created_at),
                   col(t.decided_at)).where(col(t.decided_at).is_not(None),
-                                           *site_scope(sites))).tuples().all()
+                                           *site_scope(sites))).all()
     waits = sorted((datetime.fromisoformat(d) - datetime.fromisoformat(c)).total_seconds()
                    for _, _, _, c, d in decided)
     tallies: dict[str, list[int]] = {}

@@ -113,13 +113,18 @@ def streamed(engine: Any, txn_ids: set[str], site: str = "default") -> Streamed:
     return Streamed(stored, scored, flagged, tickets, pending)
 
 
+def scored_count(engine: Any) -> int:
+    """How many streamed events the workers have scored so far."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM scored_event")).scalar_one())
+
+
 def settled(engine: Any, expected: int) -> Callable[[], bool]:
     """A check that every streamed event is scored and no triage work is left."""
     def check() -> bool:
         with engine.connect() as conn:
-            scored = int(conn.execute(text("SELECT COUNT(*) FROM scored_event")).scalar_one())
             left = int(conn.execute(text(
                 "SELECT COUNT(*) FROM pending_work WHERE status IN ('PENDING', 'RUNNING')"
             )).scalar_one())
-        return scored >= expected and left == 0
+        return scored_count(engine) >= expected and left == 0
     return check

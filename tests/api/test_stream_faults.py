@@ -31,7 +31,7 @@ from api.service import open_store
 from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from scoring import Scorer
-from tests.stream_rig import Site, judge, make_site, settled, streamed
+from tests.stream_rig import Site, judge, make_site, scored_count, settled, streamed
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings
 
@@ -145,15 +145,17 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
         workers.start(0)
         workers.start(1)
         asyncio.run(_publish(env, rig.events))
-        kill_at = time.monotonic() + chance.uniform(5, 15)
+        # kill points by progress, not by the clock, so a fast machine gets its kills too:
+        # three random shares of the events scored (one poll a second, one kill a poll)
+        kill_at = sorted(chance.uniform(0.05, 0.6) for _ in range(3))
+        engine = store.engine  # type: ignore[attr-defined]
 
         def kill_some() -> None:
-            nonlocal kill_at
-            if workers.kills < 4 and time.monotonic() >= kill_at:
+            if kill_at and scored_count(engine) >= kill_at[0] * len(rig.events):
+                kill_at.pop(0)
                 slot = chance.randrange(2)
                 workers.kill(slot)
                 workers.start(slot)
-                kill_at = time.monotonic() + chance.uniform(8, 25)
 
         done = _wait(settled(store.engine, len(rig.events)), SETTLE_S,  # type: ignore[attr-defined]
                      during=kill_some)
