@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field, SQLModel
 
+from api.background import BackgroundLoop
 from warehouse.canonical import canonical_json
 from warehouse.sites import DEFAULT_SITE, site_column
 
@@ -220,8 +220,7 @@ class Worker:
         self.triage = triage
         self.poll_s = poll_s
         self.kind = kind
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("tally-worker", self.run_once, "worker loop error")
 
     def run_once(self) -> bool:
         """Claim and process one item; False when there was nothing to do."""
@@ -246,23 +245,8 @@ class Worker:
 
     def start(self) -> None:
         """Run in a daemon thread until :meth:`stop`."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="tally-worker", daemon=True)
-        self._thread.start()
+        self._loop.start(self.poll_s)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the thread to finish its current item and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-                log.exception("worker loop error")
-                busy = False
-            if not busy:
-                self._stop.wait(self.poll_s)
+        self._loop.stop(timeout)

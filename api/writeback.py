@@ -22,7 +22,6 @@ once on start (so a kill -9 mid-write resumes by itself). Running a row:
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from langgraph.types import Command
@@ -34,6 +33,7 @@ from actions.decision import Decision
 from actions.outbox import Outbox, OutboxItem
 from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 from actions.write_back import LANDED, NotApproved, write_back
+from api.background import BackgroundLoop
 from api.recounts import awaiting_count
 from api.ticket_lock import bump, lock_ticket
 from api.tickets import EventKind, TicketEvent, TicketRecord, approvals_of, now_iso
@@ -66,8 +66,8 @@ class WriteBackRunner:
         self.graph = graph
         self.audit = audit
         self.outbox = Outbox(engine, lease_s=lease_s)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("tally-write-back", lambda: self.drain() > 0,
+                                    "write-back worker error")
 
     def reject(self, ticket_id: str, decision: Decision) -> None:
         """Let a paused graph thread finish with a rejection (it writes nothing)."""
@@ -96,25 +96,11 @@ class WriteBackRunner:
 
     def start(self, poll_s: float = 1.0) -> None:
         """Drain now (rows a crashed process left), then keep draining on a daemon thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(poll_s,),
-                                        name="tally-write-back", daemon=True)
-        self._thread.start()
+        self._loop.start(poll_s)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the background thread after its current write-back."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self, poll_s: float) -> None:
-        while not self._stop.is_set():
-            try:
-                self.drain()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-                log.exception("write-back worker error")
-            self._stop.wait(poll_s)
+        self._loop.stop(timeout)
 
     def _execute(self, item: OutboxItem) -> None:
         try:
