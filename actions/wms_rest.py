@@ -75,7 +75,7 @@ class RestWmsAdapter:
         self._timeout = timeout
         self._headers = headers
         self.attempts = attempts or settings.wms_attempts
-        self._wait = wait or wait_exponential_jitter(initial=0.2, max=5.0)
+        self._wait = wait or wait_exponential_jitter(multiplier=0.2, max=5.0)
 
     def apply(self, action: Action, *, idempotency_key: str) -> WriteBackResult:
         """Send ``action`` until the WMS answers for it or the tries run out.
