@@ -4,8 +4,9 @@ Where a site's staff post their own stock corrections (an order export has no co
 most write-offs carry no explanation: no note naming a cause, reason ``OTHER`` or none.
 The reasoner reads each as a loss (SHRINKAGE, INVESTIGATE), rightly, but one at a time
 they bury the tickets the staff's own notes raised ("lost", "wrong barcode", "sold as
-sets"). A *lone* one (an incident of one adjustment, flagged for its size alone:
-:data:`SIZE_CODES`) is the record being corrected without a word; many of them by one
+sets"). A *lone* one (an incident holding one write-off, perhaps with stock of the same
+item added back, flagged for size alone: :data:`SIZE_CODES`) is the record being
+corrected without a word; many of them by one
 poster are one thing to do: review them in one sitting, largest first, and ask for the
 causes. :func:`fold_unexplained` lists them under one systemic ticket per posting user
 (SHRINKAGE, INVESTIGATE of that user), each occurrence keeping its own evidence, once
@@ -14,7 +15,7 @@ there are at least ``min_occurrences``.
 What stays a ticket of its own: a write-off whose note names a cause (:func:`scoring.notes.
 named_cause`; a note is read only as data), or whose reason code says one (``LOST``,
 ``DAMAGED``, ...), repeated write-offs of one item (one incident of several), and anything
-another rule linked (an offsetting partner, a noted exception).
+another rule linked (an offsetting partner, a noted exception, other transaction types).
 """
 
 from __future__ import annotations
@@ -44,23 +45,29 @@ UNEXPLAINED_REASONS = frozenset({"", "OTHER"})
 """Adjustment reason codes that record no cause."""
 
 
-def _lone_loss(t: Ticket) -> bool:
+def _size_only_loss(t: Ticket) -> bool:
     codes = set(getattr(t, "reason_codes", None) or [])
     return (t.parent_ticket_id is None and t.kind is TicketKind.INCIDENT
             and t.root_cause is RootCause.SHRINKAGE and t.action.type is ActionType.INVESTIGATE
-            and len(t.txn_ids) == 1 and bool(codes) and codes <= SIZE_CODES)
+            and bool(codes) and codes <= SIZE_CODES)
 
 
-def _unexplained(rows: pd.DataFrame, view: WarehouseView) -> dict[str, str]:
-    """txn_id -> posting user of the write-offs among ``rows`` that record no cause."""
-    catalogue = catalogue_of(view.dataset.items)
-    out = {}
-    for r in records(rows[(rows["type"] == "ADJUSTMENT") & (rows["eaches"] < 0)]):
+def _poster(rows: pd.DataFrame, catalogue: frozenset[str]) -> str | None:
+    """The user of a lone unexplained write-off (None when ``rows`` are not one).
+
+    ``rows`` are one ticket's: adjustments of one item, exactly one of them a write-off
+    (any other adds stock back: the same correction put right), none recording a cause.
+    """
+    if (rows.empty or not (rows["type"] == "ADJUSTMENT").all() or rows["sku"].nunique() != 1
+            or int((rows["eaches"] < 0).sum()) != 1):
+        return None
+    for r in records(rows):
         reason = (cell_str(getattr(r, "reason_code", None)) or "").upper()
-        note = cell_str(getattr(r, "note", None))
-        if reason in UNEXPLAINED_REASONS and named_cause(note, catalogue) is None:
-            out[str(r.txn_id)] = cell_str(r.user_id) or "?"
-    return out
+        if reason not in UNEXPLAINED_REASONS or named_cause(
+                cell_str(getattr(r, "note", None)), catalogue) is not None:
+            return None
+    user = cell_str(rows.loc[rows["eaches"] < 0, "user_id"].iloc[0])
+    return user or "?"
 
 
 def fold_unexplained(tickets: list[Ticket], view: WarehouseView, *, min_occurrences: int,
@@ -76,13 +83,13 @@ def fold_unexplained(tickets: list[Ticket], view: WarehouseView, *, min_occurren
     Returns:
         The tickets in their order, each folded group's parent after the others.
     """
-    lone = [i for i, t in enumerate(tickets) if _lone_loss(t)]
-    if len(lone) < min_occurrences:
+    candidates = [i for i, t in enumerate(tickets) if _size_only_loss(t)]
+    if len(candidates) < min_occurrences:
         return tickets
-    users = _unexplained(view.txns([tickets[i].txn_ids[0] for i in lone]), view)
+    catalogue = catalogue_of(view.dataset.items)
     groups: dict[str, list[int]] = defaultdict(list)
-    for i in lone:
-        if (user := users.get(tickets[i].txn_ids[0])) is not None:
+    for i in candidates:
+        if (user := _poster(view.txns(tickets[i].txn_ids), catalogue)) is not None:
             groups[user].append(i)
     return fold_groups(tickets, groups, min_occurrences=min_occurrences, prefix=prefix,
                        parent=_parent)
@@ -94,7 +101,8 @@ def _parent(ticket_id: str, user: str, children: list[Ticket]) -> Ticket:
     value = round(sum(c.value_at_risk for c in children), 2)
     largest = sorted(children, key=lambda c: (-c.value_at_risk, c.ticket_id))[:EXAMPLES]
     facts = [(f"{n:,} write-offs posted by {user} without a recorded cause (no note naming "
-              f"one, no reason code), each alone in its incident", "policy"),
+              f"one, no reason code), each alone in its incident but for stock of the same "
+              f"item added back", "policy"),
              (f"they span {len(skus):,} SKUs and {len(days)} days"
               + (f" (first {days[0]}, last {days[-1]})" if days else ""), "scorer"),
              (f"money written off: {value:,.2f} at unit cost", "policy")]
