@@ -118,7 +118,8 @@ def claim_ref(posting: Posting, view: WarehouseView) -> tuple[str, str] | None:
         last = rec.iloc[-1]
         return str(last["ref"]), f"the last receipt of {posting.sku}, {last['txn_id']}"
     if posting.ref:
-        return posting.ref, f"the reference of {posting.txn_id} itself (no receipt in the log)"
+        return posting.ref, (f"the write-off's own reference; the log holds no receipt of "
+                             f"{posting.sku}")
     return None
 
 

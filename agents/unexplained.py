@@ -101,8 +101,8 @@ def _parent(ticket_id: str, user: str, children: list[Ticket]) -> Ticket:
     value = round(sum(c.value_at_risk for c in children), 2)
     largest = sorted(children, key=lambda c: (-c.value_at_risk, c.ticket_id))[:EXAMPLES]
     facts = [(f"{n:,} write-offs posted by {user} without a recorded cause (no note naming "
-              f"one, no reason code), each alone in its incident but for stock of the same "
-              f"item added back", "policy"),
+              f"one, reason code OTHER or none), each alone in its incident but for stock of the "
+              f"same item added back", "policy"),
              (f"they span {len(skus):,} SKUs and {len(days)} days"
               + (f" (first {days[0]}, last {days[-1]})" if days else ""), "scorer"),
              (f"money written off: {value:,.2f} at unit cost", "policy")]
