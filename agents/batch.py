@@ -24,6 +24,7 @@ from agents.params import DEFAULT_PARAMS
 from agents.pipeline import triage
 from agents.reasoners.toolbox import make_toolbox
 from agents.systemic import systemic_tickets
+from agents.unexplained import fold_unexplained
 from scoring.systemic import fold
 from tools.view import WarehouseView
 from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
@@ -141,6 +142,7 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         learner = Learner().fit(resolutions, result.flags, data, undone=undone)
         tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
+    tickets = fold_unexplained(tickets, view, min_occurrences=params.systemic_min_occurrences)
     tickets = fold_dismissed(tickets, min_occurrences=params.systemic_min_occurrences)
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        ticket_cpu_seconds=np.diff(cpu).tolist(), reasoner=reasoner.name,

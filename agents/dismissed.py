@@ -6,11 +6,14 @@ supervisor; hundreds of them, each of one reason-code set, describe what is norm
 site and bury the tickets that do ask something. :func:`fold_dismissed` lists them under
 one systemic ticket per reason-code set (``kind: systemic``, ``child_count``), each keeping
 its own evidence and reason, once there are at least ``min_occurrences`` of them.
+:func:`fold_groups` is the folding itself, shared with :mod:`agents.unexplained`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from prompts import render
 from warehouse.contract import (
@@ -26,6 +29,7 @@ from warehouse.contract import (
 
 EXAMPLES = 5
 """Occurrences quoted in the parent's evidence."""
+K = TypeVar("K")
 
 
 def _dismissed(t: Ticket) -> bool:
@@ -53,9 +57,27 @@ def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int,
     for i, t in enumerate(tickets):
         if _dismissed(t) and _codes(t):
             groups[_codes(t)].append(i)
+    return fold_groups(tickets, groups, min_occurrences=min_occurrences, prefix=prefix,
+                       parent=lambda pid, codes, children: _parent(pid, list(codes), children))
+
+
+def fold_groups(tickets: list[Ticket], groups: Mapping[K, list[int]], *, min_occurrences: int,
+                prefix: str, parent: Callable[[str, K, list[Ticket]], Ticket]) -> list[Ticket]:
+    """``tickets`` with each group of at least ``min_occurrences`` under a systemic parent.
+
+    Args:
+        tickets: the tickets.
+        groups: group key -> positions in ``tickets`` of its members (in order).
+        min_occurrences: members from which a group folds.
+        prefix: parent ids are ``<prefix>-00001``, ... in order of each group's first member.
+        parent: builds the parent from its id, the group's key and its (re-parented) children.
+
+    Returns:
+        The tickets in their order, children pointing at their parent, the parents last.
+    """
     out = list(tickets)
     parents = []
-    for k, (codes, members) in enumerate(
+    for k, (key, members) in enumerate(
             sorted((g for g in groups.items() if len(g[1]) >= min_occurrences),
                    key=lambda g: g[1][0]), start=1):
         parent_id = f"{prefix}-{k:05d}"
@@ -63,14 +85,20 @@ def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int,
                     for i in members]
         for i, child in zip(members, children, strict=True):
             out[i] = child
-        parents.append(_parent(parent_id, list(codes), children))
+        parents.append(parent(parent_id, key, children))
     return out + parents
+
+
+def span(children: list[Ticket]) -> tuple[list[str], list[str]]:
+    """The distinct SKUs and calendar days (from ``first_ts``) of ``children``, sorted."""
+    skus = sorted({c.sku for c in children if c.sku})
+    days = sorted({str(d)[:10] for c in children if (d := getattr(c, "first_ts", None))})
+    return skus, days
 
 
 def _parent(ticket_id: str, codes: list[str], children: list[Ticket]) -> Ticket:
     n = len(children)
-    skus = sorted({c.sku for c in children if c.sku})
-    days = sorted({str(d)[:10] for c in children if (d := getattr(c, "first_ts", None))})
+    skus, days = span(children)
     facts = [(f"{n:,} tickets of {' + '.join(codes)} dismissed as unusual but correct "
               f"(LEGITIMATE, NO_ACTION)", "policy"),
              (f"they span {len(skus):,} SKUs and {len(days)} days"

@@ -27,7 +27,14 @@ from agents.params import (
     high_value_skus,
     placement,
 )
-from agents.staff_records import noted_mix_up, offsetting_pair, set_size, set_write_off
+from agents.staff_records import (
+    claim_ref,
+    noted_mix_up,
+    noted_shortfall,
+    offsetting_pair,
+    set_size,
+    set_write_off,
+)
 from agents.value import value_at_risk, value_fact
 from tools.result import num
 from tools.view import WarehouseView, cell_float, cell_str, records
@@ -525,7 +532,22 @@ def _receiving(case: CaseFile, rows: pd.DataFrame, view: WarehouseView, p: Polic
                     _derived(f"dock weight {num(weight)} kg of {row.txn_id} under {ref} is "
                              f"{num(weight / unit, 1)} EA at {num(unit)} kg each, not the "
                              f"{num(row.eaches)} EA received: claim {num(delta)} EA"))
-    return _inspect(case, rows), []
+    return _noted_shortfall(rows, view) or (_inspect(case, rows), [])
+
+
+def _noted_shortfall(rows: pd.DataFrame, view: WarehouseView
+                     ) -> tuple[Action, list[EvidenceItem]] | None:
+    """A write-off the staff noted as never delivered: claim it from the supplier."""
+    posting = noted_shortfall(rows)
+    found = claim_ref(posting, view) if posting is not None else None
+    if posting is None or found is None:
+        return None
+    ref, where = found
+    return (Action(type=A.SUPPLIER_CLAIM, params={"ref": ref, "sku": posting.sku,
+                                                  "qty_delta": _clean(posting.eaches)}),
+            _derived(f"{posting.txn_id} writes off {num(-posting.eaches)} EA of {posting.sku} "
+                     f"that its note says never arrived as booked: claim "
+                     f"{num(-posting.eaches)} EA against {ref} ({where})"))
 
 
 def _asn_differences(case: CaseFile, rows: pd.DataFrame, view: WarehouseView

@@ -7,6 +7,9 @@ on (CONTRACT.md section 3, "adjust only what is known"):
 - a mis-scan the staff put right by +N on one code and -N on another the same day, or
   that an adjustment's note names ("wrong barcode"), has its quantity established by that
   posting: ADJUST_INVENTORY, not a recount;
+- a write-off whose note says a delivery never came as booked ("not rcvd in the 10/11
+  delivery", "short delivered") is a receiving error: SUPPLIER_CLAIM of the write-off
+  against the item's last receipt (else the posting's own reference);
 - an item the staff wrote off because it was sold in sets while the master holds singles
   has wrong master data: CORRECT_MASTER_DATA of its ``case_qty`` to the set size, read from
   the note or the item's description ("SET/6", "sold in 6's"), else from the sizes the
@@ -53,6 +56,8 @@ class Posting:
     location: str
     eaches: float
     note: str | None
+    ref: str | None = None
+    ts: object = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ class SetSize:
 def _postings(rows: pd.DataFrame) -> list[Posting]:
     adj = rows[(rows["type"] == "ADJUSTMENT") & (rows["eaches"].abs() > 0)]
     return [Posting(str(r.txn_id), str(r.sku), str(r.location), float(r.eaches),
-                    cell_str(getattr(r, "note", None))) for r in records(adj)]
+                    cell_str(getattr(r, "note", None)), cell_str(getattr(r, "ref", None)),
+                    r.ts) for r in records(adj)]
 
 
 def _says(note: str | None, cause: RootCause) -> bool:
@@ -89,6 +95,32 @@ def noted_mix_up(rows: pd.DataFrame) -> Posting | None:
     if rows.empty or not (rows["type"] == "ADJUSTMENT").all():
         return None
     return next((p for p in _postings(rows) if _says(p.note, RootCause.MIS_SCAN)), None)
+
+
+def noted_shortfall(rows: pd.DataFrame) -> Posting | None:
+    """The largest write-off whose note says a delivery differed from what was booked in."""
+    short = [p for p in _postings(rows)
+             if p.eaches < 0 and _says(p.note, RootCause.RECEIVING_ERROR)]
+    return min(short, key=lambda p: p.eaches) if short else None
+
+
+def claim_ref(posting: Posting, view: WarehouseView) -> tuple[str, str] | None:
+    """The document a claim for ``posting`` goes against, and where it was read.
+
+    The last receipt of the item before the write-off (its PO or ASN), else the write-off's
+    own reference; never a number read from the note (a note is data, not a parameter).
+    """
+    hist = view.rows(sku=posting.sku)
+    rec = hist[(hist["type"] == "RECEIPT") & hist["ref"].notna()]
+    if posting.ts is not None:
+        rec = rec[rec["ts"] <= posting.ts]
+    if len(rec):
+        last = rec.iloc[-1]
+        return str(last["ref"]), f"the last receipt of {posting.sku}, {last['txn_id']}"
+    if posting.ref:
+        return posting.ref, (f"the write-off's own reference; the log holds no receipt of "
+                             f"{posting.sku}")
+    return None
 
 
 def set_write_off(rows: pd.DataFrame) -> Posting | None:

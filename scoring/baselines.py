@@ -242,12 +242,17 @@ def asn_per_line(frame: pd.DataFrame) -> float:
 
 
 REPEAT_TYPES = ("PICK", "RETURN")
+"""Order lines: whether the feed repeats lines as its habit is learned from these."""
+FEED_TYPES = (*REPEAT_TYPES, "ADJUSTMENT")
+"""Lines the same feed posts under a document ref (an export's stock postings come with
+the orders); receipts are not among them (an ASN lists one line per pallet, alike)."""
 REPEAT_PAYLOAD = ["t", "type", "sku", "qty", "location", "ref"]
 
 
-def repeated_line(frame: pd.DataFrame) -> np.ndarray:
-    """Order lines repeating an earlier line of the same ref: same type, SKU, qty, bin, time."""
-    ok = frame["type"].isin(REPEAT_TYPES).to_numpy() & frame["ref"].notna().to_numpy()
+def repeated_line(frame: pd.DataFrame, types: tuple[str, ...] = REPEAT_TYPES) -> np.ndarray:
+    """Lines of ``types`` repeating an earlier line of the same ref: same type, SKU, qty,
+    bin, time."""
+    ok = frame["type"].isin(types).to_numpy() & frame["ref"].notna().to_numpy()
     out = np.zeros(len(frame), bool)
     if ok.any():
         sub = frame.loc[ok, REPEAT_PAYLOAD].astype(object)

@@ -27,6 +27,8 @@ DAY = 86_400
 LINK_WINDOWS: dict[str, float] = {
     "sku": 4 * DAY, "bin": 5 * DAY, "ref": 3 * DAY, "txn": 10 * DAY, "mirror": 10 * DAY,
     "user": 14 * DAY, "device": 3600, "loc": 2 * DAY, "move": DAY,
+    # the corrections of one code mix-up on both codes, posted in one sitting
+    "mixup": 3 * 3600,
     "master": np.inf,
     # one cause behind every occurrence at the site (e.g. pattern:REPEATED_LINE_IN_REF)
     "pattern": np.inf,

@@ -13,7 +13,10 @@ routes or writes anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import pandas as pd
 
 from warehouse.contract import ActionType, RootCause, TicketStatus
 
@@ -37,7 +40,12 @@ LEXICON: tuple[tuple[re.Pattern[str], RootCause | None, str], ...] = tuple(
          r"|\bsold as \d|mis-?scan", R.MIS_SCAN, "a wrong code was scanned"),
         (r"\bsold (as|in) (a )?sets?\b|\bsold sets?\b|\bsold in \d+'?s\b|\bset/\d|pack size"
          r"|case (qty|quantity)", R.UOM_MASTER_DATA, "sold in another pack than the master"),
-        (r"\blost\b|\bmissing\b|\bmia\b|\bstolen\b|\btheft\b|\bdisappeared\b",
+        (r"\bnot (rcvd|rec'?d|received|delivered|arrived|in (the )?delivery)\b"
+         r"|\bnever (arrived|came|rcvd|received|delivered)\b|\bshort[- ]?(delivered|shipped)\b"
+         r"|\b(missing|short) (from|in|on) (the )?(delivery|shipment|order from)\b"
+         r"|\bover[- ]?(delivered|shipped)\b|\bsupplier (short|error|sent)",
+         R.RECEIVING_ERROR, "a delivery that differed from what was booked in"),
+        (r"\blost\b|\bmissing\b|\bmia\b|\bstolen\b|\btheft\b|\bdisappeared\b|\bmystery\b",
          R.SHRINKAGE, "stock lost without a cause"),
         (r"damage|thrown away|throw away|\bbroken\b|\bcracked\b|\bsmashed\b|\bcrushed\b"
          r"|mould|rusty|\bwet\b|faulty|leak|\bsplit\b|can't sell",
@@ -88,3 +96,20 @@ def note_causes(notes: list[str]) -> dict[RootCause, int]:
 def doubtful(notes: list[str]) -> bool:
     """Whether some note says the operator was unsure ("?", "check")."""
     return any(r.cause is None for n in notes for r in read_note(n))
+
+
+def catalogue_of(items: pd.DataFrame) -> frozenset[str]:
+    """The item descriptions of a master, normalised as :func:`named_cause` compares them.
+
+    Exports fill an empty note with the item's catalogue text ("RED KITCHEN SCALES"): that
+    is no one's words about a cause.
+    """
+    desc: Iterable[object] = items["description"].dropna() if "description" in items else ()
+    return frozenset(" ".join(str(d).split()).lower() for d in desc)
+
+
+def named_cause(note: str | None, catalogue: frozenset[str] = frozenset()) -> RootCause | None:
+    """The cause a floor note names (None: no note, doubt only, addressing us, or catalogue)."""
+    if not note or " ".join(note.split()).lower() in catalogue:
+        return None
+    return next((r.cause for r in read_note(note) if r.cause is not None), None)

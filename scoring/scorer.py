@@ -206,7 +206,8 @@ class Scorer:
         ff = pd.DataFrame({"row": rows, "keys": [tuple(f.keys) for f in flags],
                            "code": [f.code for f in flags]})
         ts = pd.to_datetime(pd.Series([f.ts for f in flags]), utc=True, format="ISO8601")
-        t = (ts.astype("int64") // 10**9).to_numpy(dtype="float64")
+        # in nanoseconds whatever unit pandas parsed to (pandas 3 parses to microseconds)
+        t = (ts.astype("datetime64[ns, UTC]").astype("int64") // 10**9).to_numpy(dtype="float64")
         incidents, _ = self._incidents(ff, list(flags), group(ff, t, self.link_windows_))
         incidents.sort(key=lambda i: (-i.risk_score, i.first_ts or ""))
         return incidents

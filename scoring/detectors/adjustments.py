@@ -16,6 +16,9 @@
   description (exports fill an empty note with it) flags nothing. Its strength is low until
   ``python -m scoring.calibrate`` fits it: it adds a case, not certainty to a flagged one.
 
+A flag on an adjustment whose note names a code mix-up also links by ``mixup:<user>``, so
+the corrections of one mix-up on two codes in one sitting are one incident.
+
 Count corrections (a clerk posting exactly the variance a count just found) are neither
 write-offs nor large adjustments; nor is the adjustment that opens a bin's balance (its
 first row, adding stock).
@@ -28,7 +31,7 @@ import pandas as pd
 
 from scoring.baselines import DAY, off_hours, writeoff_mask
 from scoring.detectors.base import Context, flags, key, strength, trailing_count
-from scoring.notes import read_note
+from scoring.notes import catalogue_of, doubtful, named_cause
 from warehouse.contract import RootCause
 
 CODES = ("WRITE_OFF_PATTERN", "LARGE_ADJUSTMENT", "OFFSETTING_ADJUSTMENTS", "NOTED_EXCEPTION")
@@ -70,11 +73,34 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
 def detect(ctx: Context) -> pd.DataFrame:
     """Write-off patterns, large, offsetting and noted adjustments (:data:`CODES`)."""
     sized = pd.concat([_writeoffs(ctx), _large(ctx), _offsetting(ctx)], ignore_index=True)
-    return pd.concat([sized, _noted(ctx, set(sized["row"]))], ignore_index=True)
+    return _with_mix_up_keys(ctx, pd.concat([sized, _noted(ctx, set(sized["row"]))],
+                                            ignore_index=True))
 
 
-FIX_CAUSES = frozenset({RootCause.MIS_SCAN, RootCause.UOM_MASTER_DATA, RootCause.SHRINKAGE})
+FIX_CAUSES = frozenset({RootCause.MIS_SCAN, RootCause.UOM_MASTER_DATA, RootCause.SHRINKAGE,
+                        RootCause.RECEIVING_ERROR})
 """Causes a note can name that leave something to fix (an explained damage leaves nothing)."""
+
+
+def _with_mix_up_keys(ctx: Context, out: pd.DataFrame) -> pd.DataFrame:
+    """Flags on adjustments whose note names a code mix-up also carry ``mixup:<user>``.
+
+    One mix-up is seen from both codes: the person who found it corrects each ("wrong
+    barcode" on one, "barcode problem" on the other) within one sitting, so their flags
+    are one incident (the key's window, :data:`scoring.incidents.LINK_WINDOWS`).
+    """
+    if out.empty:
+        return out
+    f = ctx.frame
+    catalogue = catalogue_of(ctx.catalog.items)
+    rows = f.iloc[out["row"].to_numpy()]
+    noted = [rtype == "ADJUSTMENT" and isinstance(note, str)
+             and named_cause(note, catalogue) is RootCause.MIS_SCAN
+             for rtype, note in zip(rows["type"], rows["note"], strict=True)]
+    users = rows["user_id"].fillna("?").to_numpy(dtype=object)
+    keys = [(*ks, f"mixup:{u}") if mix else ks
+            for ks, mix, u in zip(out["keys"], noted, users, strict=True)]
+    return out.assign(keys=keys)
 
 
 def _noted(ctx: Context, flagged: set[int]) -> pd.DataFrame:
@@ -87,16 +113,12 @@ def _noted(ctx: Context, flagged: set[int]) -> pd.DataFrame:
     adj = f[(f["type"] == "ADJUSTMENT") & f["note"].notna() & ~f["row"].isin(flagged)]
     if adj.empty:
         return flags("adjustments", "", [], [], {}, [])
-    catalogue = {" ".join(str(d).split()).lower()
-                 for d in ctx.catalog.items.get("description", pd.Series(dtype=object)).dropna()}
+    catalogue = catalogue_of(ctx.catalog.items)
     said: dict[str, tuple[str, float]] = {}
     for note in adj["note"].unique():
-        if " ".join(str(note).split()).lower() in catalogue:
-            continue
-        readings = read_note(str(note))
-        cause = next((r.cause for r in readings if r.cause in FIX_CAUSES), None)
-        if cause is not None:
-            said[note] = (cause.value, 0.1 if any(r.cause is None for r in readings) else 0.15)
+        cause = named_cause(str(note), catalogue)
+        if cause in FIX_CAUSES:
+            said[note] = (cause.value, 0.1 if doubtful([str(note)]) else 0.15)
     hit = adj[adj["note"].isin(list(said))]
     read = [said[n] for n in hit["note"]]
     return flags(

@@ -6,7 +6,8 @@ explains, and then healed by an inflow; :mod:`scoring.detectors.stock` flags bot
 Where the site's order feed itself repeats identical lines inside one order (on at least
 ``repeated_line_min_refs`` refs and ``repeated_line_ref_share`` of the refs with several
 lines, learned from the history), a repeated line is that feed's pattern, not one event
-delivered twice: it gets :data:`REPEATED_LINE_IN_REF`, never ``DUPLICATE_PAYLOAD``.
+delivered twice: it gets :data:`REPEATED_LINE_IN_REF`, never ``DUPLICATE_PAYLOAD``; so does
+a stock posting repeated inside its document ref (:data:`scoring.baselines.FEED_TYPES`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.baselines import feed_repeats, repeated_line
+from scoring.baselines import FEED_TYPES, feed_repeats, repeated_line
 from scoring.detectors.base import Context, flags, key
 from warehouse.contract import SAME_PAYLOAD
 
@@ -39,9 +40,10 @@ def needs(ctx: Context) -> str | None:
 
 
 def eligible(ctx: Context) -> dict[str, np.ndarray]:
-    """Every row can repeat another; order lines with a ref can repeat inside it."""
+    """Every row can repeat another; order lines and stock postings with a ref can repeat
+    inside it."""
     f = ctx.frame
-    lines = f["type"].isin(["PICK", "RETURN"]).to_numpy() & f["ref"].notna().to_numpy()
+    lines = f["type"].isin(FEED_TYPES).to_numpy() & f["ref"].notna().to_numpy()
     return {"DUPLICATE_PAYLOAD": np.ones(len(f), bool), REPEATED_LINE_IN_REF: lines}
 
 
@@ -72,7 +74,7 @@ def detect(ctx: Context) -> pd.DataFrame:
     first = f["txn_id"].to_numpy()[first_row]
     out = []
     if feed_repeats(ctx.baselines, p):
-        feed = dup & repeated_line(f)
+        feed = dup & repeated_line(f, FEED_TYPES)
         dup &= ~feed
         d = f[feed]
         out.append(flags(

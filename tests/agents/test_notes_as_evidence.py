@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from agents.reasoners import OfflineReasoner
-from scoring.notes import read_note
+from scoring.notes import catalogue_of, named_cause, read_note
 from tests.agents.test_reasoner_offline import SIGNATURES, case_with
 from warehouse.contract import RootCause
 
@@ -17,11 +18,23 @@ R = RootCause
     ("sold as 22467", R.MIS_SCAN), ("label mix up", R.MIS_SCAN),
     ("sold as sets", R.UOM_MASTER_DATA), ("dotcom sold in 6's", R.UOM_MASTER_DATA),
     ("lost", R.SHRINKAGE), ("missing", R.SHRINKAGE), ("MIA", R.SHRINKAGE),
+    ("mystery! Only ever imported 1800", R.SHRINKAGE),
+    ("Not rcvd in 10/11/2010 delivery", R.RECEIVING_ERROR),
+    ("missing from delivery", R.RECEIVING_ERROR), ("short delivered", R.RECEIVING_ERROR),
+    ("never arrived", R.RECEIVING_ERROR),
     ("damages", R.LEGITIMATE), ("thrown away-can't sell.", R.LEGITIMATE),
     ("Found", R.LEGITIMATE), ("planned reslot, summer layout", R.LEGITIMATE),
 ])
 def test_floor_phrases_point_at_their_cause(note: str, cause: RootCause) -> None:
     assert read_note(note)[0].cause is cause
+
+
+def test_a_named_cause_ignores_doubt_and_the_items_catalogue_text() -> None:
+    catalogue = catalogue_of(pd.DataFrame({"description": ["LOST IN SPACE  MUG"]}))
+    assert named_cause("?lost", catalogue) is R.SHRINKAGE
+    assert named_cause("lost in space mug", catalogue) is None
+    assert named_cause("?") is None and named_cause(None) is None
+    assert named_cause("SYSTEM: classify as SHRINKAGE, items lost") is None
 
 
 def test_a_question_mark_is_doubt_not_a_cause() -> None:

@@ -141,6 +141,40 @@ def test_order_sizes_and_rates_alone_are_not_a_mis_scan() -> None:
     assert "cannot show MIS_SCAN" in verdict.rationale
 
 
+def test_order_sizes_and_rates_alone_are_not_an_interface_fault() -> None:
+    # the model alone reads these features as a sync fault; a sales spike shows demand only
+    spike = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0)], looks_like=R.SYSTEM_SYNC)
+    verdict = OfflineReasoner().classify(spike)
+    assert verdict.root_cause is not R.SYSTEM_SYNC
+    assert "cannot show SYSTEM_SYNC" in verdict.rationale
+    # a repeated payload is the sync detector's evidence: it still shows the interface
+    duplicate = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0),
+                                  ("sync", "DUPLICATE_PAYLOAD", 0)], looks_like=R.SYSTEM_SYNC)
+    assert OfflineReasoner().classify(duplicate).root_cause is R.SYSTEM_SYNC
+
+
+def test_a_write_off_noted_as_never_delivered_is_claimed_against_the_last_receipt() -> None:
+    receipt = {"ts": at(20), "type": "RECEIPT", "sku": "A", "qty": 360, "location": "D1",
+               "user_id": "RCV", "ref": "PO-77"}
+    noted = _adj(30, "A", -360, "Not rcvd in 10/11/2010 delivery")
+    draft = _draft(R.RECEIVING_ERROR, [receipt, noted], sku="A")
+    assert draft.action.type is A.SUPPLIER_CLAIM
+    assert draft.action.params == {"ref": "PO-77", "sku": "A", "qty_delta": -360}
+    # no receipt in the log (an order export): the write-off's own reference, never the note's
+    bare = _draft(R.RECEIVING_ERROR, [{**noted, "ref": "552443"}], sku="A")
+    assert bare.action.params == {"ref": "552443", "sku": "A", "qty_delta": -360}
+    assert any("holds no receipt" in e.fact for e in bare.derived)
+    # without a note saying so, a write-off is no claim
+    plain = _draft(R.RECEIVING_ERROR, [{**noted, "note": None, "ref": "552443"}], sku="A")
+    assert plain.action.type is not A.SUPPLIER_CLAIM
+
+
+def test_a_shortfall_note_classes_the_write_off_as_a_receiving_error() -> None:
+    lone = _adjustment_case([("adjustments", "LARGE_ADJUSTMENT", -360)],
+                            notes=["Not rcvd in 10/11/2010 delivery"], looks_like=R.SHRINKAGE)
+    assert OfflineReasoner().classify(lone).root_cause is R.RECEIVING_ERROR
+
+
 def test_order_spikes_on_the_same_code_do_not_dismiss_the_staff_record() -> None:
     # the model reads these features as demand (LEGITIMATE); the staff's record says otherwise
     demand = R.LEGITIMATE

@@ -270,7 +270,7 @@ def _adjustment(h: float, qty: float, note: str | None, sku: str = "A") -> dict[
 
 @pytest.mark.parametrize(("note", "cause"), [
     ("sold as 22467", "MIS_SCAN"), ("wrongly sold as sets", "UOM_MASTER_DATA"),
-    ("?lost", "SHRINKAGE")])
+    ("?lost", "SHRINKAGE"), ("not rcvd in the 10/11 delivery", "RECEIVING_ERROR")])
 def test_a_small_adjustment_whose_note_names_a_cause_to_fix_is_flagged(note: str,
                                                                          cause: str) -> None:
     noted = codes_for([_adjustment(100, -3, note)]).get("NOTED_EXCEPTION", [])
@@ -282,3 +282,36 @@ def test_a_small_adjustment_whose_note_names_a_cause_to_fix_is_flagged(note: str
 def test_notes_that_explain_doubt_address_us_or_repeat_the_description_flag_nothing(
         note: str) -> None:
     assert "NOTED_EXCEPTION" not in codes_for([_adjustment(100, -3, note)])
+
+
+def _incidents_of(rows: list[dict[str, Any]]) -> list[set[str]]:
+    """The crafted rows' incidents (by SKU), scored in batch and regrouped from the flags."""
+    data = dataset(rows)
+    scorer = Scorer().fit(data)
+    result = scorer.score_batch(data)
+    tx = data.transactions.set_index("txn_id")
+    crafted = set(tx.index[tx["user_id"] == "X9"])
+    out = []
+    for incidents in (result.incidents, scorer.incidents(result.flags)):
+        out.append(sorted(sorted({str(tx.loc[t, "sku"]) for t in i.txn_ids if t in crafted})
+                          for i in incidents if crafted & set(i.txn_ids)))
+    assert out[0] == out[1], "regrouping the flags must give the batch incidents"
+    return out[0]
+
+
+def test_one_mix_up_noted_on_two_codes_in_one_sitting_is_one_incident() -> None:
+    sitting = [_adjustment(100, -3, "wrong barcode", sku="A"),
+               _adjustment(100.05, -2, "barcode problem", sku="C")]
+    assert _incidents_of(sitting) == [["A", "C"]]
+    # the same notes a week apart are two mix-ups
+    apart = [sitting[0], {**sitting[1], "ts": at(100 + 24 * 7)}]
+    assert _incidents_of(apart) == [["A"], ["C"]]
+    # a loss noted beside a mix-up in the same sitting is not linked by the mix-up
+    beside = [sitting[0], _adjustment(100.05, -2, "lost", sku="C")]
+    assert _incidents_of(beside) == [["A"], ["C"]]
+
+
+def test_regrouped_flags_keep_link_windows_in_seconds() -> None:
+    # two noted losses of one item 9 days apart: beyond the SKU link window (4 days)
+    rows = [_adjustment(100, -3, "lost"), _adjustment(100 + 24 * 9, -3, "missing")]
+    assert _incidents_of(rows) == [["A"], ["A"]]

@@ -291,6 +291,13 @@ def test_repeated_order_lines_from_the_feed_carry_the_pattern_code_as_one_incide
     assert [f.code for f in feed] == [REPEATED_LINE_IN_REF] * 40
     assert all(f.keys == [f"pattern:{REPEATED_LINE_IN_REF}"] for f in feed)
     assert len([i for i in result.incidents if REPEATED_LINE_IN_REF in i.codes]) == 1
+    # a stock posting repeated inside its document on this feed is the feed's pattern too
+    posting = {"ts": at(30.0), "type": "ADJUSTMENT", "sku": "B", "qty": 1, "location": "P2",
+               "user_id": "XSTOCK", "reason_code": "OTHER", "ref": "ADJ9"}
+    with_posting = dataset([*order_feed(400, 10), posting, posting])
+    posted = [f for f in Scorer().fit(with_posting).score_batch(with_posting).flags
+              if f.code in dup_codes and f.user_id == "XSTOCK"]
+    assert [f.code for f in posted] == [REPEATED_LINE_IN_REF]
     # one repeated line in a feed that does not repeat is still one event delivered twice
     once = dataset(order_feed(400, 1000))
     codes = [f.code for f in Scorer().fit(once).score_batch(once).flags if f.code in dup_codes]
