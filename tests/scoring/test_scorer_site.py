@@ -183,6 +183,16 @@ def test_a_receipt_and_its_putaway_weighed_off_alike_are_one_weighing() -> None:
     assert {f.numbers["rows"] for f in fired["WEIGHT_RATIO_CONSTANT"]} == {2}
 
 
+def test_blind_count_in_a_bin_the_log_never_stocked_reads_against_an_empty_bin() -> None:
+    # C lives at P3; a blind count finds 24 of it at P2, where no row ever put it
+    count = {"ts": at(30.0), "type": "CYCLE_COUNT", "sku": "C", "qty": 24, "location": "P2",
+             "user_id": "X4"}
+    fired = flags_on_extra(dataset([count]))["COUNT_VARIANCE"]
+    assert [(f.numbers["expected"], f.numbers["variance"]) for f in fired] == [(0.0, 24.0)]
+    # a SKU the log never held anywhere says nothing about that bin
+    assert not flags_on_extra(dataset([dict(count, sku="Z")]))
+
+
 def test_a_location_overloaded_again_and_again_is_how_the_site_uses_it() -> None:
     heavy = [dict(transfer(30.0 + 24 * k, "B", "R1", qty=100), weight_kg=110.0)
              for k in range(4)]  # R1 holds at most 100 kg
