@@ -165,3 +165,17 @@ def closing_balances(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"balance": last, "neg_since": since.reindex(last.index)})
     out.loc[out["balance"] >= 0, "neg_since"] = np.nan
     return out
+
+
+OUTBOUND_TYPES = ("PICK", "MOVE", "PUTAWAY")
+
+
+def unknown_stock_share(frame: pd.DataFrame) -> float:
+    """Share of outbound rows that take from bins with no recorded stock (0 with none).
+
+    Small when the log starts from known balances (opening stock, then every movement);
+    large for an export that starts mid-stream, whose balances mean little.
+    """
+    out = frame["type"].isin(OUTBOUND_TYPES).to_numpy()
+    unknown = out & ~frame["pair_known"].to_numpy() & (frame["bal_before"].to_numpy() <= 0)
+    return float(unknown.sum() / out.sum()) if out.any() else 0.0

@@ -13,6 +13,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from scoring.balances import unknown_stock_share
+
 DAY = 86_400
 MAD_SCALE = 1.4826
 
@@ -51,6 +53,9 @@ class Baselines:
         repeated_line_refs: refs inside which one identical line repeats (same type,
             SKU, quantity, location and time under another id).
         repeated_line_share: those refs as a share of the refs with several lines.
+        unknown_stock: share of the history's outbound rows that take from bins with no
+            recorded stock (:func:`scoring.balances.unknown_stock_share`; NaN when the
+            history frame carries no balances).
         days: length of the history in days.
         end_t: last history timestamp (epoch seconds).
     """
@@ -76,6 +81,7 @@ class Baselines:
     asn_per_line: float = np.nan
     repeated_line_refs: int = 0
     repeated_line_share: float = 0.0
+    unknown_stock: float = np.nan
     days: float = 1.0
     end_t: int = 0
 
@@ -96,6 +102,8 @@ def fit_baselines(frame: pd.DataFrame, params: Any = None) -> Baselines:
         return b
     t = frame["t"].to_numpy()
     b.end_t = int(t.max())
+    if "pair_known" in frame:
+        b.unknown_stock = unknown_stock_share(frame)
     b.days = max(1.0, (t.max() - t.min()) / DAY)
     ok = frame["eaches"].notna() & (frame["type"] != "CYCLE_COUNT")
     le = np.log1p(frame.loc[ok, "eaches"].abs())

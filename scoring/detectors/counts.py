@@ -7,6 +7,9 @@ A variance is *explained* when the surrounding log settles it: a recount of the 
 soon after finds the system right (a counting slip), or an adjustment of exactly the
 variance follows (a clerk's correction). Explained variances stay quiet unless they are far
 beyond the tolerance, which is predicted from the SKU's velocity and value.
+
+A blind count is read against the running balance; in a bin the log never stocked, at a site
+whose log starts from known stock, against an empty bin.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ HOUR = 3600
 
 
 def needs(ctx: Context) -> str | None:
-    """Counts need the system quantity shown at count time (expected_qty)."""
-    f = ctx.frame
+    """Counts need the system quantity shown at count time (expected_qty) or known."""
+    f = _with_expected(ctx)
     counts = f["type"] == "CYCLE_COUNT"
     if not counts.any():
         return "no cycle counts in the log"
@@ -51,9 +54,24 @@ def _follow_up(f: pd.DataFrame, counts: pd.DataFrame,
     return recount_ok, corrected
 
 
+def _with_expected(ctx: Context) -> pd.DataFrame:
+    """The frame, a blind count in a bin no row stocked reading against an empty bin.
+
+    Where the history starts from known stock (``unknown_stock_share``), a SKU the log
+    holds elsewhere has none in a bin it was never put in: a blind count that finds it
+    there is a variance of everything it counted (goods put into the wrong bin).
+    """
+    f = ctx.frame
+    if not ctx.baselines.unknown_stock <= ctx.params["unknown_stock_share"]:
+        return f
+    unseen = ((f["type"] == "CYCLE_COUNT") & f["exp_eaches"].isna() & ~f["pair_known"]
+              & f["sku_known"])
+    return f.assign(exp_eaches=f["exp_eaches"].mask(unseen, 0.0)) if unseen.any() else f
+
+
 def eligible(ctx: Context) -> dict[str, np.ndarray]:
     """Every count rule considers the counts that show the system quantity."""
-    f = ctx.frame
+    f = _with_expected(ctx)
     counts = ((f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna())
     rows = counts.to_numpy()
     codes = ("COUNT_VARIANCE", "PACK_MULTIPLE", "SAME_SIGN_VARIANCES", "MIRRORED_VARIANCE")
@@ -62,7 +80,7 @@ def eligible(ctx: Context) -> dict[str, np.ndarray]:
 
 def detect(ctx: Context) -> pd.DataFrame:
     """``COUNT_VARIANCE``, ``PACK_MULTIPLE``, ``SAME_SIGN_VARIANCES``, ``MIRRORED_VARIANCE``."""
-    f = ctx.frame
+    f = _with_expected(ctx)
     p = ctx.params
     counts = f[(f["type"] == "CYCLE_COUNT") & f["eaches"].notna() & f["exp_eaches"].notna()].copy()
     counts["var"] = counts["eaches"] - counts["exp_eaches"]

@@ -6,8 +6,12 @@ The rules apply to storage (PICK, RESERVE, BULK, CAGE), never to stock in passag
 STAGING, RETURNS, QUARANTINE, contract section 1): a receipt of a high-value item at the
 dock, or an escorted move of cage stock to outbound staging, is normal. A site with no cage
 has no cage rule. A face counts as the item's own when it is the master home or the item
-has been picked from it before. A location loaded over its limit more than a couple of
-times in the log is how the site uses it (or its limit is wrong), not a slip. Stock is
+has been picked from it before. The load rule weighs what the place holds after the row
+(the SKU's balance there, at the weight per each the row's scale read), so the last of
+several pallets of one ASN that together overload a place is caught though each weighs
+under the limit. A location loaded over its limit by more than a couple of loads (the
+rows of one document count as one) is how the site uses it (or its limit is wrong), not a
+slip. Stock is
 *placed* by a putaway or move into storage, or by a receipt posted straight at a storage
 location (sites that receive direct to storage write no putaway row): the cage,
 load-limit and home-face rules read both.
@@ -121,9 +125,15 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     )
     measured = f["weight_kg"].to_numpy()
-    est = pl["after"].to_numpy() * f["unit_weight"].to_numpy()
+    after = pl["after"].to_numpy()
+    est = after * f["unit_weight"].to_numpy()
     limit = pl["max_w"].to_numpy()
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # what the place holds after the row, at the weight per each this row's scale read:
+        # one pallet of several to one place weighs under the limit, the place over it
+        held = np.where(after > f["eaches"].to_numpy(), after * measured / f["eaches"].to_numpy(),
+                        measured)
+        measured = np.fmax(measured, held)
         over_m = storage & (measured > limit)
         over_e = (
             storage & (est > limit * p["overweight_estimate_margin"])
@@ -131,8 +141,11 @@ def detect(ctx: Context) -> pd.DataFrame:
             else np.zeros(len(f), bool)
         )
     over = over_m | over_e
-    # a place overloaded again and again describes the site, not a handling
-    times = pd.Series(place[over]).value_counts()
+    # a place overloaded again and again describes the site, not a handling; the pallets of
+    # one document (an ASN's putaways) that take it over the limit are one load
+    load_of = np.where(f["ref"].notna().to_numpy(), f["ref"].to_numpy(dtype=object),
+                       np.arange(len(f)).astype(str))
+    times = pd.Series(load_of[over]).groupby(place[over]).nunique()
     over &= pd.Series(place).map(times).fillna(0).to_numpy() <= p["overweight_place_max"]
     load = np.where(over_m, measured, est)
     d = f[over]

@@ -15,19 +15,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scoring.balances import OUTBOUND_TYPES, unknown_stock_share
 from scoring.detectors.base import Context, flags, key, strength
 
-OUT_TYPES = ("PICK", "MOVE", "PUTAWAY")
+OUT_TYPES = OUTBOUND_TYPES
 
 
 def needs(ctx: Context) -> str | None:
     """Balances mean something only when the log starts from known stock."""
     f = ctx.frame
-    out = f["type"].isin(OUT_TYPES).to_numpy()
-    if out.sum() == 0:
+    if not f["type"].isin(OUT_TYPES).any():
         return "no outbound movements"
-    unknown = out & ~f["pair_known"].to_numpy() & (f["bal_before"].to_numpy() <= 0)
-    share = unknown.sum() / out.sum()
+    share = unknown_stock_share(f)
     if share > ctx.params["unknown_stock_share"]:
         return (f"log does not start from known balances ({share:.0%} of outbound rows take "
                 "from bins with no recorded stock)")

@@ -1,6 +1,8 @@
 """Measured weight against the item master, and which look-alike fits it better.
 
-Ratios that stay constant across rows point at the master data, not at a handling slip.
+Ratios that stay constant across rows point at the master data, not at a handling slip; the
+rows counted are separate weighings (a putaway re-weighing the goods of an off-weight
+receipt of its document is the same weighing again).
 
 A dock-scale misread is explained when the same goods are re-weighed plausibly soon after
 (the putaways off that dock carry weights that fit, and none that does not: on a site with
@@ -88,7 +90,7 @@ def detect(ctx: Context) -> pd.DataFrame:
     # the ratio repeats across rows of one SKU: the master is wrong
     lrb = np.log(bad["ratio"])
     med = lrb.groupby(bad["sku"]).transform("median")
-    n = bad.groupby("sku")["row"].transform("size")
+    n = (~_reweighs(bad)).groupby(bad["sku"]).transform("sum")
     steady = (
         (np.abs(lrb - med) < np.log(p["weight_steady_ratio"])) & (n >= p["weight_steady_min_rows"])
     ).to_numpy()
@@ -139,6 +141,18 @@ def detect(ctx: Context) -> pd.DataFrame:
             )
         )
     return pd.concat(out, ignore_index=True)
+
+
+def _reweighs(bad: pd.DataFrame) -> pd.Series:
+    """Off-weight putaways and moves of goods an off-weight receipt of their document weighed.
+
+    A receipt and the putaway of its goods are one set of goods weighed twice: a keying slip
+    on one ASN line is off at the dock and again at the putaway, which is not a ratio that
+    repeats across handlings.
+    """
+    pair = bad["sku"].astype(str) + "@" + bad["ref"].astype(str)
+    received = set(pair[(bad["type"] == "RECEIPT") & bad["ref"].notna()])
+    return bad["type"].isin(["PUTAWAY", "MOVE"]) & bad["ref"].notna() & pair.isin(received)
 
 
 def _best_lookalike(

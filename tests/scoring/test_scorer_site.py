@@ -159,6 +159,40 @@ def test_receipt_posted_straight_at_storage_is_a_placement_the_location_rules_re
     assert not flags_on_extra(dataset([dict(direct, location="D1")]))  # at the dock
 
 
+def test_pallets_of_one_asn_that_together_overload_a_place_are_one_overload() -> None:
+    # five pallets of B, 35 kg each, to R1 (at most 100 kg): each under the limit, the place
+    # over it from the third on
+    pallets = [dict(transfer(30.0 + 0.2 * k, "B", "R1", qty=33), weight_kg=35.0, ref="ASN9")
+               for k in range(5)]
+    fired = flags_on_extra(dataset(pallets))["OVER_WEIGHT_LIMIT"]
+    assert [f.numbers["load_kg"] for f in fired] == [105.0, 140.0, 175.0]
+    # the same pallets under five documents are three loads over R1: how the site uses it
+    apart = [dict(p, ref=f"ASN{k}") for k, p in enumerate(pallets)]
+    assert "OVER_WEIGHT_LIMIT" not in flags_on_extra(dataset(apart))
+
+
+def test_a_receipt_and_its_putaway_weighed_off_alike_are_one_weighing() -> None:
+    # one ASN line of B keyed 60 where 6 came: off by x0.1 at the dock and again at putaway
+    def line(h: float, ref: str) -> list[dict[str, Any]]:
+        return [dict(receipt(h, 60, 60, ref, sku="B"), weight_kg=6.4),
+                dict(transfer(h + 0.5, "B", "P2", qty=60), weight_kg=6.4, ref=ref)]
+
+    assert "WEIGHT_RATIO_CONSTANT" not in flags_on_extra(dataset(line(30.0, "ASN5")))
+    # two pallets weighed apart, both x0.1: that ratio repeats, the master is wrong
+    fired = flags_on_extra(dataset([*line(30.0, "ASN5"), *line(30.1, "ASN5")]))
+    assert {f.numbers["rows"] for f in fired["WEIGHT_RATIO_CONSTANT"]} == {2}
+
+
+def test_blind_count_in_a_bin_the_log_never_stocked_reads_against_an_empty_bin() -> None:
+    # C lives at P3; a blind count finds 24 of it at P2, where no row ever put it
+    count = {"ts": at(30.0), "type": "CYCLE_COUNT", "sku": "C", "qty": 24, "location": "P2",
+             "user_id": "X4"}
+    fired = flags_on_extra(dataset([count]))["COUNT_VARIANCE"]
+    assert [(f.numbers["expected"], f.numbers["variance"]) for f in fired] == [(0.0, 24.0)]
+    # a SKU the log never held anywhere says nothing about that bin
+    assert not flags_on_extra(dataset([dict(count, sku="Z")]))
+
+
 def test_a_location_overloaded_again_and_again_is_how_the_site_uses_it() -> None:
     heavy = [dict(transfer(30.0 + 24 * k, "B", "R1", qty=100), weight_kg=110.0)
              for k in range(4)]  # R1 holds at most 100 kg
