@@ -187,8 +187,8 @@ class Scorer:
         frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
         self.window_.add(row, self.catalog_)
         ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
-        flag_frame, _ = self._detect(ctx, self.skipped_, None)
         last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
+        flag_frame, _ = self._detect(ctx, self.skipped_, None, row=last)
         flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
         return _to_flags(frame, flag_frame)
 
@@ -214,9 +214,10 @@ class Scorer:
     # -- internals ---------------------------------------------------------------------------
 
     def _detect(
-        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None,
+        row: int | None = None,
     ) -> tuple[pd.DataFrame, dict[str, str]]:
-        ff, skipped = self._raw_flags(ctx, skip, progress)
+        ff, skipped = self._raw_flags(ctx, skip, progress, row)
         return self._calibrated(ff), skipped
 
     def _calibrated(self, raw: pd.DataFrame) -> pd.DataFrame:
@@ -228,9 +229,14 @@ class Scorer:
         return ff
 
     def _raw_flags(
-        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None,
+        row: int | None = None,
     ) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Every detector's flags with their raw strengths, sorted; skipped detectors."""
+        """Every detector's flags with their raw strengths, sorted; skipped detectors.
+
+        With ``row`` (online scoring, where only that row's flags are kept), a detector none
+        of whose rules considers the row (its ``eligible``) is not run: it cannot flag it.
+        """
         parts, skipped = [], {}
         for det in self.detectors_:
             if progress is not None:
@@ -238,6 +244,8 @@ class Scorer:
             reason = skip.get(det.name) if skip is not None else det.needs(ctx)
             if reason:
                 skipped[det.name] = reason
+                continue
+            if row is not None and not any(m[row] for m in det.eligible(ctx).values()):
                 continue
             parts.append(det.run(ctx))
         parts = [p for p in parts if len(p)]
