@@ -12,7 +12,7 @@ event gets the flags batch scoring of the same log up to that event would give i
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ from scoring.detectors.multivariate import features, fit_tails, tail_score
 from scoring.frame import Catalog, prepare
 from scoring.incidents import LINK_WINDOWS, group
 from scoring.params import ScorerParams, resolve
+from scoring.settle import HORIZONS, SAME_DAY, horizon
 from scoring.site import apply_site, learn_site
-from scoring.stream import EventWindow
+from scoring.stream import EventWindow, Held
 from scoring.types import Flag, Incident
 from warehouse.contract import Severity
 from warehouse.dataset import Dataset
@@ -179,18 +180,46 @@ class Scorer:
             event: one contract transaction (e.g. a POST /v1/transactions row).
 
         Returns:
-            The flags this event raises (calibrated), as batch scoring would give them.
+            The flags this event raises (calibrated), as batch scoring of the log up to the
+            event would give them.
+        """
+        self._check_fitted()
+        flags, _ = self._event_flags(self.window_.normalise(event))
+        return flags
+
+    def stream_event(self, event: Mapping[str, Any]) -> list[Flag]:
+        """Score one event, holding it while rules that read later rows may change its flags.
+
+        An event a rule of :mod:`scoring.settle` considers is held until the log has run past
+        that rule's horizon, then settled on the log around it; together with :meth:`flush`
+        at the end of a stream, every event gets the flags batch scoring of the whole log
+        gives it (statistics over the whole log aside, :mod:`scoring.settle`).
+
+        Returns:
+            The flags settled now (each names its ``txn_id``): those of held events the
+            event's time has passed, then the event's own when they are final at once.
         """
         self._check_fitted()
         row = self.window_.normalise(event)
-        context = self.window_.context(row, self.catalog_)
-        frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
-        self.window_.add(row, self.catalog_)
-        ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
-        flag_frame, _ = self._detect(ctx, self.skipped_, None)
-        last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
-        flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
-        return _to_flags(frame, flag_frame)
+        settled = self._settle(lambda h: h.due < row["_t"])
+        flags, codes = self._event_flags(row)
+        wait = horizon(codes, row["_t"], self.params_, self.baselines_)
+        if wait is None:
+            return settled + flags
+        later = frozenset(c for c in codes if c in HORIZONS or c in SAME_DAY)
+        self.window_.held.append(
+            Held(row, row["_t"] + wait, later, [f for f in flags if f.code not in later]))
+        return settled
+
+    def flush(self) -> list[Flag]:
+        """Settle every held event on the log so far (the stream ended or paused)."""
+        self._check_fitted()
+        return self._settle(lambda h: True)
+
+    @property
+    def held(self) -> int:
+        """How many streamed events wait for later rows to settle their flags."""
+        return len(self.window_.held)
 
     def incidents(self, flags: Sequence[Flag]) -> list[Incident]:
         """Group flags (e.g. from :meth:`score_event`) into incidents as batch scoring does.
@@ -214,10 +243,61 @@ class Scorer:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _event_flags(self, row: dict[str, Any]) -> tuple[list[Flag], frozenset[str]]:
+        """An event's flags on the cached log before it, and the codes whose rules consider it.
+
+        The event is remembered in the window afterwards.
+        """
+        context = self.window_.context(row, self.catalog_)
+        frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
+        self.window_.add(row, self.catalog_)
+        ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
+        last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
+        rules = self._row_rules(ctx, last)
+        flag_frame, _ = self._detect(ctx, self.skipped_, None, run=set(rules))
+        flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
+        return _to_flags(frame, flag_frame), frozenset().union(*rules.values())
+
+    def _settle(self, due: Callable[[Held], bool]) -> list[Flag]:
+        """The flags of the held events ``due`` picks, settled on the log around each."""
+        window = self.window_
+        ready = [h for h in window.held if due(h)]
+        if not ready:
+            return []
+        window.held = [h for h in window.held if not due(h)]
+        out: list[Flag] = []
+        for h in ready:
+            frame = _frame(window.around(h.row, self.catalog_), self.catalog_,
+                           window.opening_for(h.row["sku"]))
+            ctx = Context(frame, self.catalog_, self.baselines_, self.params_, now=window.last_t)
+            at = int(np.flatnonzero(frame["txn_id"].to_numpy() == h.row["txn_id"])[-1])
+            run = {d for d, codes in self._row_rules(ctx, at).items() if codes & h.codes}
+            ff, _ = self._detect(ctx, self.skipped_, None, run=run)
+            ff = ff[(ff["row"].to_numpy() == at) & ff["code"].isin(h.codes).to_numpy()]
+            # in the order batch scoring lists a row's flags: by detector, then code
+            out += sorted([*h.flags, *_to_flags(frame, ff)], key=lambda f: (f.detector, f.code))
+        return out
+
+    def _row_rules(self, ctx: Context, row: int) -> dict[str, frozenset[str]]:
+        """Detector -> the codes of its rules whose ``eligible`` rows include ``row``.
+
+        Only fitted, supported detectors; one whose rules do not consider the row cannot
+        flag it, so online scoring does not run it.
+        """
+        out = {}
+        for det in self.detectors_:
+            if det.name in self.skipped_:
+                continue
+            codes = frozenset(c for c, m in det.eligible(ctx).items() if m[row])
+            if codes:
+                out[det.name] = codes
+        return out
+
     def _detect(
-        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None,
+        run: Collection[str] | None = None,
     ) -> tuple[pd.DataFrame, dict[str, str]]:
-        ff, skipped = self._raw_flags(ctx, skip, progress)
+        ff, skipped = self._raw_flags(ctx, skip, progress, run)
         return self._calibrated(ff), skipped
 
     def _calibrated(self, raw: pd.DataFrame) -> pd.DataFrame:
@@ -229,9 +309,14 @@ class Scorer:
         return ff
 
     def _raw_flags(
-        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None
+        self, ctx: Context, skip: Mapping[str, str] | None, progress: Callable[[str], None] | None,
+        run: Collection[str] | None = None,
     ) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Every detector's flags with their raw strengths, sorted; skipped detectors."""
+        """Every detector's flags with their raw strengths, sorted; skipped detectors.
+
+        With ``run``, only the detectors it names (online scoring: those whose rules consider
+        the scored row, :meth:`_row_rules`).
+        """
         parts, skipped = [], {}
         for det in self.detectors_:
             if progress is not None:
@@ -239,6 +324,8 @@ class Scorer:
             reason = skip.get(det.name) if skip is not None else det.needs(ctx)
             if reason:
                 skipped[det.name] = reason
+                continue
+            if run is not None and det.name not in run:
                 continue
             parts.append(det.run(ctx))
         parts = [p for p in parts if len(p)]

@@ -4,13 +4,15 @@ The window keeps, per SKU, the rows of the last ``window_s`` seconds plus the ba
 before them (older rows are folded into ``opening``); per scanner the last few minutes;
 per user their write-offs of the last two weeks (as context only: their effect on balances
 is already folded in). ``context(event)`` is the small log the batch pipeline needs to
-score the event exactly as it would in the full log.
+score the event exactly as it would in the full log up to it; ``around(event)`` the SKU's
+log after it too, and ``held`` the events waiting for it (:mod:`scoring.settle`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,10 +20,28 @@ import pandas as pd
 
 from scoring.balances import closing_balances
 from scoring.frame import Catalog
+from scoring.types import Flag
 from warehouse.contract import BALANCE_SIGN, TRANSACTION_COLUMNS, Transaction
 
 SCANNER_S = 600
 WRITEOFF_S = 15 * 86_400
+
+
+@dataclass
+class Held:
+    """An event whose flags wait for later rows (:mod:`scoring.settle`).
+
+    Attributes:
+        row: the event as remembered (``normalise``).
+        due: epoch seconds after which its verdict is final.
+        codes: the codes to settle then, read from the log around it.
+        flags: its flags of the other codes, final when it was scored.
+    """
+
+    row: dict[str, Any]
+    due: float
+    codes: frozenset[str]
+    flags: list[Flag] = field(default_factory=list)
 
 
 class EventWindow:
@@ -39,6 +59,8 @@ class EventWindow:
         self.balance: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.neg_since: dict[tuple[str, str], float] = {}
         self.pairs: defaultdict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+        self.held: list[Held] = []
+        self.last_t = float("-inf")
 
     @staticmethod
     def from_frame(frame: pd.DataFrame, window_s: float) -> EventWindow:
@@ -112,18 +134,30 @@ class EventWindow:
 
     def context(self, row: Mapping[str, Any], catalog: Catalog) -> pd.DataFrame:
         """The event plus the cached rows that the detectors read around it."""
+        recs = self._sku_rows(row, catalog)
+        scanner = row.get("device_id") or row.get("user_id")
+        for r in self.by_scanner.get(str(scanner), ()):
+            recs.setdefault(r["txn_id"], {**r, "context_only": r["sku"] != row["sku"]})
+        recs.pop(row["txn_id"], None)
+        return self._frame([*recs.values(), dict(row)])
+
+    def around(self, row: Mapping[str, Any], catalog: Catalog) -> pd.DataFrame:
+        """A remembered event amid its SKU's cached rows, those after it included.
+
+        What the rules that read later rows (:mod:`scoring.settle`) need to settle it.
+        """
+        return self._frame(list(self._sku_rows(row, catalog).values()))
+
+    def _sku_rows(self, row: Mapping[str, Any], catalog: Catalog) -> dict[str, dict[str, Any]]:
+        """The SKU's cached rows, its look-alikes' counts, the user's recent write-offs."""
         recs: dict[str, dict[str, Any]] = {r["txn_id"]: r for r in self.by_sku.get(row["sku"], ())}
         for other in catalog.lookalikes(row["sku"]):  # mirrored counts on look-alikes
             for r in self.by_sku.get(other, ()):
                 if r.get("type") == "CYCLE_COUNT":
                     recs.setdefault(r["txn_id"], {**r, "context_only": True})
-        scanner = row.get("device_id") or row.get("user_id")
-        for r in self.by_scanner.get(str(scanner), ()):
-            recs.setdefault(r["txn_id"], {**r, "context_only": r["sku"] != row["sku"]})
         for r in self.writeoffs.get(str(row.get("user_id")), ()):
             recs.setdefault(r["txn_id"], {**r, "context_only": True})
-        recs.pop(row["txn_id"], None)
-        return self._frame([*recs.values(), dict(row)])
+        return recs
 
     def add(self, row: Mapping[str, Any], catalog: Catalog) -> None:
         """Remember an event, folding rows that left the SKU window into the balances."""
@@ -135,6 +169,7 @@ class EventWindow:
             self._fold(dq.popleft(), catalog)
 
     def _remember(self, rec: dict[str, Any]) -> None:
+        self.last_t = max(self.last_t, float(rec["_t"]))
         self.by_sku[rec["sku"]].append(rec)
         scanner = rec.get("device_id") or rec.get("user_id")
         if scanner is not None:

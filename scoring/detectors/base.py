@@ -33,12 +33,19 @@ class Context:
         catalog: item and location lookups.
         baselines: statistics fitted on the history.
         params: detector thresholds (``params["name"]``), see :class:`scoring.params.ScorerParams`.
+        now: the time the log has reached, where the frame is only part of it (online
+            scoring); None: the frame's last row.
     """
 
     frame: pd.DataFrame
     catalog: Catalog
     baselines: Baselines
     params: Any = field(default_factory=dict)
+    now: float | None = None
+
+    def log_end(self) -> float:
+        """Epoch seconds the log has reached (rules waiting for later rows compare with it)."""
+        return float(self.frame["t"].max()) if self.now is None else self.now
 
     def has(self, column: str, min_share: float = 0.0) -> bool:
         """Whether ``column`` has values on more than ``min_share`` of the rows."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -83,17 +85,10 @@ def detect(ctx: Context) -> pd.DataFrame:
         skus = picks["sku"].to_numpy()
         count = trailing_count(skus, picks["t"].to_numpy(), DAY - 1)
         rate = pd.Series(skus).map(ctx.baselines.pick_rate).fillna(0).to_numpy()
-        rate = np.fmax(rate, _recent_rate(picks))
-        exp = np.maximum(rate, p["velocity_min_rate"])
-        # significant even against an ordinary promotion's lift
-        lifted = exp * p["velocity_ordinary_lift"]
-        z = (count - lifted) / np.sqrt(lifted)
-        ratio = count / exp
-        hit = (
-            (ratio >= p["velocity_ratio"])
-            & (count >= p["velocity_min_lines"])
-            & (z >= p["velocity_z"])
-        )
+        hit, ratio = _spikes(count, rate, p)
+        if hit.any():  # the recent daily rate can only raise the usual one, clearing spikes
+            rate = np.fmax(rate, _recent_rate(picks))
+            hit, ratio = _spikes(count, rate, p)
         rows = picks["row"].to_numpy()[hit]
         out.append(
             flags(
@@ -110,6 +105,17 @@ def detect(ctx: Context) -> pd.DataFrame:
             )
         )
     return pd.concat(out, ignore_index=True)
+
+
+def _spikes(count: np.ndarray, rate: np.ndarray, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Which trailing 24 h pick counts spike over the usual daily ``rate``, and the ratio."""
+    exp = np.maximum(rate, p["velocity_min_rate"])
+    # significant even against an ordinary promotion's lift
+    lifted = exp * p["velocity_ordinary_lift"]
+    z = (count - lifted) / np.sqrt(lifted)
+    ratio = count / exp
+    hit = (ratio >= p["velocity_ratio"]) & (count >= p["velocity_min_lines"])
+    return hit & (z >= p["velocity_z"]), ratio
 
 
 def _recurring(ctx: Context, rows: pd.DataFrame) -> np.ndarray:

@@ -71,7 +71,7 @@ def detect(ctx: Context) -> pd.DataFrame:
     # a short line may still be completed by a later receipt: wait before calling it short
     last = pd.Series(r["t"].to_numpy()).groupby(g).transform("max").to_numpy()
     wait = min(p["split_wait_factor"] * ctx.baselines.split_gap_s, p["receipt_open_h"] * 3600)
-    still_open = (d_row < 0) & (f["t"].max() - last < wait)
+    still_open = (d_row < 0) & (ctx.log_end() - last < wait)
     own_line_ok = pl_row & (np.abs(r["qty"].to_numpy() - r["expected_qty"].to_numpy()) < 0.5)
     hit = (np.abs(d_row) >= 0.5) & (rel >= p["receipt_rel_tolerance"]) & ~still_open
     hit &= ~own_line_ok

@@ -69,15 +69,15 @@ def detect(ctx: Context) -> pd.DataFrame:
         )
     ]
     neg_for = f["neg_for_s"].to_numpy()
-    surplus = _count_surplus(f, f["location"])
     neg = (
         out_rows
         & f["pair_known"].to_numpy()
         & ~no_stock
         & (neg_for > grace)
         & (f["bal_after"].to_numpy() <= -p["negative_min_units"])
-        & (f["bal_after"].to_numpy() < -surplus)
     )
+    if neg.any():  # a count's surplus only clears rows that would fire without it
+        neg &= f["bal_after"].to_numpy() < -_count_surplus(f, f["location"])
     d = f[neg]
     hours = neg_for[neg] / 3600
     res.append(
@@ -100,8 +100,9 @@ def detect(ctx: Context) -> pd.DataFrame:
         (dest_before <= -p["negative_min_units"])
         & (f["dest_after"].to_numpy() >= 0)
         & (since > grace)
-        & (dest_before < -_count_surplus(f, f["to_location"]))
     )
+    if heal.any():
+        heal &= dest_before < -_count_surplus(f, f["to_location"])
     d = f[heal]
     res.append(
         flags(
