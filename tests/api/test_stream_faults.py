@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,11 +25,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from api.service import open_store
+from api.stream.balance import BEAT_S
 from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from scoring import Scorer
+from tests.private_servers import Nats, Postgres
 from tests.stream_rig import Site, judge, make_site, scored_count, settled, streamed
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings
@@ -39,11 +41,18 @@ pytestmark = [pytest.mark.service, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 420
+SHORT = 60
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Site]:
     return make_site(tmp_path_factory.mktemp("site") / "history", stream=160)
+
+
+@pytest.fixture(scope="module")
+def short_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Site]:
+    """A shorter stream for the server restarts (each restart is one point in the stream)."""
+    return make_site(tmp_path_factory.mktemp("short") / "history", stream=SHORT)
 
 
 def _env(pg_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
@@ -75,6 +84,13 @@ class Workers:
         self.procs[slot].send_signal(signal.SIGKILL)
         self.procs[slot].wait(10)
         self.kills += 1
+
+    def consumed(self, slot: int) -> dict[int, int]:
+        """Messages per partition of the worker in ``slot`` (from its log, once stopped)."""
+        found = re.findall(r"worker stopped: \d+ messages \(([^)]*)\)",
+                           (self.logs / f"worker{slot}.log").read_text())
+        assert found, f"worker {slot} did not report what it consumed"
+        return {int(p[1:]): int(n) for p, n in re.findall(r"(p\d+): (\d+)", found[-1])}
 
     def stop_all(self) -> None:
         for proc in self.procs.values():
@@ -167,53 +183,12 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
     _assert_same_as_one_process(store, rig)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Nats:
-    """A NATS JetStream server of the test's own, restartable on the same port and store."""
-
-    def __init__(self, folder: Path) -> None:
-        if shutil.which("nats-server") is None:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail("CI=true but nats-server is not installed")
-            pytest.skip("nats-server is not installed (set CI=true to require it)")
-        self.port = _free_port()
-        self.folder = folder
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
-             str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("nats-server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-
 def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
-        pg_url: str, site: tuple[Dataset, Site], tmp_path: Path) -> None:
+        pg_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
     nats = Nats(tmp_path / "jetstream")
     nats.start()
     env = _env(pg_url, nats.url, tmp_path)
-    store, rig = _prepare(site, env)
+    store, rig = _prepare(short_site, env)
     workers = Workers(env, tmp_path)
     half = len(rig.events) // 2
     try:
@@ -231,3 +206,65 @@ def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
         nats.kill()
     assert done, f"not settled in {SETTLE_S} s after the broker restart (logs in {tmp_path})"
     _assert_same_as_one_process(store, rig)
+
+
+def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
+        amqp_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    pg = Postgres()
+    try:
+        pg.start()
+        env = _env(pg.url, amqp_url, tmp_path)
+        store, rig = _prepare(short_site, env)
+        workers = Workers(env, tmp_path)
+        engine = store.engine  # type: ignore[attr-defined]
+        try:
+            workers.start(0)
+            workers.start(1)
+            asyncio.run(_publish(env, rig.events))
+            _wait(lambda: scored_count(engine) >= len(rig.events) // 3, 120)
+            pg.crash()  # the store away mid-stream: commits in flight fail, pools go stale
+            time.sleep(3)
+            pg.start()  # recovers from its WAL
+            engine.dispose()  # the test's own pooled connections died with the server
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
+            alive = [slot for slot, proc in workers.procs.items() if proc.poll() is None]
+        finally:
+            workers.stop_all()
+            asyncio.run(_cleanup(env))
+        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        assert alive == [0, 1], "a worker died of the outage instead of waiting it out"
+        _assert_same_as_one_process(store, rig)
+    finally:
+        pg.remove()
+
+
+def test_a_worker_started_later_gets_its_share_of_the_partitions(
+        pg_url: str, amqp_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    """RabbitMQ gives every partition to the first subscriber; the second must not idle."""
+    env = _env(pg_url, amqp_url, tmp_path)
+    store, rig = _prepare(short_site, env)
+    engine = store.engine  # type: ignore[attr-defined]
+    workers = Workers(env, tmp_path)
+    third = len(rig.events) // 3
+    try:
+        workers.start(0)
+        asyncio.run(_publish(env, rig.events[:third]))
+        assert _wait(lambda: scored_count(engine) > 0, 120), "worker 0 scored nothing"
+        workers.start(1)  # worker 0 is first in every partition's line by now
+        assert _wait(lambda: _members(engine) == 2, 120), "worker 1 never showed up"
+        time.sleep(2 * BEAT_S)  # worker 0 sees it and steps back from worker 1's partitions
+        asyncio.run(_publish(env, rig.events[third:]))
+        done = _wait(settled(engine, len(rig.events)), SETTLE_S)
+    finally:
+        workers.stop_all()
+        asyncio.run(_cleanup(env))
+    assert done, f"not settled in {SETTLE_S} s (logs in {tmp_path})"
+    first, second = workers.consumed(0), workers.consumed(1)
+    assert second, f"worker 1 idled: worker 0 consumed {first}"
+    assert set(first) | set(second) == set(range(4))
+    _assert_same_as_one_process(store, rig)
+
+
+def _members(engine: object) -> int:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.execute(text("SELECT COUNT(*) FROM stream_member")).scalar_one())
