@@ -2,8 +2,9 @@
 
 The machine's PostgreSQL, RabbitMQ and NATS servers are shared by every test (and every
 developer) on it, so a test that restarts a server starts its own: a PostgreSQL cluster made
-with ``initdb`` in a temporary folder, or a NATS JetStream server with its own store folder,
-each on a free port. Without the binaries the test skips with the reason, except under
+with ``initdb`` in a temporary folder, a RabbitMQ node of its own (own node name, ports,
+config and Mnesia folder), or a NATS JetStream server with its own store folder, each on
+free ports. Without the binaries the test skips with the reason, except under
 ``CI=true``, where it fails.
 """
 
@@ -70,9 +71,68 @@ class Nats:
 
     def kill(self) -> None:
         """Kill -9 (the store folder keeps what JetStream had persisted)."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def remove(self) -> None:
+        """Kill it (the store folder is the test's own temporary one)."""
+        self.kill()
+
+
+RABBITMQ = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+
+
+class RabbitMq:
+    """A RabbitMQ node of the test's own, restartable on the same ports and Mnesia folder.
+
+    Its own node name, AMQP and distribution ports, config file (so the machine's
+    ``/etc/rabbitmq/rabbitmq.conf`` listener is not taken), no plugins; as root it runs as
+    the ``rabbitmq`` user, as the packaged ``rabbitmq-server`` does. Killed with -9 (the
+    node's process group), it recovers its durable queues and persistent messages.
+    """
+
+    def __init__(self) -> None:
+        if not RABBITMQ.exists():
+            _missing(f"RabbitMQ is not installed ({RABBITMQ})")
+        self.port, dist = free_port(), free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="tally-rmq-"))
+        (self.folder / "rabbitmq.conf").write_text(
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, user="rabbitmq")
+            self._as = ["runuser", "-u", "rabbitmq", "--"]
+        self.env = [f"{k}={v}" for k, v in {
+            "HOME": self.folder, "RABBITMQ_NODENAME": f"tally{self.port}@localhost",
+            "RABBITMQ_DIST_PORT": dist, "RABBITMQ_CONFIG_FILE": self.folder / "rabbitmq.conf",
+            "RABBITMQ_MNESIA_BASE": self.folder / "mnesia",
+            "RABBITMQ_LOG_BASE": self.folder / "log",
+            "RABBITMQ_CONF_ENV_FILE": self.folder / "none.conf",
+            "RABBITMQ_ENABLED_PLUGINS_FILE": self.folder / "plugins"}.items()]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        with (self.folder / "out").open("ab") as out:
+            self.proc = subprocess.Popen([*self._as, "env", *self.env, str(RABBITMQ)],
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        _wait_port(self.port, 120, "rabbitmq-server")
+
+    def kill(self) -> None:
+        """Kill -9 the node (the whole process group it was started in)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def remove(self) -> None:
+        """Kill the node and delete its folder."""
+        self.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _pg_bin() -> Path | None:

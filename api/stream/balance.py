@@ -4,9 +4,10 @@ RabbitMQ (3.x) gives a single-active-consumer queue to the consumer that subscri
 so every partition would go to the first worker to start and the others would only wait.
 Each worker therefore writes a heartbeat row in ``stream_member`` every ``BEAT_S``; the
 partitions are dealt out over the live members (sorted ids, partition ``p`` to member
-``p mod n``), and whenever the set of members changes, a worker steps back
-(:meth:`api.stream.broker.Transport.step_back`) from every partition that is not its own,
-so the partition's own worker, which never steps back from it, ends up first in line. A
+``p mod n``), and whenever the set of members changes (and every ``REDEAL_S``, since a
+broker restart lines the consumers up again in the order they reconnect), a worker steps
+back (:meth:`api.stream.broker.Transport.step_back`) from every partition that is not its
+own, so the partition's own worker, which never steps back from it, ends up first in line. A
 worker that dies loses its partitions to the next in line at once (the broker's doing);
 its row expires after ``TTL_S`` and the partitions are dealt out again. NATS consumers pull,
 so there every worker takes from every partition already and nothing is done.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +34,9 @@ BEAT_S = 2.0
 
 TTL_S = 10.0
 """A member whose heartbeat is older than this is gone."""
+
+REDEAL_S = 30.0
+"""A worker steps back from the partitions not its own this often even when none came or went."""
 
 _T = StreamMember.__table__  # type: ignore[attr-defined]
 
@@ -84,19 +89,24 @@ async def balance(transport: Transport, members: Members, stop: asyncio.Event,
     every line before the others see its row and step back.
     """
     seen: list[str] = []
+    dealt = 0.0
     while not stop.is_set():
         try:
             alive = await asyncio.to_thread(members.beat)
         except Exception as exc:  # noqa: BLE001 - the database away: keep the partitions
             log.warning("heartbeat failed (partitions kept as they are): %s", exc)
             alive = seen
-        if alive != seen and members.me in alive:
-            seen = alive
+        due = time.monotonic() - dealt >= REDEAL_S
+        if (alive != seen or due) and members.me in alive:
+            seen, dealt = alive, time.monotonic()
             mine = [p for p in range(transport.partitions) if owner(alive, p) == members.me]
             log.info("%d workers: this one takes partitions %s", len(alive), mine)
-            for partition in range(transport.partitions):
-                if partition not in mine:
+            for partition in (p for p in range(transport.partitions) if p not in mine):
+                try:
                     await transport.step_back(partition)
+                except Exception as exc:  # noqa: BLE001 - the broker away: again next beat
+                    log.warning("partition %d: could not step back: %s", partition, exc)
+                    dealt = 0.0
         try:
             await asyncio.wait_for(stop.wait(), beat_s)
         except TimeoutError:

@@ -47,6 +47,17 @@ def _raw(message: Any) -> bytes:
     return bytes(message.body)
 
 
+async def _recover(queue: Any) -> None:
+    """Hand a channel's unacknowledged messages back to their queue (``basic.recover``)."""
+    from aiormq.exceptions import AMQPError
+
+    try:
+        channel = await queue.channel.get_underlay_channel()
+        await channel.basic_recover(requeue=True)
+    except AMQPError:
+        pass  # the channel is gone: the broker has requeued them itself
+
+
 class Transport:
     """Publish to and consume from the partitions on the broker that ``url`` names.
 
@@ -123,14 +134,14 @@ class Transport:
         subscriber stopped taking messages), so none is held and the order is kept.
         """
         subscriber = self._subs.get(partition)
-        if self.kind != "rabbit" or subscriber is None or subscriber._queue_obj is None:
+        if self.kind != "rabbit" or subscriber is None:
             return
-        queue = subscriber._queue_obj
+        queue = subscriber._queue_obj  # None: stopped (a step back the broker cut short)
         self._stepping.add(partition)
         try:
-            await subscriber.stop()  # waits for the message in flight (and its ack)
-            channel = await queue.channel.get_underlay_channel()
-            await channel.basic_recover(requeue=True)
+            if queue is not None:
+                await subscriber.stop()  # waits for the message in flight (and its ack)
+                await _recover(queue)
             await subscriber.start()  # a new consumer: last in line
         finally:
             self._stepping.discard(partition)

@@ -1,13 +1,16 @@
-"""Faults while a site streams in, on loopback: kill -9 of workers, a broker restart.
+"""Faults while a site streams in, on loopback: kill -9 of workers, broker and database restarts.
 
 Real ``tally worker`` processes on a throwaway PostgreSQL database. Whatever is killed and
 whenever, afterwards every event is stored once and scored once, and the flags and the
 tickets' transactions are those of one process scoring the same log in order; no
 transaction is in two tickets.
 
-The PostgreSQL server and the RabbitMQ broker are shared by the machine's other tests, so
-the broker restart is done on a NATS JetStream server of the test's own (its own port and
-store folder); the kills run on RabbitMQ.
+The machine's PostgreSQL, RabbitMQ and NATS servers are shared by its other tests, so the
+restarts are done on servers of the test's own (``tests/private_servers.py``): a NATS
+JetStream server and a RabbitMQ node killed with -9 and restarted on their store folders,
+and a PostgreSQL cluster stopped with ``-m immediate`` (a crash) and restarted. The worker
+kills run on the shared RabbitMQ, and a worker started after another gets its share of the
+partitions (RabbitMQ would give the first one all of them).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from api.stream.balance import BEAT_S
 from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from scoring import Scorer
-from tests.private_servers import Nats, Postgres
+from tests.private_servers import Nats, Postgres, RabbitMq
 from tests.stream_rig import Site, judge, make_site, scored_count, settled, streamed
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings
@@ -42,6 +45,7 @@ pytestmark = [pytest.mark.service, pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 420
 SHORT = 60
+_JUDGED: set[int] = set()
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +108,13 @@ class Workers:
 
 
 def _prepare(site: tuple[Dataset, Site], env: dict[str, str]) -> tuple[object, Site]:
+    """The site's history in the test's database; the reference judged once per site."""
     history, rig = site
     store = open_store(Settings(database_url=env["TALLY_DATABASE_URL"]))
     store.ingest(rig.history_dir)
-    judge(rig, Scorer().fit(store.snapshot()), history)
+    if id(rig) not in _JUDGED:  # one process scoring the stream: the slow part of a test
+        judge(rig, Scorer().fit(store.snapshot()), history)
+        _JUDGED.add(id(rig))
     return store, rig
 
 
@@ -183,29 +190,35 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
     _assert_same_as_one_process(store, rig)
 
 
+@pytest.mark.parametrize("kind", ["nats", "rabbit"])
 def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
-        pg_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
-    nats = Nats(tmp_path / "jetstream")
-    nats.start()
-    env = _env(pg_url, nats.url, tmp_path)
-    store, rig = _prepare(short_site, env)
-    workers = Workers(env, tmp_path)
-    half = len(rig.events) // 2
+        kind: str, pg_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    broker = Nats(tmp_path / "jetstream") if kind == "nats" else RabbitMq()
     try:
-        workers.start(0)
-        workers.start(1)
-        asyncio.run(_publish(env, rig.events[:half]))
-        _wait(lambda: len(streamed(store.engine, set()).scored) >= half // 3, 120)  # type: ignore[attr-defined]
-        nats.kill()  # mid-stream: messages in flight, some acknowledged, most not
-        time.sleep(2)
-        nats.start()
-        asyncio.run(_publish(env, rig.events[half:]))
-        done = _wait(settled(store.engine, len(rig.events)), SETTLE_S)  # type: ignore[attr-defined]
+        broker.start()
+        env = _env(pg_url, broker.url, tmp_path)
+        store, rig = _prepare(short_site, env)
+        engine = store.engine  # type: ignore[attr-defined]
+        workers = Workers(env, tmp_path)
+        half = len(rig.events) // 2
+        try:
+            workers.start(0)
+            workers.start(1)
+            asyncio.run(_publish(env, rig.events[:half]))
+            _wait(lambda: scored_count(engine) >= half // 3, 120)
+            broker.kill()  # mid-stream: messages in flight, some acknowledged, most not
+            time.sleep(2)
+            broker.start()  # the same store folder: what was persisted comes back
+            asyncio.run(_publish(env, rig.events[half:]))
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
+        finally:
+            workers.stop_all()
+        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        for slot in (0, 1):
+            workers.consumed(slot)  # each stopped cleanly, saying what it consumed
+        _assert_same_as_one_process(store, rig)
     finally:
-        workers.stop_all()
-        nats.kill()
-    assert done, f"not settled in {SETTLE_S} s after the broker restart (logs in {tmp_path})"
-    _assert_same_as_one_process(store, rig)
+        broker.remove()
 
 
 def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
