@@ -48,6 +48,10 @@ STATE_TYPES: tuple[type, ...] = (
 )
 
 
+_SETUP_LOCK = (0x7A11, 0x0C4E)
+"""The advisory lock (two ints) the PostgreSQL checkpointer's table setup is done under."""
+
+
 def serializer() -> JsonPlusSerializer:
     """The checkpoint serializer, allow-listing :data:`STATE_TYPES`."""
     return JsonPlusSerializer(allowed_msgpack_modules=[(t.__module__, t.__name__)
@@ -100,7 +104,9 @@ def postgres_checkpointer(url: str) -> PostgresSaver:
     Args:
         url: the store's SQLAlchemy URL (``postgresql[+psycopg]://...``).
 
-    The saver holds a small connection pool; close it with ``saver.conn.close()``.
+    The saver holds a small connection pool; close it with ``saver.conn.close()``. The
+    tables are set up under an advisory lock: workers starting together on a new database
+    would otherwise race for the same migration row and all but one fail.
     """
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
@@ -111,5 +117,10 @@ def postgres_checkpointer(url: str) -> PostgresSaver:
                           kwargs={"autocommit": True, "prepare_threshold": 0,
                                   "row_factory": dict_row})
     saver = PostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]
-    saver.setup()
+    with pool.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", _SETUP_LOCK)
+        try:
+            saver.setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", _SETUP_LOCK)
     return saver

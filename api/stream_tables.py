@@ -39,3 +39,14 @@ class ScorerFit(SQLModel, table=True):
     scored_upto: int = Field(description="the newest scored_event.id when the fit began")
     model: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: str = Field(max_length=40)
+
+
+class StreamMember(SQLModel, table=True):
+    """A running worker of a work queue, as of its last heartbeat (RabbitMQ partition balance)."""
+
+    __tablename__ = "stream_member"
+
+    prefix: str = Field(max_length=200, primary_key=True,
+                        description="the work queue's TALLY_STREAM_PREFIX")
+    member: str = Field(max_length=64, primary_key=True, description="the worker's random id")
+    seen_at: str = Field(max_length=40, description="UTC ISO-8601 of the last heartbeat")

@@ -5,11 +5,15 @@ worker`` processes on RabbitMQ (or the ``--broker`` given), then ``--events`` ev
 same site published as fast as the broker takes them. With ``--kill``, the two-worker run
 kills one worker with -9 a third of the way through and restarts it. Reported per run:
 events/s sustained (first to last scored), event-to-ticket latency p50/p99 (publish ->
-the ticket holding the event: created, or joined), and events lost (published, not stored
-and scored) and duplicated (scored twice, or in two tickets).
+the ticket holding the event: created, or joined), events lost (published, not stored
+and scored) and duplicated (scored twice, or in two tickets), and the messages each worker
+process consumed (its ``worker stopped`` line; a killed process reports none). The anchor,
+measured in the same run: the site's scorer fitted on the history in this process,
+``score_event`` over the first ``--anchor-events`` events (no broker, no store).
 
 Usage: python -m benchmarks.stream [--events 90000 --days 60 --skus 1000] [--workers 1,2]
        [--kill] [--partitions 8] [--broker amqp://guest:guest@127.0.0.1:5672/]
+       [--anchor-events 2000]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -35,8 +40,10 @@ from sqlalchemy import create_engine, text
 
 from api.stream.broker import Transport
 from api.stream.publish import frame_events, publish_events
+from scoring import Scorer
 from sim.generator import GeneratorConfig, generate
 from warehouse.dataset import Dataset
+from warehouse.loader.load import load_dataset
 from warehouse.store import Store
 from warehouse.writer import write_dataset
 
@@ -51,6 +58,21 @@ def make_site(args: argparse.Namespace, folder: Path) -> tuple[Path, list[dict[s
     start = max(len(tx) - args.events, len(tx) // 3)
     write_dataset(Dataset(data.items, data.locations, tx.iloc[:start], None, {}), folder)
     return folder, list(frame_events(tx.iloc[start:start + args.events]))
+
+
+def anchor(history: Path, events: list[dict[str, Any]], n: int) -> float:
+    """Events/s of ``score_event`` in this process over the first ``n`` events."""
+    scorer = Scorer().fit(load_dataset(history).dataset)
+    began = time.perf_counter()
+    for event in events[:n]:
+        scorer.score_event(event)
+    return min(n, len(events)) / (time.perf_counter() - began)
+
+
+def consumed(logs: list[Path]) -> list[int]:
+    """Messages each stopped worker process reported (from its ``worker stopped`` lines)."""
+    return [int(n) for log in logs if log.exists()
+            for n in re.findall(r"worker stopped: (\d+) messages", log.read_text())]
 
 
 def fresh_database() -> str:
@@ -158,8 +180,10 @@ def run(args: argparse.Namespace, workers: int, kill: bool, history: Path,
     store.upgrade()
     store.ingest(history)
     engine = create_engine(url)
-    procs = [spawn(env, logs / f"w{workers}-{i}.log") for i in range(workers)]
+    worker_logs = [logs / f"w{workers}-{i}.log" for i in range(workers)]
+    procs = [spawn(env, log) for log in worker_logs]
     sent_at: dict[str, float] = {}
+    result: dict[str, Any] = {}
     killed = False
     try:
         time.sleep(args.warmup)
@@ -174,14 +198,14 @@ def run(args: argparse.Namespace, workers: int, kill: bool, history: Path,
             if kill and not killed and scored >= len(events) // 3:
                 procs[0].send_signal(signal.SIGKILL)
                 procs[0].wait(10)
-                procs[0] = spawn(env, logs / f"w{workers}-0.log")
+                procs[0] = spawn(env, worker_logs[0])
                 killed = True
             if scored >= len(events):
                 last = last or now
                 if left == 0:
                     break
             time.sleep(1.0)
-        result = measure(engine, events, sent_at)
+        result.update(measure(engine, events, sent_at))
         done = counts(engine)[0]
         span = (last or time.time()) - (first or time.time())
         result.update(workers=workers, kill=killed, publish_s=publish_s,
@@ -195,6 +219,7 @@ def run(args: argparse.Namespace, workers: int, kill: bool, history: Path,
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        result["messages"] = consumed(worker_logs)
         asyncio.run(remove(env, args.partitions))
         engine.dispose()
         store.engine.dispose()
@@ -213,18 +238,24 @@ def main() -> None:
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--warmup", type=float, default=20.0, help="s for workers to start")
     parser.add_argument("--timeout", type=float, default=3600.0, help="s per run at most")
+    parser.add_argument("--anchor-events", type=int, default=2000,
+                        help="events the in-process score_event anchor scores")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tally-stream-") as tmp:
         history, events = make_site(args, Path(tmp) / "history")
         print(f"site: {args.days} d, {args.skus} SKUs; streaming {len(events)} events over "
               f"{args.partitions} partitions ({args.broker.split('://')[0]})")
+        print(f"anchor: score_event in this process, no broker or store: "
+              f"{anchor(history, events, args.anchor_events):.1f} events/s "
+              f"(first {min(args.anchor_events, len(events))} events)", flush=True)
         print(f"{'workers':>7} {'kill':>5} {'publish s':>9} {'events/s':>9} {'p50 s':>7} "
-              f"{'p99 s':>7} {'tickets':>7} {'lost':>5} {'dup':>4}")
+              f"{'p99 s':>7} {'tickets':>7} {'lost':>5} {'dup':>4}  messages per worker")
         for n in (int(w) for w in args.workers.split(",")):
             r = run(args, n, args.kill and n > 1, history, events, Path(tmp))
             print(f"{r['workers']:>7} {str(r['kill']):>5} {r['publish_s']:>9.1f} "
                   f"{r['events_s']:>9.1f} {r['p50']:>7.1f} {r['p99']:>7.1f} "
-                  f"{r['tickets']:>7} {r['lost']:>5} {r['duplicated']:>4}", flush=True)
+                  f"{r['tickets']:>7} {r['lost']:>5} {r['duplicated']:>4}  "
+                  f"{'/'.join(map(str, r['messages']))}", flush=True)
 
 
 if __name__ == "__main__":

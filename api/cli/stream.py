@@ -42,7 +42,12 @@ def worker_command(
     """
     import asyncio
 
+    from rich.console import Console
+
     from api.stream.run import run_worker
     from warehouse.settings import get_settings
 
-    asyncio.run(run_worker(get_settings(), concurrency=concurrency, triage=triage))
+    consumer = asyncio.run(run_worker(get_settings(), concurrency=concurrency, triage=triage))
+    by_partition = ", ".join(f"p{p}: {n}" for p, n in sorted(consumer.by_partition.items()))
+    Console().print(f"worker stopped: {consumer.messages} messages ({by_partition or 'none'}),"
+                    f" {consumer.parked} parked")

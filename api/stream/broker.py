@@ -6,7 +6,9 @@ SKU's events stay in order and are scored by one worker at a time:
 - **RabbitMQ**: a durable queue ``<prefix>.p<N>`` per partition declared with
   ``x-single-active-consumer``: every worker subscribes to every partition and the broker
   delivers each partition to one of them (the next in line takes over when it dies);
-  prefetch 1, so a partition has one message in flight.
+  prefetch 1, so a partition has one message in flight. The broker gives a partition to
+  its first subscriber, so workers share them by stepping back
+  (:meth:`Transport.step_back`, driven by :mod:`api.stream.balance`).
 - **NATS JetStream**: a stream over ``<prefix>.>``, a durable pull consumer per partition
   with ``max_ack_pending`` 1, which every worker pulls from: again one message in flight
   per partition, redelivered after ``ack_wait`` when its worker died.
@@ -31,6 +33,10 @@ ACK_WAIT_S = 30.0
 """NATS: a message its worker has not acknowledged after this long goes to another one."""
 
 
+class SteppingBack(Exception):
+    """A message arrived while its worker steps back from the partition (re-delivered)."""
+
+
 def partition_of(site: str, sku: str, partitions: int) -> int:
     """The partition of a (site, SKU): the same on every publisher and worker."""
     return zlib.crc32(f"{site}\x1f{sku}".encode()) % partitions
@@ -39,6 +45,17 @@ def partition_of(site: str, sku: str, partitions: int) -> int:
 def _raw(message: Any) -> bytes:
     """The decoder: hand the handler the body's bytes (bad JSON is parked, not lost)."""
     return bytes(message.body)
+
+
+async def _recover(queue: Any) -> None:
+    """Hand a channel's unacknowledged messages back to their queue (``basic.recover``)."""
+    from aiormq.exceptions import AMQPError
+
+    try:
+        channel = await queue.channel.get_underlay_channel()
+        await channel.basic_recover(requeue=True)
+    except AMQPError:
+        pass  # the channel is gone: the broker has requeued them itself
 
 
 class Transport:
@@ -56,6 +73,8 @@ class Transport:
         self.partitions = partitions
         self.kind = "nats" if url.startswith("nats") else "rabbit"
         self.rejects = f"{prefix}.rejects"
+        self._subs: dict[int, Any] = {}
+        self._stepping: set[int] = set()
         if self.kind == "nats":
             from faststream.nats import JStream, NatsBroker
 
@@ -84,6 +103,8 @@ class Transport:
 
     def _subscribe_one(self, handler: Handler, partition: int) -> None:
         async def on_message(body: bytes) -> None:
+            if partition in self._stepping:  # back to the queue's head for the next in line
+                raise SteppingBack(f"partition {partition}: this worker is stepping back")
             await handler(body, partition)
 
         if self.kind == "nats":
@@ -98,9 +119,32 @@ class Transport:
         else:
             from faststream.rabbit import Channel
 
-            self.broker.subscriber(
+            subscriber = self.broker.subscriber(
                 self._queue(self.name(partition), sac=True), channel=Channel(prefetch_count=1),
-                decoder=_raw, ack_policy=AckPolicy.NACK_ON_ERROR)(on_message)
+                decoder=_raw, ack_policy=AckPolicy.NACK_ON_ERROR)
+            subscriber(on_message)
+            self._subs[partition] = subscriber
+
+    async def step_back(self, partition: int) -> None:
+        """RabbitMQ: go to the end of the partition's line of consumers (NATS: nothing).
+
+        If this worker was the partition's active consumer, the next in line becomes it.
+        A message that arrives meanwhile is handed back to the queue's head (a nack, or a
+        ``basic.recover`` of the partition's own channel for one that came after the
+        subscriber stopped taking messages), so none is held and the order is kept.
+        """
+        subscriber = self._subs.get(partition)
+        if self.kind != "rabbit" or subscriber is None:
+            return
+        queue = subscriber._queue_obj  # None: stopped (a step back the broker cut short)
+        self._stepping.add(partition)
+        try:
+            if queue is not None:
+                await subscriber.stop()  # waits for the message in flight (and its ack)
+                await _recover(queue)
+            await subscriber.start()  # a new consumer: last in line
+        finally:
+            self._stepping.discard(partition)
 
     async def start(self) -> None:
         """Connect, declare the partitions and the rejects queue, start consuming."""

@@ -11,6 +11,7 @@ from actions.audit import AuditLog
 from api.app import open_checkpointer
 from api.intake import FLAGS
 from api.service import ServiceTriage, open_store, open_wms
+from api.stream.balance import Members, balance
 from api.stream.broker import Transport
 from api.stream.scoring import StreamScorer
 from api.stream.worker import Consumer, StreamWorker
@@ -82,8 +83,13 @@ async def run_worker(settings: Settings, *, concurrency: int = 1, triage: bool =
         if triage:
             start_triage(settings, store, scorer, stack)
         await transport.start()
+        sharing = asyncio.create_task(balance(
+            transport, Members(store.engine, settings.stream_prefix), stop)) \
+            if transport.kind == "rabbit" else None
         try:
             await stop.wait()
         finally:
+            if sharing is not None:
+                await sharing
             await transport.close()
     return consumer

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -179,6 +180,8 @@ class Consumer:
         self.transport = transport
         self._slots = asyncio.Semaphore(concurrency)
         self.messages = 0
+        self.by_partition: Counter[int] = Counter()
+        """Messages processed per partition (which worker consumed what)."""
         self.parked = 0
         transport.subscribe(self.handle)
 
@@ -202,6 +205,7 @@ class Consumer:
                     index=0, field="message", message=f"{type(exc).__name__}: {exc}")])
                 return
         self.messages += 1
+        self.by_partition[partition] += 1
         if outcome.errors:
             await self._park(body, partition, outcome.errors)
 

@@ -1,13 +1,16 @@
-"""Faults while a site streams in, on loopback: kill -9 of workers, a broker restart.
+"""Faults while a site streams in, on loopback: kill -9 of workers, broker and database restarts.
 
 Real ``tally worker`` processes on a throwaway PostgreSQL database. Whatever is killed and
 whenever, afterwards every event is stored once and scored once, and the flags and the
 tickets' transactions are those of one process scoring the same log in order; no
 transaction is in two tickets.
 
-The PostgreSQL server and the RabbitMQ broker are shared by the machine's other tests, so
-the broker restart is done on a NATS JetStream server of the test's own (its own port and
-store folder); the kills run on RabbitMQ.
+The machine's PostgreSQL, RabbitMQ and NATS servers are shared by its other tests, so the
+restarts are done on servers of the test's own (``tests/private_servers.py``): a NATS
+JetStream server and a RabbitMQ node killed with -9 and restarted on their store folders,
+and a PostgreSQL cluster stopped with ``-m immediate`` (a crash) and restarted. The worker
+kills run on the shared RabbitMQ, and a worker started after another gets its share of the
+partitions (RabbitMQ would give the first one all of them).
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,11 +28,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from api.service import open_store
+from api.stream.balance import BEAT_S
 from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from scoring import Scorer
+from tests.private_servers import Nats, Postgres, RabbitMq
 from tests.stream_rig import Site, judge, make_site, scored_count, settled, streamed
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings
@@ -39,11 +44,19 @@ pytestmark = [pytest.mark.service, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 420
+SHORT = 60
+_JUDGED: set[int] = set()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Site]:
     return make_site(tmp_path_factory.mktemp("site") / "history", stream=160)
+
+
+@pytest.fixture(scope="module")
+def short_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, Site]:
+    """A shorter stream for the server restarts (each restart is one point in the stream)."""
+    return make_site(tmp_path_factory.mktemp("short") / "history", stream=SHORT)
 
 
 def _env(pg_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
@@ -76,6 +89,13 @@ class Workers:
         self.procs[slot].wait(10)
         self.kills += 1
 
+    def consumed(self, slot: int) -> dict[int, int]:
+        """Messages per partition of the worker in ``slot`` (from its log, once stopped)."""
+        found = re.findall(r"worker stopped: \d+ messages \(([^)]*)\)",
+                           (self.logs / f"worker{slot}.log").read_text())
+        assert found, f"worker {slot} did not report what it consumed"
+        return {int(p[1:]): int(n) for p, n in re.findall(r"(p\d+): (\d+)", found[-1])}
+
     def stop_all(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -88,10 +108,13 @@ class Workers:
 
 
 def _prepare(site: tuple[Dataset, Site], env: dict[str, str]) -> tuple[object, Site]:
+    """The site's history in the test's database; the reference judged once per site."""
     history, rig = site
     store = open_store(Settings(database_url=env["TALLY_DATABASE_URL"]))
     store.ingest(rig.history_dir)
-    judge(rig, Scorer().fit(store.snapshot()), history)
+    if id(rig) not in _JUDGED:  # one process scoring the stream: the slow part of a test
+        judge(rig, Scorer().fit(store.snapshot()), history)
+        _JUDGED.add(id(rig))
     return store, rig
 
 
@@ -167,67 +190,94 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
     _assert_same_as_one_process(store, rig)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Nats:
-    """A NATS JetStream server of the test's own, restartable on the same port and store."""
-
-    def __init__(self, folder: Path) -> None:
-        if shutil.which("nats-server") is None:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail("CI=true but nats-server is not installed")
-            pytest.skip("nats-server is not installed (set CI=true to require it)")
-        self.port = _free_port()
-        self.folder = folder
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
-             str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("nats-server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-
+@pytest.mark.parametrize("kind", ["nats", "rabbit"])
 def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
-        pg_url: str, site: tuple[Dataset, Site], tmp_path: Path) -> None:
-    nats = Nats(tmp_path / "jetstream")
-    nats.start()
-    env = _env(pg_url, nats.url, tmp_path)
-    store, rig = _prepare(site, env)
+        kind: str, pg_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    broker = Nats(tmp_path / "jetstream") if kind == "nats" else RabbitMq()
+    try:
+        broker.start()
+        env = _env(pg_url, broker.url, tmp_path)
+        store, rig = _prepare(short_site, env)
+        engine = store.engine  # type: ignore[attr-defined]
+        workers = Workers(env, tmp_path)
+        half = len(rig.events) // 2
+        try:
+            workers.start(0)
+            workers.start(1)
+            asyncio.run(_publish(env, rig.events[:half]))
+            _wait(lambda: scored_count(engine) >= half // 3, 120)
+            broker.kill()  # mid-stream: messages in flight, some acknowledged, most not
+            time.sleep(2)
+            broker.start()  # the same store folder: what was persisted comes back
+            asyncio.run(_publish(env, rig.events[half:]))
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
+        finally:
+            workers.stop_all()
+        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        for slot in (0, 1):
+            workers.consumed(slot)  # each stopped cleanly, saying what it consumed
+        _assert_same_as_one_process(store, rig)
+    finally:
+        broker.remove()
+
+
+def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
+        amqp_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    pg = Postgres()
+    try:
+        pg.start()
+        env = _env(pg.url, amqp_url, tmp_path)
+        store, rig = _prepare(short_site, env)
+        workers = Workers(env, tmp_path)
+        engine = store.engine  # type: ignore[attr-defined]
+        try:
+            workers.start(0)
+            workers.start(1)
+            asyncio.run(_publish(env, rig.events))
+            _wait(lambda: scored_count(engine) >= len(rig.events) // 3, 120)
+            pg.crash()  # the store away mid-stream: commits in flight fail, pools go stale
+            time.sleep(3)
+            pg.start()  # recovers from its WAL
+            engine.dispose()  # the test's own pooled connections died with the server
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
+            alive = [slot for slot, proc in workers.procs.items() if proc.poll() is None]
+        finally:
+            workers.stop_all()
+            asyncio.run(_cleanup(env))
+        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        assert alive == [0, 1], "a worker died of the outage instead of waiting it out"
+        _assert_same_as_one_process(store, rig)
+    finally:
+        pg.remove()
+
+
+def test_a_worker_started_later_gets_its_share_of_the_partitions(
+        pg_url: str, amqp_url: str, short_site: tuple[Dataset, Site], tmp_path: Path) -> None:
+    """RabbitMQ gives every partition to the first subscriber; the second must not idle."""
+    env = _env(pg_url, amqp_url, tmp_path)
+    store, rig = _prepare(short_site, env)
+    engine = store.engine  # type: ignore[attr-defined]
     workers = Workers(env, tmp_path)
-    half = len(rig.events) // 2
+    third = len(rig.events) // 3
     try:
         workers.start(0)
-        workers.start(1)
-        asyncio.run(_publish(env, rig.events[:half]))
-        _wait(lambda: len(streamed(store.engine, set()).scored) >= half // 3, 120)  # type: ignore[attr-defined]
-        nats.kill()  # mid-stream: messages in flight, some acknowledged, most not
-        time.sleep(2)
-        nats.start()
-        asyncio.run(_publish(env, rig.events[half:]))
-        done = _wait(settled(store.engine, len(rig.events)), SETTLE_S)  # type: ignore[attr-defined]
+        asyncio.run(_publish(env, rig.events[:third]))
+        assert _wait(lambda: scored_count(engine) > 0, 120), "worker 0 scored nothing"
+        workers.start(1)  # worker 0 is first in every partition's line by now
+        assert _wait(lambda: _members(engine) == 2, 120), "worker 1 never showed up"
+        time.sleep(2 * BEAT_S)  # worker 0 sees it and steps back from worker 1's partitions
+        asyncio.run(_publish(env, rig.events[third:]))
+        done = _wait(settled(engine, len(rig.events)), SETTLE_S)
     finally:
         workers.stop_all()
-        nats.kill()
-    assert done, f"not settled in {SETTLE_S} s after the broker restart (logs in {tmp_path})"
+        asyncio.run(_cleanup(env))
+    assert done, f"not settled in {SETTLE_S} s (logs in {tmp_path})"
+    first, second = workers.consumed(0), workers.consumed(1)
+    assert second, f"worker 1 idled: worker 0 consumed {first}"
+    assert set(first) | set(second) == set(range(4))
     _assert_same_as_one_process(store, rig)
+
+
+def _members(engine: object) -> int:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.execute(text("SELECT COUNT(*) FROM stream_member")).scalar_one())
