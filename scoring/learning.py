@@ -124,7 +124,6 @@ COUNTED = Magnitude("count", "flags of the code in one incident")
 (one write-off against five in a row)."""
 
 LEVELS: tuple[tuple[str, ...], ...] = (
-    ("code", "company", "count", "user"),
     ("code", "company", "count", "value", "velocity", "location_type"),
     ("code", "company", "count", "value", "location_type"),
     ("code", "company", "count", "value"),
@@ -187,7 +186,7 @@ class SiteContext:
                                                  tx["user_id"].astype(str), strict=True))
 
     def dims(self, flag: Flag, alone: bool, count: int = 1) -> dict[str, str]:
-        """The flag's context: code, company, count, user, value, velocity, location type.
+        """The flag's context: code, company, count, value class, velocity, location type.
 
         Args:
             flag: the flag.
@@ -198,7 +197,7 @@ class SiteContext:
         sku = flag.sku or ""
         return {"code": flag.code, "company": "alone" if alone else "with_others",
                 "count": "single" if count <= 1 else "repeated",
-                "user": flag.user_id or "unknown", "value": self.value.get(sku, "unknown"),
+                "value": self.value.get(sku, "unknown"),
                 "velocity": self.velocity.get(sku, "slow"),
                 "location_type": self.location_type.get(flag.location or "", "unknown")}
 
@@ -538,8 +537,6 @@ def _context_words(dim: str, value: str) -> str:
         return "alone in its incident" if value == "alone" else "with other codes"
     if dim == "count":
         return "once in its incident" if value == "single" else "repeated in its incident"
-    if dim == "user":
-        return f"by {value}"
     if dim in ("value", "velocity"):
         return f"{value} {'value' if dim == 'value' else 'mover'}"
     return f"{dim.replace('_', ' ')} {value}"
