@@ -2,28 +2,34 @@
 
 A verdict (CONTRACT.md section 6) is about transactions; the flags the scorer raised on
 them say what kind of alarm it was. Each flag has a *pattern*: its reason code and its
-context (whether the code came alone, the user, the item's value and velocity class, the
-location's type), read at several levels of generality (:data:`LEVELS`, from code + user
-and code + value + velocity + location type down to the code at this site). A verdict
-votes once for every pattern among its flags, with the largest magnitude it saw there (the
-variance in units, the weight ratio, ...).
+context (whether the code came alone, whether it fired once or repeatedly, the item's value
+and velocity class, the location's type), read at several levels of generality
+(:data:`LEVELS`, from code + value + velocity + location type down to the code at this
+site). Every flag has a size: its code's number where it has one (the variance in value,
+the weight ratio, ...), else how often the code fired in the incident. A verdict votes once
+for every pattern among its flags, with the largest size it saw there.
 
-A pattern with at least ``min_verdicts`` votes, mostly false alarms, is the site's normal
-practice: with a magnitude, up to a learned limit (a raised threshold a margin past the
-largest false alarm, kept below any confirmed problem: a real problem of the same pattern
-with a larger magnitude still alarms); without one, suppressed. A flag is judged by the most
-specific of its patterns that has enough votes, so a narrow context where problems were
-confirmed is never silenced by a broad rule, and a new flag in a context no verdict saw is
-judged by the broader pattern it belongs to.
+A pattern's votes read in order of size make a rule when a run of the smallest is mostly
+false alarms: at least ``min_verdicts`` of them, and a posterior mean false-alarm rate of at
+least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts at the
+site's own share of false alarms (a site that rarely rejects needs more evidence). The rule
+raises the threshold a margin past the largest of those false alarms, kept below any
+confirmed problem: a real problem of the same pattern with a larger size still alarms. A
+flag is judged from its most specific pattern up: the first rule whose limit covers it
+decides, and a pattern with a confirmed problem near its size stops the search, so a narrow
+context where problems were confirmed is never silenced by a broad rule, and a flag in a
+context no verdict saw is judged by the broader pattern it belongs to.
 
 Guardrails (they hold whatever the verdicts say):
 
 - a verdict given by a user on transactions of their own is ignored and listed;
-- a rule never applies to an incident that involves a user whose vote made it;
+- a rule never applies to an incident that involves a user whose vote made it, and no
+  pattern names a user (no rule calls everything one person does normal);
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
-  or slotted in the cage) are never silenced (an incident about one that the rules call
-  normal is returned ``held``) and nothing is learned from their verdicts (false alarms on
-  dear write-offs would teach a rule that silences real write-offs of ordinary items);
+  or slotted in the cage) are never silenced outright: a flag about one is judged only by
+  the patterns of its value class, learned from verdicts on high-value items, and only up
+  to their limit (a larger variance, or a run of write-offs, still alarms); an incident
+  about one that only broader rules call normal is returned ``held``;
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
 
@@ -341,7 +347,7 @@ class Learner:
             if fl is None:
                 continue
             seen: dict[str, float | None] = {}
-            for f, dims, mag in _sized(ctx, fl):
+            for dims, mag in _sized(ctx, fl):
                 for level in LEVELS:
                     key = pattern_key(dims, level)
                     dims_of[key] = {d: dims[d] for d in level}
@@ -523,13 +529,13 @@ class Learner:
             held=held)
 
 
-def _sized(ctx: SiteContext, fl: Sequence[Flag]) -> Iterable[tuple[Flag, dict[str, str],
+def _sized(ctx: SiteContext, fl: Sequence[Flag]) -> Iterable[tuple[dict[str, str],
                                                                    float | None]]:
-    """Each flag of a verdict with its context and size (counts within the verdict)."""
+    """The context and size of each flag of a verdict (counts within the verdict)."""
     counts = Counter(f.code for f in fl)
     alone = len(counts) == 1
     for f in fl:
-        yield f, ctx.dims(f, alone, counts[f.code]), magnitude(f, counts[f.code])
+        yield ctx.dims(f, alone, counts[f.code]), magnitude(f, counts[f.code])
 
 
 def _context_words(dim: str, value: str) -> str:
