@@ -4,8 +4,9 @@
   a false alarm) becomes a dismissed ticket: LEGITIMATE, NO_ACTION, INFO, with the rule it
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
-- Guard: a ticket about a high-value item stays open even where the rules call its pattern
-  normal; the run lists it (``held``).
+- Guard: a ticket about a high-value item stays open where only rules learned without its
+  value class call its pattern normal; the run lists it (``held``). Rules learned from
+  verdicts on high-value items raise their threshold, never silence them outright.
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
   ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
   ticket stays open and the run says so.
@@ -94,7 +95,8 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
         n = len(outcome.held)
         outcome.guarded.append(f"{n} ticket{'s' * (n != 1)} about high-value items match "
                                f"learned rules and stay open ({', '.join(sorted(outcome.held))}"
-                               "): learning never silences a high-value item")
+                               "): learning never silences a high-value item by rules learned "
+                               "on cheaper ones")
     by_rules = defaultdict(list)
     for inc_id, rule in found.items():
         ticket = by_id.get(inc_id)

@@ -2,28 +2,34 @@
 
 A verdict (CONTRACT.md section 6) is about transactions; the flags the scorer raised on
 them say what kind of alarm it was. Each flag has a *pattern*: its reason code and its
-context (whether the code came alone, the user, the item's value and velocity class, the
-location's type), read at several levels of generality (:data:`LEVELS`, from code + user
-and code + value + velocity + location type down to the code at this site). A verdict
-votes once for every pattern among its flags, with the largest magnitude it saw there (the
-variance in units, the weight ratio, ...).
+context (whether the code came alone, whether it fired once or repeatedly, the item's value
+and velocity class, the location's type), read at several levels of generality
+(:data:`LEVELS`, from code + value + velocity + location type down to the code at this
+site). Every flag has a size: its code's number where it has one (the variance in value,
+the weight ratio, ...), else how often the code fired in the incident. A verdict votes once
+for every pattern among its flags, with the largest size it saw there.
 
-A pattern with at least ``min_verdicts`` votes, mostly false alarms, is the site's normal
-practice: with a magnitude, up to a learned limit (a raised threshold a margin past the
-largest false alarm, kept below any confirmed problem: a real problem of the same pattern
-with a larger magnitude still alarms); without one, suppressed. A flag is judged by the most
-specific of its patterns that has enough votes, so a narrow context where problems were
-confirmed is never silenced by a broad rule, and a new flag in a context no verdict saw is
-judged by the broader pattern it belongs to.
+A pattern's votes read in order of size make a rule when a run of the smallest is mostly
+false alarms: at least ``min_verdicts`` of them, and a posterior mean false-alarm rate of at
+least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts at the
+site's own share of false alarms (a site that rarely rejects needs more evidence). The rule
+raises the threshold a margin past the largest of those false alarms, kept below any
+confirmed problem: a real problem of the same pattern with a larger size still alarms. A
+flag is judged from its most specific pattern up: the first rule whose limit covers it
+decides, and a pattern with a confirmed problem near its size stops the search, so a narrow
+context where problems were confirmed is never silenced by a broad rule, and a flag in a
+context no verdict saw is judged by the broader pattern it belongs to.
 
 Guardrails (they hold whatever the verdicts say):
 
 - a verdict given by a user on transactions of their own is ignored and listed;
-- a rule never applies to an incident that involves a user whose vote made it;
+- a rule never applies to an incident that involves a user whose vote made it, and no
+  pattern names a user (no rule calls everything one person does normal);
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
-  or slotted in the cage) are never silenced (an incident about one that the rules call
-  normal is returned ``held``) and nothing is learned from their verdicts (false alarms on
-  dear write-offs would teach a rule that silences real write-offs of ordinary items);
+  or slotted in the cage) are never silenced outright: a flag about one is judged only by
+  the patterns of its value class, learned from verdicts on high-value items, and only up
+  to their limit (a larger variance, or a run of write-offs, still alarms); an incident
+  about one that only broader rules call normal is returned ``held``;
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
 
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -51,11 +57,16 @@ from warehouse.dataset import Dataset
 class LearningParams(BaseModel):
     """How much evidence learning needs, and how the contexts are cut."""
 
-    min_verdicts: int = Field(default=3, ge=1,
-                              description="votes a pattern needs before anything is learned")
-    benign_share: float = Field(default=0.8, gt=0.5, le=1.0,
-                                description="share of a pattern's votes that must be false "
-                                            "alarms for it to count as normal practice")
+    min_verdicts: int = Field(default=2, ge=1,
+                              description="false-alarm votes a pattern needs before anything "
+                                          "is learned from it")
+    benign_share: float = Field(default=0.7, gt=0.5, le=1.0,
+                                description="posterior mean false-alarm rate a pattern needs "
+                                            "to count as normal practice")
+    prior_strength: float = Field(default=1.0, ge=0.0,
+                                  description="pseudo-verdicts of the Beta prior on a "
+                                              "pattern's false-alarm rate (its mean: the "
+                                              "site's share of false alarms)")
     limit_margin: float = Field(default=1.25, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
@@ -114,17 +125,26 @@ MAGNITUDES: dict[str, Magnitude] = {
 }
 """Codes whose alarms have a size: learning raises their threshold instead of silencing."""
 
+COUNTED = Magnitude("count", "flags of the code in one incident")
+"""The size of an alarm whose code has no number: how many times it fired in the incident
+(one write-off against five in a row)."""
+
 LEVELS: tuple[tuple[str, ...], ...] = (
-    ("code", "company", "user"),
-    ("code", "company", "value", "velocity", "location_type"),
-    ("code", "company", "value", "location_type"),
-    ("code", "company", "location_type"),
+    ("code", "company", "count", "value", "velocity", "location_type"),
+    ("code", "company", "count", "value", "location_type"),
+    ("code", "company", "count", "value"),
+    ("code", "company", "count", "location_type"),
+    ("code", "company", "count"),
     ("code", "company"),
 )
 """Pattern levels, most specific first; the last is the code at this site. ``company``:
 whether the code is the only one of its incident (``alone``) or one of several
 (``with_others``): a lone count variance and one inside a cluster of mis-scan signs are
-different alarms."""
+different alarms. ``count``: whether the code fired once in the incident (``single``) or
+more often (``repeated``): an adjustment and its reversal are not one large adjustment."""
+
+VALUED = tuple(level for level in LEVELS if "value" in level)
+"""The levels that name the item's value class: the only ones a high-value flag is judged by."""
 
 HIGH = "high"
 
@@ -171,17 +191,19 @@ class SiteContext:
         self.txn_user: dict[str, str] = dict(zip(tx["txn_id"].astype(str),
                                                  tx["user_id"].astype(str), strict=True))
 
-    def dims(self, flag: Flag, alone: bool) -> dict[str, str]:
-        """The flag's context: code, company, user, value class, velocity class, location type.
+    def dims(self, flag: Flag, alone: bool, count: int = 1) -> dict[str, str]:
+        """The flag's context: code, company, count, value class, velocity, location type.
 
         Args:
             flag: the flag.
             alone: whether its code is the only one among the flags it came with (its
                 incident's, or its verdict's).
+            count: how many of those flags have its code.
         """
         sku = flag.sku or ""
         return {"code": flag.code, "company": "alone" if alone else "with_others",
-                "user": flag.user_id or "unknown", "value": self.value.get(sku, "unknown"),
+                "count": "single" if count <= 1 else "repeated",
+                "value": self.value.get(sku, "unknown"),
                 "velocity": self.velocity.get(sku, "slow"),
                 "location_type": self.location_type.get(flag.location or "", "unknown")}
 
@@ -201,16 +223,17 @@ def rule_id(key: str) -> str:
 
 
 class PatternRule(BaseModel):
-    """A pattern the site's verdicts call normal practice, and how far."""
+    """A pattern the site's verdicts call normal practice, up to a learned limit."""
 
     rule_id: str
     pattern: str = Field(description="code and context, e.g. COUNT_VARIANCE|value=cheap|...")
     code: str
     context: dict[str, str]
-    kind: Literal["threshold", "suppress"]
-    limit: float | None = Field(default=None, description="threshold: flags up to this "
-                                                          "magnitude are normal")
-    unit: str | None = None
+    kind: Literal["threshold", "count"] = Field(
+        description="threshold: on the flag's size; count: on how often its code fired in "
+                    "the incident (codes without a size)")
+    limit: float = Field(description="flags up to this magnitude are normal; larger ones alarm")
+    unit: str
     detector_threshold: float | None = Field(default=None, description="the detector's own")
     verdicts: int = Field(description="votes behind the rule")
     false_alarms: int
@@ -221,19 +244,17 @@ class PatternRule(BaseModel):
         """One line a supervisor reads: what was learned, from what, what it does."""
         where = ", ".join(_context_words(k, v) for k, v in self.context.items())
         head = f"{self.code} ({where}): {self.false_alarms} of {self.verdicts} rejected"
-        if self.kind == "suppress":
-            return f"{head}, treated as this site's normal practice"
+        if self.kind == "count":
+            n = int(self.limit)
+            return (f"{head}, up to {n} in one incident treated as this site's normal "
+                    f"practice (threshold raised from 1 to {n + 1})")
         was = f" from {self.detector_threshold:g}" if self.detector_threshold is not None \
             else ""
         return f"{head}, threshold raised{was} to {self.limit:g} {self.unit}"
 
-    def covers(self, flag: Flag, magnitude: float | None) -> bool:
-        """Whether the rule calls this flag (already known to match the pattern) normal."""
-        if not self.active:
-            return False
-        if self.kind == "suppress":
-            return True
-        return magnitude is not None and self.limit is not None and magnitude <= self.limit
+    def covers(self, magnitude: float | None) -> bool:
+        """Whether the rule calls a flag of this size (known to match the pattern) normal."""
+        return self.active and magnitude is not None and magnitude <= self.limit
 
 
 class PatternStats(BaseModel):
@@ -291,7 +312,14 @@ class Suppression:
     rule_ids: list[str] = field(default_factory=list)
     reason: str = ""
     held: bool = False
-    """The rules call it normal, but it is about a high-value item: it stays open."""
+    """The rules call it normal, but only by rules a high-value item may not be judged by
+    (learned without its value class): it stays open."""
+
+
+def magnitude(flag: Flag, count: int) -> float | None:
+    """A flag's size: its code's number, or for a code without one how often it fired."""
+    m = MAGNITUDES.get(flag.code)
+    return m.of(flag) if m is not None else float(count)
 
 
 class Learner:
@@ -307,8 +335,7 @@ class Learner:
     def fit(self, resolutions: Sequence[Resolution], flags: Iterable[Flag], data: Dataset,
             *, undone: Iterable[str] = (), site: str = "default") -> Learner:
         """Learn from verdicts over the flags the scorer raised on ``data``."""
-        p = self.params
-        self.context_ = ctx = SiteContext(data, p)
+        self.context_ = ctx = SiteContext(data, self.params)
         by_txn: dict[str, list[Flag]] = defaultdict(list)
         for f in flags:
             by_txn[f.txn_id].append(f)
@@ -316,37 +343,11 @@ class Learner:
         votes: dict[str, list[_Vote]] = defaultdict(list)
         dims_of: dict[str, dict[str, str]] = {}
         for i, res in enumerate(resolutions):
-            own = res.decided_by and any(ctx.txn_user.get(t) == res.decided_by
-                                         for t in res.txn_ids)
-            if own:
-                learned.ignored.append(IgnoredVerdict(
-                    index=i, txn_ids=res.txn_ids, flagged=True,
-                    reason=f"{res.decided_by} decided on their own transactions "
-                           "(segregation of duties)"))
+            fl = self._usable(i, res, by_txn, learned)
+            if fl is None:
                 continue
-            fl = [f for t in res.txn_ids for f in by_txn.get(t, [])]
-            if not fl:
-                learned.ignored.append(IgnoredVerdict(
-                    index=i, txn_ids=res.txn_ids, reason="no flag on its transactions"))
-                continue
-            learned.used += 1
-            if res.benign:
-                learned.false_alarms += 1
-            else:
-                learned.confirmed += 1
-                if res.root_cause is not None:
-                    learned.causes[res.root_cause.value] = \
-                        learned.causes.get(res.root_cause.value, 0) + 1
-                    if res.action is not None:
-                        acts = learned.actions.setdefault(res.root_cause.value, {})
-                        acts[res.action.value] = acts.get(res.action.value, 0) + 1
             seen: dict[str, float | None] = {}
-            alone = len({f.code for f in fl}) == 1
-            for f in fl:
-                if ctx.high_value(f):
-                    continue  # nothing is learned from high-value items
-                dims = ctx.dims(f, alone)
-                mag = MAGNITUDES[f.code].of(f) if f.code in MAGNITUDES else None
+            for dims, mag in _sized(ctx, fl):
                 for level in LEVELS:
                     key = pattern_key(dims, level)
                     dims_of[key] = {d: dims[d] for d in level}
@@ -355,78 +356,120 @@ class Learner:
             for key, mag in seen.items():
                 votes[key].append(_Vote(i, res.benign, mag, res.decided_by))
         thresholds = _detector_thresholds(by_txn)
+        prior = learned.false_alarms / learned.used if learned.used else 0.5
         for key, vs in sorted(votes.items()):
             benign = sum(v.benign for v in vs)
-            if len(vs) >= p.min_verdicts:
+            if len(vs) >= self.params.min_verdicts:
                 learned.patterns.append(PatternStats(pattern=key, verdicts=len(vs),
                                                      false_alarms=benign))
             dims = dims_of[key]
-            rule = self._rule(key, dims, vs, thresholds.get(dims["code"]))
+            rule = self._rule(key, dims, vs, thresholds.get(dims["code"]), prior)
             if rule is not None:
                 rule.active = rule.rule_id not in learned.undone
                 learned.rules.append(rule)
         self.learned_ = learned
-        self._evidence = {s.pattern for s in learned.patterns}
+        self._votes = dict(votes)
         self._rules = {r.pattern: r for r in learned.rules}
         return self
 
+    def _usable(self, i: int, res: Resolution, by_txn: Mapping[str, list[Flag]],
+                learned: Learned) -> list[Flag] | None:
+        """The flags a verdict is about, counted into ``learned``; None (listed) if unusable."""
+        ctx = self.context_
+        if res.decided_by and any(ctx.txn_user.get(t) == res.decided_by for t in res.txn_ids):
+            learned.ignored.append(IgnoredVerdict(
+                index=i, txn_ids=res.txn_ids, flagged=True,
+                reason=f"{res.decided_by} decided on their own transactions "
+                       "(segregation of duties)"))
+            return None
+        fl = [f for t in res.txn_ids for f in by_txn.get(t, [])]
+        if not fl:
+            learned.ignored.append(IgnoredVerdict(
+                index=i, txn_ids=res.txn_ids, reason="no flag on its transactions"))
+            return None
+        learned.used += 1
+        if res.benign:
+            learned.false_alarms += 1
+            return fl
+        learned.confirmed += 1
+        if res.root_cause is not None:
+            cause = res.root_cause.value
+            learned.causes[cause] = learned.causes.get(cause, 0) + 1
+            if res.action is not None:
+                acts = learned.actions.setdefault(cause, {})
+                acts[res.action.value] = acts.get(res.action.value, 0) + 1
+        return fl
+
     def _rule(self, key: str, dims: dict[str, str], votes: list[_Vote],
-              detector_threshold: float | None) -> PatternRule | None:
+              detector_threshold: float | None, prior: float) -> PatternRule | None:
+        """The pattern's learned limit, if its smallest votes are mostly false alarms.
+
+        The votes are read in order of size: the longest run from the smallest whose
+        posterior mean false-alarm rate (Beta prior of ``prior_strength`` pseudo-verdicts at
+        the site's share ``prior``) reaches ``benign_share``, with at least ``min_verdicts``
+        false alarms and a false alarm as its largest vote, sets the limit: a margin past its
+        largest false alarm, kept halfway below the smallest confirmed problem above it.
+        """
         p = self.params
         code = dims["code"]
-        magnitude = MAGNITUDES.get(code)
-        context = {k: v for k, v in dims.items() if k != "code"}
-        base = {"rule_id": rule_id(key), "pattern": key, "code": code, "context": context}
-        if magnitude is None:
-            benign = [v for v in votes if v.benign]
-            if len(votes) < p.min_verdicts or len(benign) < p.benign_share * len(votes):
-                return None
-            return PatternRule(**base, kind="suppress", verdicts=len(votes),
-                               false_alarms=len(benign),
-                               given_by=sorted({v.by for v in benign if v.by}))
-        sized = [v for v in votes if v.magnitude is not None]
-        ordered = sorted(sized, key=lambda v: (v.magnitude, not v.benign))
+        counted = code not in MAGNITUDES
+        sized = sorted((v for v in votes if v.magnitude is not None),
+                       key=lambda v: (v.magnitude, not v.benign))
         best = None
-        for n in range(1, len(ordered) + 1):
-            head = ordered[:n]
-            n_benign = sum(v.benign for v in head)
-            if head[-1].benign and n >= p.min_verdicts and n_benign >= p.benign_share * n:
+        n_benign = 0
+        for n, vote in enumerate(sized, start=1):
+            n_benign += vote.benign
+            mean = (n_benign + p.prior_strength * prior) / (n + p.prior_strength)
+            if vote.benign and n_benign >= p.min_verdicts and mean >= p.benign_share:
                 best = n
         if best is None:
             return None
-        head = ordered[:best]
+        head = sized[:best]
         top = float(head[-1].magnitude)  # type: ignore[arg-type]
-        above = [float(v.magnitude) for v in ordered[best:] if not v.benign]  # type: ignore[arg-type]
+        above = [float(v.magnitude) for v in sized[best:] if not v.benign]  # type: ignore[arg-type]
         if above and min(above) <= top:
             return None
-        limit = top * p.limit_margin
-        if above:
+        limit = math.floor(top) if counted else top * p.limit_margin
+        if above and not counted:
             limit = min(limit, (top + min(above)) / 2)
-        return PatternRule(**base, kind="threshold", limit=round(limit, 2),
-                           unit=magnitude.unit, detector_threshold=detector_threshold,
+        context = {k: v for k, v in dims.items() if k != "code"}
+        return PatternRule(rule_id=rule_id(key), pattern=key, code=code, context=context,
+                           kind="count" if counted else "threshold", limit=round(limit, 2),
+                           unit=(COUNTED if counted else MAGNITUDES[code]).unit,
+                           detector_threshold=1.0 if counted else detector_threshold,
                            verdicts=best, false_alarms=sum(v.benign for v in head),
                            given_by=sorted({v.by for v in head if v.benign and v.by}))
 
     # -- judging ---------------------------------------------------------------------------
 
-    def flag_rule(self, flag: Flag, alone: bool, *, guard: bool = True) -> PatternRule | None:
-        """The active rule that calls this flag normal, judged at its most specific level.
+    def flag_rule(self, flag: Flag, alone: bool, count: int = 1, *,
+                  guard: bool = True) -> PatternRule | None:
+        """The active rule that calls this flag normal, from its most specific pattern up.
 
-        None when the flag is high value (unless ``guard`` is off: what the rules alone
-        would say), or when the most specific of its patterns with enough votes is not
-        normal practice (or has been undone).
+        The patterns are read from the most specific: the first rule whose limit covers the
+        flag's size decides; a pattern with a confirmed problem no larger than a margin past
+        the flag's size stops the search (a narrow context with real problems is never
+        silenced by a broad rule). A high-value flag is judged only by the patterns that name
+        its value class (``guard``; off: what the rules alone would say).
+
+        Args:
+            flag: the flag.
+            alone: whether its code is the only one of its incident.
+            count: how many of the incident's flags have its code.
+            guard: keep the high-value guard.
         """
         ctx = self.context_
-        if guard and ctx.high_value(flag):
-            return None
-        dims = ctx.dims(flag, alone)
-        mag = MAGNITUDES[flag.code].of(flag) if flag.code in MAGNITUDES else None
-        for level in LEVELS:
+        dims = ctx.dims(flag, alone, count)
+        mag = magnitude(flag, count)
+        levels = VALUED if guard and ctx.high_value(flag) else LEVELS
+        for level in levels:
             key = pattern_key(dims, level)
             rule = self._rules.get(key)
-            if rule is not None and rule.covers(flag, mag):
+            if rule is not None and rule.covers(mag):
                 return rule
-            if key in self._evidence:
+            if any(not v.benign and (mag is None or v.magnitude is None
+                                     or v.magnitude <= mag * self.params.limit_margin)
+                   for v in self._votes.get(key, ())):
                 return None
         return None
 
@@ -437,8 +480,9 @@ class Learner:
         An incident is normal when every one of its flags is, by rules none of whose voters
         is among the incident's users. An incident whose transactions a verdict already
         called a false alarm is resolved (unless the verdict was ignored); one a verdict
-        confirmed is never suppressed. An incident about a high-value item the rules would
-        call normal is returned ``held``: it stays open, and the report says so.
+        confirmed is never suppressed. An incident about a high-value item that only rules
+        without its value class would call normal is returned ``held``: it stays open, and
+        the report says so.
         """
         ignored = {i.index for i in self.learned_.ignored}
         decided: dict[str, bool] = {}
@@ -453,30 +497,52 @@ class Learner:
             verdicts = [decided[t] for t in flagged if t in decided]
             if verdicts and not all(verdicts):
                 continue
-            users = set(inc.user_ids)
-            held = any(self.context_.high_value(f) for f in inc.flags)
-            if held and verdicts:
-                continue
             if verdicts and len(verdicts) == len(flagged):
-                out[inc.incident_id] = Suppression(
-                    inc.incident_id, reason="already resolved as a false alarm")
+                if not any(self.context_.high_value(f) for f in inc.flags):
+                    out[inc.incident_id] = Suppression(
+                        inc.incident_id, reason="already resolved as a false alarm")
                 continue
-            alone = len({f.code for f in inc.flags}) == 1
-            rules = [self.flag_rule(f, alone, guard=False) for f in inc.flags]
-            if not rules or any(r is None or users & set(r.given_by) for r in rules):
-                continue
-            ids = list(dict.fromkeys(r.rule_id for r in rules if r is not None))
-            out[inc.incident_id] = Suppression(inc.incident_id, ids, "; ".join(
-                self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
-                held=held)
+            sup = self._normal(inc)
+            if sup is not None:
+                out[inc.incident_id] = sup
         return out
+
+    def _normal(self, inc: Incident) -> Suppression | None:
+        """The suppression of an incident every flag of which the rules call normal."""
+        counts = Counter(f.code for f in inc.flags)
+        alone = len(counts) == 1
+        users = set(inc.user_ids)
+        rules, held = [], False
+        for f in inc.flags:
+            rule = self.flag_rule(f, alone, counts[f.code])
+            if rule is None:
+                rule = self.flag_rule(f, alone, counts[f.code], guard=False)
+                held = held or rule is not None
+            if rule is None or users & set(rule.given_by):
+                return None
+            rules.append(rule)
+        if not rules:
+            return None
+        ids = list(dict.fromkeys(r.rule_id for r in rules))
+        return Suppression(inc.incident_id, ids, "; ".join(
+            self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
+            held=held)
+
+
+def _sized(ctx: SiteContext, fl: Sequence[Flag]) -> Iterable[tuple[dict[str, str],
+                                                                   float | None]]:
+    """The context and size of each flag of a verdict (counts within the verdict)."""
+    counts = Counter(f.code for f in fl)
+    alone = len(counts) == 1
+    for f in fl:
+        yield ctx.dims(f, alone, counts[f.code]), magnitude(f, counts[f.code])
 
 
 def _context_words(dim: str, value: str) -> str:
     if dim == "company":
         return "alone in its incident" if value == "alone" else "with other codes"
-    if dim == "user":
-        return f"by {value}"
+    if dim == "count":
+        return "once in its incident" if value == "single" else "repeated in its incident"
     if dim in ("value", "velocity"):
         return f"{value} {'value' if dim == 'value' else 'mover'}"
     return f"{dim.replace('_', ' ')} {value}"

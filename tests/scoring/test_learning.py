@@ -75,7 +75,7 @@ def test_small_count_variances_rejected_raise_the_threshold_bigger_ones_still_al
     data = site()
     learner = Learner().fit(rejected(*range(6)), [*history, *later], data)
     rule = next(r for r in learner.learned_.rules if r.context.get("location_type") == "PICK"
-                and len(r.context) == 2)
+                and set(r.context) == {"company", "count", "location_type"})
     # nothing above 3 was confirmed: the limit reaches a margin past the largest false alarm
     assert rule.kind == "threshold" and rule.limit == 3.75 and rule.verdicts == 6
     assert "6 of 6 rejected, threshold raised to 3.75" in rule.describe()
@@ -100,7 +100,9 @@ def test_a_verdict_generalises_to_its_code_where_no_verdict_was_but_not_over_con
     only_rejections = Learner().fit(rejected(*range(6)), [*history, *later.values()], site())
     found = only_rejections.suppressions([incident(f) for f in later.values()])
     assert sorted(found) == ["INC-T30", "INC-T31", "INC-T32"]  # same code, any place
-    assert "COUNT_VARIANCE (alone in its incident)" in found["INC-T32"].reason
+    # an unknown place: judged by the broader pattern (the code on cheap items)
+    assert "COUNT_VARIANCE (alone in its incident, once in its incident, cheap value)" in \
+        found["INC-T32"].reason
     learner = Learner().fit(verdicts, [*history, *confirmed, *later.values()], site())
     found = learner.suppressions([incident(f) for f in later.values()])
     assert "INC-T30" in found and "INC-T31" not in found  # reserve counts were confirmed
@@ -116,21 +118,48 @@ def test_a_confirmed_problem_in_the_pattern_keeps_the_limit_below_it() -> None:
     assert limits and max(limits) < 5.0  # T4 (value 5) was real: never under the limit
 
 
-def test_high_value_items_are_never_learned_from_or_silenced() -> None:
-    gold = [flag(i, sku="GOLD") for i in range(6)]
-    assert Learner().fit(rejected(*range(6)), gold, site()).learned_.rules == []
-    cheap = [flag(i) for i in range(6, 12)]
-    learner = Learner().fit(rejected(*range(12)), [*gold, *cheap], site())
-    assert learner.learned_.rules and all(r.verdicts <= 6 for r in learner.learned_.rules)
-    # the rule from the ordinary items matches the dear one: it stays open, and is listed
+def test_a_high_value_item_is_judged_only_by_verdicts_on_high_value_items() -> None:
+    cheap = [flag(i) for i in range(6)]
+    learner = Learner().fit(rejected(*range(6)), cheap, site())
+    assert learner.learned_.rules
+    # the rules from ordinary items match the dear one: it stays open, and is listed
     gold_later, cheap_later = incident(flag(33, sku="GOLD")), incident(flag(34))
     found = learner.suppressions([gold_later, cheap_later])
     assert found["INC-T33"].held and not found["INC-T34"].held
     tickets, outcome = apply_learning([ticket(gold_later), ticket(cheap_later)],
-                                      [gold_later, cheap_later], learner, rejected(*range(12)))
+                                      [gold_later, cheap_later], learner, rejected(*range(6)))
     assert [t.root_cause for t in tickets] == [RootCause.SHRINKAGE, RootCause.LEGITIMATE]
     assert list(outcome.held) == ["INC-T33"]
     assert any("high-value" in line and "INC-T33" in line for line in outcome.guarded)
+
+
+def test_verdicts_on_high_value_items_raise_a_threshold_never_silence_them() -> None:
+    """Small variances on the dear item rejected: small ones are normal, a large one alarms."""
+    gold = [flag(i, sku="GOLD", value=1.0 + i % 3) for i in range(6)]
+    later = {"small": incident(flag(30, sku="GOLD", value=2.0)),
+             "large": incident(flag(31, sku="GOLD", value=40.0))}
+    learner = Learner().fit(rejected(*range(6)), [*gold, *(i.flags[0] for i in later.values())],
+                            site())
+    assert all(r.kind == "threshold" and r.limit < 40.0 for r in learner.learned_.rules)
+    found = learner.suppressions(later.values())
+    assert list(found) == ["INC-T30"] and not found["INC-T30"].held
+    assert "high value" in found["INC-T30"].reason  # by a pattern of its value class
+
+
+def test_a_code_without_a_size_is_limited_by_how_often_it_fires() -> None:
+    """Single write-offs of the dear item rejected: a run of write-offs still alarms."""
+    def write_off(i: int) -> Flag:
+        return flag(i, sku="GOLD", code="WRITE_OFF_PATTERN")
+
+    learner = Learner().fit(rejected(*range(4)), [write_off(i) for i in range(4)], site())
+    rule = next(r for r in learner.learned_.rules if r.context.get("value") == "high")
+    assert rule.kind == "count" and rule.limit == 1
+    assert "up to 1 in one incident" in rule.describe()
+    one = incident(write_off(30))
+    run = Incident(incident_id="INC-RUN", txn_ids=["T31", "T32", "T33"],
+                   flags=[write_off(i) for i in (31, 32, 33)], user_ids=["u2", "u3", "u4"],
+                   sku="GOLD", location="P1", risk_score=0.7, severity=Severity.REVIEW)
+    assert list(learner.suppressions([one, run])) == ["INC-T30"]
 
 
 def test_poisoning_one_user_rejecting_every_shrinkage_ticket() -> None:
