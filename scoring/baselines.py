@@ -258,8 +258,7 @@ REPEAT_PAYLOAD = ["t", "type", "sku", "qty", "location", "ref"]
 
 
 def repeated_line(frame: pd.DataFrame, types: tuple[str, ...] = REPEAT_TYPES) -> np.ndarray:
-    """Lines of ``types`` repeating an earlier line of the same ref: same type, SKU, qty,
-    bin, time."""
+    """Lines of ``types`` repeating an earlier line of the same ref (type, SKU, qty, bin, time)."""
     ok = frame["type"].isin(types).to_numpy() & frame["ref"].notna().to_numpy()
     out = np.zeros(len(frame), bool)
     if ok.any():

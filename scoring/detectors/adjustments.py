@@ -98,8 +98,9 @@ def _with_mix_up_keys(ctx: Context, out: pd.DataFrame) -> pd.DataFrame:
              and named_cause(note, catalogue) is RootCause.MIS_SCAN
              for rtype, note in zip(rows["type"], rows["note"], strict=True)]
     users = rows["user_id"].fillna("?").to_numpy(dtype=object)
-    keys = [(*ks, f"mixup:{u}") if mix else ks
-            for ks, mix, u in zip(out["keys"], noted, users, strict=True)]
+    keys = pd.Series([(*ks, f"mixup:{u}") if mix else ks
+                      for ks, mix, u in zip(out["keys"], noted, users, strict=True)],
+                     index=out.index, dtype=object)
     return out.assign(keys=keys)
 
 

@@ -40,8 +40,7 @@ def needs(ctx: Context) -> str | None:
 
 
 def eligible(ctx: Context) -> dict[str, np.ndarray]:
-    """Every row can repeat another; order lines and stock postings with a ref can repeat
-    inside it."""
+    """Every row can repeat another; order lines and stock postings can repeat in their ref."""
     f = ctx.frame
     lines = f["type"].isin(FEED_TYPES).to_numpy() & f["ref"].notna().to_numpy()
     return {"DUPLICATE_PAYLOAD": np.ones(len(f), bool), REPEATED_LINE_IN_REF: lines}
