@@ -42,8 +42,9 @@ def feature_matrix(scorer: Scorer, data: Dataset) -> tuple[pd.DataFrame, np.ndar
     return x, frame["txn_id"].to_numpy()
 
 
-def online_latency(data: Dataset, events: int) -> np.ndarray:
-    """Seconds per score_event, streaming the events after a fit on the earlier days."""
+def online_latency(data: Dataset, events: int, *, settled: bool = False) -> np.ndarray:
+    """Seconds per score_event (``settled``: stream_event), streaming the events after a fit
+    on the earlier days."""
     tx = data.transactions
     cut = tx["ts"].min() + (tx["ts"].max() - tx["ts"].min()) * 0.8
     history = Dataset(data.items, data.locations, tx[tx["ts"] < cut].reset_index(drop=True))
@@ -52,9 +53,10 @@ def online_latency(data: Dataset, events: int) -> np.ndarray:
     rest = rest.assign(ts=rest["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
     records = rest.astype(object).where(rest.notna(), None).to_dict("records")
     took = []
+    score = scorer.stream_event if settled else scorer.score_event
     for rec in records:
         t0 = time.perf_counter()
-        scorer.score_event(rec)
+        score(rec)
         took.append(time.perf_counter() - t0)
     return np.array(took)
 

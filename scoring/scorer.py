@@ -6,7 +6,10 @@ rule describing the site's practice is re-thresholded or stood down, :mod:`scori
 ``score_batch(data)`` runs every detector over the whole frame, calibrates the flags,
 groups them into incidents and scores every transaction; ``score_event(event)`` runs the
 very same pipeline over the event plus the recent log around it (cached state), so an
-event gets the flags batch scoring of the same log up to that event would give it.
+event gets the flags batch scoring of the same log up to that event would give it;
+``stream_event(event)`` and ``flush()`` hold an event while rules that read later rows may
+still change its flags (:mod:`scoring.settle`), so a streamed log gets the flags batch
+scoring of the whole log gives it.
 """
 
 from __future__ import annotations

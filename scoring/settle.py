@@ -19,7 +19,8 @@ them that hindsight; online scoring must wait for it before its flags equal batc
 settling path (:meth:`scoring.scorer.Scorer.stream_event`) holds the event that long.
 Statistics over the whole log (:data:`WHOLE_LOG`: a SKU's steady weight ratio, same-sign
 variances across bins, a place overloaded again and again, how rare an adjustment size is)
-have no horizon: online they count what has arrived so far.
+have no horizon: online they count what has arrived when the event settles (the first two
+settle with the rules they build on, so they count the rows those rules leave).
 """
 
 from __future__ import annotations
@@ -41,11 +42,19 @@ def _counts(p: Any, b: Baselines) -> float:
     return float((p["mirror_window_h"] + p["count_followup_h"]) * HOUR)
 
 
+def _reweigh(p: Any, b: Baselines) -> float:
+    return float(p["reweigh_window_h"] * HOUR)
+
+
 HORIZONS: dict[str, Callable[[Any, Baselines], float]] = {
-    "DOCK_WEIGHT_MISMATCH": lambda p, b: float(p["reweigh_window_h"] * HOUR),
+    "DOCK_WEIGHT_MISMATCH": _reweigh,
+    # a steady ratio is read over the mismatches left once re-weighs explained receipts
+    "WEIGHT_RATIO_CONSTANT": _reweigh,
     "COUNT_VARIANCE": _counts,
     "PACK_MULTIPLE": _counts,
     "MIRRORED_VARIANCE": _counts,
+    # same-sign variances are read over the variances their follow-ups leave unexplained
+    "SAME_SIGN_VARIANCES": _counts,
     "RECEIPT_QTY_MISMATCH": _receipt_wait,
     "NEGATIVE_BALANCE": lambda p, b: float(b.neg_grace_s),
 }
