@@ -11,6 +11,7 @@ holds pydantic models and enums from a handful of modules, listed here once.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,12 @@ STATE_TYPES: tuple[type, ...] = (
 
 _SETUP_LOCK = (0x7A11, 0x0C4E)
 """The advisory lock (two ints) the PostgreSQL checkpointer's table setup is done under."""
+
+
+def _try_lock(conn: Any) -> bool:
+    """Take the setup lock on ``conn`` if it is free (a dict-row connection)."""
+    row: Any = conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS got", _SETUP_LOCK).fetchone()
+    return bool(row["got"])
 
 
 def serializer() -> JsonPlusSerializer:
@@ -118,7 +125,11 @@ def postgres_checkpointer(url: str) -> PostgresSaver:
                                   "row_factory": dict_row})
     saver = PostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]
     with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s, %s)", _SETUP_LOCK)
+        # polled, not waited for: a session waiting on the lock would hold up the setup's
+        # CREATE INDEX CONCURRENTLY, which waits for every running statement (a deadlock
+        # PostgreSQL does not see: the lock and the index are on two connections)
+        while not _try_lock(conn):
+            time.sleep(0.2)
         try:
             saver.setup()
         finally:

@@ -9,7 +9,7 @@ from actions.outbox import WriteBackOutbox
 from api.auth import ApiKey, User, UserSiteRole
 from api.chat.history import ChatMessage
 from api.count_plans import CountPlanRecord, CountTaskRecord
-from api.stream_tables import ScoredEvent, ScorerFit
+from api.stream_tables import ScoredEvent, ScorerFit, StreamMember
 from api.tickets import TicketApproval, TicketEvent, TicketRecord
 from api.worker import PendingWork
 from warehouse.errors import UserError
@@ -19,7 +19,7 @@ SERVICE_TABLES: list[Table] = [
     t.__table__  # type: ignore[union-attr]  # a table model's SQLAlchemy Table
     for t in (User, ApiKey, AuditRecord, AuditHead, PendingWork, TicketRecord, TicketEvent,
               TicketApproval, ChatMessage, CountPlanRecord, CountTaskRecord,
-              WriteBackOutbox, UserSiteRole, ScoredEvent, ScorerFit)
+              WriteBackOutbox, UserSiteRole, ScoredEvent, ScorerFit, StreamMember)
 ]
 
 

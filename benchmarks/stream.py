@@ -13,7 +13,7 @@ measured in the same run: the site's scorer fitted on the history in this proces
 
 Usage: python -m benchmarks.stream [--events 90000 --days 60 --skus 1000] [--workers 1,2]
        [--kill] [--partitions 8] [--broker amqp://guest:guest@127.0.0.1:5672/]
-       [--anchor-events 2000]
+       [--anchor-events 2000] [--batch 100]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 async def publish(env: dict[str, str], events: list[dict[str, Any]], partitions: int,
-                  sent_at: dict[str, float]) -> float:
+                  sent_at: dict[str, float], batch: int) -> float:
     transport = Transport(env["TALLY_BROKER_URL"], prefix=env["TALLY_STREAM_PREFIX"],
                           partitions=partitions)
     await transport.broker.connect()
@@ -104,7 +104,7 @@ async def publish(env: dict[str, str], events: list[dict[str, Any]], partitions:
         chunk = events[start:start + 1000]
         now = time.time()
         sent_at.update((e["txn_id"], now) for e in chunk)
-        await publish_events(transport, chunk, site="default", batch=100)
+        await publish_events(transport, chunk, site="default", batch=batch)
     took = time.time() - began
     await transport.close()
     return took
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace, workers: int, kill: bool, history: Path,
     killed = False
     try:
         time.sleep(args.warmup)
-        publish_s = asyncio.run(publish(env, events, args.partitions, sent_at))
+        publish_s = asyncio.run(publish(env, events, args.partitions, sent_at, args.batch))
         first = last = None
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
     parser.add_argument("--kill", action="store_true", help="kill -9 one worker of the 2-run")
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=100, help="events per message at most")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--warmup", type=float, default=20.0, help="s for workers to start")
     parser.add_argument("--timeout", type=float, default=3600.0, help="s per run at most")

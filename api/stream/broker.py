@@ -18,9 +18,11 @@ Rows and bodies a worker cannot take are parked on ``<prefix>.rejects`` with the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,7 +36,7 @@ ACK_WAIT_S = 30.0
 
 
 class SteppingBack(Exception):
-    """A message arrived while its worker steps back from the partition (re-delivered)."""
+    """A message this worker held when it stepped back (the broker re-delivers it)."""
 
 
 def partition_of(site: str, sku: str, partitions: int) -> int:
@@ -45,17 +47,6 @@ def partition_of(site: str, sku: str, partitions: int) -> int:
 def _raw(message: Any) -> bytes:
     """The decoder: hand the handler the body's bytes (bad JSON is parked, not lost)."""
     return bytes(message.body)
-
-
-async def _recover(queue: Any) -> None:
-    """Hand a channel's unacknowledged messages back to their queue (``basic.recover``)."""
-    from aiormq.exceptions import AMQPError
-
-    try:
-        channel = await queue.channel.get_underlay_channel()
-        await channel.basic_recover(requeue=True)
-    except AMQPError:
-        pass  # the channel is gone: the broker has requeued them itself
 
 
 class Transport:
@@ -74,7 +65,8 @@ class Transport:
         self.kind = "nats" if url.startswith("nats") else "rabbit"
         self.rejects = f"{prefix}.rejects"
         self._subs: dict[int, Any] = {}
-        self._stepping: set[int] = set()
+        self._gates: dict[int, asyncio.Lock] = {}
+        self._generation: Counter[int] = Counter()
         if self.kind == "nats":
             from faststream.nats import JStream, NatsBroker
 
@@ -102,10 +94,14 @@ class Transport:
             self._subscribe_one(handler, partition)
 
     def _subscribe_one(self, handler: Handler, partition: int) -> None:
+        gate = self._gates[partition] = asyncio.Lock()
+
         async def on_message(body: bytes) -> None:
-            if partition in self._stepping:  # back to the queue's head for the next in line
-                raise SteppingBack(f"partition {partition}: this worker is stepping back")
-            await handler(body, partition)
+            generation = self._generation[partition]
+            async with gate:
+                if self._generation[partition] != generation:  # its channel was closed
+                    raise SteppingBack(f"partition {partition}: re-delivered to the next in line")
+                await handler(body, partition)
 
         if self.kind == "nats":
             from faststream.nats import ConsumerConfig, PullSub
@@ -128,23 +124,19 @@ class Transport:
     async def step_back(self, partition: int) -> None:
         """RabbitMQ: go to the end of the partition's line of consumers (NATS: nothing).
 
-        If this worker was the partition's active consumer, the next in line becomes it.
-        A message that arrives meanwhile is handed back to the queue's head (a nack, or a
-        ``basic.recover`` of the partition's own channel for one that came after the
-        subscriber stopped taking messages), so none is held and the order is kept.
+        Once no message of the partition is being handled here, the partition's channel is
+        closed: the broker takes this consumer out of the line and puts its unacknowledged
+        message back at the queue's head in one step, so the next in line, now active,
+        gets the messages in order; aio-pika reopens the channel and consumes again, last
+        in line. A message that arrived meanwhile is not handled here (it was put back).
         """
         subscriber = self._subs.get(partition)
-        if self.kind != "rabbit" or subscriber is None:
+        if self.kind != "rabbit" or subscriber is None or subscriber._queue_obj is None:
             return
-        queue = subscriber._queue_obj  # None: stopped (a step back the broker cut short)
-        self._stepping.add(partition)
-        try:
-            if queue is not None:
-                await subscriber.stop()  # waits for the message in flight (and its ack)
-                await _recover(queue)
-            await subscriber.start()  # a new consumer: last in line
-        finally:
-            self._stepping.discard(partition)
+        async with self._gates[partition]:
+            self._generation[partition] += 1
+            channel = await subscriber._queue_obj.channel.get_underlay_channel()
+            await channel.close()
 
     async def start(self) -> None:
         """Connect, declare the partitions and the rejects queue, start consuming."""
