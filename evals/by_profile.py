@@ -114,7 +114,8 @@ def gate_figures(run: EvalRun) -> dict[str, float]:
     """The figures the gate reads.
 
     Quality on the gated datasets, cost on the whole run, and the real export's recall,
-    tickets per case and ticket count (notes visible and hidden) where it was judged.
+    false-alarm share, macro-F1, action accuracy, tickets per case and ticket count (notes
+    visible and hidden) where it was judged.
     """
     gated = [r for r in run.runs if r.dataset.gated] or run.runs
     out = {**part_figures(run, gated), **run.cost()}
@@ -123,8 +124,9 @@ def gate_figures(run: EvalRun) -> dict[str, float]:
                 and r.dataset.name.endswith("-notes-hidden") == hidden]
         if real:
             fig = part_figures(run, real)
-            out[f"{label}_recall"] = fig["recall"]
-            out[f"{label}_tickets_per_case"] = fig["tickets_per_case"]
+            for name in ("recall", "false_alarm_share", "macro_f1", "action_accuracy",
+                         "tickets_per_case"):
+                out[f"{label}_{name}"] = fig[name]
             out[f"{label}_tickets"] = float(sum(len(top_level(r.tickets)) for r in real))
     return out
 
