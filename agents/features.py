@@ -47,7 +47,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_asn", "receipt_diff", "receipt_rel_diff", "receipt_pack_multiple",
     "neg_adjustments", "small_neg_adjustments", "adj_top_user_share", "off_shift",
     "high_value", "outside_cage", "away_from_home", "over_weight_limit",
-    "qty_ratio_median", "pick_volume_ratio",
+    "qty_ratio_median", "pick_volume_ratio", "face_relocated",
 )
 _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
@@ -105,6 +105,10 @@ class FeatureContext:
         picks = tx[tx["type"] == "PICK"]
         days = max(1.0, (tx["ts"].max() - tx["ts"].min()).total_seconds() / 86400) if len(tx) else 1
         self.picks_per_day = (picks.groupby("sku")["eaches"].sum() / days).to_dict()
+        last_ts = picks.groupby(["sku", "location"])["ts"].max()
+        self.last_pick_s: dict[tuple[str, str], float] = dict(zip(
+            last_ts.index, last_ts.dt.tz_convert("UTC").dt.tz_localize(None)
+            .astype("datetime64[ns]").to_numpy().view("int64") / 1e9, strict=True))
         # a SKU's weighed history: weight per each and who handled it
         weighed = tx[tx["weight_kg"].notna() & (tx["eaches"] > 0)]
         per_each = (weighed["weight_kg"] / weighed["eaches"]).to_numpy()
@@ -349,6 +353,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         f["away_from_home"] = away / n
         f["outside_cage"] = outside / n
         f["over_weight_limit"] = over / n
+    f["face_relocated"] = _face_relocated(rows, ctx)
     ratios = [e / m for s, t, e in zip(skus, types, rows["eaches"], strict=True)
               if (m := ctx.median_qty.get((s, t))) and m > 0 and e > 0]
     f["qty_ratio_median"] = math.log2(max(ratios)) if ratios else 0.0
@@ -360,3 +365,22 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         base = ctx.picks_per_day.get(sku, 0.0)
         window = np.nansum(rows["eaches"][picked][skus[picked] == sku]) / span_d
         f["pick_volume_ratio"] = math.log2((window + 1) / (base + 1))
+
+
+def _face_relocated(rows: Rows, ctx: FeatureContext) -> float:
+    """Share of the incident's face-to-face moves that relocate the SKU's face.
+
+    A planned relocation moves everything a pick face holds to another face, and the SKU is
+    picked there afterwards; a wrong-face slip leaves the SKU picked where it was.
+    """
+    moves = (rows["type"] == "MOVE") & np.array(
+        [ctx.location_type(str(a)) == "PICK" and ctx.location_type(str(b)) == "PICK"
+         for a, b in zip(rows["location"], rows["to_location"], strict=True)], dtype=bool)
+    if not moves.any():
+        return 0.0
+    emptied = rows["bal_after"][moves] <= 0
+    picked_after = np.array(
+        [ctx.last_pick_s.get((sku, to), -np.inf) > t for sku, to, t in zip(
+            rows["sku"][moves], rows["to_location"][moves], rows["ts_s"][moves], strict=True)],
+        dtype=bool)
+    return _frac(emptied & picked_after)
