@@ -47,7 +47,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_asn", "receipt_diff", "receipt_rel_diff", "receipt_pack_multiple",
     "neg_adjustments", "small_neg_adjustments", "adj_top_user_share", "off_shift",
     "high_value", "outside_cage", "away_from_home", "over_weight_limit",
-    "qty_ratio_median", "pick_volume_ratio", "face_relocated",
+    "qty_ratio_median", "pick_volume_ratio", "face_relocated", "replenishes_home",
 )
 _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
@@ -353,7 +353,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         f["away_from_home"] = away / n
         f["outside_cage"] = outside / n
         f["over_weight_limit"] = over / n
-    f["face_relocated"] = _face_relocated(rows, ctx)
+    _move_features(f, rows, ctx)
     ratios = [e / m for s, t, e in zip(skus, types, rows["eaches"], strict=True)
               if (m := ctx.median_qty.get((s, t))) and m > 0 and e > 0]
     f["qty_ratio_median"] = math.log2(max(ratios)) if ratios else 0.0
@@ -367,20 +367,25 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         f["pick_volume_ratio"] = math.log2((window + 1) / (base + 1))
 
 
-def _face_relocated(rows: Rows, ctx: FeatureContext) -> float:
-    """Share of the incident's face-to-face moves that relocate the SKU's face.
+def _move_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
+    """What the incident's moves do: relocate a face, or refill the SKU's home from stock.
 
-    A planned relocation moves everything a pick face holds to another face, and the SKU is
-    picked there afterwards; a wrong-face slip leaves the SKU picked where it was.
+    ``face_relocated``: share of face-to-face moves that empty their face, the SKU picked
+    at the destination afterwards (a planned relocation; after a wrong-face slip it is
+    picked where it was). ``replenishes_home``: share of moves from reserve or bulk storage into the
+    SKU's home face (a replenishment, however large).
     """
-    moves = (rows["type"] == "MOVE") & np.array(
-        [ctx.location_type(str(a)) == "PICK" and ctx.location_type(str(b)) == "PICK"
-         for a, b in zip(rows["location"], rows["to_location"], strict=True)], dtype=bool)
+    moves = rows["type"] == "MOVE"
     if not moves.any():
-        return 0.0
-    emptied = rows["bal_after"][moves] <= 0
-    picked_after = np.array(
-        [ctx.last_pick_s.get((sku, to), -np.inf) > t for sku, to, t in zip(
-            rows["sku"][moves], rows["to_location"][moves], rows["ts_s"][moves], strict=True)],
-        dtype=bool)
-    return _frac(emptied & picked_after)
+        return
+    src = np.array([ctx.location_type(str(x)) for x in rows["location"][moves]], dtype=object)
+    dst = np.array([ctx.location_type(str(x)) for x in rows["to_location"][moves]], dtype=object)
+    skus, to = rows["sku"][moves], rows["to_location"][moves]
+    homes = np.array([(ctx.item(s) or {}).get("home_location") for s in skus], dtype=object)
+    f["replenishes_home"] = _frac(np.isin(src, ["RESERVE", "BULK"]) & (to == homes))
+    faces = (src == "PICK") & (dst == "PICK")
+    if not faces.any():
+        return
+    picked_after = np.array([ctx.last_pick_s.get((s, d), -np.inf) > t for s, d, t in zip(
+        skus[faces], to[faces], rows["ts_s"][moves][faces], strict=True)], dtype=bool)
+    f["face_relocated"] = _frac((rows["bal_after"][moves][faces] <= 0) & picked_after)

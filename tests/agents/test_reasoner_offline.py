@@ -166,3 +166,22 @@ def test_a_move_that_empties_a_face_the_sku_is_then_picked_from_reads_as_a_reloc
     assert relocated(move, pick) == 1.0
     assert relocated(move, dict(pick, location="A01")) == 0.0  # still picked at the old face
     assert relocated(dict(move, qty=20.0), pick) == 0.0  # the face keeps stock
+
+
+def test_a_move_from_reserve_into_the_home_face_reads_as_a_replenishment() -> None:
+    data = _tiny_dataset()
+    locations = pd.concat([data.locations, pd.DataFrame({
+        "location_id": ["R01"], "zone": ["R"], "type": ["RESERVE"], "x_m": [None], "y_m": [None],
+        "level": [2], "max_weight_kg": [None]})], ignore_index=True)
+    data = Dataset(items=data.items, locations=locations, transactions=data.transactions)
+    move = {"txn_id": "MV2", "ts": "2025-03-04T12:00:00Z", "type": "MOVE", "sku": "S1",
+            "qty": 30.0, "location": "R01", "to_location": "A01"}
+    incident = Incident(incident_id="I4", txn_ids=["MV2"], flags=[], risk_score=0.5,
+                        severity=Severity.REVIEW, sku="S1")
+
+    def replenishes(row: dict[str, object]) -> float:
+        ctx = FeatureContext(_with_rows(data, [row]))
+        return case_features(incident, ctx)["replenishes_home"]
+
+    assert replenishes(move) == 1.0
+    assert replenishes(dict(move, to_location="A02")) == 0.0  # into another SKU's face
