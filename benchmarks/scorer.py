@@ -1,6 +1,6 @@
 """Scorer benchmark: throughput, detection quality, online latency and memory.
 
-On held-out generator seeds (>= 100; calibration uses 1-12) with the benign background on:
+On held-out generator seeds (>= 100; calibration uses 1-9) with the benign background on:
 - fit+score throughput of the scorer vs scikit-learn IsolationForest (100 trees) on the same
   rows and features;
 - case recall at incident level (overall and per root cause), incidents per 10k

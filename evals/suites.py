@@ -9,7 +9,7 @@ Generated datasets come from the generator's site profiles
 - **trained**: training profiles at seeds the training never used (>= 100), reported beside
   the held-out side so the gap between them shows; not gated.
 
-The offline reasoner is trained and the scorer calibrated on training profiles at seeds 1-12
+The offline reasoner is trained and the scorer calibrated on training profiles at seeds 1-9
 only (``agents.reasoners.train``, ``scoring.calibrate``), and both refuse held-out profiles.
 
 Hand-written cases (``evals/cases/<name>/``) are contract dataset folders with an

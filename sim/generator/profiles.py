@@ -74,14 +74,6 @@ _PROFILES = (
     SiteProfile(name="nocage-total", about="no cage, ASN total repeated on partial receipts, "
                 "many partial deliveries, costs x100", cage=False, partial_expected="total",
                 partial_rate=3.0, cost_scale=100.0, scales="some", naming="verbose"),
-    # varies on its own what the profiles above tie together: per-pallet lines without
-    # full weighing, direct receiving with devices and counts that show the quantity, the
-    # total convention at a site with a cage, another high-value threshold and clock
-    SiteProfile(name="direct-pallet", about="one ASN line per pallet with the total repeated, "
-                "receipts posted straight to storage, devices, counts show the system qty, "
-                "scales on receipts and a fifth of the picks, high-value from cost 80, clock 7 h behind",
-                asn_lines="per_pallet", partial_expected="total", partial_rate=1.5,
-                receiving="direct", high_value_cost=80.0, clock_offset_h=-7),
     SiteProfile(name="shop-export", about="e-commerce order export: sales as picks from one "
                 "location, cancellations as returns, adjustments with floor notes",
                 kind="ecommerce", scales="none", devices=False, cage=False, naming="retail"),
@@ -105,7 +97,7 @@ _PROFILES = (
 )
 PROFILES: dict[str, SiteProfile] = {p.name: p for p in _PROFILES}
 TRAINING_PROFILES: tuple[str, ...] = ("reference", "pallet-asn", "blind-direct", "nocage-total",
-                                      "direct-pallet", "shop-export")
+                                      "shop-export")
 HELD_OUT_PROFILES: tuple[str, ...] = ("pallet-blind", "total-noscale", "yen-pallet",
                                       "shop-export-b")
 assert not set(TRAINING_PROFILES) & set(HELD_OUT_PROFILES)

@@ -136,21 +136,6 @@ def test_blind_counts_devices_and_scales_follow_the_profile(datasets: dict[str, 
     assert ref_picks["weight_kg"].notna().mean() < 0.4
 
 
-def test_direct_pallet_varies_what_the_other_training_profiles_tie_together(
-        datasets: dict[str, Dataset]) -> None:
-    ds = datasets["direct-pallet"]
-    rec = _receipts(ds)
-    assert {_types(ds)[loc] for loc in rec["location"]} <= {"PICK", "RESERVE", "BULK", "CAGE"}
-    assert ds.transactions["device_id"].notna().mean() > 0.5  # direct, yet devices
-    counts = ds.transactions.query("type == 'CYCLE_COUNT'")
-    assert counts["expected_qty"].notna().all()  # direct, yet counts show the system qty
-    lines = rec.groupby(["ref", "sku"])["expected_qty"]
-    several = lines.size() > 1
-    assert several.any()  # one line per pallet
-    assert (lines.nunique()[several] == 1).all()  # each carrying the ASN total
-    assert LocationType.CAGE.value in set(ds.locations["type"])
-
-
 def test_naming_costs_and_clock_differ_from_the_reference(datasets: dict[str, Dataset]) -> None:
     ref = datasets["reference"]
     for name in ("pallet-asn", "blind-direct", "pallet-blind"):
