@@ -47,7 +47,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_asn", "receipt_diff", "receipt_rel_diff", "receipt_pack_multiple",
     "neg_adjustments", "small_neg_adjustments", "adj_top_user_share", "off_shift",
     "high_value", "outside_cage", "away_from_home", "over_weight_limit",
-    "qty_ratio_median", "pick_volume_ratio",
+    "qty_ratio_median", "pick_volume_ratio", "face_relocated", "replenishes_home",
 )
 _TEXT_COLUMNS = ("type", "sku", "location", "to_location", "user_id", "device_id", "uom")
 _NUMBER_COLUMNS = ("qty", "eaches", "weight_kg", "expected_qty", "bal_before", "bal_after",
@@ -105,6 +105,10 @@ class FeatureContext:
         picks = tx[tx["type"] == "PICK"]
         days = max(1.0, (tx["ts"].max() - tx["ts"].min()).total_seconds() / 86400) if len(tx) else 1
         self.picks_per_day = (picks.groupby("sku")["eaches"].sum() / days).to_dict()
+        last_ts = picks.groupby(["sku", "location"])["ts"].max()
+        self.last_pick_s: dict[tuple[str, str], float] = dict(zip(
+            last_ts.index, last_ts.dt.tz_convert("UTC").dt.tz_localize(None)
+            .astype("datetime64[ns]").to_numpy().view("int64") / 1e9, strict=True))
         # a SKU's weighed history: weight per each and who handled it
         weighed = tx[tx["weight_kg"].notna() & (tx["eaches"] > 0)]
         per_each = (weighed["weight_kg"] / weighed["eaches"]).to_numpy()
@@ -349,6 +353,7 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         f["away_from_home"] = away / n
         f["outside_cage"] = outside / n
         f["over_weight_limit"] = over / n
+    _move_features(f, rows, ctx)
     ratios = [e / m for s, t, e in zip(skus, types, rows["eaches"], strict=True)
               if (m := ctx.median_qty.get((s, t))) and m > 0 and e > 0]
     f["qty_ratio_median"] = math.log2(max(ratios)) if ratios else 0.0
@@ -360,3 +365,27 @@ def _placement_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) ->
         base = ctx.picks_per_day.get(sku, 0.0)
         window = np.nansum(rows["eaches"][picked][skus[picked] == sku]) / span_d
         f["pick_volume_ratio"] = math.log2((window + 1) / (base + 1))
+
+
+def _move_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> None:
+    """What the incident's moves do: relocate a face, or refill the SKU's home from stock.
+
+    ``face_relocated``: share of face-to-face moves that empty their face, the SKU picked
+    at the destination afterwards (a planned relocation; after a wrong-face slip it is
+    picked where it was). ``replenishes_home``: share of moves from reserve or bulk storage into the
+    SKU's home face (a replenishment, however large).
+    """
+    moves = rows["type"] == "MOVE"
+    if not moves.any():
+        return
+    src = np.array([ctx.location_type(str(x)) for x in rows["location"][moves]], dtype=object)
+    dst = np.array([ctx.location_type(str(x)) for x in rows["to_location"][moves]], dtype=object)
+    skus, to = rows["sku"][moves], rows["to_location"][moves]
+    homes = np.array([(ctx.item(s) or {}).get("home_location") for s in skus], dtype=object)
+    f["replenishes_home"] = _frac(np.isin(src, ["RESERVE", "BULK"]) & (to == homes))
+    faces = (src == "PICK") & (dst == "PICK")
+    if not faces.any():
+        return
+    picked_after = np.array([ctx.last_pick_s.get((s, d), -np.inf) > t for s, d, t in zip(
+        skus[faces], to[faces], rows["ts_s"][moves][faces], strict=True)], dtype=bool)
+    f["face_relocated"] = _frac((rows["bal_after"][moves][faces] <= 0) & picked_after)

@@ -140,3 +140,48 @@ def test_features_from_data_drive_the_verdict_end_to_end() -> None:
     verdict = reasoner.classify(case_with(dup_f))
     assert verdict.root_cause is RootCause.SYSTEM_SYNC
     assert reasoner.classify(case_with(short_f)).root_cause is RootCause.RECEIVING_ERROR
+
+
+def _with_rows(data: Dataset, rows: list[dict[str, object]]) -> Dataset:
+    extra = pd.DataFrame(rows)
+    extra["ts"] = pd.to_datetime(extra["ts"], utc=True)
+    extra["eaches"] = extra["qty"]
+    tx = pd.concat([data.transactions, extra], ignore_index=True)
+    return Dataset(items=data.items, locations=data.locations, transactions=tx)
+
+
+def test_a_move_that_empties_a_face_the_sku_is_then_picked_from_reads_as_a_relocation() -> None:
+    # S1's 48 at A01 all moved to A02, then picked at A02: its face was relocated
+    move = {"txn_id": "MV1", "ts": "2025-03-04T12:00:00Z", "type": "MOVE", "sku": "S1",
+            "qty": 48.0, "location": "A01", "to_location": "A02"}
+    pick = {"txn_id": "PK1", "ts": "2025-03-04T13:00:00Z", "type": "PICK", "sku": "S1",
+            "qty": 2.0, "location": "A02"}
+    incident = Incident(incident_id="I3", txn_ids=["MV1"], flags=[], risk_score=0.5,
+                        severity=Severity.REVIEW, sku="S1")
+
+    def relocated(*rows: dict[str, object]) -> float:
+        return case_features(incident, FeatureContext(_with_rows(_tiny_dataset(),
+                                                                 list(rows))))["face_relocated"]
+
+    assert relocated(move, pick) == 1.0
+    assert relocated(move, dict(pick, location="A01")) == 0.0  # still picked at the old face
+    assert relocated(dict(move, qty=20.0), pick) == 0.0  # the face keeps stock
+
+
+def test_a_move_from_reserve_into_the_home_face_reads_as_a_replenishment() -> None:
+    data = _tiny_dataset()
+    locations = pd.concat([data.locations, pd.DataFrame({
+        "location_id": ["R01"], "zone": ["R"], "type": ["RESERVE"], "x_m": [None], "y_m": [None],
+        "level": [2], "max_weight_kg": [None]})], ignore_index=True)
+    data = Dataset(items=data.items, locations=locations, transactions=data.transactions)
+    move = {"txn_id": "MV2", "ts": "2025-03-04T12:00:00Z", "type": "MOVE", "sku": "S1",
+            "qty": 30.0, "location": "R01", "to_location": "A01"}
+    incident = Incident(incident_id="I4", txn_ids=["MV2"], flags=[], risk_score=0.5,
+                        severity=Severity.REVIEW, sku="S1")
+
+    def replenishes(row: dict[str, object]) -> float:
+        ctx = FeatureContext(_with_rows(data, [row]))
+        return case_features(incident, ctx)["replenishes_home"]
+
+    assert replenishes(move) == 1.0
+    assert replenishes(dict(move, to_location="A02")) == 0.0  # into another SKU's face
