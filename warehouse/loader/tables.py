@@ -51,9 +51,10 @@ def require_columns(columns: list[str], required: list[str], path: Path) -> None
 
 def _frame(chunk: RawChunk, contract: list[str]) -> pd.DataFrame:
     """The chunk with every contract column present (NaN where the file lacks it)."""
-    frame = chunk.frame.reindex(columns=[*contract, *extra_columns(chunk.frame, contract)])
-    absent = [c for c in contract if c not in chunk.frame.columns]
-    return frame.astype(dict.fromkeys(absent, "str")) if absent else frame
+    absent = {c: pd.Series(np.nan, index=chunk.frame.index, dtype="str")
+              for c in contract if c not in chunk.frame.columns}
+    frame = chunk.frame.assign(**absent) if absent else chunk.frame
+    return frame[[*contract, *extra_columns(chunk.frame, contract)]]
 
 
 def extra_columns(frame: pd.DataFrame, contract: list[str]) -> list[str]:
