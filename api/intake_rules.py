@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,8 +165,19 @@ def _payload(txn: Transaction) -> dict[str, Any]:
     return {name: row.get(name) for name in TRANSACTION_COLUMNS}
 
 
+_WITH_LOG: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Engines seen to hold a ``transactions`` table (a table once there stays: no inspection
+per posted event, which cost as much as the rest of the request)."""
+
+
+def _has_log(engine: Engine) -> bool:
+    if engine not in _WITH_LOG and inspect(engine).has_table("transactions"):
+        _WITH_LOG.add(engine)
+    return engine in _WITH_LOG
+
+
 def _stored(engine: Engine | None, ids: list[str], site: str) -> dict[str, dict[str, Any]]:
-    if engine is None or not ids or not inspect(engine).has_table("transactions"):
+    if engine is None or not ids or not _has_log(engine):
         return {}
     columns = ", ".join(TRANSACTION_COLUMNS)
     query = text(f"SELECT {columns} FROM transactions WHERE site = :site AND txn_id IN :ids"
