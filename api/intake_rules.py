@@ -27,18 +27,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, bindparam, inspect, text
 
-from warehouse.contract import TRANSACTION_COLUMNS, Transaction, TxnType
+from warehouse.contract import (
+    MAX_NOTE_CHARS,
+    TEXT_LIMITS,
+    TRANSACTION_COLUMNS,
+    Transaction,
+    TxnType,
+)
 from warehouse.loader.tables import POSITIVE_TYPES
 from warehouse.sites import DEFAULT_SITE
 
 NUMBER_FIELDS = ("qty", "weight_kg", "expected_qty")
 """Contract fields that are numbers."""
-TEXT_LIMITS = {"txn_id": 128, "sku": 128, "location": 128, "to_location": 128,
-               "user_id": 128, "device_id": 128, "reason_code": 64, "ref": 128, "lot": 128,
-               "expiry": 32}
-"""Longest value (characters) of each id or code field: the store's column widths."""
-MAX_NOTE_CHARS = 4000
-"""Longest operator note accepted, in characters."""
 MAX_EXTRAS_CHARS = 8000
 """Longest the fields beyond the contract may be together, as JSON characters."""
 NOTE_WHITESPACE = frozenset("\t\n\r")

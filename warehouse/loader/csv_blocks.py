@@ -61,7 +61,7 @@ def _first_record_end(buf: bytes) -> int:
 def record_lines(block: bytes, first_line: int) -> np.ndarray:
     """The line each non-blank record of ``block`` starts on (block starts at ``first_line``).
 
-    A record ends at a newline outside quotes; an empty record (``\\n`` or ``\\r\\n`` alone)
+    A record ends at a newline outside quotes; an empty record (a newline alone, CR LF too)
     is a blank line, which the parser skips.
     """
     data = np.frombuffer(block, dtype=np.uint8)

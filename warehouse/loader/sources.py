@@ -99,7 +99,7 @@ class SourceFile:
         return self._csv_chunks(chunksize)
 
     def _csv_chunks(self, chunksize: int) -> Iterator[RawChunk]:
-        """pyarrow's reader, block by block, cut into chunks of ``chunksize`` rows."""
+        """Rows by pyarrow's reader, block by block, in chunks of ``chunksize`` rows."""
         try:
             yield from self._arrow_chunks(chunksize)
         except UserError as exc:
