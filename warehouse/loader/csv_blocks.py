@@ -13,6 +13,7 @@ that is missing; whitespace-only lines are skipped like blank ones.
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def _block_part(block: bytes, first_line: int, names: list[str]) -> CsvPart:
     return CsvPart(table, good_lines.astype(np.int64), broken)
 
 
-def csv_parts(stream: IO[bytes], block_bytes: int = BLOCK_BYTES
+def csv_parts(stream: IO[bytes] | gzip.GzipFile, block_bytes: int = BLOCK_BYTES
               ) -> tuple[list[str], Iterator[CsvPart]]:
     """The header's column names and the file's rows, block by block.
 
@@ -180,7 +181,7 @@ def csv_parts(stream: IO[bytes], block_bytes: int = BLOCK_BYTES
     return names, _parts(stream, carry, first_line, names, block_bytes)
 
 
-def _parts(stream: IO[bytes], carry: bytes, first_line: int, names: list[str],
+def _parts(stream: IO[bytes] | gzip.GzipFile, carry: bytes, first_line: int, names: list[str],
            block_bytes: int) -> Iterator[CsvPart]:
     while True:
         more = stream.read(block_bytes)

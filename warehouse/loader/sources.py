@@ -79,7 +79,7 @@ class SourceFile:
         self.path = path
         self.size = path.stat().st_size
         self._raw: IO[bytes] = path.open("rb")
-        self._binary: IO[bytes] = (
+        self._binary: IO[bytes] | gzip.GzipFile = (
             gzip.GzipFile(fileobj=self._raw) if path.name.endswith(".gz") else self._raw)
 
     @property
