@@ -80,3 +80,11 @@ def test_concurrent_appends_all_land_with_their_outbox_rows_and_a_failure_alone_
     assert seqs == list(range(seqs[0], seqs[0] + 119))  # the failed job left no gap
     balance = store.balances().set_index(["sku", "location"])["qty"]
     assert balance[("S1", "L1")] == 119.0
+
+
+def test_an_append_alone_whose_outbox_row_fails_stores_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError, match="outbox refused G1"):
+        store.append_transactions([event(1)], within=outbox_row("G1", fail=True))
+    store.append_transactions([event(2)], within=outbox_row("G2"))
+    assert count(store, "transactions") == count(store, "outbox") == 1
+    assert store.balances()["qty"].tolist() == [1.0]

@@ -3,7 +3,8 @@
 Each caller queues its job (rows, and what else it writes in the same transaction, e.g.
 the scoring queue's outbox row) and takes the commit turn; the caller that gets the turn
 writes every job queued by then in one transaction, each inside a savepoint of its own
-(a job that fails rolls back alone and its caller gets the error), and commits once. A
+(a job that fails rolls back alone and its caller gets the error; a job alone needs none),
+and commits once. A
 caller whose job an earlier turn already committed just returns. Alone, a caller commits
 its own job at once; under load one commit (and, on SQLite, one write lock instead of a
 wait on the busy timeout per request) serves many requests. Every caller returns only
@@ -72,8 +73,11 @@ class GroupCommit:
         failed = True
         try:
             writer.begin(bulk=False)
-            for number, job in enumerate(group):
-                self._run(writer, job, f"tally_job_{number}")
+            if len(group) == 1:  # alone: its failure rolls the transaction back, no savepoint
+                self._write_job(writer, group[0])
+            else:
+                for number, job in enumerate(group):
+                    self._run(writer, job, f"tally_job_{number}")
             writer.commit()
             failed = False
         except BaseException as error:
@@ -89,10 +93,13 @@ class GroupCommit:
         """One job inside its own savepoint: its failure undoes its writes alone."""
         writer.raw.execute(f"SAVEPOINT {savepoint}")
         try:
-            job.stored = self._write(writer, job.rows)
-            if job.within is not None:
-                job.within(writer)
+            self._write_job(writer, job)
         except Exception as error:  # noqa: BLE001 - handed to the job's caller
             writer.raw.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
             job.error = error
         writer.raw.execute(f"RELEASE SAVEPOINT {savepoint}")
+
+    def _write_job(self, writer: BulkWriter, job: _Job) -> None:
+        job.stored = self._write(writer, job.rows)
+        if job.within is not None:
+            job.within(writer)
