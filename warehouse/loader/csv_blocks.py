@@ -174,10 +174,10 @@ def csv_parts(stream: IO[bytes] | gzip.GzipFile, block_bytes: int = BLOCK_BYTES
         if head.strip() or not carry:
             break
         first_line += head.count(b"\n")
+    if not head.strip():
+        return [], iter(())
     names = _header(_text(head))
     first_line += head.count(b"\n")
-    if not names:
-        return [], iter(())
     return names, _parts(stream, carry, first_line, names, block_bytes)
 
 
