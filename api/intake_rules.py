@@ -20,24 +20,25 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, bindparam, inspect, text
 
-from warehouse.contract import TRANSACTION_COLUMNS, Transaction, TxnType
+from warehouse.contract import (
+    MAX_NOTE_CHARS,
+    TEXT_LIMITS,
+    TRANSACTION_COLUMNS,
+    Transaction,
+    TxnType,
+)
 from warehouse.loader.tables import POSITIVE_TYPES
 from warehouse.sites import DEFAULT_SITE
 
 NUMBER_FIELDS = ("qty", "weight_kg", "expected_qty")
 """Contract fields that are numbers."""
-TEXT_LIMITS = {"txn_id": 128, "sku": 128, "location": 128, "to_location": 128,
-               "user_id": 128, "device_id": 128, "reason_code": 64, "ref": 128, "lot": 128,
-               "expiry": 32}
-"""Longest value (characters) of each id or code field: the store's column widths."""
-MAX_NOTE_CHARS = 4000
-"""Longest operator note accepted, in characters."""
 MAX_EXTRAS_CHARS = 8000
 """Longest the fields beyond the contract may be together, as JSON characters."""
 NOTE_WHITESPACE = frozenset("\t\n\r")
@@ -164,8 +165,19 @@ def _payload(txn: Transaction) -> dict[str, Any]:
     return {name: row.get(name) for name in TRANSACTION_COLUMNS}
 
 
+_WITH_LOG: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Engines seen to hold a ``transactions`` table (a table once there stays: no inspection
+per posted event, which cost as much as the rest of the request)."""
+
+
+def _has_log(engine: Engine) -> bool:
+    if engine not in _WITH_LOG and inspect(engine).has_table("transactions"):
+        _WITH_LOG.add(engine)
+    return engine in _WITH_LOG
+
+
 def _stored(engine: Engine | None, ids: list[str], site: str) -> dict[str, dict[str, Any]]:
-    if engine is None or not ids or not inspect(engine).has_table("transactions"):
+    if engine is None or not ids or not _has_log(engine):
         return {}
     columns = ", ".join(TRANSACTION_COLUMNS)
     query = text(f"SELECT {columns} FROM transactions WHERE site = :site AND txn_id IN :ids"

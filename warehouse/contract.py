@@ -178,6 +178,15 @@ RESOLUTION_COLUMNS = ["txn_ids", "verdict", "root_cause", "action", "decided_at"
 RESOLUTION_REQUIRED = ["txn_ids", "verdict"]
 
 
+TEXT_LIMITS = {"txn_id": 128, "sku": 128, "location": 128, "to_location": 128,
+               "user_id": 128, "device_id": 128, "reason_code": 64, "ref": 128, "lot": 128,
+               "expiry": 32}
+"""Longest value (characters) of each id or code field of a transaction: the store's column
+widths (the event API and the file loader both refuse longer ones)."""
+MAX_NOTE_CHARS = 4000
+"""Longest operator note accepted, in characters."""
+
+
 class Transaction(BaseModel):
     """One WMS event, as the event API and the queue receive it."""
 

@@ -53,6 +53,18 @@ class RowChecks:
         for column in columns:
             self.fail(self.frame[column].isna(), column, "missing", "required field is empty")
 
+    def bounded(self, limits: dict[str, int], controls: str, columns: list[str]) -> None:
+        """Each of ``limits`` at most so many characters; ``columns`` free of ``controls``.
+
+        ``controls`` is a regular-expression character class of the characters refused.
+        """
+        for column, limit in limits.items():
+            text = self.frame[column]
+            self.fail(text.str.len() > limit, column, "too_long", f"at most {limit} characters")
+            if column in columns:
+                self.fail(text.str.contains(controls, regex=True, na=False), column,
+                          "control_character", "must not contain control characters")
+
     def rejects(self) -> pd.DataFrame:
         """The bad rows as a rejects frame (:data:`REJECT_COLUMNS`)."""
         return pd.DataFrame({

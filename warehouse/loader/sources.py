@@ -3,9 +3,8 @@
 Every cell comes back as a stripped string or NaN (an empty cell, whitespace only or a JSON
 null), with column names normalised (BOM, case, surrounding whitespace, inner spaces), so
 the validators see one shape whatever the export looked like. Each chunk carries the line
-number of each of its rows: exact for JSONL; for CSV it is the header line plus the record
-number, corrected for rows the parser skipped (a CSV record with an embedded newline or a
-blank line in front of it shifts it).
+number of each of its rows, exact for JSONL and CSV alike (the line a CSV record starts on,
+counting quoted line breaks and blank lines before it: :mod:`warehouse.loader.csv_blocks`).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import gzip
 import io
 import json
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +20,15 @@ from typing import IO, Literal, overload
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from warehouse.errors import UserError
+from warehouse.loader.csv_blocks import csv_parts, trimmed
 
 SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz")
-_SKIPPED = re.compile(r"Skipping line (\d+): (.*)")
 _HEADER_SPACE = re.compile(r"[\s\-]+")
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+"""The dtype of every raw cell: pandas' default string type."""
 
 
 @dataclass
@@ -78,9 +79,8 @@ class SourceFile:
         self.path = path
         self.size = path.stat().st_size
         self._raw: IO[bytes] = path.open("rb")
-        binary: IO[bytes] | gzip.GzipFile = (
+        self._binary: IO[bytes] | gzip.GzipFile = (
             gzip.GzipFile(fileobj=self._raw) if path.name.endswith(".gz") else self._raw)
-        self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
 
     @property
     def position(self) -> int:
@@ -89,7 +89,7 @@ class SourceFile:
 
     def close(self) -> None:
         """Close the file."""
-        self.text.close()
+        self._binary.close()
         self._raw.close()
 
     def chunks(self, chunksize: int) -> Iterator[RawChunk]:
@@ -99,33 +99,45 @@ class SourceFile:
         return self._csv_chunks(chunksize)
 
     def _csv_chunks(self, chunksize: int) -> Iterator[RawChunk]:
-        skipped: list[int] = []
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            reader = pd.read_csv(self.text, dtype=str, keep_default_na=False, na_filter=False,
-                                 chunksize=chunksize, on_bad_lines="warn", engine="c")
-            try:
-                for frame in reader:
-                    broken = _skipped_lines(caught)
-                    caught.clear()
-                    skipped.extend(line for line, _ in broken)
-                    natural = frame.index.to_numpy(dtype=np.int64) + 2
-                    # the k-th skipped line (0-based) pushes back every record from natural
-                    # line number (line - k) on
-                    pushed = np.sort(np.asarray(skipped, dtype=np.int64))
-                    pushed -= np.arange(len(pushed))
-                    lines = natural + np.searchsorted(pushed, natural, side="right")
-                    yield RawChunk(_normalise(frame), lines, broken)
-            except pd.errors.EmptyDataError:
-                return
-            except pd.errors.ParserError as exc:
-                raise UserError(f"{self.path}: not readable as CSV: {exc}") from None
+        """Rows by pyarrow's reader, block by block, in chunks of ``chunksize`` rows."""
+        try:
+            yield from self._arrow_chunks(chunksize)
+        except UserError as exc:
+            raise UserError(f"{self.path}: {exc}") from None
+
+    def _arrow_chunks(self, chunksize: int) -> Iterator[RawChunk]:
+        names, parts = csv_parts(self._binary)
+        if not names:
+            return
+        tables: list[pa.Table] = []
+        lines: list[np.ndarray] = []
+        broken: list[tuple[int, str]] = []
+        rows, emitted = 0, False
+        for part in parts:
+            tables.append(part.table)
+            lines.append(part.lines)
+            broken.extend(part.broken)
+            rows += part.table.num_rows
+            while rows >= chunksize:
+                table, numbers = pa.concat_tables(tables), np.concatenate(lines)
+                yield RawChunk(_arrow_frame(table.slice(0, chunksize)), numbers[:chunksize],
+                               broken)
+                tables, lines, broken = [table.slice(chunksize)], [numbers[chunksize:]], []
+                rows -= chunksize
+                emitted = True
+        if rows or broken or not emitted:
+            table = pa.concat_tables(tables) if tables else pa.table(
+                {name: pa.array([], pa.string()) for name in dict.fromkeys(names)})
+            yield RawChunk(_arrow_frame(table), np.concatenate(lines) if lines else
+                           np.empty(0, dtype=np.int64), broken)
 
     def _json_chunks(self, chunksize: int) -> Iterator[RawChunk]:
         records: list[dict[str, object]] = []
         lines: list[int] = []
         broken: list[tuple[int, str]] = []
-        for number, text in enumerate(self.text, start=1):
+        lines_of = io.TextIOWrapper(self._binary, encoding="utf-8-sig", errors="replace",
+                                    newline="")
+        for number, text in enumerate(lines_of, start=1):
             if not text.strip():
                 continue
             try:
@@ -145,15 +157,6 @@ class SourceFile:
             yield _json_chunk(records, lines, broken)
 
 
-def _skipped_lines(caught: list[warnings.WarningMessage]) -> list[tuple[int, str]]:
-    """(line, reason) for each line the CSV parser skipped, from its warnings."""
-    out = []
-    for warning in caught:
-        for match in _SKIPPED.finditer(str(warning.message)):
-            out.append((int(match.group(1)), f"malformed CSV row: {match.group(2).strip()}"))
-    return out
-
-
 def _json_chunk(records: list[dict[str, object]], lines: list[int],
                 broken: list[tuple[int, str]]) -> RawChunk:
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
@@ -170,6 +173,14 @@ def _json_cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """Normalised column names (the first of a repeated one kept); cells as :func:`_normalise`."""
+    columns: dict[str, pa.ChunkedArray] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        columns.setdefault(normalise_header(name), trimmed(column))
+    return pa.table(columns).to_pandas(types_mapper={pa.string(): _TEXT}.get)
 
 
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,8 @@ from warehouse.contract import (
     LABEL_COLUMNS,
     LOCATION_COLUMNS,
     LOCATION_REQUIRED,
+    MAX_NOTE_CHARS,
+    TEXT_LIMITS,
     TRANSACTION_COLUMNS,
     TRANSACTION_REQUIRED,
     TYPES_WITH_DESTINATION,
@@ -37,6 +39,10 @@ TYPE_ALIASES = {"CYCLECOUNT": "CYCLE_COUNT", "COUNT": "CYCLE_COUNT", "ADJUST": "
 POSITIVE_TYPES = [t.value for t in (TxnType.RECEIPT, TxnType.PUTAWAY, TxnType.PICK,
                                     TxnType.MOVE, TxnType.RETURN)]
 LABEL_REQUIRED = ["case_id", "root_cause", "txn_ids"]
+_CONTROLS = "[\\x00-\\x1f\\x7f-\\x9f]"
+"""Control characters (Unicode category Cc), refused in ids and codes."""
+_NOTE_CONTROLS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]"
+"""Control characters but tab and line breaks, refused in a note."""
 
 Checked = tuple[pd.DataFrame, pd.DataFrame]
 
@@ -51,9 +57,10 @@ def require_columns(columns: list[str], required: list[str], path: Path) -> None
 
 def _frame(chunk: RawChunk, contract: list[str]) -> pd.DataFrame:
     """The chunk with every contract column present (NaN where the file lacks it)."""
-    frame = chunk.frame.reindex(columns=[*contract, *extra_columns(chunk.frame, contract)])
-    absent = [c for c in contract if c not in chunk.frame.columns]
-    return frame.astype(dict.fromkeys(absent, "str")) if absent else frame
+    absent = {c: pd.Series(np.nan, index=chunk.frame.index, dtype="str")
+              for c in contract if c not in chunk.frame.columns}
+    frame = chunk.frame.assign(**absent) if absent else chunk.frame
+    return frame[[*contract, *extra_columns(chunk.frame, contract)]]
 
 
 def extra_columns(frame: pd.DataFrame, contract: list[str]) -> list[str]:
@@ -102,8 +109,11 @@ def check_transactions(chunk: RawChunk, file: str) -> tuple[pd.DataFrame, pd.Dat
     """Transaction rows, and how many had a time without an offset (taken as UTC).
 
     Rejects: a required field empty, an unknown type or uom, an unparsable number or time,
-    a quantity <= 0 where the type needs a positive one (negative for CYCLE_COUNT), no
-    to_location on PUTAWAY or MOVE, a negative weight.
+    a quantity <= 0 where the type needs a positive one (negative for CYCLE_COUNT, 0 for
+    ADJUSTMENT), no to_location on PUTAWAY or MOVE, a negative weight, an id or code longer
+    than the store keeps (:data:`warehouse.contract.TEXT_LIMITS`) or holding a control
+    character, a note over :data:`warehouse.contract.MAX_NOTE_CHARS`. The event API refuses
+    the same rows (``tests/api/test_rules_agree.py``).
     """
     frame = _frame(chunk, TRANSACTION_COLUMNS)
     checks = RowChecks(frame, file, chunk.lines)
@@ -116,6 +126,8 @@ def check_transactions(chunk: RawChunk, file: str) -> tuple[pd.DataFrame, pd.Dat
                 "must be positive for " + kind.fillna(""))
     checks.fail((kind == TxnType.CYCLE_COUNT.value) & (qty < 0), "qty", "out_of_range",
                 "a counted quantity cannot be negative")
+    checks.fail((kind == TxnType.ADJUSTMENT.value) & (qty == 0), "qty", "out_of_range",
+                "an ADJUSTMENT is signed and not 0 (+ found, - lost)")
     uom = checks.enum("uom", [u.value for u in Uom], "unknown_uom", UOM_ALIASES)
     needs_destination = kind.isin([t.value for t in TYPES_WITH_DESTINATION])
     checks.fail(needs_destination & frame["to_location"].isna(), "to_location", "missing",
@@ -123,6 +135,8 @@ def check_transactions(chunk: RawChunk, file: str) -> tuple[pd.DataFrame, pd.Dat
     weight = checks.number("weight_kg")
     checks.fail(weight < 0, "weight_kg", "out_of_range", "must be >= 0")
     expected = checks.number("expected_qty")
+    checks.bounded(TEXT_LIMITS, _CONTROLS, list(TEXT_LIMITS))
+    checks.bounded({"note": MAX_NOTE_CHARS}, _NOTE_CONTROLS, ["note"])
     good = ~checks.bad
     out = frame[good].copy()
     out["ts"] = ts[good]

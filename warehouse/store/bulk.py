@@ -57,8 +57,12 @@ class BulkWriter:
         self._proxy = engine.raw_connection()
         self.raw: Any = self._proxy.driver_connection
 
-    def begin(self) -> None:
-        """Start the ingest's transaction, holding the ingest lock."""
+    def begin(self, *, bulk: bool = True) -> None:
+        """Start the ingest's transaction, holding the ingest lock.
+
+        ``bulk``: the connection is set up for a big load (SQLite's page cache and temp
+        store; a few rows of the event API skip that).
+        """
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -122,11 +126,12 @@ class BulkWriter:
 class SqliteWriter(BulkWriter):
     """``executemany`` on sqlite3 in one big transaction with bulk-friendly PRAGMAs."""
 
-    def begin(self) -> None:
+    def begin(self, *, bulk: bool = True) -> None:
         """BEGIN IMMEDIATE: take the write lock now, not at the first insert."""
         self._isolation = self.raw.isolation_level
         self.raw.isolation_level = None
-        for pragma in ("cache_size = -100000", "temp_store = MEMORY", "synchronous = NORMAL"):
+        for pragma in ("cache_size = -100000", "temp_store = MEMORY",
+                       "synchronous = NORMAL") if bulk else ():
             self.raw.execute(f"PRAGMA {pragma}")
         self.raw.execute("BEGIN IMMEDIATE")
 
@@ -181,12 +186,17 @@ class SqliteWriter(BulkWriter):
 
 
 class PostgresWriter(BulkWriter):
-    """COPY through psycopg 3, inside one transaction under an advisory lock."""
+    """COPY through psycopg 3, inside one transaction under an advisory lock.
+
+    In CSV written by Arrow, not PostgreSQL's binary format: binary COPY needs a Python
+    value per cell (``write_row``), measured 17x the client CPU and 2.3x the wall time of
+    the CSV COPY for the same 209k rows (``benchmarks/ingest.py`` notes in the README).
+    """
 
     placeholder = "%s"
     time_suffix = "+00:00"
 
-    def begin(self) -> None:
+    def begin(self, *, bulk: bool = True) -> None:
         """Take the ingest lock (released when the transaction ends)."""
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
 

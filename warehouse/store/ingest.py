@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.contract import ITEM_COLUMNS, LOCATION_COLUMNS, TRANSACTION_COLUMNS
 from warehouse.errors import UserError
@@ -61,9 +63,9 @@ class Appender:
             [writer.site])[0][0])
         """Whether the site's log held rows before this appender: each chunk's ids are then
         looked up in the store."""
-        self.own_hashes = np.empty(0, dtype=np.uint64)
-        """Sorted hashes of the ids this appender stored: only ids whose hash is among
-        them are looked up in a log that started empty."""
+        self.own_ids: list[pa.Array] = []
+        """The ids this appender stored: only ids among them are looked up in a log that
+        started empty (Arrow's hash look-up, no Python object per id)."""
         self.refresh_master()
         stored = writer.query("SELECT sku, location, qty, last_seq FROM balances "
                               "WHERE site = {p}", [writer.site])
@@ -80,17 +82,17 @@ class Appender:
 
     def append(self, chunk: pd.DataFrame) -> int:
         """Store the chunk's new transactions and their legs; rows stored."""
-        ids = chunk["txn_id"].to_numpy(dtype=object)
-        hashes = pd.util.hash_array(ids)
+        ids = pa.array(chunk["txn_id"], type=pa.string())
         fresh = ~chunk["txn_id"].duplicated(keep="first").to_numpy()
         maybe_stored = (np.ones(len(ids), dtype=bool) if self.stored_before
-                        else _among(hashes, self.own_hashes))
+                        else self._among_own(ids))
         if maybe_stored.any():
-            stored = self.writer.existing_ids(ids[maybe_stored].tolist())
-            if stored:  # a set lookup per id (isin on Arrow strings is slow for big sets)
-                fresh &= ~np.fromiter((i in stored for i in ids), dtype=bool, count=len(ids))
+            stored = self.writer.existing_ids(ids.filter(pa.array(maybe_stored)).to_pylist())
+            if stored:
+                fresh &= ~pc.is_in(ids, value_set=pa.array(list(stored), pa.string())
+                                   ).to_numpy(zero_copy_only=False)
         if not self.stored_before:
-            self.own_hashes = np.sort(np.concatenate([self.own_hashes, hashes[fresh]]))
+            self.own_ids.append(ids.filter(pa.array(fresh)))
         self.report.redelivered += int((~fresh).sum())
         chunk = chunk[fresh].reset_index(drop=True)
         if chunk.empty:
@@ -108,18 +110,17 @@ class Appender:
         self.report.tables["transactions"] += len(chunk)
         return len(chunk)
 
+    def _among_own(self, ids: pa.Array) -> np.ndarray:
+        """Mask of ``ids`` this appender already stored."""
+        if not self.own_ids:
+            return np.zeros(len(ids), dtype=bool)
+        mine = pa.chunked_array(self.own_ids, pa.string())
+        return pc.is_in(ids, value_set=mine).to_numpy(zero_copy_only=False)
+
     def finish(self) -> None:
         """Write the balances touched by this transaction; report the warnings."""
         self.report.warnings.update(self.warnings)
         self.writer.upsert_balances(self.balances.changed_rows())
-
-
-def _among(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
-    """Mask of ``values`` found in ``sorted_pool`` (binary search; np.isin hashes both)."""
-    if not len(sorted_pool):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_pool, values), len(sorted_pool) - 1)
-    return sorted_pool[at] == values
 
 
 def ingest_path(writer: BulkWriter, path: Path, *, rejects_path: Path | None, progress: bool,

@@ -20,6 +20,7 @@ from warehouse.loader import CHUNK_ROWS, LoadReport
 from warehouse.settings import get_settings
 from warehouse.sites import DEFAULT_SITE, check_site
 from warehouse.store.bulk import BulkWriter, open_writer
+from warehouse.store.group_commit import GroupCommit
 from warehouse.store.ingest import Appender, ingest_path
 from warehouse.store.item_versions import record_versions
 from warehouse.store.small_append import SMALL_APPEND_ROWS, append_small
@@ -42,6 +43,8 @@ class Store:
         self._case_qty: dict[str, float] | None = None
         """The item master's eaches per case, cached for small appends; reset by ingest
         (here) and re-read on a SKU it lacks (items another process ingested)."""
+        self._group = GroupCommit(lambda: open_writer(self.engine, self.site),
+                                  self._write_small)
 
     @classmethod
     def open(cls, url: str | None = None, *, site: str = DEFAULT_SITE) -> Store:
@@ -152,19 +155,16 @@ class Store:
         return stored
 
     def _append_small(self, rows: Sequence[Mapping[str, Any]], within: Within | None) -> int:
-        """Small appends in one transaction: rows as tuples, balances moved by UPSERT."""
-        writer = open_writer(self.engine, self.site)
-        failed = True
-        try:
-            writer.begin()
-            stored = append_small(writer, rows, lambda sku: self._case_qty_of(writer, sku))
-            if within is not None:
-                within(writer)
-            writer.commit()
-            failed = False
-        finally:
-            writer.close(failed=failed)
-        return stored
+        """Small appends by group commit: rows as tuples, balances moved by UPSERT.
+
+        Concurrent callers' appends share a transaction
+        (:mod:`warehouse.store.group_commit`); each one's rows and ``within`` still commit
+        together or not at all.
+        """
+        return self._group.append(rows, within)
+
+    def _write_small(self, writer: BulkWriter, rows: Sequence[Mapping[str, Any]]) -> int:
+        return append_small(writer, rows, lambda sku: self._case_qty_of(writer, sku))
 
     def _case_qty_of(self, writer: BulkWriter, sku: str) -> float | None:
         """Eaches per case of ``sku`` from the cache, re-read once when it is missing."""
