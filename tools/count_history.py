@@ -62,8 +62,7 @@ def count_history(view: WarehouseView, sku: str, *, location: str | None = None,
     Returns:
         The history, or None when the SKU was never counted there.
     """
-    rows = view.rows(sku=sku, location=location)
-    rows = rows[(rows["type"] == "CYCLE_COUNT")]
+    rows = view.rows(sku=sku, location=location, type="CYCLE_COUNT")
     if location:
         rows = rows[rows["location"] == location]
     if rows.empty:

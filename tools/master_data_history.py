@@ -154,7 +154,10 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     if not versions:
         return None
     starts = np.array([_t(v.effective_at) for v in versions], dtype=float)
-    rows = view.rows(sku=sku)
+    pos = view.positions(sku=sku)
+    assert pos is not None
+    kind, uom = view.column("type")[pos], view.column("uom")[pos]
+    weight, var = view.column("weight_kg")[pos], view.column("var")[pos]
 
     def master_at(ts: Any) -> MasterVersion:
         at = np.searchsorted(starts, np.array([float(pd.Timestamp(ts).value)]),
@@ -162,8 +165,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
         return versions[max(0, int(at))]
 
     receipts = []
-    weighed = rows[(rows["type"] == "RECEIPT") & (rows["uom"] == "CS")]
-    for r in row_dicts(weighed):
+    for r in row_dicts(view.ledger.iloc[pos[(kind == "RECEIPT") & (uom == "CS")]]):
         m = master_at(r["ts"])
         w, cases = cell_float(r["weight_kg"]), cell_float(r["qty"])
         implied = (w / (cases * m.unit_weight_kg) if w and cases and m.unit_weight_kg
@@ -175,8 +177,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                     implied_case_qty=None if implied is None
                                     else round(implied, 2), fits=fits))
     weighings = []
-    each = rows[(rows["uom"] != "CS") & rows["weight_kg"].notna()]
-    for r in row_dicts(each):
+    for r in row_dicts(view.ledger.iloc[pos[(uom != "CS") & pd.notna(weight)]]):
         m = master_at(r["ts"])
         e, w = cell_float(r["eaches"]) or 0.0, float(r["weight_kg"])
         ratio = w / (e * m.unit_weight_kg) if e and m.unit_weight_kg else None
@@ -184,8 +185,8 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                   eaches=e, weight_kg=w,
                                   ratio=None if ratio is None else round(ratio, 3)))
     variances = []
-    counted = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
-    for r in row_dicts(counted):
+    counted = (kind == "CYCLE_COUNT") & pd.notna(var) & (var != 0)
+    for r in row_dicts(view.ledger.iloc[pos[counted]]):
         m = master_at(r["ts"])
         var = float(r["var"])
         variances.append(Variance(txn_id=r["txn_id"], ts=iso(r["ts"]),
