@@ -11,6 +11,7 @@ in force; ``last_fit_at`` the last one before it that agreed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -159,14 +160,14 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     kind, uom = view.column("type")[pos], view.column("uom")[pos]
     weight, var = view.column("weight_kg")[pos], view.column("var")[pos]
 
-    def master_at(ts: Any) -> MasterVersion:
-        at = np.searchsorted(starts, np.array([float(pd.Timestamp(ts).value)]),
-                             side="right")[0] - 1
-        return versions[max(0, int(at))]
+    def taken(mask: np.ndarray) -> Iterator[tuple[dict[str, Any], MasterVersion]]:
+        """The rows under ``mask``, each with the master version in force at its time."""
+        rows = view.ledger.iloc[pos[mask]]
+        at = np.searchsorted(starts, _ns(rows["ts"]), side="right") - 1
+        return zip(row_dicts(rows), [versions[max(0, int(i))] for i in at], strict=True)
 
     receipts = []
-    for r in row_dicts(view.ledger.iloc[pos[(kind == "RECEIPT") & (uom == "CS")]]):
-        m = master_at(r["ts"])
+    for r, m in taken((kind == "RECEIPT") & (uom == "CS")):
         w, cases = cell_float(r["weight_kg"]), cell_float(r["qty"])
         implied = (w / (cases * m.unit_weight_kg) if w and cases and m.unit_weight_kg
                    else None)
@@ -177,8 +178,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                     implied_case_qty=None if implied is None
                                     else round(implied, 2), fits=fits))
     weighings = []
-    for r in row_dicts(view.ledger.iloc[pos[(uom != "CS") & pd.notna(weight)]]):
-        m = master_at(r["ts"])
+    for r, m in taken((uom != "CS") & pd.notna(weight)):
         e, w = cell_float(r["eaches"]) or 0.0, float(r["weight_kg"])
         ratio = w / (e * m.unit_weight_kg) if e and m.unit_weight_kg else None
         weighings.append(Weighing(txn_id=r["txn_id"], ts=iso(r["ts"]), type=str(r["type"]),
@@ -186,8 +186,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                   ratio=None if ratio is None else round(ratio, 3)))
     variances = []
     counted = (kind == "CYCLE_COUNT") & pd.notna(var) & (var != 0)
-    for r in row_dicts(view.ledger.iloc[pos[counted]]):
-        m = master_at(r["ts"])
+    for r, m in taken(counted):
         var = float(r["var"])
         variances.append(Variance(txn_id=r["txn_id"], ts=iso(r["ts"]),
                                   location=str(r["location"]), variance=var,
@@ -264,6 +263,11 @@ def _versions(view: WarehouseView, sku: str) -> list[MasterVersion]:
     return [MasterVersion(version=1, effective_at=None, case_qty=float(row["case_qty"]),
                           unit_weight_kg=cell_float(row.get("unit_weight_kg")),
                           source="item master")]
+
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    """Timestamps on the ledger's clock (ns, as floats like :func:`_t`)."""
+    return pd.DatetimeIndex(ts).as_unit("ns").asi8.astype(float)
 
 
 def _t(effective_at: str | None) -> float:
