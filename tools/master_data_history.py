@@ -158,7 +158,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     pos = view.positions(sku=sku)
     assert pos is not None
     kind, uom = view.column("type")[pos], view.column("uom")[pos]
-    weight, var = view.column("weight_kg")[pos], view.column("var")[pos]
+    weight, variance = view.column("weight_kg")[pos], view.column("var")[pos]
 
     def taken(mask: np.ndarray) -> Iterator[tuple[dict[str, Any], MasterVersion]]:
         """The rows under ``mask``, each with the master version in force at its time."""
@@ -177,15 +177,16 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                     weight_kg=w, master_case_qty=m.case_qty,
                                     implied_case_qty=None if implied is None
                                     else round(implied, 2), fits=fits))
-    weighings = []
+    weighed: list[tuple[dict[str, Any], float, float, float | None]] = []
     for r, m in taken((uom != "CS") & pd.notna(weight)):
         e, w = cell_float(r["eaches"]) or 0.0, float(r["weight_kg"])
         ratio = w / (e * m.unit_weight_kg) if e and m.unit_weight_kg else None
-        weighings.append(Weighing(txn_id=r["txn_id"], ts=iso(r["ts"]), type=str(r["type"]),
-                                  eaches=e, weight_kg=w,
-                                  ratio=None if ratio is None else round(ratio, 3)))
+        weighed.append((r, e, w, None if ratio is None else round(ratio, 3)))
+    # a busy SKU has thousands of weighings: only the listed ones become models
+    weighings = [Weighing(txn_id=r["txn_id"], ts=iso(r["ts"]), type=str(r["type"]), eaches=e,
+                          weight_kg=w, ratio=ratio) for r, e, w, ratio in weighed[-LISTED:]]
     variances = []
-    counted = (kind == "CYCLE_COUNT") & pd.notna(var) & (var != 0)
+    counted = (kind == "CYCLE_COUNT") & pd.notna(variance) & (variance != 0)
     for r, m in taken(counted):
         var = float(r["var"])
         variances.append(Variance(txn_id=r["txn_id"], ts=iso(r["ts"]),
@@ -195,7 +196,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     parted = _parted(judged)
     since = judged[parted:] if parted is not None else []
     after = [v for v in variances if parted is not None and v.ts >= judged[parted].ts]
-    ratios = [w.ratio for w in weighings if w.ratio is not None]
+    ratios = [ratio for *_, ratio in weighed if ratio is not None]
     each_ratio = float(np.median(ratios)) if ratios else None
     misfits = [r for r in since if not r.fits and r.implied_case_qty is not None]
     floor = float(np.median([r.implied_case_qty for r in misfits])) if misfits else None
@@ -205,7 +206,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
         field = "unit_weight_kg" if each_ratio is not None and abs(
             each_ratio - pack_ratio) <= PACK_TOLERANCE * pack_ratio else "case_qty"
     return MasterDataHistory(
-        sku=sku, versions=versions, receipts=receipts[-LISTED:], weighings=weighings[-LISTED:],
+        sku=sku, versions=versions, receipts=receipts[-LISTED:], weighings=weighings,
         variances=variances[-LISTED:], case_receipts_weighed=len(judged),
         weighings_total=len(ratios), weighing_ratio_median=each_ratio,
         parted_at=judged[parted].ts if parted is not None else None,
