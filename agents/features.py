@@ -233,17 +233,19 @@ def _weight_features(f: dict[str, float], rows: Rows, ctx: FeatureContext) -> No
     skus, kgs, eaches = rows["sku"][weighed], rows["weight_kg"][weighed], rows["eaches"][weighed]
     off, fit = ctx.params.weight_off, ctx.params.weight_fit
     ratios, fits = [], 0.0
+    units: dict[str, tuple[float | None, list[float]]] = {}  # a SKU's and its look-alikes'
     for sku, kg, ea in zip(skus, kgs, eaches, strict=True):
-        unit = _field(ctx.item(sku), "unit_weight_kg")
+        if sku not in units:
+            units[sku] = (_field(ctx.item(sku), "unit_weight_kg"), [
+                ou for other in ctx.lookalikes.get(sku, [])
+                if (ou := _field(ctx.item(other), "unit_weight_kg"))])
+        unit, others = units[sku]
         if not unit:
             continue
         ratio = kg / (ea * unit)
         ratios.append(ratio)
-        if abs(ratio - 1) > off:
-            for other in ctx.lookalikes.get(sku, []):
-                ou = _field(ctx.item(other), "unit_weight_kg")
-                if ou and abs(kg / (ea * ou) - 1) < fit:
-                    fits = 1.0
+        if abs(ratio - 1) > off and any(abs(kg / (ea * ou) - 1) < fit for ou in others):
+            fits = 1.0
     if not ratios:
         return
     f["has_weight"] = 1.0

@@ -29,6 +29,8 @@ def numbers_in(text: str) -> list[str]:
 
 def _supported(token: str, known: list[float]) -> bool:
     value = float(token)
+    if value in known or -value in known:  # the common case, without the rounding scan
+        return True
     places = len(token.split(".")[1]) if "." in token else 0
     for k in known:
         if abs(k - value) <= 1e-9 * max(1.0, abs(k)) or round(k, places) == value:

@@ -49,9 +49,10 @@ def triage(incidents: Sequence[Incident], view: WarehouseView, reasoner: Reasone
         start = time.perf_counter()
         config: RunnableConfig = {"configurable": {"thread_id": incident.incident_id}}
         state = TicketState(ticket_id=incident.incident_id, incident=incident)
-        # the checkpointer keeps nothing, so a synchronous put costs nothing and saves the
-        # background thread "exit" durability starts per run
-        out = graph.invoke(state, config, version="v2", durability="sync")
+        # the checkpointer keeps nothing and the thread is never resumed, so save only at
+        # the exit: no node's writes go through the executor's thread (measured: a fifth to
+        # a third less CPU a ticket than "sync")
+        out = graph.invoke(state, config, version="v2", durability="exit")
         if out.interrupts:
             ticket: Ticket | None = Ticket.model_validate(out.interrupts[0].value["ticket"])
         else:

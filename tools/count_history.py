@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
@@ -62,25 +63,28 @@ def count_history(view: WarehouseView, sku: str, *, location: str | None = None,
     Returns:
         The history, or None when the SKU was never counted there.
     """
-    rows = view.rows(sku=sku, location=location)
-    rows = rows[(rows["type"] == "CYCLE_COUNT")]
+    rows = view.rows(sku=sku, location=location, type="CYCLE_COUNT")
     if location:
         rows = rows[rows["location"] == location]
     if rows.empty:
         return None
-    var = rows["var"]
-    nz = rows[var.fillna(0) != 0]
+    var, where = rows["var"].to_numpy(dtype=float), rows["location"].to_numpy(dtype=object)
+    short, over = var < 0, var > 0  # NaN (no variance) is neither
     return CountHistory(
-        sku=sku, location=location, counts_total=len(rows), with_variance=len(nz),
-        short=int((nz["var"] < 0).sum()), over=int((nz["var"] > 0).sum()),
-        net_variance=float(np.nansum(nz["var"])),
-        locations_short=int(nz.loc[nz["var"] < 0, "location"].nunique()),
-        locations_over=int(nz.loc[nz["var"] > 0, "location"].nunique()),
+        sku=sku, location=location, counts_total=len(rows),
+        with_variance=int((short | over).sum()), short=int(short.sum()), over=int(over.sum()),
+        net_variance=float(np.nansum(var[short | over])),
+        locations_short=_distinct(where[short]), locations_over=_distinct(where[over]),
         counts=[CountRow(txn_id=r["txn_id"], ts=iso(r["ts"]), location=r["location"],
                          counted=cell_float(r["qty"]), system=cell_float(r.get("expected_qty")),
                          variance=cell_float(r["var"]), user_id=cell_str(r.get("user_id")))
                 for r in row_dicts(rows.tail(limit))],
     )
+
+
+def _distinct(values: np.ndarray) -> int:
+    """How many different values, missing ones not counted (``Series.nunique``)."""
+    return len({v for v in values.tolist() if not pd.isna(v)})
 
 
 TOOL = ToolSpec(

@@ -59,10 +59,11 @@ def duplicate_candidates(view: WarehouseView, txn_id: str, *, window_s: float = 
            for t, ts in zip(same["txn_id"], same["ts"], strict=True)]
     device = row.get("device_id")
     if isinstance(device, str) and device:
-        near = view.rows(sku=row["sku"], device_id=device)
+        pos = view.positions(sku=row["sku"], device_id=device, type=row["type"])
+        assert pos is not None
+        near = view.ledger.iloc[pos[view.column("qty")[pos] == row["qty"]]]
         gap = (near["ts"] - row["ts"]).dt.total_seconds().abs()
-        near = near[(near["type"] == row["type"]) & (near["qty"] == row["qty"])
-                    & (gap <= window_s) & ~near["txn_id"].isin([txn_id, *same["txn_id"]])]
+        near = near[(gap <= window_s) & ~near["txn_id"].isin([txn_id, *same["txn_id"]])]
         out += [Duplicate(txn_id=t, ts=iso(ts), kind="rescan", gap_s=abs(float(g)))
                 for t, ts, g in zip(near["txn_id"], near["ts"], gap[near.index], strict=True)]
     if not out:

@@ -11,6 +11,7 @@ in force; ``last_fit_at`` the last one before it that agreed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -154,17 +155,19 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     if not versions:
         return None
     starts = np.array([_t(v.effective_at) for v in versions], dtype=float)
-    rows = view.rows(sku=sku)
+    pos = view.positions(sku=sku)
+    assert pos is not None
+    kind, uom = view.column("type")[pos], view.column("uom")[pos]
+    weight, variance = view.column("weight_kg")[pos], view.column("var")[pos]
 
-    def master_at(ts: Any) -> MasterVersion:
-        at = np.searchsorted(starts, np.array([float(pd.Timestamp(ts).value)]),
-                             side="right")[0] - 1
-        return versions[max(0, int(at))]
+    def taken(mask: np.ndarray) -> Iterator[tuple[dict[str, Any], MasterVersion]]:
+        """The rows under ``mask``, each with the master version in force at its time."""
+        rows = view.ledger.iloc[pos[mask]]
+        at = np.searchsorted(starts, _ns(rows["ts"]), side="right") - 1
+        return zip(row_dicts(rows), [versions[max(0, int(i))] for i in at], strict=True)
 
     receipts = []
-    weighed = rows[(rows["type"] == "RECEIPT") & (rows["uom"] == "CS")]
-    for r in row_dicts(weighed):
-        m = master_at(r["ts"])
+    for r, m in taken((kind == "RECEIPT") & (uom == "CS")):
         w, cases = cell_float(r["weight_kg"]), cell_float(r["qty"])
         implied = (w / (cases * m.unit_weight_kg) if w and cases and m.unit_weight_kg
                    else None)
@@ -174,19 +177,17 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
                                     weight_kg=w, master_case_qty=m.case_qty,
                                     implied_case_qty=None if implied is None
                                     else round(implied, 2), fits=fits))
-    weighings = []
-    each = rows[(rows["uom"] != "CS") & rows["weight_kg"].notna()]
-    for r in row_dicts(each):
-        m = master_at(r["ts"])
+    weighed: list[tuple[dict[str, Any], float, float, float | None]] = []
+    for r, m in taken((uom != "CS") & pd.notna(weight)):
         e, w = cell_float(r["eaches"]) or 0.0, float(r["weight_kg"])
         ratio = w / (e * m.unit_weight_kg) if e and m.unit_weight_kg else None
-        weighings.append(Weighing(txn_id=r["txn_id"], ts=iso(r["ts"]), type=str(r["type"]),
-                                  eaches=e, weight_kg=w,
-                                  ratio=None if ratio is None else round(ratio, 3)))
+        weighed.append((r, e, w, None if ratio is None else round(ratio, 3)))
+    # a busy SKU has thousands of weighings: only the listed ones become models
+    weighings = [Weighing(txn_id=r["txn_id"], ts=iso(r["ts"]), type=str(r["type"]), eaches=e,
+                          weight_kg=w, ratio=ratio) for r, e, w, ratio in weighed[-LISTED:]]
     variances = []
-    counted = rows[(rows["type"] == "CYCLE_COUNT") & (rows["var"].fillna(0) != 0)]
-    for r in row_dicts(counted):
-        m = master_at(r["ts"])
+    counted = (kind == "CYCLE_COUNT") & pd.notna(variance) & (variance != 0)
+    for r, m in taken(counted):
         var = float(r["var"])
         variances.append(Variance(txn_id=r["txn_id"], ts=iso(r["ts"]),
                                   location=str(r["location"]), variance=var,
@@ -195,7 +196,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
     parted = _parted(judged)
     since = judged[parted:] if parted is not None else []
     after = [v for v in variances if parted is not None and v.ts >= judged[parted].ts]
-    ratios = [w.ratio for w in weighings if w.ratio is not None]
+    ratios = [ratio for *_, ratio in weighed if ratio is not None]
     each_ratio = float(np.median(ratios)) if ratios else None
     misfits = [r for r in since if not r.fits and r.implied_case_qty is not None]
     floor = float(np.median([r.implied_case_qty for r in misfits])) if misfits else None
@@ -205,7 +206,7 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
         field = "unit_weight_kg" if each_ratio is not None and abs(
             each_ratio - pack_ratio) <= PACK_TOLERANCE * pack_ratio else "case_qty"
     return MasterDataHistory(
-        sku=sku, versions=versions, receipts=receipts[-LISTED:], weighings=weighings[-LISTED:],
+        sku=sku, versions=versions, receipts=receipts[-LISTED:], weighings=weighings,
         variances=variances[-LISTED:], case_receipts_weighed=len(judged),
         weighings_total=len(ratios), weighing_ratio_median=each_ratio,
         parted_at=judged[parted].ts if parted is not None else None,
@@ -263,6 +264,11 @@ def _versions(view: WarehouseView, sku: str) -> list[MasterVersion]:
     return [MasterVersion(version=1, effective_at=None, case_qty=float(row["case_qty"]),
                           unit_weight_kg=cell_float(row.get("unit_weight_kg")),
                           source="item master")]
+
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    """Timestamps on the ledger's clock (ns, as floats like :func:`_t`)."""
+    return pd.DatetimeIndex(ts).as_unit("ns").asi8.astype(float)
 
 
 def _t(effective_at: str | None) -> float:

@@ -69,9 +69,11 @@ class WarehouseView:
         self._first = first_positions(self.ledger["txn_id"].to_numpy(dtype=object))
 
     def rows(self, **where: str | None) -> pd.DataFrame:
-        """Ledger rows matching every given key (sku, location, user_id, device_id, ref).
+        """Ledger rows matching every given key (sku, location, user_id, device_id, ref, type).
 
         A location matches a row's source or destination. Keys given as None are ignored.
+        The keys narrow the ledger positions before any row is taken (a tool's filter on
+        ``type`` costs an array comparison over the SKU's rows, not a frame's).
         """
         picked = self.positions(**where)
         return self.ledger if picked is None else self.ledger.iloc[picked]
@@ -82,14 +84,16 @@ class WarehouseView:
         for key, value in where.items():
             if value is None:
                 continue
-            if key not in ("location", *_KEYS):
+            if key not in ("location", "type", *_KEYS):
                 raise ValueError(f"unknown key {key!r}")
-            if picked is None:
+            if picked is None and key == "type":
+                picked = np.flatnonzero(self.column("type") == value)
+            elif picked is None:
                 picked = self._by.get(key, {}).get(value, np.empty(0, dtype=int))
             elif key == "location":  # filter the few rows picked, not a busy location's many
                 picked = picked[(self.column("location")[picked] == value)
                                 | (self.column("to_location")[picked] == value)]
-            elif key in self._by:
+            elif key in self._by or key == "type":
                 picked = picked[self.column(key)[picked] == value]
             else:
                 picked = picked[:0]

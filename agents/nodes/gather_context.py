@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
+import numpy as np
 import pandas as pd
 from langgraph.types import Command
 
@@ -96,20 +97,24 @@ class GatherContext:
                 out.append(("ledger_replay", ledger_replay(v, sku, location)))
         if sku and (f["weight_ratio_pack"] or f["weight_ratio_steady"] or f["var_pack_multiple"]):
             out.append(("master_data_history", master_data_history(v, sku)))
-        for ref in rows.loc[(rows["type"] == "RECEIPT") & rows["ref"].notna(), "ref"].unique()[:2]:
+        kind, refs = rows["type"].to_numpy(dtype=object), rows["ref"].to_numpy(dtype=object)
+        for ref in pd.unique(refs[(kind == "RECEIPT") & pd.notna(refs)])[:2]:
             out.append(("receipt_vs_asn", receipt_vs_asn(v, str(ref), sku=sku)))
         if f["dup_payload"] or f["double_scan"]:
             for txn in rows["txn_id"].iloc[:3]:
                 out.append(("duplicate_candidates", duplicate_candidates(v, str(txn))))
         if sku and (f["weight_off"] or f["mirror_lookalike"] or f["pick_without_stock"]):
-            weighed = rows[rows["weight_kg"].notna() & (rows["sku"] == sku)]
-            w = weighed.iloc[0] if len(weighed) else None
+            kg = rows["weight_kg"].to_numpy(dtype=float)
+            weighed = np.flatnonzero(~np.isnan(kg) & (rows["sku"].to_numpy(dtype=object) == sku))
+            w = int(weighed[0]) if len(weighed) else None
             out.append(("lookalike_skus", lookalike_skus(
-                v, sku, weight_kg=cell_float(w["weight_kg"]) if w is not None else None,
-                eaches=cell_float(w["eaches"]) if w is not None else None, limit=3)))
-        adjusters = rows.loc[rows["type"] == "ADJUSTMENT", "user_id"].dropna()
+                v, sku, weight_kg=cell_float(kg[w]) if w is not None else None,
+                eaches=cell_float(rows["eaches"].iat[w]) if w is not None else None, limit=3)))
+        users = rows["user_id"].to_numpy(dtype=object)
+        adjusters = users[(kind == "ADJUSTMENT") & pd.notna(users)]
         if len(adjusters):
-            out.append(("user_activity", user_activity(v, str(adjusters.mode().iloc[0]))))
+            busiest = str(pd.Series(adjusters).mode().iloc[0])
+            out.append(("user_activity", user_activity(v, busiest)))
         return out
 
 
