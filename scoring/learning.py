@@ -57,16 +57,17 @@ from warehouse.dataset import Dataset
 class LearningParams(BaseModel):
     """How much evidence learning needs, and how the contexts are cut."""
 
-    min_verdicts: int = Field(default=2, ge=1,
+    min_verdicts: int = Field(default=1, ge=1,
                               description="false-alarm votes a pattern needs before anything "
                                           "is learned from it")
     benign_share: float = Field(default=0.7, gt=0.5, le=1.0,
                                 description="posterior mean false-alarm rate a pattern needs "
                                             "to count as normal practice")
-    prior_strength: float = Field(default=1.0, ge=0.0,
+    prior_strength: float = Field(default=2.0, ge=0.0,
                                   description="pseudo-verdicts of the Beta prior on a "
                                               "pattern's false-alarm rate (its mean: the "
-                                              "site's share of false alarms)")
+                                              "code's posterior at this site, whose own "
+                                              "prior is the site's share of false alarms)")
     limit_margin: float = Field(default=1.25, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
@@ -356,13 +357,15 @@ class Learner:
             for key, mag in seen.items():
                 votes[key].append(_Vote(i, res.benign, mag, res.decided_by))
         thresholds = _detector_thresholds(by_txn)
-        prior = learned.false_alarms / learned.used if learned.used else 0.5
+        site_rate = learned.false_alarms / learned.used if learned.used else 0.5
         for key, vs in sorted(votes.items()):
             benign = sum(v.benign for v in vs)
             if len(vs) >= self.params.min_verdicts:
                 learned.patterns.append(PatternStats(pattern=key, verdicts=len(vs),
                                                      false_alarms=benign))
             dims = dims_of[key]
+            code = votes[pattern_key(dims, LEVELS[-1])]
+            prior = self._posterior(sum(v.benign for v in code), len(code), site_rate)
             rule = self._rule(key, dims, vs, thresholds.get(dims["code"]), prior)
             if rule is not None:
                 rule.active = rule.rule_id not in learned.undone
@@ -400,6 +403,11 @@ class Learner:
                 acts[res.action.value] = acts.get(res.action.value, 0) + 1
         return fl
 
+    def _posterior(self, benign: int, n: int, prior: float) -> float:
+        """Posterior mean false-alarm rate of ``benign`` of ``n`` votes under the Beta prior."""
+        k = self.params.prior_strength
+        return (benign + k * prior) / (n + k)
+
     def _rule(self, key: str, dims: dict[str, str], votes: list[_Vote],
               detector_threshold: float | None, prior: float) -> PatternRule | None:
         """The pattern's learned limit, if its smallest votes are mostly false alarms.
@@ -419,8 +427,8 @@ class Learner:
         n_benign = 0
         for n, vote in enumerate(sized, start=1):
             n_benign += vote.benign
-            mean = (n_benign + p.prior_strength * prior) / (n + p.prior_strength)
-            if vote.benign and n_benign >= p.min_verdicts and mean >= p.benign_share:
+            if vote.benign and n_benign >= p.min_verdicts \
+                    and self._posterior(n_benign, n, prior) >= p.benign_share:
                 best = n
         if best is None:
             return None
