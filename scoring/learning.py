@@ -11,8 +11,10 @@ for every pattern among its flags, with the largest size it saw there.
 
 A pattern's votes read in order of size make a rule when a run of the smallest is mostly
 false alarms: at least ``min_verdicts`` of them, and a posterior mean false-alarm rate of at
-least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts at the
-site's own share of false alarms (a site that rarely rejects needs more evidence). The rule
+least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts centred on
+the code's own posterior at the site (its prior: the site's share of false alarms). One
+rejection teaches a limit where nothing of the code was confirmed; a code with confirmed
+problems, or a site that rarely rejects, needs more evidence. The rule
 raises the threshold a margin past the largest of those false alarms, kept below any
 confirmed problem: a real problem of the same pattern with a larger size still alarms. A
 flag is judged from its most specific pattern up: the first rule whose limit covers it
@@ -414,7 +416,8 @@ class Learner:
 
         The votes are read in order of size: the longest run from the smallest whose
         posterior mean false-alarm rate (Beta prior of ``prior_strength`` pseudo-verdicts at
-        the site's share ``prior``) reaches ``benign_share``, with at least ``min_verdicts``
+        ``prior``, the code's rate at the site) reaches ``benign_share``, with at least
+        ``min_verdicts``
         false alarms and a false alarm as its largest vote, sets the limit: a margin past its
         largest false alarm, kept halfway below the smallest confirmed problem above it.
         """

@@ -108,6 +108,23 @@ def test_a_verdict_generalises_to_its_code_where_no_verdict_was_but_not_over_con
     assert "INC-T30" in found and "INC-T31" not in found  # reserve counts were confirmed
 
 
+def test_one_false_alarm_is_evidence_only_where_the_code_has_a_benign_record() -> None:
+    """The Beta prior of a pattern is its code's record at the site (the site's own share of
+    false alarms behind that): one rejection teaches a limit where nothing of the code was
+    confirmed, and is not enough where its code was confirmed three times elsewhere."""
+    def at(f: Flag, location: str) -> Flag:
+        return f.model_copy(update={"location": location})
+
+    first, later = flag(0, value=2.0), incident(flag(30, value=2.2))
+    alone = Learner().fit(rejected(0), [first, *later.flags], site())
+    assert list(alone.suppressions([later])) == ["INC-T30"]
+    real = [at(flag(i, value=50.0), "R1") for i in (10, 11, 12)]
+    verdicts = [*rejected(0), *(Resolution(txn_ids=[f.txn_id], verdict=Verdict.CONFIRMED,
+                                           root_cause=RootCause.SHRINKAGE) for f in real)]
+    mixed = Learner().fit(verdicts, [first, *real, *later.flags], site())
+    assert mixed.suppressions([later]) == {}
+
+
 def test_a_confirmed_problem_in_the_pattern_keeps_the_limit_below_it() -> None:
     history = [flag(i, value=1.0 + i) for i in range(6)]  # 1..6
     verdicts = [*rejected(0, 1, 2, 3),
