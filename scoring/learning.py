@@ -29,8 +29,9 @@ Guardrails (they hold whatever the verdicts say):
   pattern names a user (no rule calls everything one person does normal);
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
   or slotted in the cage) are never silenced outright: a flag about one is judged only by
-  the patterns of its value class, learned from verdicts on high-value items, and only up
-  to their limit (a larger variance, or a run of write-offs, still alarms); an incident
+  the patterns of its value class, learned from verdicts on high-value items (at least
+  ``high_value_verdicts`` false alarms: one rejection never licenses a dear item), and only
+  up to their limit (a larger variance, or a run of write-offs, still alarms); an incident
   about one that only broader rules call normal is returned ``held``;
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
@@ -70,6 +71,9 @@ class LearningParams(BaseModel):
                                               "pattern's false-alarm rate (its mean: the "
                                               "code's posterior at this site, whose own "
                                               "prior is the site's share of false alarms)")
+    high_value_verdicts: int = Field(default=3, ge=1,
+                                     description="false alarms a rule needs before it may "
+                                                 "judge a high-value item")
     limit_margin: float = Field(default=1.25, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
@@ -472,11 +476,12 @@ class Learner:
         ctx = self.context_
         dims = ctx.dims(flag, alone, count)
         mag = magnitude(flag, count)
-        levels = VALUED if guard and ctx.high_value(flag) else LEVELS
-        for level in levels:
+        dear = guard and ctx.high_value(flag)
+        for level in VALUED if dear else LEVELS:
             key = pattern_key(dims, level)
             rule = self._rules.get(key)
-            if rule is not None and rule.covers(mag):
+            if rule is not None and rule.covers(mag) and not (
+                    dear and rule.false_alarms < self.params.high_value_verdicts):
                 return rule
             if any(not v.benign and (mag is None or v.magnitude is None
                                      or v.magnitude <= mag * self.params.limit_margin)

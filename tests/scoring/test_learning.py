@@ -163,6 +163,23 @@ def test_verdicts_on_high_value_items_raise_a_threshold_never_silence_them() -> 
     assert "high value" in found["INC-T30"].reason  # by a pattern of its value class
 
 
+def test_one_rejection_is_never_enough_to_judge_a_high_value_item() -> None:
+    """A long run of write-offs of the dear item called benign once licenses no shorter run."""
+    def write_offs(start: int, n: int) -> Incident:
+        fl = [flag(i, sku="GOLD", code="WRITE_OFF_PATTERN") for i in range(start, start + n)]
+        return Incident(incident_id=f"INC-{start}", txn_ids=[f.txn_id for f in fl], flags=fl,
+                        user_ids=["u2"], sku="GOLD", location="P1", risk_score=0.7,
+                        severity=Severity.REVIEW)
+
+    long_run, later = write_offs(0, 12), write_offs(20, 4)
+    verdict = [Resolution(txn_ids=long_run.txn_ids, verdict=Verdict.FALSE_ALARM)]
+    learner = Learner().fit(verdict, [*long_run.flags, *later.flags], site())
+    assert any(r.limit == 12 for r in learner.learned_.rules)  # learned, but from one verdict
+    assert all(s.held for s in learner.suppressions([later]).values())
+    tickets, _ = apply_learning([ticket(later)], [later], learner, verdict)
+    assert tickets[0].root_cause is RootCause.SHRINKAGE
+
+
 def test_a_code_without_a_size_is_limited_by_how_often_it_fires() -> None:
     """Single write-offs of the dear item rejected: a run of write-offs still alarms."""
     def write_off(i: int) -> Flag:
