@@ -370,8 +370,10 @@ class Learner:
                 learned.patterns.append(PatternStats(pattern=key, verdicts=len(vs),
                                                      false_alarms=benign))
             dims = dims_of[key]
-            code = votes[pattern_key(dims, LEVELS[-1])]
-            prior = self._posterior(sum(v.benign for v in code), len(code), site_rate)
+            broader = [votes[pattern_key(dims, level)] for level in LEVELS
+                       if set(level) < set(dims)]
+            prior = min((self._posterior(sum(v.benign for v in b), len(b), site_rate)
+                         for b in broader), default=site_rate)
             rule = self._rule(key, dims, vs, thresholds.get(dims["code"]), prior)
             if rule is not None:
                 rule.active = rule.rule_id not in learned.undone
@@ -416,43 +418,33 @@ class Learner:
 
     def _rule(self, key: str, dims: dict[str, str], votes: list[_Vote],
               detector_threshold: float | None, prior: float) -> PatternRule | None:
-        """The pattern's learned limit, if its smallest votes are mostly false alarms.
+        """The pattern's learned limit, if its false alarms below its real problems suffice.
 
-        The votes are read in order of size: the longest run from the smallest whose
-        posterior mean false-alarm rate (Beta prior of ``prior_strength`` pseudo-verdicts at
-        ``prior``, the code's rate at the site) reaches ``benign_share``, with at least
-        ``min_verdicts``
-        false alarms and a false alarm as its largest vote, sets the limit: a margin past its
-        largest false alarm, kept halfway below the smallest confirmed problem above it.
+        The false alarms smaller than the pattern's smallest confirmed problem make a rule
+        when there are at least ``min_verdicts`` of them and their posterior mean false-alarm
+        rate (Beta prior of ``prior_strength`` pseudo-verdicts at ``prior``, the rate of its
+        broader patterns) reaches ``benign_share``. The limit: a margin past the largest of
+        them, kept halfway below the smallest confirmed problem; a limit never covers one.
         """
         p = self.params
         code = dims["code"]
         counted = code not in MAGNITUDES
-        sized = sorted((v for v in votes if v.magnitude is not None),
-                       key=lambda v: (v.magnitude, not v.benign))
-        best = None
-        n_benign = 0
-        for n, vote in enumerate(sized, start=1):
-            n_benign += vote.benign
-            if vote.benign and n_benign >= p.min_verdicts \
-                    and self._posterior(n_benign, n, prior) >= p.benign_share:
-                best = n
-        if best is None:
+        real = min((float(v.magnitude) for v in votes if not v.benign
+                    and v.magnitude is not None), default=math.inf)
+        if any(not v.benign and v.magnitude is None for v in votes):
             return None
-        head = sized[:best]
-        top = float(head[-1].magnitude)  # type: ignore[arg-type]
-        above = [float(v.magnitude) for v in sized[best:] if not v.benign]  # type: ignore[arg-type]
-        if above and min(above) <= top:
+        head = [v for v in votes if v.benign and v.magnitude is not None and v.magnitude < real]
+        if len(head) < p.min_verdicts or \
+                self._posterior(len(head), len(head), prior) < p.benign_share:
             return None
-        limit = math.floor(top) if counted else top * p.limit_margin
-        if above and not counted:
-            limit = min(limit, (top + min(above)) / 2)
+        top = max(float(v.magnitude) for v in head)  # type: ignore[arg-type]
+        limit = math.floor(top) if counted else min(top * p.limit_margin, (top + real) / 2)
         context = {k: v for k, v in dims.items() if k != "code"}
         return PatternRule(rule_id=rule_id(key), pattern=key, code=code, context=context,
                            kind="count" if counted else "threshold", limit=round(limit, 2),
                            unit=(COUNTED if counted else MAGNITUDES[code]).unit,
                            detector_threshold=1.0 if counted else detector_threshold,
-                           verdicts=best, false_alarms=sum(v.benign for v in head),
+                           verdicts=len(head), false_alarms=len(head),
                            given_by=sorted({v.by for v in head if v.benign and v.by}))
 
     # -- judging ---------------------------------------------------------------------------
