@@ -9,13 +9,13 @@ site). Every flag has a size: its code's number where it has one (the variance i
 the weight ratio, ...), else how often the code fired in the incident. A verdict votes once
 for every pattern among its flags, with the largest size it saw there.
 
-A pattern's votes read in order of size make a rule when a run of the smallest is mostly
-false alarms: at least ``min_verdicts`` of them, and a posterior mean false-alarm rate of at
-least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts centred on
-the code's own posterior at the site (its prior: the site's share of false alarms). One
-rejection teaches a limit where nothing of the code was confirmed; a code with confirmed
-problems, or a site that rarely rejects, needs more evidence. The rule
-raises the threshold a margin past the largest of those false alarms, kept below any
+A pattern's false alarms smaller than its smallest confirmed problem make a rule when there
+are at least ``min_verdicts`` of them and their posterior mean false-alarm rate reaches
+``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts centred on the
+least benign of its broader patterns (their prior: the site's share of false alarms). One
+rejection teaches a limit where nothing around it was confirmed; where problems were, or
+at a site that rarely rejects, more evidence is needed. The rule raises the threshold a
+margin past the largest of those false alarms, kept halfway below the smallest
 confirmed problem: a real problem of the same pattern with a larger size still alarms. A
 flag is judged from its most specific pattern up: the first rule whose limit covers it
 decides, and a pattern with a confirmed problem near its size stops the search, so a narrow
@@ -69,8 +69,9 @@ class LearningParams(BaseModel):
     prior_strength: float = Field(default=2.0, ge=0.0,
                                   description="pseudo-verdicts of the Beta prior on a "
                                               "pattern's false-alarm rate (its mean: the "
-                                              "code's posterior at this site, whose own "
-                                              "prior is the site's share of false alarms)")
+                                              "least benign posterior of its broader "
+                                              "patterns, whose own prior is the site's "
+                                              "share of false alarms)")
     high_value_verdicts: int = Field(default=3, ge=1,
                                      description="false alarms a rule needs before it may "
                                                  "judge a high-value item")
