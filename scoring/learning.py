@@ -9,11 +9,13 @@ site). Every flag has a size: its code's number where it has one (the variance i
 the weight ratio, ...), else how often the code fired in the incident. A verdict votes once
 for every pattern among its flags, with the largest size it saw there.
 
-A pattern's votes read in order of size make a rule when a run of the smallest is mostly
-false alarms: at least ``min_verdicts`` of them, and a posterior mean false-alarm rate of at
-least ``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts at the
-site's own share of false alarms (a site that rarely rejects needs more evidence). The rule
-raises the threshold a margin past the largest of those false alarms, kept below any
+A pattern's false alarms smaller than its smallest confirmed problem make a rule when there
+are at least ``min_verdicts`` of them and their posterior mean false-alarm rate reaches
+``benign_share`` under a Beta prior of ``prior_strength`` pseudo-verdicts centred on the
+least benign of its broader patterns (their prior: the site's share of false alarms). One
+rejection teaches a limit where nothing around it was confirmed; where problems were, or
+at a site that rarely rejects, more evidence is needed. The rule raises the threshold a
+margin past the largest of those false alarms, kept halfway below the smallest
 confirmed problem: a real problem of the same pattern with a larger size still alarms. A
 flag is judged from its most specific pattern up: the first rule whose limit covers it
 decides, and a pattern with a confirmed problem near its size stops the search, so a narrow
@@ -27,8 +29,9 @@ Guardrails (they hold whatever the verdicts say):
   pattern names a user (no rule calls everything one person does normal);
 - high-value items (unit cost at or above the ``high_value_quantile`` of the item master,
   or slotted in the cage) are never silenced outright: a flag about one is judged only by
-  the patterns of its value class, learned from verdicts on high-value items, and only up
-  to their limit (a larger variance, or a run of write-offs, still alarms); an incident
+  the patterns of its value class, learned from verdicts on high-value items (at least
+  ``high_value_verdicts`` false alarms: one rejection never licenses a dear item), and only
+  up to their limit (a larger variance, or a run of write-offs, still alarms); an incident
   about one that only broader rules call normal is returned ``held``;
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
@@ -57,16 +60,21 @@ from warehouse.dataset import Dataset
 class LearningParams(BaseModel):
     """How much evidence learning needs, and how the contexts are cut."""
 
-    min_verdicts: int = Field(default=2, ge=1,
+    min_verdicts: int = Field(default=1, ge=1,
                               description="false-alarm votes a pattern needs before anything "
                                           "is learned from it")
     benign_share: float = Field(default=0.7, gt=0.5, le=1.0,
                                 description="posterior mean false-alarm rate a pattern needs "
                                             "to count as normal practice")
-    prior_strength: float = Field(default=1.0, ge=0.0,
+    prior_strength: float = Field(default=2.0, ge=0.0,
                                   description="pseudo-verdicts of the Beta prior on a "
                                               "pattern's false-alarm rate (its mean: the "
-                                              "site's share of false alarms)")
+                                              "least benign posterior of its broader "
+                                              "patterns, whose own prior is the site's "
+                                              "share of false alarms)")
+    high_value_verdicts: int = Field(default=3, ge=1,
+                                     description="false alarms a rule needs before it may "
+                                                 "judge a high-value item")
     limit_margin: float = Field(default=1.25, ge=1.0,
                                 description="a learned limit with no confirmed problem above "
                                             "it reaches this factor past the largest false "
@@ -356,13 +364,17 @@ class Learner:
             for key, mag in seen.items():
                 votes[key].append(_Vote(i, res.benign, mag, res.decided_by))
         thresholds = _detector_thresholds(by_txn)
-        prior = learned.false_alarms / learned.used if learned.used else 0.5
+        site_rate = learned.false_alarms / learned.used if learned.used else 0.5
         for key, vs in sorted(votes.items()):
             benign = sum(v.benign for v in vs)
             if len(vs) >= self.params.min_verdicts:
                 learned.patterns.append(PatternStats(pattern=key, verdicts=len(vs),
                                                      false_alarms=benign))
             dims = dims_of[key]
+            broader = [votes[pattern_key(dims, level)] for level in LEVELS
+                       if set(level) < set(dims)]
+            prior = min((self._posterior(sum(v.benign for v in b), len(b), site_rate)
+                         for b in broader), default=site_rate)
             rule = self._rule(key, dims, vs, thresholds.get(dims["code"]), prior)
             if rule is not None:
                 rule.active = rule.rule_id not in learned.undone
@@ -400,44 +412,40 @@ class Learner:
                 acts[res.action.value] = acts.get(res.action.value, 0) + 1
         return fl
 
+    def _posterior(self, benign: int, n: int, prior: float) -> float:
+        """Posterior mean false-alarm rate of ``benign`` of ``n`` votes under the Beta prior."""
+        k = self.params.prior_strength
+        return (benign + k * prior) / (n + k)
+
     def _rule(self, key: str, dims: dict[str, str], votes: list[_Vote],
               detector_threshold: float | None, prior: float) -> PatternRule | None:
-        """The pattern's learned limit, if its smallest votes are mostly false alarms.
+        """The pattern's learned limit, if its false alarms below its real problems suffice.
 
-        The votes are read in order of size: the longest run from the smallest whose
-        posterior mean false-alarm rate (Beta prior of ``prior_strength`` pseudo-verdicts at
-        the site's share ``prior``) reaches ``benign_share``, with at least ``min_verdicts``
-        false alarms and a false alarm as its largest vote, sets the limit: a margin past its
-        largest false alarm, kept halfway below the smallest confirmed problem above it.
+        The false alarms smaller than the pattern's smallest confirmed problem make a rule
+        when there are at least ``min_verdicts`` of them and their posterior mean false-alarm
+        rate (Beta prior of ``prior_strength`` pseudo-verdicts at ``prior``, the rate of its
+        broader patterns) reaches ``benign_share``. The limit: a margin past the largest of
+        them, kept halfway below the smallest confirmed problem; a limit never covers one.
         """
         p = self.params
         code = dims["code"]
         counted = code not in MAGNITUDES
-        sized = sorted((v for v in votes if v.magnitude is not None),
-                       key=lambda v: (v.magnitude, not v.benign))
-        best = None
-        n_benign = 0
-        for n, vote in enumerate(sized, start=1):
-            n_benign += vote.benign
-            mean = (n_benign + p.prior_strength * prior) / (n + p.prior_strength)
-            if vote.benign and n_benign >= p.min_verdicts and mean >= p.benign_share:
-                best = n
-        if best is None:
+        real = min((float(v.magnitude) for v in votes if not v.benign
+                    and v.magnitude is not None), default=math.inf)
+        if any(not v.benign and v.magnitude is None for v in votes):
             return None
-        head = sized[:best]
-        top = float(head[-1].magnitude)  # type: ignore[arg-type]
-        above = [float(v.magnitude) for v in sized[best:] if not v.benign]  # type: ignore[arg-type]
-        if above and min(above) <= top:
+        head = [v for v in votes if v.benign and v.magnitude is not None and v.magnitude < real]
+        if len(head) < p.min_verdicts or \
+                self._posterior(len(head), len(head), prior) < p.benign_share:
             return None
-        limit = math.floor(top) if counted else top * p.limit_margin
-        if above and not counted:
-            limit = min(limit, (top + min(above)) / 2)
+        top = max(float(v.magnitude) for v in head)  # type: ignore[arg-type]
+        limit = math.floor(top) if counted else min(top * p.limit_margin, (top + real) / 2)
         context = {k: v for k, v in dims.items() if k != "code"}
         return PatternRule(rule_id=rule_id(key), pattern=key, code=code, context=context,
                            kind="count" if counted else "threshold", limit=round(limit, 2),
                            unit=(COUNTED if counted else MAGNITUDES[code]).unit,
                            detector_threshold=1.0 if counted else detector_threshold,
-                           verdicts=best, false_alarms=sum(v.benign for v in head),
+                           verdicts=len(head), false_alarms=len(head),
                            given_by=sorted({v.by for v in head if v.benign and v.by}))
 
     # -- judging ---------------------------------------------------------------------------
@@ -461,11 +469,12 @@ class Learner:
         ctx = self.context_
         dims = ctx.dims(flag, alone, count)
         mag = magnitude(flag, count)
-        levels = VALUED if guard and ctx.high_value(flag) else LEVELS
-        for level in levels:
+        dear = guard and ctx.high_value(flag)
+        for level in VALUED if dear else LEVELS:
             key = pattern_key(dims, level)
             rule = self._rules.get(key)
-            if rule is not None and rule.covers(mag):
+            if rule is not None and rule.covers(mag) and not (
+                    dear and rule.false_alarms < self.params.high_value_verdicts):
                 return rule
             if any(not v.benign and (mag is None or v.magnitude is None
                                      or v.magnitude <= mag * self.params.limit_margin)

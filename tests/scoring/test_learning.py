@@ -108,6 +108,23 @@ def test_a_verdict_generalises_to_its_code_where_no_verdict_was_but_not_over_con
     assert "INC-T30" in found and "INC-T31" not in found  # reserve counts were confirmed
 
 
+def test_one_false_alarm_is_evidence_only_where_the_code_has_a_benign_record() -> None:
+    """The Beta prior of a pattern is its code's record at the site (the site's own share of
+    false alarms behind that): one rejection teaches a limit where nothing of the code was
+    confirmed, and is not enough where its code was confirmed three times elsewhere."""
+    def at(f: Flag, location: str) -> Flag:
+        return f.model_copy(update={"location": location})
+
+    first, later = flag(0, value=2.0), incident(flag(30, value=2.2))
+    alone = Learner().fit(rejected(0), [first, *later.flags], site())
+    assert list(alone.suppressions([later])) == ["INC-T30"]
+    real = [at(flag(i, value=50.0), "R1") for i in (10, 11, 12)]
+    verdicts = [*rejected(0), *(Resolution(txn_ids=[f.txn_id], verdict=Verdict.CONFIRMED,
+                                           root_cause=RootCause.SHRINKAGE) for f in real)]
+    mixed = Learner().fit(verdicts, [first, *real, *later.flags], site())
+    assert mixed.suppressions([later]) == {}
+
+
 def test_a_confirmed_problem_in_the_pattern_keeps_the_limit_below_it() -> None:
     history = [flag(i, value=1.0 + i) for i in range(6)]  # 1..6
     verdicts = [*rejected(0, 1, 2, 3),
@@ -144,6 +161,23 @@ def test_verdicts_on_high_value_items_raise_a_threshold_never_silence_them() -> 
     found = learner.suppressions(later.values())
     assert list(found) == ["INC-T30"] and not found["INC-T30"].held
     assert "high value" in found["INC-T30"].reason  # by a pattern of its value class
+
+
+def test_one_rejection_is_never_enough_to_judge_a_high_value_item() -> None:
+    """A long run of write-offs of the dear item called benign once licenses no shorter run."""
+    def write_offs(start: int, n: int) -> Incident:
+        fl = [flag(i, sku="GOLD", code="WRITE_OFF_PATTERN") for i in range(start, start + n)]
+        return Incident(incident_id=f"INC-{start}", txn_ids=[f.txn_id for f in fl], flags=fl,
+                        user_ids=["u2"], sku="GOLD", location="P1", risk_score=0.7,
+                        severity=Severity.REVIEW)
+
+    long_run, later = write_offs(0, 12), write_offs(20, 4)
+    verdict = [Resolution(txn_ids=long_run.txn_ids, verdict=Verdict.FALSE_ALARM)]
+    learner = Learner().fit(verdict, [*long_run.flags, *later.flags], site())
+    assert any(r.limit == 12 for r in learner.learned_.rules)  # learned, but from one verdict
+    assert all(s.held for s in learner.suppressions([later]).values())
+    tickets, _ = apply_learning([ticket(later)], [later], learner, verdict)
+    assert tickets[0].root_cause is RootCause.SHRINKAGE
 
 
 def test_a_code_without_a_size_is_limited_by_how_often_it_fires() -> None:
