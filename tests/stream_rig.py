@@ -44,12 +44,14 @@ def make_site(folder: Path, *, seed: int = 3, days: int = 7, skus: int = 150,
     data = generate(GeneratorConfig(seed=seed, days=days, skus=skus))
     tx = data.transactions.reset_index(drop=True)
     position = {t: i for i, t in enumerate(tx["txn_id"])}
-    problems = data.labels[data.labels["root_cause"] != "LEGITIMATE"]
+    labels = data.labels
+    assert labels is not None, "the generator labels what it generates"
+    problems = labels[labels["root_cause"] != "LEGITIMATE"]
     cases = [[position[t] for t in ids.split()] for ids in problems["txn_ids"]]
     first = max((min(c) for c in cases), key=lambda s: sum(
         min(c) >= s and max(c) < s + stream for c in cases))
     start = max(first - 10, len(tx) // 2)
-    history = Dataset(data.items, data.locations, tx.iloc[:start], data.labels.iloc[:0], {})
+    history = Dataset(data.items, data.locations, tx.iloc[:start], labels.iloc[:0], {})
     write_dataset(history, folder)
     streamed = tx.iloc[start:start + stream].reset_index(drop=True)
     return history, Site(history_dir=folder, events=list(frame_events(streamed)),

@@ -103,10 +103,18 @@ class Partition:
                 for f in self.scorer.stream_event(event.model_dump(mode="json"))]
 
     def flush(self) -> list[Flag]:
-        """The flags of every held event, settled on the partition's log so far."""
+        """The flags of every held event, settled on the partition's log so far.
+
+        The events stay held: should the partition's stream go on after all, the rows that
+        settle them still queue the flags a too-early flush did not find (a transaction's
+        flags once queued are not queued again).
+        """
         if self.scorer is None:
             return []
-        return self.scorer.flush()
+        held = list(self.scorer.window_.held)
+        flags = self.scorer.flush()
+        self.scorer.window_.held = held
+        return flags
 
     def commit(self, conn: Connection, events: Sequence[Transaction], flags: Sequence[Flag],
                *, queue: WorkQueue, audit: AuditLog) -> int:

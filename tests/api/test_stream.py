@@ -28,7 +28,7 @@ from warehouse.settings import get_settings
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
-IDLE_S = 3
+IDLE_S = 15
 """The workers' TALLY_STREAM_IDLE_S: a partition this long without events is flushed."""
 
 
@@ -99,7 +99,7 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(settings, concurrency=2, stop=stop))
         done = await asyncio.to_thread(_wait, settled(store.engine, len(rig.events) + 10,
-                                                       quiet_s=IDLE_S + 10), 300)
+                                                       quiet_s=IDLE_S + 15), 300)
         stop.set()
         consumer = await worker
         parked = await transport.drain_rejects()

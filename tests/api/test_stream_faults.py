@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.service, pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 420
 SHORT = 60
-IDLE_S = 10
+IDLE_S = 30
 """The workers' TALLY_STREAM_IDLE_S: longer than a partition's pause while it is re-dealt."""
 QUIET_S = IDLE_S + 15
 _JUDGED: set[int] = set()
