@@ -47,6 +47,10 @@ _REPLAY = text(
     "ORDER BY s.id")
 
 
+NO_FIT = 0
+"""``seen`` of a worker that found no fit (ids start at 1): any fit is newer."""
+
+
 def _pickled(scorer: Scorer | None) -> bytes:
     """The fit as stored: without the batch-scoring cache (weak references to the history)."""
     if scorer is None:
@@ -263,7 +267,7 @@ class StreamScorer:
         """The site's newest fit, loaded once per fit (the first worker to need one fits)."""
         newest = self._newest_fit_id(site)
         if newest is None:
-            self.refit(site)
+            self.refit(site, seen=NO_FIT)  # nothing if another worker fitted it meanwhile
             newest = self._newest_fit_id(site)
             assert newest is not None
         with self._guard:

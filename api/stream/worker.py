@@ -126,12 +126,15 @@ class StreamWorker:
             Poison: the body cannot be read.
         """
         site, rows = decode(body)
+        part = self.scorer.partition(site, partition)  # a first fit: before these events
         good, bad = self.intake(site).store_valid(rows)
         outcome = Outcome(site=site, received=len(rows), stored_or_known=len(good), errors=bad)
         unique = list({t.txn_id: t for t in reversed(good)}.values())[::-1]
         if not unique:
             return outcome
-        part = self.scorer.partition(site, partition)
+        if part.fit.scorer is None:  # fitted on an empty store: fit on these events
+            self.scorer.refit(site, seen=part.fit.fit_id)
+            part = self.scorer.partition(site, partition)
         with part.lock, self._forget_on_error(part):
             with self.engine.begin() as conn:
                 part.catch_up(conn)
