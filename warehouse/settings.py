@@ -65,10 +65,6 @@ class Settings(BaseSettings):
         default=8, ge=1, le=256, description="partitions of the work queue (by site and SKU); "
         "the same on every publisher and worker"
     )
-    stream_idle_s: float = Field(
-        default=30.0, ge=0, description="a partition with no new scored event for this long "
-        "is flushed: the events held for later rows get their flags (0: never)"
-    )
     supervisor_adjust_value: float = Field(
         default=500.0, ge=0, description="largest adjustment value a supervisor may approve"
     )

@@ -13,7 +13,6 @@ from api.intake import FLAGS
 from api.service import ServiceTriage, open_store, open_wms
 from api.stream.balance import Members, balance
 from api.stream.broker import Transport
-from api.stream.quiet import watch_quiet
 from api.stream.scoring import StreamScorer
 from api.stream.worker import Consumer, StreamWorker
 from api.worker import Worker, WorkItem, WorkQueue
@@ -72,8 +71,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 1, triage: bool =
     scorer = StreamScorer(store, refit_events=settings.scorer_refit_events)
     transport = Transport(settings.broker_url, prefix=settings.stream_prefix,
                           partitions=settings.stream_partitions)
-    worker = StreamWorker(store, scorer=scorer, audit=AuditLog(store.engine, settings=settings))
-    consumer = Consumer(worker, transport, concurrency=concurrency)
+    consumer = Consumer(StreamWorker(store, scorer=scorer,
+                                     audit=AuditLog(store.engine, settings=settings)),
+                        transport, concurrency=concurrency)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -86,11 +86,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 1, triage: bool =
         sharing = asyncio.create_task(balance(
             transport, Members(store.engine, settings.stream_prefix), stop)) \
             if transport.kind == "rabbit" else None
-        quiet = asyncio.create_task(watch_quiet(worker, settings.stream_idle_s, stop))
         try:
             await stop.wait()
         finally:
-            await quiet
             if sharing is not None:
                 await sharing
             await transport.close()

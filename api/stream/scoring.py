@@ -47,10 +47,6 @@ _REPLAY = text(
     "ORDER BY s.id")
 
 
-NO_FIT = 0
-"""``seen`` of a worker that found no fit (ids start at 1): any fit is newer."""
-
-
 def _pickled(scorer: Scorer | None) -> bytes:
     """The fit as stored: without the batch-scoring cache (weak references to the history)."""
     if scorer is None:
@@ -90,58 +86,40 @@ class Partition:
                                       "after": self.last_id, "fit_seq": self.fit.fit_seq})
         for row_id, event in rows:
             if self.scorer is not None:
-                self.scorer.stream_event(json.loads(event))  # settled by its own message
+                window = self.scorer.window_
+                window.add(window.normalise(json.loads(event)), self.scorer.catalog_)
             self.last_id = row_id
         latest = conn.execute(select(func.max(_SCORED.c.id)).where(
             _SCORED.c.site == self.site, _SCORED.c.partition == self.partition)).scalar()
         self.last_id = max(self.last_id, int(latest or 0))
 
-    def score(self, events: Sequence[Transaction]) -> list[Flag]:
-        """The flags settled while streaming ``events`` in order (none before the first fit).
-
-        Each flag names its transaction: one of ``events``, or an earlier event they settle.
-        """
+    def score(self, events: Sequence[Transaction]) -> list[tuple[Transaction, list[Flag]]]:
+        """Each event's flags, in order (none before the site's first fit)."""
         if self.scorer is None:
-            return []
-        return [f for event in events
-                for f in self.scorer.stream_event(event.model_dump(mode="json"))]
+            return [(event, []) for event in events]
+        return [(event, self.scorer.score_event(event.model_dump(mode="json")))
+                for event in events]
 
-    def flush(self) -> list[Flag]:
-        """The flags of every held event, settled on the partition's log so far.
-
-        The events stay held: should the partition's stream go on after all, the rows that
-        settle them still queue the flags a too-early flush did not find (a transaction's
-        flags once queued are not queued again).
-        """
-        if self.scorer is None:
-            return []
-        held = list(self.scorer.window_.held)
-        flags = self.scorer.flush()
-        self.scorer.window_.held = held
-        return flags
-
-    def commit(self, conn: Connection, events: Sequence[Transaction], flags: Sequence[Flag],
+    def commit(self, conn: Connection, scored: Sequence[tuple[Transaction, list[Flag]]],
                *, queue: WorkQueue, audit: AuditLog) -> int:
-        """Mark ``events`` scored and queue ``flags`` by transaction, in ``conn``'s transaction.
+        """Mark ``scored`` events scored and queue their flags, inside ``conn``'s transaction.
 
         Returns:
-            How many transactions' flags were queued (a transaction queued before: not again).
+            How many events were flagged.
         """
-        if events:
-            conn.execute(insert(_SCORED), [
-                {"txn_id": e.txn_id, "site": self.site, "partition": self.partition,
-                 "event": canonical_json(e.model_dump(mode="json"))} for e in events])
-        by_txn: dict[str, list[Flag]] = {}
-        for flag in flags:
-            by_txn.setdefault(flag.txn_id, []).append(flag)
+        conn.execute(insert(_SCORED), [
+            {"txn_id": e.txn_id, "site": self.site, "partition": self.partition,
+             "event": canonical_json(e.model_dump(mode="json"))} for e, _ in scored])
         flagged = 0
-        for txn_id, own in by_txn.items():
-            payload = {"txn_id": txn_id, "site": self.site,
-                       "flags": [f.model_dump(mode="json") for f in own]}
-            if queue.enqueue(kind=FLAGS, dedup_key=flags_key(self.site, txn_id),
-                             payload=payload, correlation_id=txn_id, conn=conn,
+        for event, flags in scored:
+            if not flags:
+                continue
+            payload = {"txn_id": event.txn_id, "site": self.site,
+                       "flags": [f.model_dump(mode="json") for f in flags]}
+            if queue.enqueue(kind=FLAGS, dedup_key=flags_key(self.site, event.txn_id),
+                             payload=payload, correlation_id=event.txn_id, conn=conn,
                              site=self.site):
-                audit.append(AuditKind.FLAG, payload, correlation_id=txn_id, conn=conn)
+                audit.append(AuditKind.FLAG, payload, correlation_id=event.txn_id, conn=conn)
                 flagged += 1
         latest = conn.execute(select(func.max(_SCORED.c.id)).where(
             _SCORED.c.site == self.site, _SCORED.c.partition == self.partition)).scalar()
@@ -267,7 +245,7 @@ class StreamScorer:
         """The site's newest fit, loaded once per fit (the first worker to need one fits)."""
         newest = self._newest_fit_id(site)
         if newest is None:
-            self.refit(site, seen=NO_FIT)  # nothing if another worker fitted it meanwhile
+            self.refit(site)
             newest = self._newest_fit_id(site)
             assert newest is not None
         with self._guard:

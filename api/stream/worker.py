@@ -126,15 +126,12 @@ class StreamWorker:
             Poison: the body cannot be read.
         """
         site, rows = decode(body)
-        part = self.scorer.partition(site, partition)  # a first fit: before these events
         good, bad = self.intake(site).store_valid(rows)
         outcome = Outcome(site=site, received=len(rows), stored_or_known=len(good), errors=bad)
         unique = list({t.txn_id: t for t in reversed(good)}.values())[::-1]
         if not unique:
             return outcome
-        if part.fit.scorer is None:  # fitted on an empty store: fit on these events
-            self.scorer.refit(site, seen=part.fit.fit_id)
-            part = self.scorer.partition(site, partition)
+        part = self.scorer.partition(site, partition)
         with part.lock, self._forget_on_error(part):
             with self.engine.begin() as conn:
                 part.catch_up(conn)
@@ -142,26 +139,15 @@ class StreamWorker:
                     _SCORED.c.site == site,
                     _SCORED.c.txn_id.in_([t.txn_id for t in unique]))).scalars())
                 fresh = [t for t in unique if t.txn_id not in done]
-                if fresh:
-                    outcome.flagged = part.commit(conn, fresh, part.score(fresh),
-                                                  queue=self.queue, audit=self.audit)
-            outcome.scored = len(fresh)
+                scored = part.score(fresh)
+                if scored:
+                    outcome.flagged = part.commit(conn, scored, queue=self.queue,
+                                                  audit=self.audit)
+            outcome.scored = len(scored)
         if outcome.flagged:
             self.audit.anchor_head()
         self.scorer.after_commit(site)
         return outcome
-
-    def flush(self, site: str, partition: int) -> int:
-        """Queue the flags of the partition's held events (it went quiet); how many were new."""
-        part = self.scorer.partition(site, partition)
-        with part.lock, self._forget_on_error(part):
-            with self.engine.begin() as conn:
-                part.catch_up(conn)
-                flagged = part.commit(conn, [], part.flush(), queue=self.queue,
-                                      audit=self.audit)
-        if flagged:
-            self.audit.anchor_head()
-        return flagged
 
     @contextmanager
     def _forget_on_error(self, part: Any) -> Iterator[None]:

@@ -2,8 +2,8 @@
 
 Real ``tally worker`` processes on a throwaway PostgreSQL database. Whatever is killed and
 whenever, afterwards every event is stored once and scored once, and the flags and the
-tickets' transactions are those of the batch run of the same log (``tally run``'s scoring);
-no transaction is in two tickets.
+tickets' transactions are those of one process scoring the same log in order; no
+transaction is in two tickets.
 
 The machine's PostgreSQL, RabbitMQ and NATS servers are shared by its other tests, so the
 restarts are done on servers of the test's own (``tests/private_servers.py``): a NATS
@@ -45,9 +45,6 @@ pytestmark = [pytest.mark.service, pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 420
 SHORT = 60
-IDLE_S = 30
-"""The workers' TALLY_STREAM_IDLE_S: longer than a partition's pause while it is re-dealt."""
-QUIET_S = IDLE_S + 15
 _JUDGED: set[int] = set()
 
 
@@ -67,7 +64,7 @@ def _env(pg_url: str, broker_url: str, data_dir: Path) -> dict[str, str]:
     env.update(TALLY_DATABASE_URL=pg_url, TALLY_BROKER_URL=broker_url, TALLY_ENV="test",
                TALLY_STREAM_PREFIX=f"faults.{uuid.uuid4().hex[:10]}",
                TALLY_STREAM_PARTITIONS="4", TALLY_SCORER_REFIT_EVENTS="0",
-               TALLY_TRIAGE_SETTLE_S="0", TALLY_WORK_LEASE_S="20", TALLY_STREAM_IDLE_S=str(IDLE_S),
+               TALLY_TRIAGE_SETTLE_S="0", TALLY_WORK_LEASE_S="20",
                TALLY_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     return env
 
@@ -115,7 +112,7 @@ def _prepare(site: tuple[Dataset, Site], env: dict[str, str]) -> tuple[object, S
     history, rig = site
     store = open_store(Settings(database_url=env["TALLY_DATABASE_URL"]))
     store.ingest(rig.history_dir)
-    if id(rig) not in _JUDGED:  # the batch run of the log, once per site
+    if id(rig) not in _JUDGED:  # one process scoring the stream: the slow part of a test
         judge(rig, Scorer().fit(store.snapshot()), history)
         _JUDGED.add(id(rig))
     return store, rig
@@ -151,7 +148,7 @@ def _wait(check: object, timeout: float, during: object = None) -> bool:
     return False
 
 
-def _assert_same_as_the_batch_run(store: object, rig: Site) -> None:
+def _assert_same_as_one_process(store: object, rig: Site) -> None:
     ids = {e["txn_id"] for e in rig.events}
     out = streamed(store.engine, ids)  # type: ignore[attr-defined]
     assert sorted(out.stored) == sorted(ids)  # 0 lost, 0 duplicated
@@ -183,14 +180,14 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
                 workers.kill(slot)
                 workers.start(slot)
 
-        done = _wait(settled(store.engine, len(rig.events), QUIET_S), SETTLE_S,  # type: ignore[attr-defined]
+        done = _wait(settled(store.engine, len(rig.events)), SETTLE_S,  # type: ignore[attr-defined]
                      during=kill_some)
     finally:
         workers.stop_all()
         asyncio.run(_cleanup(env))
     assert done, f"not settled in {SETTLE_S} s after {workers.kills} kills (logs in {tmp_path})"
     assert workers.kills >= 2
-    _assert_same_as_the_batch_run(store, rig)
+    _assert_same_as_one_process(store, rig)
 
 
 @pytest.mark.parametrize("kind", ["nats", "rabbit"])
@@ -213,13 +210,13 @@ def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
             time.sleep(2)
             broker.start()  # the same store folder: what was persisted comes back
             asyncio.run(_publish(env, rig.events[half:]))
-            done = _wait(settled(engine, len(rig.events), QUIET_S), SETTLE_S)
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
         finally:
             workers.stop_all()
         assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
         for slot in (0, 1):
             workers.consumed(slot)  # each stopped cleanly, saying what it consumed
-        _assert_same_as_the_batch_run(store, rig)
+        _assert_same_as_one_process(store, rig)
     finally:
         broker.remove()
 
@@ -242,14 +239,14 @@ def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
             time.sleep(3)
             pg.start()  # recovers from its WAL
             engine.dispose()  # the test's own pooled connections died with the server
-            done = _wait(settled(engine, len(rig.events), QUIET_S), SETTLE_S)
+            done = _wait(settled(engine, len(rig.events)), SETTLE_S)
             alive = [slot for slot, proc in workers.procs.items() if proc.poll() is None]
         finally:
             workers.stop_all()
             asyncio.run(_cleanup(env))
         assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
         assert alive == [0, 1], "a worker died of the outage instead of waiting it out"
-        _assert_same_as_the_batch_run(store, rig)
+        _assert_same_as_one_process(store, rig)
     finally:
         pg.remove()
 
@@ -270,7 +267,7 @@ def test_a_worker_started_later_gets_its_share_of_the_partitions(
         assert _wait(lambda: _members(engine) == 2, 120), "worker 1 never showed up"
         time.sleep(2 * BEAT_S)  # worker 0 sees it and steps back from worker 1's partitions
         asyncio.run(_publish(env, rig.events[third:]))
-        done = _wait(settled(engine, len(rig.events), QUIET_S), SETTLE_S)
+        done = _wait(settled(engine, len(rig.events)), SETTLE_S)
     finally:
         workers.stop_all()
         asyncio.run(_cleanup(env))
@@ -278,7 +275,7 @@ def test_a_worker_started_later_gets_its_share_of_the_partitions(
     first, second = workers.consumed(0), workers.consumed(1)
     assert second, f"worker 1 idled: worker 0 consumed {first}"
     assert set(first) | set(second) == set(range(4))
-    _assert_same_as_the_batch_run(store, rig)
+    _assert_same_as_one_process(store, rig)
 
 
 def _members(engine: object) -> int:
