@@ -125,12 +125,14 @@ def _signature_causes(case: CaseFile) -> dict[RootCause, int]:
 STAFF_RECORD_NEEDS: dict[RootCause, tuple[frozenset[str], str | None]] = {
     R.MIS_SCAN: (frozenset({"adjustments", "quantity"}), "OFFSETTING_ADJUSTMENTS"),
     R.UOM_MASTER_DATA: (frozenset({"adjustments"}), None),
-    R.SYSTEM_SYNC: (frozenset({"quantity"}), None)}
+    R.SYSTEM_SYNC: (frozenset({"quantity"}), None),
+    R.SHRINKAGE: (frozenset({"quantity"}), None)}
 """Cause -> (detectors, code): evidence only from these detectors shows the cause only
 through this reason code or a note naming the cause. Adjustments show a mix-up through the
 code it was mixed up with and a wrong pack through the note of the person who found it;
-order sizes and order rates show demand, never which code was scanned nor an interface
-fault (an event posted twice or late is the sync and stock detectors'). A lone adjustment
+order sizes and order rates show demand, never which code was scanned, an interface
+fault (an event posted twice or late is the sync and stock detectors') nor a loss (a sale
+is a recorded movement; stock that walks out shows in counts and write-offs). A lone adjustment
 shows neither, whatever its size: an unexplained write-off is a loss (SHRINKAGE) until a
 note says otherwise; the rest is left to the model."""
 

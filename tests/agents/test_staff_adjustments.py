@@ -153,6 +153,18 @@ def test_order_sizes_and_rates_alone_are_not_an_interface_fault() -> None:
     assert OfflineReasoner().classify(duplicate).root_cause is R.SYSTEM_SYNC
 
 
+def test_order_sizes_and_rates_alone_are_not_a_loss() -> None:
+    # recorded sales are recorded movements: a spike of them cannot show stock walking out
+    spike = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0)], looks_like=R.SHRINKAGE)
+    verdict = OfflineReasoner().classify(spike)
+    assert verdict.root_cause is not R.SHRINKAGE
+    assert "cannot show SHRINKAGE" in verdict.rationale
+    # a note naming a loss is the staff's record of one: it keeps the cause
+    noted = _adjustment_case([("quantity", "VELOCITY_SPIKE", 0)], notes=["lost"],
+                             looks_like=R.SHRINKAGE)
+    assert OfflineReasoner().classify(noted).root_cause is R.SHRINKAGE
+
+
 def test_a_write_off_noted_as_never_delivered_is_claimed_against_the_last_receipt() -> None:
     receipt = {"ts": at(20), "type": "RECEIPT", "sku": "A", "qty": 360, "location": "D1",
                "user_id": "RCV", "ref": "PO-77"}
