@@ -120,7 +120,9 @@ def postgres_checkpointer(url: str) -> PostgresSaver:
     from psycopg_pool import ConnectionPool
 
     conninfo = "postgresql://" + url.split("://", 1)[1]
+    # checked on checkout: a connection that died with a server restart is replaced
     pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True,
+                          check=ConnectionPool.check_connection,
                           kwargs={"autocommit": True, "prepare_threshold": 0,
                                   "row_factory": dict_row})
     saver = PostgresSaver(pool, serde=serializer())  # type: ignore[arg-type]

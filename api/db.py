@@ -26,7 +26,7 @@ SERVICE_TABLES: list[Table] = [
 def open_engine(settings: Settings | None = None, *, require: tuple[str, ...] = ()) -> Engine:
     """An engine on the configured database; ``require`` names tables that must exist."""
     settings = settings or get_settings()
-    engine = create_engine(settings.resolved_database_url())
+    engine = create_engine(settings.resolved_database_url(), pool_pre_ping=True)
     if require:
         missing = set(require) - set(inspect(engine).get_table_names())
         if missing:

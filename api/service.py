@@ -53,7 +53,7 @@ from api.locks import held
 from api.recounts import Recounts
 from api.tickets import TicketRecord
 from api.triage import open_ticket
-from api.worker import WorkItem, WorkQueue
+from api.worker import WorkItem, WorkQueue, out_of_reach
 from scoring import Scorer
 from scoring.types import Flag, Incident
 from warehouse.contract import Action
@@ -281,7 +281,8 @@ class ServiceTriage:
             self.open_tickets([item, *more])
         except Exception as exc:
             for other in more:
-                self.queue.failed(other, f"{type(exc).__name__}: {exc}")
+                self.queue.failed(other, f"{type(exc).__name__}: {exc}",
+                                  counted=not out_of_reach(exc))
             raise
         for other in more:
             self.queue.done(other)

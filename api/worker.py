@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Text, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from psycopg import InterfaceError as PgInterfaceError
+from psycopg import OperationalError as PgOperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Column, Field, SQLModel
 
 from api.background import BackgroundLoop
@@ -69,6 +71,23 @@ class WorkItem(BaseModel):
 
 Triage = Callable[[WorkItem], None]
 """Does the work of one item; raising marks the attempt failed (retried up to a limit)."""
+
+_OUT_OF_REACH = (OperationalError, InterfaceError, PgOperationalError, PgInterfaceError)
+
+
+def out_of_reach(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database was out of reach.
+
+    A server restart or a dropped connection is not the work's fault: such an attempt is
+    not counted against the item's ``max_attempts``, or an outage would fail good work.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUT_OF_REACH) or (
+                isinstance(seen, DBAPIError) and seen.connection_invalidated):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 _T = PendingWork.__table__  # type: ignore[attr-defined]
 
@@ -183,8 +202,15 @@ class WorkQueue:
         """Mark an item finished."""
         self._finish(item, WorkStatus.DONE, None)
 
-    def failed(self, item: WorkItem, error: str) -> None:
-        """Record a failed attempt: back to pending, or FAILED after ``max_attempts``."""
+    def failed(self, item: WorkItem, error: str, *, counted: bool = True) -> None:
+        """Record a failed attempt: back to pending, or FAILED after ``max_attempts``.
+
+        ``counted=False`` (the database was out of reach): back to pending, the attempt not
+        counted.
+        """
+        if not counted:
+            self._finish(item, WorkStatus.PENDING, error[:2000], attempts=item.attempts - 1)
+            return
         status = WorkStatus.FAILED if item.attempts >= self.max_attempts else WorkStatus.PENDING
         self._finish(item, status, error[:2000])
 
@@ -194,7 +220,8 @@ class WorkQueue:
             rows = conn.execute(select(_T.c.status, func.count()).group_by(_T.c.status))
             return {row[0]: row[1] for row in rows}
 
-    def _finish(self, item: WorkItem, status: WorkStatus, error: str | None) -> None:
+    def _finish(self, item: WorkItem, status: WorkStatus, error: str | None,
+                attempts: int | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(_T)
@@ -204,6 +231,7 @@ class WorkQueue:
                     last_error=error,
                     finished_at=_iso(_now()) if status is not WorkStatus.PENDING else None,
                     claimed_at=None if status is WorkStatus.PENDING else _T.c.claimed_at,
+                    attempts=_T.c.attempts if attempts is None else attempts,
                 )
             )
 
@@ -231,9 +259,10 @@ class Worker:
             self.triage(item)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the item
             log.warning("work item %s (%s) failed: %s", item.id, item.kind, exc)
-            self.queue.failed(item, f"{type(exc).__name__}: {exc}")
-        else:
-            self.queue.done(item)
+            lost_store = out_of_reach(exc)
+            self.queue.failed(item, f"{type(exc).__name__}: {exc}", counted=not lost_store)
+            return not lost_store  # the database came back for this: wait before the next
+        self.queue.done(item)
         return True
 
     def drain(self, limit: int = 10_000) -> int:

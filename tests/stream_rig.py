@@ -87,6 +87,8 @@ class Streamed:
     flagged: set[str]
     tickets: dict[str, list[str]]
     pending: int
+    failed: list[str]
+    """The last error of each work item given up on (FAILED)."""
 
     @property
     def ticketed(self) -> list[str]:
@@ -110,7 +112,9 @@ def streamed(engine: Any, txn_ids: set[str], site: str = "default") -> Streamed:
         pending = int(conn.execute(text(
             "SELECT COUNT(*) FROM pending_work WHERE status IN ('PENDING', 'RUNNING')"
         )).scalar_one())
-    return Streamed(stored, scored, flagged, tickets, pending)
+        failed = [str(r[0]) for r in conn.execute(text(
+            "SELECT last_error FROM pending_work WHERE status = 'FAILED'"))]
+    return Streamed(stored, scored, flagged, tickets, pending, failed)
 
 
 def scored_count(engine: Any) -> int:

@@ -63,6 +63,26 @@ def test_failures_are_retried_then_marked_failed(engine: Engine) -> None:
     assert calls == [1, 1, 2]
 
 
+def test_a_database_out_of_reach_does_not_use_up_the_attempts(engine: Engine) -> None:
+    """A store restart mid-triage: the item waits for the database, it is not failed."""
+    queue = WorkQueue(engine, max_attempts=2)
+    queue.enqueue(kind="FLAGS", dedup_key="k", payload={})
+    gone = create_engine("postgresql+psycopg://tally@127.0.0.1:1/none")  # nothing listens
+    outages = 4
+    calls: list[int] = []
+
+    def triage(item: WorkItem) -> None:
+        calls.append(item.attempts)
+        if len(calls) <= outages:
+            gone.connect()  # refused: the server is away, as during a restart
+
+    worker = Worker(queue, triage)
+    assert [worker.run_once() for _ in range(outages)] == [False] * outages  # wait, then retry
+    assert queue.counts() == {"PENDING": 1}
+    assert worker.run_once() and queue.counts() == {"DONE": 1}
+    assert calls == [1] * (outages + 1)  # no attempt was used up by the outage
+
+
 def test_background_thread_drains(engine: Engine) -> None:
     import time
 

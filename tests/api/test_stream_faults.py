@@ -154,6 +154,7 @@ def _assert_same_as_one_process(store: object, rig: Site) -> None:
     assert sorted(out.stored) == sorted(ids)  # 0 lost, 0 duplicated
     assert Counter(out.scored) == Counter(ids)
     assert out.flagged == rig.flagged
+    assert not out.failed, f"work given up on: {out.failed}"
     assert not [t for t, n in Counter(out.ticketed).items() if n > 1]
     assert set(out.ticketed) == rig.ticketed
 

@@ -62,8 +62,8 @@ class Store:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 60})
             event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url)
+        else:  # a server: a connection that died with a restart is replaced, not handed out
+            engine = create_engine(url, pool_pre_ping=True)
         return cls(engine, site)
 
     def for_site(self, site: str) -> Store:
