@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from psycopg import InterfaceError as PgInterfaceError
+from psycopg import OperationalError as PgOperationalError
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Text, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from psycopg import InterfaceError as PgInterfaceError
-from psycopg import OperationalError as PgOperationalError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Column, Field, SQLModel
 
 from api.background import BackgroundLoop
@@ -72,22 +72,28 @@ class WorkItem(BaseModel):
 Triage = Callable[[WorkItem], None]
 """Does the work of one item; raising marks the attempt failed (retried up to a limit)."""
 
-_OUT_OF_REACH = (OperationalError, InterfaceError, PgOperationalError, PgInterfaceError)
+_SERVER_GONE = ("57P01", "57P02", "57P03")
+"""SQLSTATEs of a server shutting down or starting up (class 08 is the connection's own)."""
 
 
 def out_of_reach(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) says the database was out of reach.
+    """Whether ``exc`` (or what caused it) says the database server was out of reach.
 
     A server restart or a dropped connection is not the work's fault: such an attempt is
-    not counted against the item's ``max_attempts``, or an outage would fail good work.
+    not counted against the item's ``max_attempts``, or an outage would fail good work. An
+    error the server answered with (a constraint, a timeout, a deadlock) still counts.
     """
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, _OUT_OF_REACH) or (
-                isinstance(seen, DBAPIError) and seen.connection_invalidated):
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
             return True
+        if isinstance(seen, PgOperationalError | PgInterfaceError):
+            state = seen.sqlstate
+            if state is None or state.startswith("08") or state in _SERVER_GONE:
+                return True
         seen = seen.__cause__ or seen.__context__
     return False
+
 
 _T = PendingWork.__table__  # type: ignore[attr-defined]
 

@@ -123,6 +123,17 @@ def scored_count(engine: Any) -> int:
         return int(conn.execute(text("SELECT COUNT(*) FROM scored_event")).scalar_one())
 
 
+def progress(engine: Any) -> str:
+    """Where a stream that did not settle stands: events scored, work items per status."""
+    with engine.connect() as conn:
+        work = {r[0]: r[1] for r in conn.execute(text(
+            "SELECT status, COUNT(*) FROM pending_work GROUP BY status"))}
+        stuck = [f"{r[0]} {r[1]} x{r[2]}: {str(r[3])[:200]}" for r in conn.execute(text(
+            "SELECT kind, status, attempts, last_error FROM pending_work "
+            "WHERE status <> 'DONE' ORDER BY id LIMIT 5"))]
+    return f"{scored_count(engine)} events scored, work {work}, not done: {stuck}"
+
+
 def settled(engine: Any, expected: int) -> Callable[[], bool]:
     """A check that every streamed event is scored and no triage work is left."""
     def check() -> bool:

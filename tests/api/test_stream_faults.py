@@ -36,7 +36,7 @@ from api.stream.broker import Transport
 from api.stream.publish import publish_events
 from scoring import Scorer
 from tests.private_servers import Nats, Postgres, RabbitMq
-from tests.stream_rig import Site, judge, make_site, scored_count, settled, streamed
+from tests.stream_rig import Site, judge, make_site, progress, scored_count, settled, streamed
 from warehouse.dataset import Dataset
 from warehouse.settings import Settings
 
@@ -186,7 +186,8 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
     finally:
         workers.stop_all()
         asyncio.run(_cleanup(env))
-    assert done, f"not settled in {SETTLE_S} s after {workers.kills} kills (logs in {tmp_path})"
+    assert done, (f"not settled in {SETTLE_S} s after {workers.kills} kills: "
+                  f"{progress(engine)} (logs in {tmp_path})")
     assert workers.kills >= 2
     _assert_same_as_one_process(store, rig)
 
@@ -214,7 +215,8 @@ def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
             done = _wait(settled(engine, len(rig.events)), SETTLE_S)
         finally:
             workers.stop_all()
-        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        assert done, (f"not settled in {SETTLE_S} s after the restart: {progress(engine)} "
+                      f"(logs in {tmp_path})")
         for slot in (0, 1):
             workers.consumed(slot)  # each stopped cleanly, saying what it consumed
         _assert_same_as_one_process(store, rig)
@@ -245,7 +247,8 @@ def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
         finally:
             workers.stop_all()
             asyncio.run(_cleanup(env))
-        assert done, f"not settled in {SETTLE_S} s after the restart (logs in {tmp_path})"
+        assert done, (f"not settled in {SETTLE_S} s after the restart: {progress(engine)} "
+                      f"(logs in {tmp_path})")
         assert alive == [0, 1], "a worker died of the outage instead of waiting it out"
         _assert_same_as_one_process(store, rig)
     finally:
@@ -272,7 +275,7 @@ def test_a_worker_started_later_gets_its_share_of_the_partitions(
     finally:
         workers.stop_all()
         asyncio.run(_cleanup(env))
-    assert done, f"not settled in {SETTLE_S} s (logs in {tmp_path})"
+    assert done, f"not settled in {SETTLE_S} s: {progress(engine)} (logs in {tmp_path})"
     first, second = workers.consumed(0), workers.consumed(1)
     assert second, f"worker 1 idled: worker 0 consumed {first}"
     assert set(first) | set(second) == set(range(4))
