@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -38,9 +38,6 @@ from api.errors import ApiError, Conflict
 from warehouse.canonical import action_digest, canonical_json, sha256_hex, write_back_key
 from warehouse.contract import Action, ActionType
 from warehouse.sites import DEFAULT_SITE, site_column
-
-if TYPE_CHECKING:
-    from api.writeback import WriteBackRunner
 
 TASK_PENDING = "PENDING"
 TASK_WRITTEN = "WRITTEN_BACK"
@@ -202,8 +199,18 @@ def _queue(session: Session, task: CountTaskRecord, *, approver: str, round_: in
         ref=ref, action=recount_action(task), approver=approver))
 
 
+class RowRunner(Protocol):
+    """What runs outbox rows (:class:`api.writeback.WriteBackRunner`)."""
+
+    outbox: Outbox
+
+    def run(self, item_id: int) -> bool:
+        """Run one outbox row now if this process may take it."""
+        ...
+
+
 def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, user: Principal,
-                 audit: AuditLog, runner: WriteBackRunner,
+                 audit: AuditLog, runner: RowRunner,
                  site: str = DEFAULT_SITE) -> ApprovedPlanOut:
     """Record the one approval of ``site``'s ``plan``, write its tasks; a repeat retries the rest.
 
