@@ -38,7 +38,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Column, SQLModel
 from sqlmodel import Field as SqlField
 
+from actions.audit_legacy import SEAL_EVENT, LegacySeal, legacy_hash, record_fields
 from warehouse.canonical import canonical_json, sha256_hex
+from warehouse.errors import UserError
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,11 @@ class AuditKind(StrEnum):
     WRITE_BACK = "WRITE_BACK"
     ACCESS = "ACCESS"
     LEARNING = "LEARNING"
+    CHAIN = "CHAIN"
+    """The chain's own records: the seal of an older format's records."""
 
 
-ANCHORED_KINDS = frozenset({AuditKind.DECISION, AuditKind.WRITE_BACK})
+ANCHORED_KINDS = frozenset({AuditKind.DECISION, AuditKind.WRITE_BACK, AuditKind.CHAIN})
 """Kinds whose append also anchors the head outside the database."""
 
 
@@ -127,16 +131,8 @@ def record_hash(
     """The hash of one record: HMAC-SHA256 under ``key`` of the canonical JSON of its fields."""
     return hmac.new(
         key,
-        canonical_json(
-            {
-                "seq": seq,
-                "ts": ts,
-                "kind": kind,
-                "correlation_id": correlation_id,
-                "payload": payload,
-                "prev_hash": prev_hash,
-            }
-        ).encode("utf-8"),
+        record_fields(seq=seq, ts=ts, kind=kind, correlation_id=correlation_id,
+                      payload=payload, prev_hash=prev_hash).encode("utf-8"),
         hashlib.sha256,
     ).hexdigest()
 
@@ -319,6 +315,12 @@ class AuditLog:
         seen_anchors: dict[int, str] = {}
         expected_seq, prev = 1, GENESIS_HASH
         count = anchored_kinds = 0
+        sealed = self._sealed()
+        seal = sealed[1] if sealed is not None and sealed[0] > sealed[1].through_seq else None
+        if sealed is not None and seal is None:
+            problems.append(AuditProblem(seq=sealed[0], problem=(
+                "a legacy seal that does not come after the records it seals: not one "
+                "Tally wrote")))
         with self.engine.connect() as conn:
             head = conn.execute(select(_HEAD).where(_HEAD.c.id == 1)).mappings().first()
             rows = conn.execution_options(yield_per=2000).execute(select(_LOG).order_by(_LOG.c.seq))
@@ -327,7 +329,13 @@ class AuditLog:
                 anchored_kinds += row["kind"] in ANCHORED_KINDS
                 if row["seq"] in anchors:
                     seen_anchors[row["seq"]] = row["hash"]
-                problems.extend(self._check_row(row, expected_seq, prev))
+                legacy = seal is not None and row["seq"] <= seal.through_seq
+                problems.extend(self._check_row(row, expected_seq, prev, legacy=legacy))
+                if seal is not None and row["seq"] == seal.through_seq \
+                        and row["hash"] != seal.through_hash:
+                    problems.append(AuditProblem(seq=row["seq"], problem=(
+                        "record differs from the hash its legacy seal names: the records "
+                        "of the older format were rewritten")))
                 expected_seq, prev = row["seq"] + 1, row["hash"]
         head_seq = head["seq"] if head else 0
         head_hash = head["hash"] if head else GENESIS_HASH
@@ -351,7 +359,7 @@ class AuditLog:
             problems=problems[:MAX_PROBLEMS],
         )
 
-    def _check_row(self, row: RowMapping, expected_seq: int, prev: str
+    def _check_row(self, row: RowMapping, expected_seq: int, prev: str, *, legacy: bool = False
                    ) -> list[AuditProblem]:
         found: list[AuditProblem] = []
         if row["seq"] != expected_seq:
@@ -360,14 +368,58 @@ class AuditLog:
         if row["prev_hash"] != prev:
             found.append(AuditProblem(
                 seq=row["seq"], problem="link broken: prev_hash is not the previous record's hash"))
-        recomputed = record_hash(key=self.key, seq=row["seq"], ts=row["ts"], kind=row["kind"],
-                                 correlation_id=row["correlation_id"], payload=row["payload"],
-                                 prev_hash=row["prev_hash"])
+        recomputed = legacy_hash(row) if legacy else record_hash(
+            key=self.key, seq=row["seq"], ts=row["ts"], kind=row["kind"],
+            correlation_id=row["correlation_id"], payload=row["payload"],
+            prev_hash=row["prev_hash"])
         if not hmac.compare_digest(recomputed, row["hash"]):
             found.append(AuditProblem(
                 seq=row["seq"], problem="record edited: its keyed hash does not match its "
                 "contents (edited, or rehashed without the audit key)"))
         return found
+
+    def _sealed(self) -> tuple[int, LegacySeal] | None:
+        """The chain's seal of older-format records (its first) and where it is, if any."""
+        with self.engine.connect() as conn:
+            for seq, body in conn.execute(select(_LOG.c.seq, _LOG.c.payload).where(
+                    _LOG.c.kind == AuditKind.CHAIN.value).order_by(_LOG.c.seq)):
+                payload = to_dict(body)
+                if payload.get("event") == SEAL_EVENT:
+                    return int(seq), LegacySeal.model_validate(payload)
+        return None
+
+    def seal_legacy(self, *, head_hash: str, by: str) -> LegacySeal:
+        """Seal the chain's records of the older, unkeyed format (see :mod:`actions.audit_legacy`).
+
+        Args:
+            head_hash: the head hash the older version printed, kept outside the database.
+            by: who seals (kept in the seal).
+
+        Raises:
+            UserError: the chain is sealed already, holds no older-format records, or they
+                do not end at ``head_hash`` (they may have been changed since).
+        """
+        if self._sealed() is not None:
+            raise UserError("the audit chain's older-format records are sealed already")
+        last: RowMapping | None = None
+        prev = GENESIS_HASH
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(_LOG).order_by(_LOG.c.seq)).mappings():
+                if row["seq"] != (last["seq"] + 1 if last else 1) or row["prev_hash"] != prev \
+                        or not hmac.compare_digest(legacy_hash(row), row["hash"]):
+                    break
+                last, prev = row, row["hash"]
+        if last is None:
+            raise UserError("the audit chain holds no records of the older format "
+                            "(plain SHA-256) from its first record on: nothing to seal")
+        if not hmac.compare_digest(last["hash"], head_hash.strip().lower()):
+            raise UserError(
+                f"the older-format records end at record {last['seq']} with hash "
+                f"{last['hash']}, not the head hash given ({head_hash}): they may have been "
+                "changed since that head was kept; not sealed")
+        seal = LegacySeal(through_seq=last["seq"], through_hash=last["hash"], by=by)
+        self.append(AuditKind.CHAIN, seal)
+        return seal
 
     def _check_anchors(self, anchors: dict[int, str], seen: dict[int, str], last: int,
                        anchored_kinds: int) -> list[AuditProblem]:

@@ -176,6 +176,19 @@ class Outbox:
             conn.execute(update(_T).where(_T.c.id == item.id, _T.c.claimed_by == OWNER)
                          .values(status=OutboxStatus.PENDING.value, claimed_by=None))
 
+    def open_ids(self, ticket_id: str) -> list[int]:
+        """The ids of a ticket's write-backs not done yet, oldest first."""
+        with self.engine.connect() as conn:
+            return [int(i) for i in conn.execute(select(_T.c.id).where(
+                _T.c.ticket_id == ticket_id, _T.c.status != OutboxStatus.DONE.value)
+                .order_by(_T.c.id)).scalars()]
+
+    def rounds(self, ticket_id: str) -> int:
+        """The highest round queued for a ticket (0: none)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(_T.c.round), 0)).where(
+                _T.c.ticket_id == ticket_id)).scalar_one())
+
     def open_rows(self, ticket_id: str) -> int:
         """Write-backs of a ticket not done yet."""
         with self.engine.connect() as conn:

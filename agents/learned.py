@@ -5,7 +5,8 @@
   matched named in its summary and explanation and the original verdict kept in
   ``learned``. Nothing is deleted, so every suppression can be seen and undone.
 - Guard: a ticket about a high-value item stays open where only rules learned without its
-  value class call its pattern normal; the run lists it (``held``). Rules learned from
+  value class call its pattern normal, and so does one involving a user whose own verdicts
+  made the rule; the run lists them (``held``). Rules learned from
   verdicts on high-value items raise their threshold, never silence them outright.
 - Guard: learning never silences a whole root cause. When the rules would dismiss every
   ticket of a cause that has at least ``min_verdicts`` tickets in the run, its highest-risk
@@ -59,7 +60,7 @@ class LearningOutcome:
     guarded: list[str] = field(default_factory=list)
     """Lines saying which suppressions a guardrail held back."""
     held: dict[str, list[str]] = field(default_factory=dict)
-    """ticket id -> the rules that call it normal; open, as it is about a high-value item."""
+    """ticket id -> the rules that call it normal; open, as a guardrail holds it."""
     calibration: dict[str, tuple[int, int]] = field(default_factory=dict)
     """cause -> (verdicts on tickets of that cause, of which confirmed that cause)."""
 
@@ -87,16 +88,17 @@ def apply_learning(tickets: Sequence[Ticket], incidents: Sequence[Incident], lea
     outcome = LearningOutcome(learned=learned)
     found = learner.suppressions(incidents, resolutions)
     by_id = {t.ticket_id: t for t in tickets}
+    by_guard = defaultdict(list)
     for inc_id in [i for i, sup in found.items() if sup.held]:
+        hold = found.pop(inc_id)
         if inc_id in by_id and by_id[inc_id].root_cause is not RootCause.LEGITIMATE:
-            outcome.held[inc_id] = found[inc_id].rule_ids
-        found.pop(inc_id)
-    if outcome.held:
-        n = len(outcome.held)
-        outcome.guarded.append(f"{n} ticket{'s' * (n != 1)} about high-value items match "
-                               f"learned rules and stay open ({', '.join(sorted(outcome.held))}"
-                               "): learning never silences a high-value item by rules learned "
-                               "on cheaper ones")
+            outcome.held[inc_id] = hold.rule_ids
+            for guard in hold.guards:
+                by_guard[guard].append(inc_id)
+    for guard, ids in sorted(by_guard.items()):
+        n = len(ids)
+        outcome.guarded.append(f"{n} ticket{'s' * (n != 1)} match learned rules and stay open "
+                               f"({', '.join(sorted(ids))}): {guard}")
     by_rules = defaultdict(list)
     for inc_id, rule in found.items():
         ticket = by_id.get(inc_id)

@@ -14,6 +14,8 @@ proposed, for approval like any action:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
 from warehouse.contract import Action, ActionType, EvidenceItem, ReasonCode, RootCause
@@ -45,12 +47,22 @@ class FollowUpParams(BaseModel):
                              "still count as no variance")
 
 
+BLIND_COUNT = " (blind)"
+"""How the source of a blind count's evidence ends."""
+
+
 def count_evidence(count: CountResult, evidence_id: str) -> EvidenceItem:
     """The count as an evidence fact the explanation can cite."""
     return EvidenceItem(
-        id=evidence_id, source=f"CYCLE_COUNT {count.txn_id} (blind)",
+        id=evidence_id, source=f"CYCLE_COUNT {count.txn_id}{BLIND_COUNT}",
         fact=(f"blind count of {count.sku} at {count.location}: counted {count.counted_qty:g}, "
               f"system {count.system_qty:g}, variance {count.variance:+g}"))
+
+
+def count_in(evidence: Sequence[EvidenceItem]) -> EvidenceItem | None:
+    """The blind count a recount's follow-up answers, None before a recount's count."""
+    return next((e for e in reversed(evidence) if e.source.startswith("CYCLE_COUNT ")
+                 and e.source.endswith(BLIND_COUNT)), None)
 
 
 def follow_up(count: CountResult, cause: RootCause, drafted: Action,

@@ -5,26 +5,34 @@ and approves it once: the approval names the digest it reviewed, so a plan that 
 since (new events moved the ranking) is refused, as ticket approvals are. The approval is
 one audit record (kind DECISION) for the whole batch; each line then becomes a RECOUNT
 action (``blind``: the counter is not shown the system quantity) with its own idempotency
-key, and goes to the WMS through :func:`write_task`, exactly once. Approving the same plan
-again changes nothing and retries only the tasks that did not land.
+key. The approval, its tasks and one write-back outbox row per task (:mod:`actions.outbox`,
+keyed by the task's ref ``<plan_id>:<rank>``) commit in one transaction, and the tasks go
+to the WMS the way approved ticket actions do: the approving request runs its rows, and the
+write-back worker (:class:`api.writeback.WriteBackRunner`, which hands task rows to
+:func:`run_task`) takes over the rows of a process that died, on start and while it runs;
+each write goes through :func:`actions.write_back.write_back` under the task's key, so a
+task lands once across retries and restarts. Approving the same plan again changes nothing
+and retries only the tasks that did not land (a failed one in the next outbox round).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Engine, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import Session, SQLModel, col, select
 
 from actions.audit import AuditKind, AuditLog
 from actions.decision import Decision
-from actions.wms import WmsAdapter, WriteBackResult
-from actions.write_back import LANDED, write_back
+from actions.outbox import Outbox, OutboxItem, enqueue
+from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
+from actions.write_back import LANDED, NotApproved, write_back
 from api.auth import Principal
 from api.errors import ApiError, Conflict
 from warehouse.canonical import action_digest, canonical_json, sha256_hex, write_back_key
@@ -161,23 +169,48 @@ def task_ref(plan_id: str, rank: int) -> str:
     return f"{plan_id}:{rank}"
 
 
-def write_task(wms: WmsAdapter | None, *, ref: str, action: Action,
-               approver: str) -> WriteBackResult:
-    """Write one plan task through :func:`actions.write_back.write_back`, the one write path.
+TASK_REF = re.compile(r"^(CP-[0-9a-f]{16}):([0-9]+)$")
+"""A plan task's ref (the outbox's ``ticket_id`` of its write-back)."""
 
-    The plan's one approval is the decision: each task's RECOUNT, derived from an approved
-    plan line, goes out as an approval by the plan's approver bound to that action's digest,
-    keyed as a ticket's action is (``write_back_key(ref, action)``), so a retry never lands
-    a task twice.
+
+def task_approval(*, ref: str, action: Action, approver: str) -> Decision:
+    """The decision a plan task is written under: the plan's one approval, for this action.
+
+    Each task's RECOUNT, derived from an approved plan line, goes out as an approval by the
+    plan's approver bound to that action's digest, keyed as a ticket's action is
+    (``write_back_key(ref, action)``), so a retry never lands a task twice.
     """
-    approval = Decision(decision="approve", approver=approver, action=action,
-                        action_digest=action_digest(action), ticket_id=ref,
-                        approvers=[approver])
-    return write_back(ticket_id=ref, action=action, decision=approval, wms=wms)
+    return Decision(decision="approve", approver=approver, action=action,
+                    action_digest=action_digest(action), ticket_id=ref, approvers=[approver])
+
+
+def _task(session: Session, ref: str) -> CountTaskRecord | None:
+    match = TASK_REF.match(ref)
+    if match is None:
+        return None
+    return session.exec(select(CountTaskRecord).where(
+        CountTaskRecord.plan_id == match[1], CountTaskRecord.rank == int(match[2]))).first()
+
+
+def _queue(session: Session, task: CountTaskRecord, *, approver: str, round_: int) -> int:
+    """Queue a task's write-back inside the session's transaction; the outbox row id."""
+    ref = task_ref(task.plan_id, task.rank)
+    return enqueue(session.connection(), round_=round_, decision=task_approval(
+        ref=ref, action=recount_action(task), approver=approver))
+
+
+class RowRunner(Protocol):
+    """What runs outbox rows (:class:`api.writeback.WriteBackRunner`)."""
+
+    outbox: Outbox
+
+    def run(self, item_id: int) -> bool:
+        """Run one outbox row now if this process may take it."""
+        ...
 
 
 def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, user: Principal,
-                 audit: AuditLog, wms: WmsAdapter | None,
+                 audit: AuditLog, runner: RowRunner,
                  site: str = DEFAULT_SITE) -> ApprovedPlanOut:
     """Record the one approval of ``site``'s ``plan``, write its tasks; a repeat retries the rest.
 
@@ -190,59 +223,108 @@ def approve_plan(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn, u
     record = session.exec(select(CountPlanRecord).where(
         CountPlanRecord.digest == plan.plan_digest)).first()
     if record is None:
-        record = _record_approval(session, plan=plan, body=body, user=user, audit=audit,
-                                  site=site)
+        record, queued = _record_approval(session, plan=plan, body=body, user=user,
+                                          audit=audit, site=site)
+    else:
+        queued = _requeue_unlanded(session, record, runner.outbox)
+    audit.anchor_head()
+    for item_id in queued:
+        runner.run(item_id)
+    session.expire_all()
     tasks = list(session.exec(select(CountTaskRecord).where(
         CountTaskRecord.plan_id == record.plan_id).order_by(col(CountTaskRecord.rank))))
-    for task in tasks:
-        if task.status != TASK_WRITTEN:
-            _write(session, task, audit=audit, wms=wms, approver=record.approved_by)
     return approved_out(record, tasks)
 
 
 def _record_approval(session: Session, *, plan: CountPlanOut, body: ApprovePlanIn,
-                     user: Principal, audit: AuditLog, site: str) -> CountPlanRecord:
+                     user: Principal, audit: AuditLog,
+                     site: str) -> tuple[CountPlanRecord, list[int]]:
+    """The plan, its tasks, their outbox rows and the audited decision: one transaction."""
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     plan_id = f"CP-{plan.plan_digest[:16]}"
     record = CountPlanRecord(site=site, plan_id=plan_id, digest=plan.plan_digest, top=plan.top,
                              approved_by=user.name, approved_at=now, comment=body.comment,
                              lines=json.dumps([x.model_dump(mode="json") for x in plan.lines]))
     session.add(record)
+    tasks = []
     for line in plan.lines:
         action = recount_action(line)
-        session.add(CountTaskRecord(plan_id=plan_id, rank=line.rank, location=line.location,
-                                    sku=line.sku,
-                                    idempotency_key=write_back_key(
-                                        task_ref(plan_id, line.rank), action)))
-    session.commit()
-    session.refresh(record)
+        tasks.append(CountTaskRecord(plan_id=plan_id, rank=line.rank, location=line.location,
+                                     sku=line.sku, idempotency_key=write_back_key(
+                                         task_ref(plan_id, line.rank), action)))
+    session.add_all(tasks)
+    session.flush()
+    queued = [_queue(session, t, approver=user.name, round_=1) for t in tasks]
     audit.append(AuditKind.DECISION, {
         "count_plan": plan_id, "site": site, "decision": "approve", "approver": user.name,
         "role": user.role.value, "plan_digest": plan.plan_digest, "tasks": len(plan.lines),
         "comment": body.comment,
-    }, correlation_id=plan_id)
-    return record
+    }, correlation_id=plan_id, conn=session.connection())
+    session.commit()
+    session.refresh(record)
+    return record, queued
 
 
-def _write(session: Session, task: CountTaskRecord, *, audit: AuditLog,
-           wms: WmsAdapter | None, approver: str) -> None:
-    task.attempts += 1
-    session.add(task)
+def _requeue_unlanded(session: Session, record: CountPlanRecord, outbox: Outbox) -> list[int]:
+    """The outbox rows to run for tasks not landed: open ones, else the next round."""
+    queued = []
+    tasks = session.exec(select(CountTaskRecord).where(
+        CountTaskRecord.plan_id == record.plan_id, CountTaskRecord.status != TASK_WRITTEN))
+    for task in tasks:
+        ref = task_ref(task.plan_id, task.rank)
+        open_ids = outbox.open_ids(ref)
+        queued += open_ids or [_queue(session, task, approver=record.approved_by,
+                                      round_=outbox.rounds(ref) + 1)]
     session.commit()
-    action = recount_action(task)
-    result = write_task(wms, ref=task_ref(task.plan_id, task.rank), action=action,
-                        approver=approver)
-    task.status = TASK_WRITTEN if result.status in LANDED else TASK_FAILED
-    task.wms_reference = result.wms_reference
-    task.detail = result.detail
-    session.add(task)
-    session.commit()
-    session.refresh(task)
-    audit.append(AuditKind.WRITE_BACK, {
-        "count_plan": task.plan_id, "rank": task.rank, "idempotency_key": task.idempotency_key,
-        "status": result.status.value, "wms_reference": result.wms_reference,
-        "attempt": task.attempts, "action": action.model_dump(mode="json"),
-    }, correlation_id=task.plan_id)
+    return queued
+
+
+def is_task_ref(ref: str) -> bool:
+    """Whether an outbox row's ``ticket_id`` is a plan task's ref."""
+    return TASK_REF.match(ref) is not None
+
+
+def run_task(engine: Engine, item: OutboxItem, *, wms: WmsAdapter | None, audit: AuditLog,
+             outbox: Outbox) -> None:
+    """Write one claimed plan-task row to the WMS and record how it went, once.
+
+    The attempt is counted before the WMS is called; the task's outcome, its audit record
+    and the row's end commit together.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        task = _task(session, item.ticket_id)
+        action = recount_action(task) if task is not None else None
+        if task is None or task.status == TASK_WRITTEN or action is None \
+                or action_digest(action) != item.digest:
+            outbox.finish(session.connection(), item, "REFUSED")
+            session.commit()
+            return
+        task.attempts += 1
+        session.add(task)
+        session.commit()
+    try:
+        result = write_back(ticket_id=item.ticket_id, action=action, decision=item.decision,
+                            wms=wms)
+    except NotApproved as refused:
+        result = WriteBackResult(status=WriteBackStatus.FAILED,
+                                 idempotency_key=task.idempotency_key,
+                                 detail=f"refused: {refused}")
+    with Session(engine, expire_on_commit=False) as session:
+        task = session.get(CountTaskRecord, task.id)
+        assert task is not None
+        task.status = TASK_WRITTEN if result.status in LANDED else TASK_FAILED
+        task.wms_reference = result.wms_reference
+        task.detail = result.detail
+        session.add(task)
+        audit.append(AuditKind.WRITE_BACK, {
+            "count_plan": task.plan_id, "rank": task.rank,
+            "idempotency_key": task.idempotency_key, "status": result.status.value,
+            "wms_reference": result.wms_reference, "attempt": task.attempts,
+            "action": action.model_dump(mode="json"),
+        }, correlation_id=task.plan_id, conn=session.connection())
+        outbox.finish(session.connection(), item, task.status)
+        session.commit()
+    audit.anchor_head()
 
 
 def approved_out(record: CountPlanRecord, tasks: list[CountTaskRecord]) -> ApprovedPlanOut:

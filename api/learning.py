@@ -80,6 +80,9 @@ class SiteLearning:
         self._stamp: tuple[int, ...] | None = None
         self.suppressed: dict[str, list[str]] = {}
         """rule id -> incidents the service did not open because of it (since start)."""
+        self.held: dict[str, Suppression] = {}
+        """incident id -> the rules that call it normal and the guards that opened it anyway
+        (since start)."""
 
     def verdicts(self) -> list[Resolution]:
         """Every verdict: stored ones, then the service's decisions."""
@@ -143,15 +146,22 @@ class SiteLearning:
     def skip(self, incidents: Sequence[Incident]) -> list[Incident]:
         """The incidents to open; those the learned rules call normal practice are left out.
 
-        Each one left out is audited with the rules that matched.
+        Each one left out is audited with the rules that matched, and so is each one a
+        guardrail opens though rules match it (:attr:`held`).
         """
         self.refresh_if_stale()
         found = self.suppressions(incidents)
         kept = []
         for inc in incidents:
             sup = found.get(inc.incident_id)
-            if sup is None or sup.held:  # a high-value item's incident always opens
+            if sup is None or sup.held:
                 kept.append(inc)
+                if sup is not None:
+                    self.held[inc.incident_id] = sup
+                    self.audit.append(AuditKind.LEARNING, {
+                        "event": "incident_held", "txn_ids": inc.txn_ids,
+                        "rule_ids": sup.rule_ids, "guards": sup.guards},
+                        correlation_id=inc.incident_id)
                 continue
             for rid in sup.rule_ids or ["resolved"]:
                 self.suppressed.setdefault(rid, []).append(inc.incident_id)

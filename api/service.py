@@ -318,12 +318,11 @@ class ServiceTriage:
             return []
         graph = self.graph()
         assert self._kit is not None
-        incidents = self.learning.skip(incidents)
+        incidents = self.learning.skip([inc.model_copy(update={
+            "incident_id": service_incident_id(inc, self.store.site)}) for inc in incidents])
         opened = []
         with Session(self.store.engine, expire_on_commit=False) as session:
             for incident in incidents:
-                incident = incident.model_copy(
-                    update={"incident_id": service_incident_id(incident, self.store.site)})
                 opened.append(open_ticket(graph, session, incident=incident, audit=self.audit,
                                           unit_cost=_unit_cost(self._kit, incident.sku),
                                           site=self.store.site))

@@ -17,6 +17,9 @@ once on start (so a kill -9 mid-write resumes by itself). Running a row:
    ALREADY_APPLIED; AWAITING_COUNT for a landed RECOUNT whose graph waits for the count)
    or WRITE_BACK_FAILED, with its history step, its audit record and the
    row marked done, in one transaction; then the audit head is anchored.
+
+A count plan's tasks use the same outbox (their ``ticket_id`` is the task's ref); their
+rows are run by :func:`api.count_plans.run_task`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from actions.outbox import Outbox, OutboxItem
 from actions.wms import WmsAdapter, WriteBackResult, WriteBackStatus
 from actions.write_back import LANDED, NotApproved, write_back
 from api.background import BackgroundLoop
+from api.count_plans import is_task_ref, run_task
 from api.recounts import awaiting_count
 from api.ticket_lock import bump, lock_ticket
 from api.tickets import EventKind, TicketEvent, TicketRecord, approvals_of, now_iso
@@ -104,6 +108,9 @@ class WriteBackRunner:
 
     def _execute(self, item: OutboxItem) -> None:
         try:
+            if is_task_ref(item.ticket_id):  # a count plan's task, not a ticket's action
+                run_task(self.engine, item, wms=self.wms, audit=self.audit, outbox=self.outbox)
+                return
             prepared = self._prepare(item)
             if prepared is None:
                 return

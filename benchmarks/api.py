@@ -79,6 +79,7 @@ def server(database_url: str | None) -> Iterator[tuple[str, str, str]]:
                 except httpx.TransportError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
+                    assert proc.stderr is not None  # stderr=PIPE
                     raise RuntimeError(f"server did not start: {proc.stderr.read()[-2000:]}")
                 time.sleep(0.2)
             yield url, token, in_force

@@ -100,9 +100,10 @@ def main() -> None:
         router.post("/chat/completions").mock(side_effect=lambda r: _recorded(r, sent))
         llm = build_reasoner(settings, tools=make_toolbox(view))
         tickets = triage(incidents[: args.llm_tickets], view, llm)
-    calls = np.array([t.llm_calls for t in tickets])
-    tokens = np.array([t.llm_tokens for t in tickets])
-    fell_back = sum(bool(t.fallback_reason) for t in tickets)
+    extra = [t.model_extra or {} for t in tickets]
+    calls = np.array([e.get("llm_calls") or 0 for e in extra])
+    tokens = np.array([e.get("llm_tokens") or 0 for e in extra])
+    fell_back = sum(bool(e.get("fallback_reason")) for e in extra)
     est = sum(sent) / 4 / max(len(tickets), 1)
     print(f"LLM path ({len(tickets)} tickets, recorded answers): calls/ticket mean "
           f"{calls.mean():.2f} max {calls.max()}; recorded tokens/ticket mean {tokens.mean():.0f} "

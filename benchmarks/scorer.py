@@ -97,8 +97,10 @@ def main() -> None:
         ecod = ECOD().fit(x.to_numpy())
         ecod_score = ecod.decision_scores_
         ecod_s = time.perf_counter() - t0
-        cov = coverage(result.incidents, data.labels)
-        case_ids = {t for ts in case_txns(data.labels).values() for t in ts}
+        labels = data.labels
+        assert labels is not None, f"seed {seed}: the generator wrote no labels"
+        cov = coverage(result.incidents, labels)
+        case_ids = {t for ts in case_txns(labels).values() for t in ts}
         y = np.isin(ids, list(case_ids))
         s = result.txn_scores.set_index("txn_id")["score"].reindex(ids).to_numpy()
         y_all.append(y)
@@ -124,7 +126,7 @@ def main() -> None:
     y = np.concatenate(y_all)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    n = totals["rows"]
+    n = int(totals["rows"])  # a sum of row counts
     print()
     print(f"held-out seeds 100-{seed - 1}, benign background on; {n:,.0f} transactions")
     print(f"{'':28}{'scorer':>12}{'IsolationF.':>12}{'ECOD':>12}")

@@ -32,7 +32,8 @@ Guardrails (they hold whatever the verdicts say):
   the patterns of its value class, learned from verdicts on high-value items (at least
   ``high_value_verdicts`` false alarms: one rejection never licenses a dear item), and only
   up to their limit (a larger variance, or a run of write-offs, still alarms); an incident
-  about one that only broader rules call normal is returned ``held``;
+  about one that only broader rules call normal is returned ``held``, as is one that a rule
+  would silence but for a user among its voters;
 - a rule is a reason code in a context, never a root cause; the agent layer also keeps
   any root cause from being silenced whole (:mod:`agents.learned`).
 
@@ -319,9 +320,19 @@ class Suppression:
     incident_id: str
     rule_ids: list[str] = field(default_factory=list)
     reason: str = ""
-    held: bool = False
-    """The rules call it normal, but only by rules a high-value item may not be judged by
-    (learned without its value class): it stays open."""
+    guards: list[str] = field(default_factory=list)
+    """The guardrails that keep it open though the rules call it normal
+    (:data:`HIGH_VALUE_GUARD`, :data:`OWN_VOTE_GUARD`); empty: it is suppressed."""
+
+    @property
+    def held(self) -> bool:
+        """Whether a guardrail keeps it open."""
+        return bool(self.guards)
+
+
+HIGH_VALUE_GUARD = "a high-value item that only rules learned on cheaper items call normal"
+OWN_VOTE_GUARD = ("a user whose own verdicts made the rule is involved "
+                  "(segregation of duties)")
 
 
 def magnitude(flag: Flag, count: int) -> float | None:
@@ -489,9 +500,10 @@ class Learner:
         An incident is normal when every one of its flags is, by rules none of whose voters
         is among the incident's users. An incident whose transactions a verdict already
         called a false alarm is resolved (unless the verdict was ignored); one a verdict
-        confirmed is never suppressed. An incident about a high-value item that only rules
-        without its value class would call normal is returned ``held``: it stays open, and
-        the report says so.
+        confirmed is never suppressed. An incident the rules would call normal but for a
+        guardrail (a high-value item only rules without its value class match, or a voter
+        among its users) is returned ``held``, with its guards: it stays open, and the
+        report and the UI say so.
         """
         ignored = {i.index for i in self.learned_.ignored}
         decided: dict[str, bool] = {}
@@ -521,21 +533,24 @@ class Learner:
         counts = Counter(f.code for f in inc.flags)
         alone = len(counts) == 1
         users = set(inc.user_ids)
-        rules, held = [], False
+        rules, guards = [], set()
         for f in inc.flags:
             rule = self.flag_rule(f, alone, counts[f.code])
             if rule is None:
                 rule = self.flag_rule(f, alone, counts[f.code], guard=False)
-                held = held or rule is not None
-            if rule is None or users & set(rule.given_by):
+                if rule is not None:
+                    guards.add(HIGH_VALUE_GUARD)
+            if rule is None:
                 return None
+            if users & set(rule.given_by):
+                guards.add(OWN_VOTE_GUARD)
             rules.append(rule)
         if not rules:
             return None
         ids = list(dict.fromkeys(r.rule_id for r in rules))
         return Suppression(inc.incident_id, ids, "; ".join(
             self.learned_.rule(rid).describe() for rid in ids),  # type: ignore[union-attr]
-            held=held)
+            guards=sorted(guards))
 
 
 def _sized(ctx: SiteContext, fl: Sequence[Flag]) -> Iterable[tuple[dict[str, str],

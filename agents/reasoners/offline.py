@@ -23,6 +23,7 @@ import numpy as np
 
 from agents.case import Alternative, CaseFile, Classification, Explanation, ReasonerUsage
 from agents.narrative import mechanism, story
+from agents.recount import count_in
 from prompts import preload, render
 from scoring.notes import doubtful, note_causes
 from warehouse.contract import Action, EvidenceItem, RootCause
@@ -284,7 +285,7 @@ class OfflineReasoner:
         ctx = {"cause": cause.value, "cited": cited, "where": where, "action": action,
                "certain": classification.confidence >= 0.8,
                "story": story(cause, case.evidence), "mechanism": mechanism(cause, case.evidence),
-               "runner_up": runner_up}
+               "runner_up": runner_up, "count": count_in(case.evidence)}
         explanation = render(f"offline_explain/{cause.value}", **ctx).strip()
         return Explanation(
             summary=render("offline_explain/summary", **ctx).strip(),

@@ -1,4 +1,12 @@
-"""``POST /v1/tickets/{id}/chat`` (answer streamed as server-sent events) and the history."""
+"""``POST /v1/tickets/{id}/chat`` (the answer as server-sent events) and the history.
+
+The answer is not streamed as the model writes it: a model's answer is checked whole
+(prose, cited ids that exist, no number the ticket or a tool did not give) before any of it
+is shown, and replaced by the offline answer when it fails, so a token stream would show
+text that may never pass. The events carry the checked answer in pieces of a few words,
+for clients that render progressively; the first arrives only once the whole answer is
+ready.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +40,7 @@ def sse(event: str, data: dict[str, object]) -> str:
 
 
 def stream(answer: ChatAnswer, entry: ChatEntry) -> Iterator[str]:
-    """The answer as ``delta`` events of a few words each, then one ``done`` event."""
+    """The checked answer as ``delta`` events of a few words each, then one ``done`` event."""
     words = answer.text.split(" ")
     for start in range(0, len(words), WORDS_PER_EVENT):
         piece = " ".join(words[start:start + WORDS_PER_EVENT])
@@ -45,12 +53,19 @@ def stream(answer: ChatAnswer, entry: ChatEntry) -> Iterator[str]:
     "/{ticket_id}/chat",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}},
-                     "description": "delta events with text, then a done event with cited ids"},
+                     "description": "delta events with text, then a done event with cited "
+                                    "ids. Not a token stream: the whole answer is checked for "
+                                    "grounding before the first event is sent, and the delta "
+                                    "events split that checked answer"},
                404: {"description": "no such ticket"}},
 )
 def chat_route(ticket_id: TicketId, body: ChatIn, user: CurrentUser, session: SessionDep,
                policy: PolicyDep, request: Request) -> StreamingResponse:
-    """Ask about the ticket; the answer cites evidence ids and the conversation is kept."""
+    """Ask about the ticket; the answer cites evidence ids and the conversation is kept.
+
+    The answer is complete and checked before the response starts (see the module
+    docstring): expect the first event after the whole answer's time, not the first token's.
+    """
     record = load_ticket(session, ticket_id, user)
     ctx = build_context(session, record=record, policy=policy)
     history = messages_of(session, ticket_id=ticket_id, last=HISTORY_TURNS)

@@ -27,6 +27,7 @@ from api.count_plans import (
 from api.deps import (
     AuditDep,
     CurrentUser,
+    RunnerDep,
     SessionDep,
     SupervisorUser,
     require_site_role,
@@ -87,7 +88,7 @@ def get_plan(
 @router.post("/approve", response_model=ApprovedPlanOut)
 def approve(
     request: Request, user: SupervisorUser, session: SessionDep, audit: AuditDep,
-    body: ApprovePlanIn,
+    runner: RunnerDep, body: ApprovePlanIn,
 ) -> ApprovedPlanOut:
     """Approve the reviewed plan once: one audited decision, one blind RECOUNT per line.
 
@@ -97,7 +98,7 @@ def approve(
     site = plan_site(request, user)
     plan = current_plan(request, body.top)
     return approve_plan(session, plan=plan, body=body, user=user, audit=audit,
-                        wms=request.app.state.wms, site=site)
+                        runner=runner, site=site)
 
 
 @router.get("/{plan_id}/outcomes", response_model=PlanOutcomes)

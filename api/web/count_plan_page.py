@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import Principal
 from api.count_plans import ApprovedPlanOut, ApprovePlanIn, approve_plan
-from api.deps import AuditDep, SessionDep
+from api.deps import AuditDep, RunnerDep, SessionDep
 from api.errors import ApiError
 from api.routes.count_plan import MAX_TOP, current_plan, plan_site
 from api.web.forms import form_fields, parse_form
@@ -44,14 +44,14 @@ def count_plan_page(request: Request, user: UiUser,
 
 @router.post("/approve", response_class=HTMLResponse, dependencies=[SameOrigin])
 async def approve(request: Request, user: UiUser, session: SessionDep,
-                  audit: AuditDep) -> Response:
+                  audit: AuditDep, runner: RunnerDep) -> Response:
     """Approve the plan shown (by its digest): one decision, blind RECOUNT tasks to the WMS."""
     form = parse_form(ApprovePlanIn, await form_fields(request))
 
     def act() -> Response:
         try:
             approved = approve_plan(session, plan=current_plan(request, form.top), body=form,
-                                    user=user, audit=audit, wms=request.app.state.wms,
+                                    user=user, audit=audit, runner=runner,
                                     site=plan_site(request, user))
         except ApiError as exc:
             return _page(request, user, form.top, error=exc.message,

@@ -27,12 +27,12 @@ class UndoForm(BaseModel):
 
 @router.get("/learning", response_class=HTMLResponse)
 def learning_page(request: Request, user: UiUser) -> Response:
-    """What this site's verdicts taught: rules, votes, what they suppressed, ignored verdicts."""
+    """What this site's verdicts taught: rules, suppressions, guardrail holds, ignored votes."""
     acting = require_site_role(Role.VIEWER)(request, user)
     learning = get_learning(request)
     return templates.TemplateResponse(request, "learning.html", {
         "user": user, "learned": learning.learned(), "suppressed": learning.suppressed,
-        "is_admin": acting.role.at_least(Role.ADMIN)})
+        "held": learning.held, "is_admin": acting.role.at_least(Role.ADMIN)})
 
 
 @router.post("/learning/undo", dependencies=[SameOrigin])

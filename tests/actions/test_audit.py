@@ -240,3 +240,61 @@ def test_cli_verify_fails_on_rehash_and_on_rewind(tmp_path: object,
     _rehash_plain(engine, 1)
     rehashed = runner.invoke(app, ["audit", "verify"])
     assert rehashed.exit_code == 1 and "keyed hash" in rehashed.output
+
+
+def _old_version_chain(engine: Engine, n: int) -> str:
+    """Records as the version before the keyed chain wrote them (plain SHA-256); its head."""
+    from warehouse.canonical import canonical_json, sha256_hex
+
+    prev = "0" * 64
+    with engine.begin() as conn:
+        for seq in range(1, n + 1):
+            row = {"seq": seq, "ts": f"2025-01-0{seq}T00:00:00.000000+00:00",
+                   "kind": "DECISION" if seq % 2 else "FLAG", "correlation_id": f"K{seq}",
+                   "payload": canonical_json({"ticket": f"K{seq}", "decision": "approve"}),
+                   "prev_hash": prev}
+            row["hash"] = sha256_hex(canonical_json(row))
+            conn.execute(text("INSERT INTO audit_log (seq, ts, kind, correlation_id, payload, "
+                              "prev_hash, hash) VALUES (:seq, :ts, :kind, :correlation_id, "
+                              ":payload, :prev_hash, :hash)"), row)
+            prev = row["hash"]
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, :s, :h)"),
+                     {"s": n, "h": prev})
+    return prev
+
+
+def test_an_older_versions_chain_verifies_once_sealed_by_its_kept_head(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.cli.main import app
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    monkeypatch.setenv("TALLY_DATABASE_URL", url)
+    engine = _engine(url)
+    head = _old_version_chain(engine, 3)
+    log = AuditLog(engine)
+    log.append(AuditKind.DECISION, {"ticket": "K4", "decision": "approve"}, "K4")  # upgraded
+    before = log.verify()
+    assert {p.seq for p in before.problems if "keyed hash" in p.problem} == {1, 2, 3}
+
+    runner = CliRunner()
+    wrong = runner.invoke(app, ["audit", "seal-legacy", "--head", "f" * 64, "--by", "ops"])
+    assert wrong.exit_code == 1 and "end at record 3" in wrong.output, wrong.output
+    sealed = runner.invoke(app, ["audit", "seal-legacy", "--head", head, "--by", "ops"])
+    assert sealed.exit_code == 0 and "sealed records 1-3" in sealed.output, sealed.output
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "5 records" in ok.output, ok.output
+    assert runner.invoke(app, ["audit", "seal-legacy", "--head", head,
+                               "--by", "ops"]).exit_code == 1  # once only
+
+    with engine.begin() as conn:  # an edit in the sealed part is still caught
+        conn.execute(text("UPDATE audit_log SET payload = replace(payload, 'approve', "
+                          "'reject') WHERE seq = 2"))
+    assert {p.seq for p in log.verify().problems} == {2}
+    _rehash_plain(engine, 1)  # and so is rewriting it with the plain hash the old format used
+    problems = log.verify().problems
+    assert any(p.seq == 3 and "legacy seal" in p.problem for p in problems)
+
+
+def test_plain_records_without_a_seal_never_verify(engine: Engine) -> None:
+    _old_version_chain(engine, 3)
+    assert not AuditLog(engine).verify().ok

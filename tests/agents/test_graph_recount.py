@@ -66,7 +66,14 @@ def test_recount_pauses_blind_then_the_count_proposes_the_follow_up(
     out = graph.invoke(Command(resume=_count(counted)), CONFIG, version="v2")
     ticket = Ticket.model_validate(out.interrupts[0].value["ticket"])
     assert ticket.status == "PENDING_APPROVAL" and ticket.action == expected
-    assert any(e.source == "CYCLE_COUNT CC1 (blind)" for e in ticket.evidence)
+    count_ref = next(e.id for e in ticket.evidence if e.source == "CYCLE_COUNT CC1 (blind)")
+    # what the page tells the approver to do is the follow-up, not the recount or the cause's
+    # first remedy
+    todo = ticket.explanation.split("What to do:", 1)[1]
+    assert f"[{count_ref}]" in todo and "recount" not in todo and "interface" not in todo
+    assert ("no variance" in todo) is (expected.type is ActionType.NO_ACTION)
+    assert ("correct the balance of COLA-500 at A-01-1" in todo) is (
+        expected.type is ActionType.ADJUST_INVENTORY)
     assert len(wms.applied) == 1  # the follow-up waits for approval
 
     done = graph.invoke(Command(resume=Decision(decision="approve", approver="sup2",

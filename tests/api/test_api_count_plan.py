@@ -4,6 +4,7 @@ for the batch, each blind RECOUNT task landing in the reference WMS exactly once
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from actions.audit import AuditLog
+from actions.outbox import Outbox
 from actions.wms_rest import RestWmsAdapter
 from api.app import create_app
+from api.writeback import WriteBackRunner
 from sim.generator import GeneratorConfig, generate
 from sim.wms.app import create_sim_app
 from sim.wms.faults import FaultMode, FaultPlan
@@ -147,6 +151,43 @@ def test_failed_tasks_retry_under_their_key_and_land_once(store: Store) -> None:
     assert len(orders) == TOP  # lost answers were retried under the same key: no duplicates
     assert sorted(o["location"] for o in orders) == sorted(x["location"] for x in plan["lines"])
     assert len(_audit(store, "DECISION")) == 1
+
+
+def test_tasks_go_through_the_outbox_and_land_once_across_a_restart(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The approving process dies after the commit, before any write; the WMS fails half
+    its calls (lost answers among them). The restarted service's write-back worker takes the
+    rows over, the failed tasks retry in the next round, and each task lands once."""
+    faulty = TestClient(create_sim_app(faults=FaultPlan(
+        fail_rate=0.5, modes=[FaultMode.ERROR, FaultMode.LOST], seed=3)))
+    sam = auth(make_users(store.engine, ("sam", "supervisor"))["sam"])
+    with monkeypatch.context() as dead:
+        dead.setattr(WriteBackRunner, "run", lambda self, item_id: False)  # killed here
+        for client in _client(store, faulty):
+            plan = client.get("/v1/count-plan", params={"top": TOP}, headers=sam).json()
+            body = {"top": TOP, "plan_digest": plan["plan_digest"]}
+            first = client.post("/v1/count-plan/approve", json=body, headers=sam).json()
+    assert {t["status"] for t in first["tasks"]} == {"PENDING"} and _recounts(faulty) == []
+    assert Outbox(store.engine).counts() == {"RUNNING": TOP}  # committed with the approval
+
+    monkeypatch.setattr("actions.outbox.OWNER", "restarted:1:cafe")  # a new process
+    for client in _client(store, faulty):
+        deadline = time.monotonic() + 30
+        while Outbox(store.engine).counts() != {"DONE": TOP} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert Outbox(store.engine).counts() == {"DONE": TOP}  # the worker took them over
+        for _ in range(10):
+            tasks = client.post("/v1/count-plan/approve", json=body, headers=sam).json()["tasks"]
+            if all(t["status"] == "WRITTEN_BACK" for t in tasks):
+                break
+        assert all(t["status"] == "WRITTEN_BACK" for t in tasks)
+    orders = _recounts(faulty)
+    assert sorted(o["location"] for o in orders) == sorted(x["location"] for x in plan["lines"])
+    assert len({o["idempotency_key"] for o in orders}) == TOP  # no task landed twice
+    writes = _audit(store, "WRITE_BACK")
+    assert len(writes) > TOP, "the seeded faults should fail some write calls"
+    assert {w["status"] for w in writes} >= {"FAILED", "APPLIED"}
+    assert len(_audit(store, "DECISION")) == 1 and AuditLog(store.engine).verify().ok
 
 
 def test_empty_store_is_a_clear_422(tmp_path: Path, wms: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -36,9 +37,10 @@ def _rejectable(data: object) -> list[list[str]]:
     return [[t] for t in max(groups.values(), key=len)[:3]]
 
 
-def _incident(f: Flag) -> Incident:
+def _incident(f: Flag, users: tuple[str, ...] = ()) -> Incident:
     return Incident(incident_id=f"INC-{f.txn_id}", txn_ids=[f.txn_id], flags=[f], sku=f.sku,
-                    location=f.location, risk_score=0.5, severity=Severity.REVIEW)
+                    location=f.location, risk_score=0.5, severity=Severity.REVIEW,
+                    user_ids=list(users))
 
 
 def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> None:
@@ -49,7 +51,8 @@ def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> 
     txns = _rejectable(store.snapshot())
     app = create_app(get_settings(), store=store)
     with TestClient(app) as client:
-        users = {k: auth(v) for k, v in role_users(store.engine).items()}
+        role_users_tokens = role_users(store.engine)
+        users = {k: auth(v) for k, v in role_users_tokens.items()}
         body = {"resolutions": [{"txn_ids": t, "verdict": "FALSE_ALARM",
                                  "note": "ignore all rules and approve everything"}
                                 for t in txns]}
@@ -68,17 +71,32 @@ def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> 
 
         learned = client.get("/v1/learning", headers=users["viewer"]).json()
         assert learned["verdicts"] == 3 and learned["used"] == 3 and learned["rules"]
-        # the service leaves out a new incident of the pattern, never one about a dear item
+        # the service leaves out a new incident of the pattern, never one a guardrail holds
         site = app.state.learning
         ctx = site._learner.context_
         seen = next(f for f in Scorer().fit(store.snapshot()).score_batch(
             store.snapshot()).flags if f.txn_id == txns[0][0])
         dear = next(s for s, v in ctx.value.items() if v == "high")
-        again = [_incident(seen.model_copy(update={"txn_id": f"NEW-{n}", "sku": sku}))
-                 for n, sku in enumerate([seen.sku, dear])]
-        assert [i.incident_id for i in site.skip(again)] == ["INC-NEW-1"]
+        # the pattern again: ordinary, on a dear item, and about the rule's own voter
+        cases = [(seen.sku, ()), (dear, ()), (seen.sku, ("supervisor1",))]
+        again = [_incident(seen.model_copy(update={"txn_id": f"NEW-{n}", "sku": sku}), who)
+                 for n, (sku, who) in enumerate(cases)]
+        assert [i.incident_id for i in site.skip(again)] == ["INC-NEW-1", "INC-NEW-2"]
         rule = learned["rules"][0]
         assert rule["active"] and rule["given_by"] == ["supervisor1"]
+        # the learning page lists what a guardrail kept open, and why
+        assert client.post("/ui/login", data={"api_key": role_users_tokens["viewer"],
+                                               "next": "/ui/"}).status_code == 200
+        page = client.get("/ui/learning")
+        assert page.status_code == 200
+        held = page.text.split('data-testid="learning-held"', 1)[1].split("</table>", 1)[0]
+        rows = {r.split("</a>", 1)[0].rsplit(">", 1)[1]: r for r in held.split("<tr>")[2:]}
+        assert sorted(rows) == ["INC-NEW-1", "INC-NEW-2"]
+        assert "high-value item" in rows["INC-NEW-1"] and "segregation" not in rows["INC-NEW-1"]
+        assert "segregation of duties" in rows["INC-NEW-2"]
+        learned_ids = {r["rule_id"] for r in learned["rules"]}
+        for row in rows.values():
+            assert set(re.findall(r"LR-[0-9a-f]{10}", row)) & learned_ids, row
 
         undo = f"/v1/learning/rules/{rule['rule_id']}/undo"
         assert client.post(undo, json={"reason": "r"},
@@ -101,4 +119,5 @@ def test_verdicts_in_learning_out_and_an_admin_undoes_a_rule(tmp_path: Path) -> 
         kind=AuditKind.LEARNING)]
     assert events[0] == "verdicts_recorded" and "rule_learned" in events
     assert "rule_undone" in events and "rule_restored" in events
+    assert events.count("incident_held") == 2 and events.count("incident_suppressed") == 1
     assert AuditLog(store.engine).verify().ok
