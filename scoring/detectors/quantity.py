@@ -42,19 +42,10 @@ def detect(ctx: Context) -> pd.DataFrame:
     out = []
     mov = f[f["type"].isin(MOVING_TYPES) & (f["eaches"] > 0)]
     if len(mov):
-        idx = pd.MultiIndex.from_arrays([mov["sku"], mov["type"], mov["loc_type"].fillna("")])
-        base = ctx.baselines.qty.reindex(idx)
-        # no history from this kind of source: compare with the SKU's rows of that type
-        fallback = ctx.baselines.qty_sku.reindex(
-            pd.MultiIndex.from_arrays([mov["sku"], mov["type"]])
-        )
-        missing = base["n"].isna().to_numpy()
-        base.loc[missing, ["med", "mad", "n"]] = fallback.loc[
-            missing, ["med", "mad", "n"]
-        ].to_numpy()
-        med = base["med"].to_numpy()
-        mad = np.maximum(base["mad"].fillna(0).to_numpy(), p["qty_mad_floor"])
-        n = base["n"].fillna(0).to_numpy()
+        stats = _qty_stats(ctx, mov)
+        med = stats["med"]
+        mad = np.maximum(np.where(np.isnan(stats["mad"]), 0.0, stats["mad"]), p["qty_mad_floor"])
+        n = np.where(np.isnan(stats["n"]), 0.0, stats["n"])
         le = np.log1p(mov["eaches"].to_numpy())
         z = (le - med) / mad
         ratio = mov["eaches"].to_numpy() / np.maximum(np.expm1(med), 1.0)
@@ -107,6 +98,24 @@ def detect(ctx: Context) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def _qty_stats(ctx: Context, mov: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per moving row: median, MAD and count of log eaches for its SKU, type and source kind.
+
+    Where the history holds no row of that kind of source, the SKU's rows of that type.
+    """
+    idx = pd.MultiIndex.from_arrays([mov["sku"], mov["type"], mov["loc_type"].fillna("")])
+    base = ctx.baselines.qty.reindex(idx)
+    out = {c: base[c].to_numpy(dtype="float64") for c in ("med", "mad", "n")}
+    missing = np.isnan(out["n"])
+    if missing.any():
+        fallback = ctx.baselines.qty_sku.reindex(
+            pd.MultiIndex.from_arrays([mov["sku"], mov["type"]])
+        )
+        for c in out:
+            out[c] = np.where(missing, fallback[c].to_numpy(dtype="float64"), out[c])
+    return out
+
+
 def _spikes(count: np.ndarray, rate: np.ndarray, p: Any) -> tuple[np.ndarray, np.ndarray]:
     """Which trailing 24 h pick counts spike over the usual daily ``rate``, and the ratio."""
     exp = np.maximum(rate, p["velocity_min_rate"])
@@ -139,6 +148,8 @@ def _overfill(ctx: Context) -> pd.DataFrame:
     p = ctx.params
     # pick faces cycle between a minimum and a maximum; reserve slots fill and drain
     into = f["type"].isin(["PUTAWAY", "MOVE"]).to_numpy() & (f["dest_type"] == "PICK").to_numpy()
+    if not into.any():  # no transfer into a pick face (most of an event's context)
+        return flags("quantity", "BIN_OVERFILL", [], [], {}, [])
     pair = (f["sku"].fillna("") + "@" + f["to_location"].fillna("")).to_numpy()
     typical = pd.Series(pair).map(ctx.baselines.bin_level).to_numpy(dtype="float64")
     typical = np.fmax(typical, 2 * f["case_qty"].fillna(1).to_numpy())
