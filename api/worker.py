@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from psycopg import InterfaceError as PgInterfaceError
+from psycopg import OperationalError as PgOperationalError
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Text, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from psycopg import InterfaceError as PgInterfaceError
-from psycopg import OperationalError as PgOperationalError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Column, Field, SQLModel
 
