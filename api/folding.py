@@ -125,8 +125,9 @@ def open_patterns(session: Session, patterns: Sequence[Pattern], *, known: OpenF
         parent_id = name("SYS", key)
         before = _children(session, [parent_id])
         flags = stored_flags(session, site, [t for r in before for t in r.txn_ids])
-        seen = {id(f) for f in flags}
-        flags += [f for f in pattern.flags if id(f) not in seen]
+        # the round brings back stored occurrences' flags too: each flag counts once
+        seen = {(f.txn_id, f.detector, f.code) for f in flags}
+        flags += [f for f in pattern.flags if (f.txn_id, f.detector, f.code) not in seen]
         whole = next(p for p in split_systemic(flags, systemic={key})[1]
                      if (p.family, p.subject) == key)
         parent, *children = systemic_tickets([whole], view, name=name)

@@ -4,6 +4,7 @@ triaged at once (``tally triage``) holds the tickets ``tally run`` writes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +130,9 @@ def test_repeated_order_lines_streamed_through_the_service_make_one_systemic_tic
         assert parent.root_cause.value == "SYSTEM_SYNC"
         assert parent.action.type.value == "INVESTIGATE"
         assert str(len(posted)) in parent.summary
+        # each occurrence counted once in the parent's evidence, whichever round it came in
+        [by_sku] = [e.fact for e in parent.evidence if e.fact.startswith("most repeated SKUs")]
+        assert sum(int(n) for n in re.findall(r"(\d+) times", by_sku)) == len(posted)
     assert parent_ids[0] == parent_ids[1]  # the second round found the first round's parent
     assert len(posted) == len(repeats(later)) == ORDERS * 2 // 8
     # the queue shows the parent with its count, not the occurrences
