@@ -17,6 +17,9 @@ turns pending ``FLAGS`` items into tickets:
   (:meth:`scoring.Scorer.incidents`, the link keys and windows batch scoring uses), so
   flags of one problem that arrive close together become one ticket; flags of an incident
   whose ticket is still open join that ticket (:mod:`api.joining`), under the triage lock.
+  Before grouping, the flags of a systemic pattern go to its systemic ticket, and after
+  triage the site's open tickets fold again, as ``tally run`` folds them (one definition,
+  :mod:`agents.folding`; the store's side in :mod:`api.folding`).
 - **Triage.** Each incident runs through the agent graph on the service's checkpointer
   (:func:`api.triage.open_ticket`), over a :class:`tools.view.WarehouseView` rebuilt from
   the store whenever events arrived since the last one, with the reasoner the settings
