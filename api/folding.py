@@ -6,9 +6,9 @@ subject, a poster, a reason-code set), so a later round finds the parent an earl
 
 - **Systemic patterns.** A round's flags split into incidents and patterns with the site's
   open systemic tickets known (their later occurrences fold at any count). Each pattern is
-  rebuilt from its stored occurrences (their flags, from the ``FLAGS`` work items) and the
-  round's, its parent stored or refreshed, its new occurrences stored as children (built
-  without the graph, as in the batch run). An open incident ticket whose flags now fall in a
+  rebuilt from its stored occurrences (the flags each child keeps) and the round's, its
+  parent stored or refreshed, its new occurrences stored as children (built without the
+  graph, as in the batch run). An open incident ticket whose flags now fall in a
   pattern becomes its child rather than staying a ticket of its own.
 - **Unexplained write-offs and dismissals.** After triage, the site's open top-level incident
   tickets and the children of its open fold parents are folded again; a group's parent is
@@ -35,12 +35,16 @@ from agents.systemic import systemic_tickets
 from api.joining import OPEN, OpenFlags, stored_flags
 from api.tickets import TicketRecord, contract_ticket, save_ticket, update_ticket
 from scoring.systemic import FAMILIES, Pattern
+from scoring.types import Flag
 from tools.view import WarehouseView
 from warehouse.canonical import action_digest
 from warehouse.contract import Ticket, TicketKind
 
 TICKET_FOLDS = frozenset({"dismissed", "unexplained"})
 """Pattern families of the parents :func:`fold_open` makes (after triage)."""
+OCCURRENCE_FLAGS = "occurrence_flags"
+"""A stored systemic child's flags (the pattern is rebuilt from them, whatever the path that
+raised them: ``tally triage`` stores no ``FLAGS`` work items)."""
 REFRESHED = ("txn_ids", "sku", "location", "risk_score", "confidence", "summary",
              "explanation", "value_at_risk", "child_count")
 """Fields of a stored parent that a later round refreshes (its action stays as reviewed)."""
@@ -67,6 +71,19 @@ def _children(session: Session, parent_ids: Sequence[str]) -> list[TicketRecord]
     return list(session.execute(select(TicketRecord).where(
         col(TicketRecord.parent_ticket_id).in_(list(parent_ids)))
         .order_by(col(TicketRecord.ticket_id))).scalars().all())
+
+
+def _occurrence_flags(session: Session, site: str, children: Sequence[TicketRecord]
+                      ) -> list[Flag]:
+    """The flags of a pattern's stored occurrences.
+
+    Each child keeps its own; an incident that became a child has those of its ``FLAGS``
+    work items.
+    """
+    kept = [Flag.model_validate(f) for r in children for f in r.extra.get(OCCURRENCE_FLAGS, [])]
+    return kept + stored_flags(session, site, [t for r in children
+                                               if OCCURRENCE_FLAGS not in r.extra
+                                               for t in r.txn_ids])
 
 
 def systemic_keys(session: Session, site: str) -> set[tuple[str, str]]:
@@ -124,7 +141,7 @@ def open_patterns(session: Session, patterns: Sequence[Pattern], *, known: OpenF
         key = (pattern.family, pattern.subject)
         parent_id = name("SYS", key)
         before = _children(session, [parent_id])
-        flags = stored_flags(session, site, [t for r in before for t in r.txn_ids])
+        flags = _occurrence_flags(session, site, before)
         # the round brings back stored occurrences' flags too: each flag counts once
         seen = {(f.txn_id, f.detector, f.code) for f in flags}
         flags += [f for f in pattern.flags if (f.txn_id, f.detector, f.code) not in seen]
@@ -134,7 +151,7 @@ def open_patterns(session: Session, patterns: Sequence[Pattern], *, known: OpenF
         if not _store_parent(session, parent, site, audit):
             continue
         mine = {t for r in before for t in r.txn_ids}
-        for child in children:
+        for child, occ in zip(children, whole.occurrences, strict=True):
             txn = child.txn_ids[0]
             if txn in mine:
                 continue
@@ -142,7 +159,10 @@ def open_patterns(session: Session, patterns: Sequence[Pattern], *, known: OpenF
             if owner is not None and owner.kind == TicketKind.INCIDENT.value:
                 _reparent(session, owner, parent_id)
             elif owner is None:
-                save_ticket(session, ticket=child, actor="tally-agent", site=site,
+                # the occurrence keeps its flags: a later round rebuilds the pattern from them
+                kept = Ticket.model_validate({**child.model_dump(mode="json"), OCCURRENCE_FLAGS:
+                                              [f.model_dump(mode="json") for f in occ.flags]})
+                save_ticket(session, ticket=kept, actor="tally-agent", site=site,
                             unit_cost=unit_cost(child.sku) if unit_cost else None)
         stored = session.get(TicketRecord, parent_id)
         assert stored is not None

@@ -147,3 +147,25 @@ def test_repeated_order_lines_streamed_through_the_service_make_one_systemic_tic
     run_children = {t.txn_ids[0] for t in batch.tickets
                     if t.parent_ticket_id == run_parent.ticket_id}
     assert run_children & set(later["txn_id"]) == posted
+
+
+def test_occurrences_the_worker_sees_join_the_ticket_tally_triage_opened(
+        log: Dataset, served: tuple[Store, TestClient, dict, object]) -> None:
+    store, client, feed, app = served
+    tx = log.transactions
+    # `tally triage` over what is stored: it keeps no FLAGS work items of its own
+    app.state.triage.open_flags(  # type: ignore[attr-defined]
+        app.state.scorer.batch_flags(store.snapshot()))  # type: ignore[attr-defined]
+    before = repeats(tx[tx["ts"] < at(24 * STORED_DAYS)])
+    [parent] = [t for t in stored(store) if t.kind is TicketKind.SYSTEMIC]
+    assert parent.child_count == len(before)
+    later = tx[tx["ts"] >= at(24 * STORED_DAYS)]
+    assert client.post("/v1/transactions", headers=feed,
+                       json=events(later)).status_code == 201
+    app.state.worker.drain()  # type: ignore[attr-defined]
+    tickets = stored(store)
+    [grown] = [t for t in tickets if t.kind is TicketKind.SYSTEMIC]
+    children = [t for t in tickets if t.parent_ticket_id == grown.ticket_id]
+    assert grown.ticket_id == parent.ticket_id
+    assert grown.child_count == len(children) == len(before | repeats(later)) == ORDERS
+    assert len({c.ticket_id for c in children}) == ORDERS
