@@ -17,15 +17,12 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.case import Reasoner
-from agents.dismissed import fold_dismissed
 from agents.features import FeatureContext
+from agents.folding import fold_tickets, split_systemic
 from agents.learned import LearningOutcome, apply_learning
-from agents.params import DEFAULT_PARAMS
 from agents.pipeline import triage
 from agents.reasoners.toolbox import make_toolbox
 from agents.systemic import systemic_tickets
-from agents.unexplained import fold_unexplained
-from scoring.systemic import fold
 from tools.view import WarehouseView
 from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
@@ -111,9 +108,7 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
     start = time.perf_counter()
     scorer = Scorer().fit(data)
     result = scorer.score_batch(data)
-    params = DEFAULT_PARAMS
-    rest, patterns = fold(result.flags, min_occurrences=params.systemic_min_occurrences,
-                          min_spread=params.systemic_min_spread)
+    rest, patterns = split_systemic(result.flags)
     incidents = scorer.incidents(rest) if patterns else result.incidents
     timings["score_s"] = time.perf_counter() - start
 
@@ -142,8 +137,7 @@ def score_and_triage(data: Dataset, settings: Settings, *, progress: bool = True
         learner = Learner().fit(resolutions, result.flags, data, undone=undone)
         tickets, outcome = apply_learning(tickets, incidents, learner, resolutions)
         timings["learn_s"] = time.perf_counter() - start
-    tickets = fold_unexplained(tickets, view, min_occurrences=params.systemic_min_occurrences)
-    tickets = fold_dismissed(tickets, min_occurrences=params.systemic_min_occurrences)
+    tickets = fold_tickets(tickets, view)
     return BatchResult(tickets=tickets, timings=timings, ticket_seconds=seconds,
                        ticket_cpu_seconds=np.diff(cpu).tolist(), reasoner=reasoner.name,
                        skipped=dict(result.skipped), learning=outcome)

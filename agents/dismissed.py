@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prompts import render
 from warehouse.contract import (
@@ -30,6 +30,8 @@ from warehouse.contract import (
 EXAMPLES = 5
 """Occurrences quoted in the parent's evidence."""
 K = TypeVar("K")
+Namer = Callable[[str, Any], str]
+"""A folded group's parent id from the id prefix and the group's key."""
 
 
 def _dismissed(t: Ticket) -> bool:
@@ -41,14 +43,15 @@ def _codes(t: Ticket) -> tuple[str, ...]:
     return tuple(sorted(set(getattr(t, "reason_codes", None) or [])))
 
 
-def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int,
-                   prefix: str = "DIS") -> list[Ticket]:
+def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int, prefix: str = "DIS",
+                   name: Namer | None = None) -> list[Ticket]:
     """``tickets`` with each large group of dismissals under one systemic parent.
 
     Args:
         tickets: triaged tickets (incidents and any systemic ones).
         min_occurrences: dismissals of one reason-code set from which they fold.
         prefix: parent ticket ids are ``DIS-00001``, ...
+        name: names a parent from the prefix and its group's key instead (stable ids).
 
     Returns:
         The tickets in their order, each folded group's parent after the group's children.
@@ -58,11 +61,13 @@ def fold_dismissed(tickets: list[Ticket], *, min_occurrences: int,
         if _dismissed(t) and _codes(t):
             groups[_codes(t)].append(i)
     return fold_groups(tickets, groups, min_occurrences=min_occurrences, prefix=prefix,
-                       parent=lambda pid, codes, children: _parent(pid, list(codes), children))
+                       parent=lambda pid, codes, children: _parent(pid, list(codes), children),
+                       name=name)
 
 
 def fold_groups(tickets: list[Ticket], groups: Mapping[K, list[int]], *, min_occurrences: int,
-                prefix: str, parent: Callable[[str, K, list[Ticket]], Ticket]) -> list[Ticket]:
+                prefix: str, parent: Callable[[str, K, list[Ticket]], Ticket],
+                name: Namer | None = None) -> list[Ticket]:
     """``tickets`` with each group of at least ``min_occurrences`` under a systemic parent.
 
     Args:
@@ -71,6 +76,8 @@ def fold_groups(tickets: list[Ticket], groups: Mapping[K, list[int]], *, min_occ
         min_occurrences: members from which a group folds.
         prefix: parent ids are ``<prefix>-00001``, ... in order of each group's first member.
         parent: builds the parent from its id, the group's key and its (re-parented) children.
+        name: the parent's id from ``prefix`` and the group's key (e.g. a digest, so that a
+            store folding again names the same group the same); numbered when None.
 
     Returns:
         The tickets in their order, children pointing at their parent, the parents last.
@@ -80,7 +87,7 @@ def fold_groups(tickets: list[Ticket], groups: Mapping[K, list[int]], *, min_occ
     for k, (key, members) in enumerate(
             sorted((g for g in groups.items() if len(g[1]) >= min_occurrences),
                    key=lambda g: g[1][0]), start=1):
-        parent_id = f"{prefix}-{k:05d}"
+        parent_id = name(prefix, key) if name is not None else f"{prefix}-{k:05d}"
         children = [tickets[i].model_copy(update={"parent_ticket_id": parent_id})
                     for i in members]
         for i, child in zip(members, children, strict=True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from agents.dismissed import Namer
 from agents.value import doubtful_eaches, unit_cost
 from prompts import render
 from scoring.systemic import Occurrence, Pattern
@@ -39,17 +40,19 @@ EXAMPLES = 5
 
 
 def systemic_tickets(patterns: list[Pattern], view: WarehouseView, *,
-                     prefix: str = "SYS") -> list[Ticket]:
+                     prefix: str = "SYS", name: Namer | None = None) -> list[Ticket]:
     """The parent and child tickets of every pattern, parents first in each pattern.
 
     Args:
         patterns: from :func:`scoring.systemic.fold`.
         view: the warehouse, for unit costs and descriptions.
         prefix: ticket id prefix; parents are ``SYS-00001``, children ``SYS-00001-00001``.
+        name: names a parent from the prefix and its pattern's (family, subject) instead.
     """
     out: list[Ticket] = []
     for k, pattern in enumerate(patterns, start=1):
-        parent_id = f"{prefix}-{k:05d}"
+        key = (pattern.family, pattern.subject)
+        parent_id = name(prefix, key) if name is not None else f"{prefix}-{k:05d}"
         rows = _occurrence_rows(pattern, view)
         children = [_child(parent_id, i, o, pattern, view, rows)
                     for i, o in enumerate(pattern.occurrences, start=1)]

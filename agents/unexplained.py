@@ -24,7 +24,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from agents.dismissed import EXAMPLES, fold_groups, span
+from agents.dismissed import EXAMPLES, Namer, fold_groups, span
 from prompts import render
 from scoring.notes import catalogue_of, named_cause
 from tools.view import WarehouseView, cell_str, records
@@ -71,7 +71,7 @@ def _poster(rows: pd.DataFrame, catalogue: frozenset[str]) -> str | None:
 
 
 def fold_unexplained(tickets: list[Ticket], view: WarehouseView, *, min_occurrences: int,
-                     prefix: str = "UNX") -> list[Ticket]:
+                     prefix: str = "UNX", name: Namer | None = None) -> list[Ticket]:
     """``tickets`` with each poster's many lone unexplained write-offs under one parent.
 
     Args:
@@ -79,6 +79,7 @@ def fold_unexplained(tickets: list[Ticket], view: WarehouseView, *, min_occurren
         view: the warehouse, for each write-off's note, reason code and user.
         min_occurrences: lone unexplained write-offs of one user from which they fold.
         prefix: parent ticket ids are ``UNX-00001``, ...
+        name: names a parent from the prefix and its poster instead (stable ids).
 
     Returns:
         The tickets in their order, each folded group's parent after the others.
@@ -92,7 +93,7 @@ def fold_unexplained(tickets: list[Ticket], view: WarehouseView, *, min_occurren
         if (user := _poster(view.txns(tickets[i].txn_ids), catalogue)) is not None:
             groups[user].append(i)
     return fold_groups(tickets, groups, min_occurrences=min_occurrences, prefix=prefix,
-                       parent=_parent)
+                       parent=_parent, name=name)
 
 
 def _parent(ticket_id: str, user: str, children: list[Ticket]) -> Ticket:

@@ -40,12 +40,7 @@ class OpenFlags:
         for record in sorted(records, key=lambda r: (r.created_at, r.ticket_id)):
             for txn_id in record.txn_ids:
                 self.owner.setdefault(txn_id, record)
-        keys = [flags_key(site, t) for t in self.owner]
-        self.flags: list[Flag] = []
-        for chunk in range(0, len(keys), 500):
-            for payload in session.execute(select(_WORK.c.payload).where(
-                    _WORK.c.dedup_key.in_(keys[chunk:chunk + 500]))).scalars():
-                self.flags.extend(Flag.model_validate(f) for f in json.loads(payload)["flags"])
+        self.flags: list[Flag] = stored_flags(session, site, list(self.owner))
 
     def ticket_of(self, incident: Incident) -> TicketRecord | None:
         """The oldest open ticket holding one of the incident's flags, if any."""
@@ -73,6 +68,17 @@ def join(session: Session, record: TicketRecord, incident: Incident, audit: Audi
     audit.append(AuditKind.TICKET, {"ticket_id": record.ticket_id, "joined_txn_ids": added},
                  correlation_id=record.ticket_id)
     return fresh
+
+
+def stored_flags(session: Session, site: str, txn_ids: Sequence[str]) -> list[Flag]:
+    """The flags raised on ``txn_ids`` (from their ``FLAGS`` work items), in that order."""
+    keys = [flags_key(site, t) for t in dict.fromkeys(txn_ids)]
+    payloads: dict[str, str] = {}
+    for chunk in range(0, len(keys), 500):
+        payloads.update(session.execute(select(_WORK.c.dedup_key, _WORK.c.payload).where(
+            _WORK.c.dedup_key.in_(keys[chunk:chunk + 500]))).all())
+    return [Flag.model_validate(f) for k in keys if k in payloads
+            for f in json.loads(payloads[k])["flags"]]
 
 
 def skus_of(flags: Sequence[Flag]) -> set[str]:

@@ -17,6 +17,9 @@ turns pending ``FLAGS`` items into tickets:
   (:meth:`scoring.Scorer.incidents`, the link keys and windows batch scoring uses), so
   flags of one problem that arrive close together become one ticket; flags of an incident
   whose ticket is still open join that ticket (:mod:`api.joining`), under the triage lock.
+  Before grouping, the flags of a systemic pattern go to its systemic ticket, and after
+  triage the site's open tickets fold again, as ``tally run`` folds them (one definition,
+  :mod:`agents.folding`; the store's side in :mod:`api.folding`).
 - **Triage.** Each incident runs through the agent graph on the service's checkpointer
   (:func:`api.triage.open_ticket`), over a :class:`tools.view.WarehouseView` rebuilt from
   the store whenever events arrived since the last one, with the reasoner the settings
@@ -43,9 +46,11 @@ from sqlmodel import Session
 from actions.audit import AuditLog
 from actions.wms import WmsAdapter
 from agents.batch import TriageKit
+from agents.folding import split_systemic
 from agents.graph import build_graph
 from api.app import create_app
 from api.approvals import ApprovalPolicy, action_value, required_role
+from api.folding import fold_open, open_patterns, systemic_keys
 from api.intake import FLAGS, SCORE, Intake
 from api.joining import OpenFlags, join, skus_of
 from api.learning import SiteLearning
@@ -155,13 +160,13 @@ class OnlineScorer:
             raise RuntimeError("no scorer fitted yet: the store held no transactions")
         return scorer.incidents(flags)
 
-    def batch_incidents(self, data: Dataset) -> list[Incident]:
-        """Incidents of a whole dataset scored in batch by the fitted scorer."""
+    def batch_flags(self, data: Dataset) -> list[Flag]:
+        """Flags of a whole dataset scored in batch by the fitted scorer."""
         with self._lock:
             scorer = self._scorer
         if scorer is None:
             raise RuntimeError("no scorer fitted yet: the store held no transactions")
-        return scorer.score_batch(data).incidents
+        return scorer.score_batch(data).flags
 
     def refit(self, snapshot: Dataset | None = None) -> None:
         """Fit a fresh scorer on the store's snapshot (or the one given) and swap it in."""
@@ -288,19 +293,35 @@ class ServiceTriage:
             self.queue.done(other)
 
     def open_tickets(self, items: Sequence[WorkItem]) -> list[TicketRecord]:
-        """Group the items' flags into incidents: join open tickets, open one per new incident.
+        """Triage the items' flags (:meth:`open_flags`)."""
+        return self.open_flags([Flag.model_validate(f) for it in items
+                                for f in it.payload["flags"]])
 
-        Under the triage lock (one worker at a time on PostgreSQL), so an incident is opened
-        once whichever worker sees it first, and its later flags join that ticket.
+    def open_flags(self, flags: list[Flag], on_ticket: Callable[[], None] | None = None
+                   ) -> list[TicketRecord]:
+        """Fold and group flags as ``tally run`` does: join open tickets, open the new ones.
+
+        Flags of a systemic pattern go to its systemic ticket (:func:`api.folding.
+        open_patterns`), the rest are grouped into incidents; an incident holding an open
+        ticket's flags joins it, each other one opens a ticket; then the site's open tickets
+        fold again (:func:`api.folding.fold_open`). Under the triage lock (one worker at a
+        time on PostgreSQL), so an incident is opened once whichever worker sees it first,
+        and its later flags join that ticket.
         """
-        flags = [Flag.model_validate(f) for it in items for f in it.payload["flags"]]
-        with held(self.store.engine, f"triage:{self.store.site}"), Session(self.store.engine,
-                                                          expire_on_commit=False) as session:
-            known = OpenFlags(session, skus_of(flags), self.store.site)
+        self.graph()
+        assert self._kit is not None
+        site = self.store.site
+        with held(self.store.engine, f"triage:{site}"), Session(self.store.engine,
+                                                                expire_on_commit=False) as session:
+            known = OpenFlags(session, skus_of(flags), site)
             fresh = {f.txn_id for f in flags}
-            flags += [f for f in known.flags if f.txn_id not in fresh]
+            flags = flags + [f for f in known.flags if f.txn_id not in fresh]
+            rest, patterns = split_systemic(flags, systemic=systemic_keys(session, site))
+            kit = self._kit
+            parents = open_patterns(session, patterns, known=known, view=kit.view, site=site,
+                                    audit=self.audit, unit_cost=lambda s: _unit_cost(kit, s))
             incidents, tickets = [], []
-            for incident in self.scorer.incidents(flags):
+            for incident in self.scorer.incidents(rest) if rest else []:
                 new = known.new_part(incident)
                 owner = known.ticket_of(incident)
                 if new is None:
@@ -309,7 +330,9 @@ class ServiceTriage:
                     tickets.append(join(session, owner, new, self.audit))
                 else:
                     incidents.append(new)
-            return [*tickets, *self.open_incidents(incidents)]
+            opened = self.open_incidents(incidents, on_ticket)
+            return [*parents, *tickets, *opened,
+                    *fold_open(session, view=kit.view, site=site, audit=self.audit)]
 
     def open_incidents(self, incidents: Sequence[Incident],
                        on_ticket: Callable[[], None] | None = None) -> list[TicketRecord]:

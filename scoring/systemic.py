@@ -7,13 +7,14 @@ by a :class:`Pattern`, whose occurrences (one per flagged transaction) become th
 of one systemic ticket (contract section 5). A cause is systemic when it has at least
 ``min_occurrences`` occurrences spread over at least ``min_spread`` SKUs or days; fewer stay
 ordinary incidents. A subject whose flags the scorer already marks as a site pattern (a
-``pattern:`` link key, e.g. ``REPEATED_LINE_IN_REF``) is systemic at any count. Other flags
-on an occurrence's transactions join that occurrence.
+``pattern:`` link key, e.g. ``REPEATED_LINE_IN_REF``) is systemic at any count, and so is one
+already known to be (the service's open systemic tickets: later occurrences join them). Other
+flags on an occurrence's transactions join that occurrence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from scoring.types import Flag
@@ -87,14 +88,15 @@ def _subject(family: str, flag: Flag) -> str | None:
     return flag.user_id
 
 
-def fold(flags: Sequence[Flag], *, min_occurrences: int, min_spread: int
-         ) -> tuple[list[Flag], list[Pattern]]:
+def fold(flags: Sequence[Flag], *, min_occurrences: int, min_spread: int,
+         systemic: Collection[tuple[str, str]] = ()) -> tuple[list[Flag], list[Pattern]]:
     """Split ``flags`` into those left for incidents and the systemic patterns.
 
     Args:
         flags: the scorer's flags.
         min_occurrences: flagged transactions one subject needs to be systemic.
         min_spread: distinct SKUs or days those must span.
+        systemic: (family, subject) pairs already systemic, folded at any count.
 
     Returns:
         The flags not folded (in their order) and the patterns, most occurrences first.
@@ -108,7 +110,8 @@ def fold(flags: Sequence[Flag], *, min_occurrences: int, min_spread: int
     for (family, subject), by_txn in candidates.items():
         pattern = Pattern(family, subject, [Occurrence(t, fl) for t, fl in by_txn.items()])
         spread = max(len(pattern.skus), len(pattern.days))
-        known = any(k.startswith("pattern:") for f in pattern.flags for k in f.keys)
+        known = (family, subject) in systemic or any(
+            k.startswith("pattern:") for f in pattern.flags for k in f.keys)
         if known or (len(pattern.occurrences) >= min_occurrences and spread >= min_spread):
             patterns.append(pattern)
     patterns.sort(key=lambda p: (-len(p.occurrences), p.family, p.subject))

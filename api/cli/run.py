@@ -89,20 +89,24 @@ def triage_command(
     site: Annotated[str, typer.Option("--site", help="the site whose events are triaged")
                     ] = "default",
 ) -> None:
-    """Score one site's events in the store and open one ticket per incident in the queue.
+    """Score one site's events in the store and open their tickets in the queue.
 
-    The tickets wait for approval in ``tally serve`` (API and web UI); their graphs pause on
-    the service's checkpointer, so a decision there resumes them. Ticket ids digest the
-    flagged transactions: running it again opens only what is new.
+    Flags fold as in ``tally run`` (systemic tickets with their occurrences as children,
+    unexplained write-offs and dismissals under one parent each). The tickets wait for
+    approval in ``tally serve`` (API and web UI); their graphs pause on the service's
+    checkpointer, so a decision there resumes them. Ticket ids digest the flagged
+    transactions: running it again opens only what is new.
     """
     from collections import Counter
 
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
+    from sqlmodel import Session
 
     from agents.checkpoints import sqlite_checkpointer
     from api.service import OnlineScorer, ServiceTriage, open_store, open_wms
+    from api.tickets import site_tickets
     from warehouse.settings import get_settings
 
     settings = get_settings()
@@ -112,18 +116,22 @@ def triage_command(
     if not scorer.fitted:
         raise UserError(f"the store holds no transactions at site {site}: run "
                         f"`tally ingest DIR --site {site}` first")
-    incidents = scorer.batch_incidents(data)
+    flags = scorer.batch_flags(data)
     triage = ServiceTriage(settings, store=store, scorer=scorer, wms=open_wms(settings))
     saver = sqlite_checkpointer(settings.data_dir / "checkpoints.sqlite")
     try:
         triage.graph_factory(saver, data)
         with Progress(transient=True) as bar:
-            task = bar.add_task("triaging incidents", total=len(incidents))
-            records = triage.open_incidents(incidents, on_ticket=lambda: bar.advance(task))
+            task = bar.add_task("triaging incidents", total=None)
+            triage.open_flags(flags, on_ticket=lambda: bar.advance(task))
     finally:
         saver.conn.close()
-    by = Counter((r.root_cause, r.severity) for r in records)
-    table = Table("root cause", "severity", "tickets", title=f"{len(records)} tickets queued")
+    with Session(store.engine) as session:
+        stored = site_tickets(session, site=store.site)
+    queue = [r for r in stored if r.parent_ticket_id is None]
+    by = Counter((r.root_cause, r.severity) for r in queue)
+    table = Table("root cause", "severity", "tickets",
+                  title=f"{len(queue)} tickets in the queue, {len(stored)} in all")
     for (cause, severity), n in sorted(by.items()):
         table.add_row(cause, severity, str(n))
     console = Console()
