@@ -10,11 +10,12 @@ One exception, named: the workers score each event on the log before it
 (``Scorer.score_event``), and a few rules also read rows after the one they flag
 (:data:`scoring.settle.LOOK_AHEAD`: a dock misread explained by a later re-weigh, a
 variance mirrored by a later count, a negative balance healed within the grace period, a
-short ASN line, a same-day offsetting adjustment). Where the stream meets one of them,
-``Site.lookahead`` lists each flag one path gives and the other does not, and the streamed run
-is held to the batch run with exactly those exceptions (the flags of one process scoring the
-events in log order). Any other difference between the two paths is a scorer bug and fails
-:func:`judge`.
+short ASN line, an offsetting adjustment the same day; the last also reads other SKUs'
+adjustments, which the window around an event does not hold, nor a partition's worker).
+Where the stream meets one of them, ``Site.lookahead`` lists each flag one path gives and the
+other does not, and the streamed run is held to the batch run with exactly those exceptions
+(the flags of one process scoring the events in log order). Any other difference between the
+two paths is a scorer bug and fails :func:`judge`.
 """
 
 from __future__ import annotations
