@@ -33,7 +33,7 @@ from scoring.detectors.multivariate import features, fit_tails, tail_score
 from scoring.frame import Catalog, prepare
 from scoring.incidents import LINK_WINDOWS, group
 from scoring.params import ScorerParams, resolve
-from scoring.settle import HORIZONS, SAME_DAY, horizon
+from scoring.settle import LOOK_AHEAD, horizon
 from scoring.site import apply_site, learn_site
 from scoring.stream import EventWindow, Held
 from scoring.types import Flag, Incident
@@ -210,7 +210,7 @@ class Scorer:
         wait = horizon(codes, row["_t"], self.params_, self.baselines_)
         if wait is None:
             return settled + flags
-        later = frozenset(c for c in codes if c in HORIZONS or c in SAME_DAY)
+        later = codes & LOOK_AHEAD
         self.window_.held.append(
             Held(row, row["_t"] + wait, later, [f for f in flags if f.code not in later]))
         return settled

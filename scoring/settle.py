@@ -63,6 +63,11 @@ HORIZONS: dict[str, Callable[[Any, Baselines], float]] = {
 SAME_DAY = frozenset({"OFFSETTING_ADJUSTMENTS", "NOTED_EXCEPTION"})
 """Codes whose verdict is final at the end of the row's (UTC) day."""
 
+LOOK_AHEAD = frozenset(HORIZONS) | SAME_DAY
+"""Every code whose rule reads rows after the one it flags (the same-day partner of an
+offsetting adjustment is on another SKU, before or after): the only codes on which an event
+judged on the log before it (``Scorer.score_event``) may differ from batch scoring."""
+
 
 WHOLE_LOG = frozenset({"WEIGHT_RATIO_CONSTANT", "SAME_SIGN_VARIANCES", "OVER_WEIGHT_LIMIT",
                        "OFFSETTING_ADJUSTMENTS"})

@@ -3,9 +3,9 @@
 One worker in this process (two partitions at once) on the embedded SQLite store: every
 event is stored and scored once (the same txn_ids under another site are that site's
 own), a re-published message changes nothing, a poison body and a bad row are parked with
-their reasons while the rest flows, and the flags and tickets are those of one process
-scoring the same log in order (and within the scorer's own online/batch gap of the batch
-run).
+their reasons while the rest flows, and the flags and tickets are those of the batch run of
+the same log but for the one flag named below: a dock misread that a later re-weigh explains,
+which a worker (judging the receipt on the log before it) still flags.
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
     store.ingest(rig.history_dir)
     judge(rig, Scorer().fit(store.snapshot()), history)
     assert rig.flagged, "the rig's stream should hold problems the batch run flags"
+    # the one look-ahead this stream meets (tests/stream_rig.py): the re-weigh comes later
+    assert [(g.code, g.side) for g in rig.lookahead] == [("DOCK_WEIGHT_MISMATCH", "online")]
+    flagged, ticketed = rig.expected
+    assert flagged == rig.flagged | {g.txn_id for g in rig.lookahead}
     half = len(rig.events) // 2
     bad_row = {**rig.events[0], "txn_id": "BAD-1", "qty": "lots"}
 
@@ -113,10 +117,9 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
         e["txn_id"] for e in rig.events[:10])
     north = store.for_site("north").snapshot().transactions
     assert sorted(north["txn_id"]) == sorted(e["txn_id"] for e in rig.events[:10])
-    assert out.flagged == rig.flagged
+    assert out.flagged == flagged
     assert not [t for t, n in Counter(out.ticketed).items() if n > 1]
-    assert set(out.ticketed) == rig.ticketed
-    assert len(out.flagged ^ rig.batch_flagged) <= 2  # the scorer's own online/batch gap
+    assert set(out.ticketed) == ticketed
     reasons = {e["field"]: e["message"] for p in parked for e in p["errors"]}
     assert "not JSON" in reasons["body"] and "qty" in reasons
     assert len(parked) == 2 and messages >= 13

@@ -2,8 +2,9 @@
 
 Real ``tally worker`` processes on a throwaway PostgreSQL database. Whatever is killed and
 whenever, afterwards every event is stored once and scored once, and the flags and the
-tickets' transactions are those of one process scoring the same log in order; no
-transaction is in two tickets.
+tickets' transactions are those of the batch run of the same log (the streams here meet no
+rule that reads rows after the one it flags, ``tests/stream_rig.py``); no transaction is in
+two tickets.
 
 The machine's PostgreSQL, RabbitMQ and NATS servers are shared by its other tests, so the
 restarts are done on servers of the test's own (``tests/private_servers.py``): a NATS
@@ -112,7 +113,7 @@ def _prepare(site: tuple[Dataset, Site], env: dict[str, str]) -> tuple[object, S
     history, rig = site
     store = open_store(Settings(database_url=env["TALLY_DATABASE_URL"]))
     store.ingest(rig.history_dir)
-    if id(rig) not in _JUDGED:  # one process scoring the stream: the slow part of a test
+    if id(rig) not in _JUDGED:  # the batch run and scoring in order: the slow part
         judge(rig, Scorer().fit(store.snapshot()), history)
         _JUDGED.add(id(rig))
     return store, rig
@@ -148,7 +149,8 @@ def _wait(check: object, timeout: float, during: object = None) -> bool:
     return False
 
 
-def _assert_same_as_one_process(store: object, rig: Site) -> None:
+def _assert_same_as_the_batch_run(store: object, rig: Site) -> None:
+    assert not rig.lookahead, f"the stream meets rules that read later rows: {rig.lookahead}"
     ids = {e["txn_id"] for e in rig.events}
     out = streamed(store.engine, ids)  # type: ignore[attr-defined]
     assert sorted(out.stored) == sorted(ids)  # 0 lost, 0 duplicated
@@ -189,7 +191,7 @@ def test_two_workers_killed_at_random_points_lose_and_repeat_nothing(
     assert done, (f"not settled in {SETTLE_S} s after {workers.kills} kills: "
                   f"{progress(engine)} (logs in {tmp_path})")
     assert workers.kills >= 2
-    _assert_same_as_one_process(store, rig)
+    _assert_same_as_the_batch_run(store, rig)
 
 
 @pytest.mark.parametrize("kind", ["nats", "rabbit"])
@@ -219,7 +221,7 @@ def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
                       f"(logs in {tmp_path})")
         for slot in (0, 1):
             workers.consumed(slot)  # each stopped cleanly, saying what it consumed
-        _assert_same_as_one_process(store, rig)
+        _assert_same_as_the_batch_run(store, rig)
     finally:
         broker.remove()
 
@@ -250,7 +252,7 @@ def test_a_postgres_restart_mid_stream_loses_and_repeats_nothing(
         assert done, (f"not settled in {SETTLE_S} s after the restart: {progress(engine)} "
                       f"(logs in {tmp_path})")
         assert alive == [0, 1], "a worker died of the outage instead of waiting it out"
-        _assert_same_as_one_process(store, rig)
+        _assert_same_as_the_batch_run(store, rig)
     finally:
         pg.remove()
 
@@ -279,7 +281,7 @@ def test_a_worker_started_later_gets_its_share_of_the_partitions(
     first, second = workers.consumed(0), workers.consumed(1)
     assert second, f"worker 1 idled: worker 0 consumed {first}"
     assert set(first) | set(second) == set(range(4))
-    _assert_same_as_one_process(store, rig)
+    _assert_same_as_the_batch_run(store, rig)
 
 
 def _members(engine: object) -> int:

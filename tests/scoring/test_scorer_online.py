@@ -12,7 +12,7 @@ from api.stream.publish import frame_events
 from scoring import Scorer
 from scoring.detectors import Context
 from scoring.scorer import _frame
-from scoring.settle import WHOLE_LOG
+from scoring.settle import LOOK_AHEAD, WHOLE_LOG
 from scoring.types import Flag
 from sim.generator import GeneratorConfig, generate
 from warehouse.dataset import Dataset
@@ -95,3 +95,13 @@ def test_streamed_events_settle_on_the_flags_batch_gives_the_whole_log() -> None
     immediate = copy.deepcopy(reference)
     now = [f for event in frame_events(streamed) for f in immediate.score_event(event)]
     assert seen(now) != want
+    # and only there: every other rule is defined once, so the paths agree flag for flag
+    assert _without_look_ahead(now) == _without_look_ahead(batch.flags)
+    assert {f.code for f in now} - LOOK_AHEAD  # the agreement covers rules that fire
+
+
+def _without_look_ahead(flags: list[Flag]) -> set[tuple[str, str, str]]:
+    """(txn_id, code, reason) of the flags of rules that read no later rows (whole-log
+    statistics by code: online they count the log so far)."""
+    return {(f.txn_id, f.code, f.code if f.code in WHOLE_LOG else f.reason)
+            for f in flags if f.code not in LOOK_AHEAD}
