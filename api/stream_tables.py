@@ -29,7 +29,7 @@ class ScoredEvent(SQLModel, table=True):
 
 
 class ScorerFit(SQLModel, table=True):
-    """A site's scorer fitted on the store up to ``fit_seq`` (pickled)."""
+    """A site's scorer fitted on the store up to ``fit_seq`` (signed pickle, api.stream.fits)."""
 
     __tablename__ = "scorer_fit"
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import pickle
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,15 +25,17 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from actions.audit import AuditKind, AuditLog
+from actions.audit import AuditKind, AuditLog, audit_key
 from api.intake import FLAGS, flags_key
 from api.locks import held
+from api.stream.fits import dump_fit, load_fit
 from api.stream_tables import ScoredEvent, ScorerFit
 from api.worker import WorkQueue
 from scoring import Scorer
 from scoring.types import Flag, Incident
 from warehouse.canonical import canonical_json
 from warehouse.contract import Transaction
+from warehouse.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,6 @@ _REPLAY = text(
     "JOIN transactions t ON t.site = s.site AND t.txn_id = s.txn_id "
     "WHERE s.site = :site AND s.partition = :partition AND s.id > :after AND t.seq > :fit_seq "
     "ORDER BY s.id")
-
-
-def _pickled(scorer: Scorer | None) -> bytes:
-    """The fit as stored: without the batch-scoring cache (weak references to the history)."""
-    if scorer is None:
-        return pickle.dumps(None)
-    shared = copy.copy(scorer)
-    vars(shared).pop("_fitted_flags_", None)
-    return pickle.dumps(shared)
 
 
 class _Fit:
@@ -143,6 +135,7 @@ class StreamScorer:
         self.engine = store.engine
         self.refit_events = refit_events
         self._make = make
+        self._key = audit_key(get_settings())  # signs the shared fits (api.stream.fits)
         self._fits: dict[str, _Fit] = {}
         self._partitions: dict[tuple[str, int], Partition] = {}
         self._guard = threading.Lock()
@@ -222,7 +215,8 @@ class StreamScorer:
             with self.engine.begin() as conn:
                 conn.execute(insert(_FITS).values(
                     site=site, fit_seq=fit_seq, scored_upto=scored_upto,
-                    model=_pickled(scorer), created_at=datetime.now(UTC).isoformat()))
+                    model=dump_fit(scorer, key=self._key, site=site),
+                    created_at=datetime.now(UTC).isoformat()))
         log.info("site %s fitted on %d events (seq <= %d)", site, len(data.transactions), fit_seq)
         return True
 
@@ -254,7 +248,8 @@ class StreamScorer:
                 return fit
         with self.engine.connect() as conn:
             row = conn.execute(select(_FITS).where(_FITS.c.id == newest)).one()
-        fit = _Fit(row.id, pickle.loads(row.model), row.fit_seq, row.scored_upto)  # noqa: S301 - the store's own fits
+        scorer = load_fit(row.model, key=self._key, site=site, fit_id=row.id)
+        fit = _Fit(row.id, scorer, row.fit_seq, row.scored_upto)
         with self._guard:
             self._fits[site] = fit
         return fit

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +108,37 @@ def test_upgrade_keeps_rows_of_an_older_database(url: str, tmp_path: Path) -> No
     assert store.balances()["qty"].tolist() == [7.0]
     assert store.item_versions("S1")["case_qty"].tolist() == [6.0, 12.0]
     store.close()
+
+
+
+_RACER = """
+import sys
+from sqlalchemy import create_engine
+from warehouse.store.schema import upgrade
+engine = create_engine(sys.argv[1])
+engine.connect().close()  # pooled: the upgrade starts without a connect
+print("ready", flush=True)
+sys.stdin.readline()
+upgrade(engine)
+"""
+
+
+@pytest.mark.postgres
+def test_processes_upgrading_a_new_database_together_all_succeed(pg_url: str) -> None:
+    """Workers started together on an empty PostgreSQL database migrate it once, none fails."""
+    racers = [subprocess.Popen([sys.executable, "-c", _RACER, pg_url], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+              for _ in range(3)]
+    for racer in racers:  # all imported and connected ...
+        assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+    for racer in racers:  # ... then released at once
+        assert racer.stdin is not None
+        racer.stdin.write("go\n")
+        racer.stdin.flush()
+    outputs = [racer.communicate(timeout=60)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0] * 3, "\n".join(outputs)
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    engine.dispose()
+    assert versions == [head_revision()]

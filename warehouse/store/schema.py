@@ -8,11 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import warehouse.migrations
 
 MIGRATIONS = Path(warehouse.migrations.__file__).parent
+_UPGRADE_LOCK = (0x7A11, 0x5C4E)
+"""The advisory lock (two ints) PostgreSQL upgrades are serialised under."""
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -26,9 +28,19 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (the latest by default), in one transaction."""
+    """Migrate the database to ``revision`` (the latest by default), in one transaction.
+
+    On PostgreSQL the transaction first takes an advisory lock, so processes starting
+    together on a new database upgrade one after the other: Alembic reads the version
+    row only once the lock is held (a committed earlier upgrade is seen, read committed),
+    so the later ones find the schema at ``revision`` and do nothing. The lock ends with
+    the transaction. SQLite serialises writers itself.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                               {"ns": _UPGRADE_LOCK[0], "key": _UPGRADE_LOCK[1]})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
