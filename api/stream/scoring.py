@@ -28,7 +28,7 @@ from sqlalchemy import Connection, func, insert, select, text
 from actions.audit import AuditKind, AuditLog, audit_key
 from api.intake import FLAGS, flags_key
 from api.locks import held
-from api.stream.fits import dump_fit, load_fit
+from api.stream.fits import FitRefused, dump_fit, load_fit
 from api.stream_tables import ScoredEvent, ScorerFit
 from api.worker import WorkQueue
 from scoring import Scorer
@@ -235,8 +235,12 @@ class StreamScorer:
                                  ).scalar()
         return None if value is None else int(value)
 
-    def _current_fit(self, site: str) -> _Fit:
-        """The site's newest fit, loaded once per fit (the first worker to need one fits)."""
+    def _current_fit(self, site: str, refused: int | None = None) -> _Fit:
+        """The site's newest fit, loaded once per fit (the first worker to need one fits).
+
+        A fit whose signature does not hold is refused unread and the site fitted again
+        (``refused``: the row this call already refused once).
+        """
         newest = self._newest_fit_id(site)
         if newest is None:
             self.refit(site)
@@ -248,7 +252,14 @@ class StreamScorer:
                 return fit
         with self.engine.connect() as conn:
             row = conn.execute(select(_FITS).where(_FITS.c.id == newest)).one()
-        scorer = load_fit(row.model, key=self._key, site=site, fit_id=row.id)
+        try:
+            scorer = load_fit(row.model, key=self._key, site=site, fit_id=row.id)
+        except FitRefused as exc:  # never unpickled: fitted again from the store instead
+            if refused is not None:
+                raise  # this worker's own new fit refused too: another key is refitting
+            log.error("%s; fitting site %s again from the store", exc, site)
+            self.refit(site, seen=row.id)
+            return self._current_fit(site, refused=row.id)
         fit = _Fit(row.id, scorer, row.fit_seq, row.scored_upto)
         with self._guard:
             self._fits[site] = fit

@@ -6,7 +6,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api.stream.fits import FitRefused, dump_fit, load_fit
 from api.stream.scoring import StreamScorer
@@ -64,7 +64,7 @@ def test_a_bad_blob_is_refused_before_unpickling(make_blob, problem: str) -> Non
         load_fit(make_blob(good), key=KEY, site="north", fit_id=7)
 
 
-def test_workers_share_signed_fits_and_refuse_a_tampered_row(
+def test_workers_share_signed_fits_and_refit_instead_of_reading_a_tampered_row(
         tmp_path: Path, halves: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TALLY_AUDIT_KEY", "a-secret-key")
     history, events = halves
@@ -81,6 +81,9 @@ def test_workers_share_signed_fits_and_refuse_a_tampered_row(
     with store.engine.begin() as conn:
         fit_id = conn.execute(select(_FITS.c.id)).scalar_one()
         conn.execute(update(_FITS).values(model=pickle.dumps(_Boom())))
-    with pytest.raises(FitRefused, match=rf"scorer_fit row {fit_id} \(site 'default'\)"):
-        StreamScorer(store).partition("default", 0)
+    third = StreamScorer(store).partition("default", 0).scorer  # refused unread, refitted
+    assert third is not None and _flags(third, events) == _flags(fitted, events)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(_FITS.c.id).order_by(_FITS.c.id)).scalars().all()[0] == fit_id
+        assert conn.execute(select(func.count()).select_from(_FITS)).scalar_one() == 2
     store.close()
