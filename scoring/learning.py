@@ -6,7 +6,8 @@ context (whether the code came alone, whether it fired once or repeatedly, the i
 and velocity class, the location's type), read at several levels of generality
 (:data:`LEVELS`, from code + value + velocity + location type down to the code at this
 site). Every flag has a size: its code's number where it has one (the variance in value,
-the weight ratio, ...), else how often the code fired in the incident. A verdict votes once
+the weight ratio, a write-off's count of write-offs of its item in the detector's window,
+...), else how often the code fired in the incident. A verdict votes once
 for every pattern among its flags, with the largest size it saw there.
 
 A pattern's false alarms smaller than its smallest confirmed problem make a rule when there
@@ -131,6 +132,8 @@ MAGNITUDES: dict[str, Magnitude] = {
     "DOCK_WEIGHT_MISMATCH": Magnitude("ratio", "x expected weight", ratio=True),
     "OVER_WEIGHT_LIMIT": Magnitude("load_kg", "x the load limit", per="limit_kg"),
     "QTY_OUTLIER": Magnitude("qty", "units"),
+    "WRITE_OFF_PATTERN": Magnitude("writeoffs_same_item", "write-offs of the item in the "
+                                   "detector's window"),
 }
 """Codes whose alarms have a size: learning raises their threshold instead of silencing."""
 

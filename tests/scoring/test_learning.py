@@ -42,10 +42,10 @@ def site() -> Dataset:
 
 
 def flag(i: int | str, *, value: float = 2.0, sku: str | None = None, user: str | None = None,
-         code: str = "COUNT_VARIANCE") -> Flag:
+         code: str = "COUNT_VARIANCE", numbers: dict[str, float] | None = None) -> Flag:
     n = int(i) if isinstance(i, int) else 0
     return Flag(txn_id=f"T{i}", detector="counts", code=code, reason=f"{code} value={value}",
-                numbers={"variance": -value, "value": value}, score=0.6,
+                numbers=numbers or {"variance": -value, "value": value}, score=0.6,
                 sku=sku or f"C{n % 8}", location=f"P{n % 8}", user_id=user or USERS[n % 6])
 
 
@@ -166,7 +166,8 @@ def test_verdicts_on_high_value_items_raise_a_threshold_never_silence_them() -> 
 def test_one_rejection_is_never_enough_to_judge_a_high_value_item() -> None:
     """A long run of write-offs of the dear item called benign once licenses no shorter run."""
     def write_offs(start: int, n: int) -> Incident:
-        fl = [flag(i, sku="GOLD", code="WRITE_OFF_PATTERN") for i in range(start, start + n)]
+        fl = [flag(i, sku="GOLD", code="WRITE_OFF_PATTERN",
+                   numbers={"writeoffs_same_item": n}) for i in range(start, start + n)]
         return Incident(incident_id=f"INC-{start}", txn_ids=[f.txn_id for f in fl], flags=fl,
                         user_ids=["u2"], sku="GOLD", location="P1", risk_score=0.7,
                         severity=Severity.REVIEW)
@@ -174,26 +175,50 @@ def test_one_rejection_is_never_enough_to_judge_a_high_value_item() -> None:
     long_run, later = write_offs(0, 12), write_offs(20, 4)
     verdict = [Resolution(txn_ids=long_run.txn_ids, verdict=Verdict.FALSE_ALARM)]
     learner = Learner().fit(verdict, [*long_run.flags, *later.flags], site())
-    assert any(r.limit == 12 for r in learner.learned_.rules)  # learned, but from one verdict
+    assert any(r.limit == 15 for r in learner.learned_.rules)  # learned, but from one verdict
     assert all(s.held for s in learner.suppressions([later]).values())
     tickets, _ = apply_learning([ticket(later)], [later], learner, verdict)
     assert tickets[0].root_cause is RootCause.SHRINKAGE
 
 
-def test_a_code_without_a_size_is_limited_by_how_often_it_fires() -> None:
-    """Single write-offs of the dear item rejected: a run of write-offs still alarms."""
-    def write_off(i: int) -> Flag:
-        return flag(i, sku="GOLD", code="WRITE_OFF_PATTERN")
+def run_of(flags: list[Flag], name: str = "INC-RUN") -> Incident:
+    return Incident(incident_id=name, txn_ids=[f.txn_id for f in flags], flags=flags,
+                    user_ids=sorted({f.user_id for f in flags if f.user_id}), sku=flags[0].sku,
+                    location=flags[0].location, risk_score=0.7, severity=Severity.REVIEW)
 
-    learner = Learner().fit(rejected(*range(4)), [write_off(i) for i in range(4)], site())
+
+def test_a_code_without_a_size_is_limited_by_how_often_it_fires() -> None:
+    """Single moves of the dear item away from home rejected: a run of them still alarms."""
+    def away(i: int) -> Flag:
+        return flag(i, sku="GOLD", code="AWAY_FROM_HOME", numbers={})
+
+    learner = Learner().fit(rejected(*range(4)), [away(i) for i in range(4)], site())
     rule = next(r for r in learner.learned_.rules if r.context.get("value") == "high")
     assert rule.kind == "count" and rule.limit == 1
     assert "up to 1 in one incident" in rule.describe()
-    one = incident(write_off(30))
-    run = Incident(incident_id="INC-RUN", txn_ids=["T31", "T32", "T33"],
-                   flags=[write_off(i) for i in (31, 32, 33)], user_ids=["u2", "u3", "u4"],
-                   sku="GOLD", location="P1", risk_score=0.7, severity=Severity.REVIEW)
-    assert list(learner.suppressions([one, run])) == ["INC-T30"]
+    assert list(learner.suppressions([incident(away(30)), run_of(
+        [away(i) for i in (31, 32, 33)])])) == ["INC-T30"]
+
+
+def test_write_offs_are_sized_by_the_detectors_count_of_them_not_by_the_incident() -> None:
+    """Pairs of write-offs of an item rejected, a run of three confirmed: a later incident
+    holding two write-offs of a run of four is not a pair (one run split over incidents)."""
+    def write_off(i: int, n: int) -> Flag:
+        return flag(i, code="WRITE_OFF_PATTERN", numbers={"writeoffs_same_item": n})
+
+    pairs = [write_off(i, 1 + i % 2) for i in range(6)]
+    run = [write_off(i, 1 + i - 10) for i in (10, 11, 12)]
+    verdicts = [Resolution(txn_ids=[f.txn_id for f in pairs[i:i + 2]],
+                           verdict=Verdict.FALSE_ALARM) for i in (0, 2, 4)]
+    verdicts.append(Resolution(txn_ids=[f.txn_id for f in run], verdict=Verdict.CONFIRMED,
+                               root_cause=RootCause.SHRINKAGE))
+    later_pair = run_of([write_off(30, 1), write_off(31, 2)], "INC-PAIR")
+    split_run = run_of([write_off(32, 3), write_off(33, 4)], "INC-SPLIT")
+    learner = Learner().fit(verdicts, [*pairs, *run, *later_pair.flags, *split_run.flags],
+                            site())
+    assert all(r.kind == "threshold" and r.limit < 3 for r in learner.learned_.rules)
+    assert "write-offs of the item" in learner.learned_.rules[0].describe()
+    assert list(learner.suppressions([later_pair, split_run])) == ["INC-PAIR"]
 
 
 def test_poisoning_one_user_rejecting_every_shrinkage_ticket() -> None:
