@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
-from tools.view import WarehouseView, cell_float, cell_str, iso
+from tools.view import WarehouseView, cell_float, cell_str, iso, row_dicts
 
 PACK_TOLERANCE = 0.08
 """Relative gap between a receipt's implied pack and the master's from which they disagree
@@ -32,8 +32,6 @@ DECIMAL_SLIP_TOLERANCE = 0.02
 to be read as a decimal slip on the scale."""
 LISTED = 12
 """Receipts, weighings and variances listed (the latest); the summaries count them all."""
-_READ = ("txn_id", "type", "location", "qty", "eaches", "weight_kg", "var")
-"""Ledger columns the timeline reads besides ``ts``."""
 
 
 class HistoryParams(BaseModel):
@@ -164,12 +162,9 @@ def master_data_history(view: WarehouseView, sku: str) -> MasterDataHistory | No
 
     def taken(mask: np.ndarray) -> Iterator[tuple[dict[str, Any], MasterVersion]]:
         """The rows under ``mask``, each with the master version in force at its time."""
-        picked = pos[mask]
-        ts = view.ledger["ts"].iloc[picked]
-        at = np.searchsorted(starts, _ns(ts), side="right") - 1
-        cells = [ts.tolist(), *(view.column(c)[picked].tolist() for c in _READ)]
-        rows = [dict(zip(("ts", *_READ), r, strict=True)) for r in zip(*cells, strict=True)]
-        return zip(rows, [versions[max(0, int(i))] for i in at], strict=True)
+        rows = view.ledger.iloc[pos[mask]]
+        at = np.searchsorted(starts, _ns(rows["ts"]), side="right") - 1
+        return zip(row_dicts(rows), [versions[max(0, int(i))] for i in at], strict=True)
 
     receipts = []
     for r, m in taken((kind == "RECEIPT") & (uom == "CS")):
