@@ -23,6 +23,7 @@ from agents.learned import LearningOutcome, apply_learning
 from agents.pipeline import triage
 from agents.reasoners.toolbox import make_toolbox
 from agents.systemic import systemic_tickets
+from tools.user_activity import site_activity
 from tools.view import WarehouseView
 from warehouse.contract import Resolution, RootCause, Severity, Ticket, TicketKind
 from warehouse.dataset import Dataset
@@ -77,6 +78,7 @@ class TriageKit:
         from agents.reasoners import build_reasoner
 
         view = WarehouseView(data).warm()
+        site_activity(view)  # a pass over the whole log: once here, not in a ticket
         features = FeatureContext.of(view)
         return cls(view, features, build_reasoner(settings, tools=make_toolbox(view)))
 

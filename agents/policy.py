@@ -339,8 +339,10 @@ def _mirrored_counts(rows: pd.DataFrame) -> tuple[Any, Any] | None:
 def _weight_ratios(sku: str, view: WarehouseView) -> pd.DataFrame:
     item = view.item(sku)
     unit = cell_float(item.get("unit_weight_kg")) if item is not None else None
-    hist = view.rows(sku=sku)
-    hist = hist[hist["weight_kg"].notna() & (hist["eaches"] > 0)]
+    pos = view.positions(sku=sku)
+    assert pos is not None
+    hist = view.ledger.iloc[pos[~np.isnan(view.column("weight_kg")[pos])
+                                & (view.column("eaches")[pos] > 0)]]
     if not unit or hist.empty:
         return hist.iloc[0:0].assign(ratio=[])
     return hist.assign(ratio=hist["weight_kg"] / (hist["eaches"] * unit))
@@ -579,9 +581,10 @@ def _asn_differences(case: CaseFile, rows: pd.DataFrame, view: WarehouseView
 
 def _put_to(receipt: Any, view: WarehouseView) -> str:
     """Where a receipt's stock went: the first putaway of the SKU from the dock after it."""
-    later = view.rows(sku=receipt.sku, location=receipt.location)
-    puts = later[(later["ts"] >= receipt.ts) & (later["type"] == "PUTAWAY")
-                 & (later["location"] == receipt.location)]
+    pos = view.positions(sku=receipt.sku, location=receipt.location, type="PUTAWAY")
+    assert pos is not None
+    later = view.ledger.iloc[pos[view.column("location")[pos] == receipt.location]]
+    puts = later[later["ts"] >= receipt.ts]
     return str(puts.iloc[0]["to_location"]) if len(puts) else str(receipt.location)
 
 

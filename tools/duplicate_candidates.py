@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.result import ToolSpec, num
@@ -51,21 +52,24 @@ def duplicate_candidates(view: WarehouseView, txn_id: str, *, window_s: float = 
     Returns:
         The candidates, or None when ``txn_id`` is unknown or nothing matches.
     """
-    row = view.txn(txn_id)
-    if row is None:
+    at = view.position(txn_id)
+    if at is None:
         return None
-    same = view.same_payload(txn_id)
-    out = [Duplicate(txn_id=t, ts=iso(ts), kind="same_payload", gap_s=0.0)
-           for t, ts in zip(same["txn_id"], same["ts"], strict=True)]
-    device = row.get("device_id")
+    ids, ts = view.column("txn_id"), view.ledger["ts"]
+    same = view.same_payload_positions(txn_id)
+    out = [Duplicate(txn_id=ids[p], ts=iso(ts.iat[p]), kind="same_payload", gap_s=0.0)
+           for p in same.tolist()]
+    device = view.column("device_id")[at]
     if isinstance(device, str) and device:
-        pos = view.positions(sku=row["sku"], device_id=device, type=row["type"])
+        pos = view.positions(sku=view.column("sku")[at], device_id=device,
+                             type=view.column("type")[at])
         assert pos is not None
-        near = view.ledger.iloc[pos[view.column("qty")[pos] == row["qty"]]]
-        gap = (near["ts"] - row["ts"]).dt.total_seconds().abs()
-        near = near[(gap <= window_s) & ~near["txn_id"].isin([txn_id, *same["txn_id"]])]
-        out += [Duplicate(txn_id=t, ts=iso(ts), kind="rescan", gap_s=abs(float(g)))
-                for t, ts, g in zip(near["txn_id"], near["ts"], gap[near.index], strict=True)]
+        near = pos[view.column("qty")[pos] == view.column("qty")[at]]
+        gap = (ts.iloc[near] - ts.iat[at]).dt.total_seconds().abs().to_numpy()
+        known = {txn_id, *ids[same].tolist()}
+        keep = (gap <= window_s) & np.array([t not in known for t in ids[near]], dtype=bool)
+        out += [Duplicate(txn_id=ids[p], ts=iso(ts.iat[p]), kind="rescan", gap_s=abs(float(g)))
+                for p, g in zip(near[keep].tolist(), gap[keep].tolist(), strict=True)]
     if not out:
         return None
     return Duplicates(txn_id=txn_id, candidates=sorted(out, key=lambda d: d.ts))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -54,31 +56,64 @@ def user_activity(view: WarehouseView, user_id: str) -> UserActivity | None:
 
 
 def _user_activity(view: WarehouseView, user_id: str) -> UserActivity | None:
-    mine = view.rows(user_id=user_id)
-    if mine.empty:
+    mine = view.positions(user_id=user_id)
+    if mine is None or not len(mine):
         return None
-    neg, neg_counts, off, users = view.memo("user_activity", lambda: _site(view))
-    neg_all = neg_counts.reindex(users, fill_value=0)
-    peers = neg_all.drop(user_id, errors="ignore")
-    n_neg = int(neg_counts.get(user_id, 0))
+    site = site_activity(view)
+    peers = site.negative_adjustments[site.users != user_id]
+    n_neg = int(site.negative_counts.get(user_id, 0))
     return UserActivity(
         user_id=user_id, transactions=len(mine), negative_adjustments=n_neg,
-        written_off_eaches=float(-neg.loc[neg["user_id"] == user_id, "eaches"].sum()),
-        off_shift_share=round(float(off.get(user_id, 0.0)), 4), peers=len(peers),
+        written_off_eaches=float(-site.negative_eaches[site.negative_users == user_id].sum()),
+        off_shift_share=round(float(site.off_shift.get(user_id, 0.0)), 4), peers=len(peers),
         peer_median_negative_adjustments=float(np.median(peers)) if len(peers) else 0.0,
         peer_median_off_shift_share=round(float(
-            off.drop(user_id, errors="ignore").median()) if len(off) > 1 else 0.0, 4),
+            site.off_shift.drop(user_id, errors="ignore").median())
+            if len(site.off_shift) > 1 else 0.0, 4),
         negative_adjustment_rank=round(float((peers < n_neg).mean()) if len(peers) else 0.0, 3),
     )
 
 
-def _site(view: WarehouseView) -> tuple[pd.DataFrame, pd.Series, pd.Series, np.ndarray]:
-    """Site-wide aggregates: negative adjustments, their count and quiet-hour share per user."""
+@dataclass(frozen=True)
+class SiteActivity:
+    """Site-wide aggregates every user is compared with (arrays a user's figures read)."""
+
+    users: np.ndarray
+    """Every user id, in order of first appearance."""
+    negative_adjustments: np.ndarray
+    """Negative adjustments posted by each of ``users``."""
+    negative_counts: dict[str, int]
+    """User -> negative adjustments posted (users who posted any)."""
+    negative_users: np.ndarray
+    """The user of each negative adjustment, in ledger order."""
+    negative_eaches: np.ndarray
+    """The eaches of each negative adjustment, in ledger order."""
+    off_shift: pd.Series
+    """User -> share of their rows in the site's quiet hours."""
+
+
+def site_activity(view: WarehouseView) -> SiteActivity:
+    """The site's aggregates for :func:`user_activity`, built once per view.
+
+    A batch builds them with its view (:class:`agents.batch.TriageKit`), so no ticket pays
+    for a pass over the whole log.
+    """
+    return view.memo("user_activity", lambda: _site(view))
+
+
+def _site(view: WarehouseView) -> SiteActivity:
     tx = view.ledger
     neg = tx[(tx["type"] == "ADJUSTMENT") & (tx["eaches"] < 0)]
+    counts = neg.groupby("user_id").size()
+    users = tx["user_id"].dropna().unique()
     quiet = tx["ts"].dt.hour.isin(view.quiet_hours)
-    return (neg, neg.groupby("user_id").size(), quiet.groupby(tx["user_id"]).mean(),
-            tx["user_id"].dropna().unique())
+    return SiteActivity(
+        users=np.asarray(users, dtype=object),
+        negative_adjustments=counts.reindex(users, fill_value=0).to_numpy(),
+        negative_counts={str(k): int(v) for k, v in counts.items()},
+        negative_users=neg["user_id"].to_numpy(dtype=object),
+        negative_eaches=neg["eaches"].to_numpy(dtype=float),
+        off_shift=quiet.groupby(tx["user_id"]).mean())
 
 
 TOOL = ToolSpec(

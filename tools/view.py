@@ -103,6 +103,10 @@ class WarehouseView:
         """Ledger column ``name`` as a numpy array (built once; index it with positions)."""
         return self.memo(f"column:{name}", lambda: self.ledger[name].to_numpy())
 
+    def position(self, txn_id: str) -> int | None:
+        """The ledger position of ``txn_id`` (its first delivery), if present."""
+        return self._first.get(txn_id)
+
     def txn(self, txn_id: str) -> pd.Series | None:
         """The ledger row of ``txn_id`` (its first delivery), if present."""
         pos = self._first.get(txn_id)
@@ -150,12 +154,16 @@ class WarehouseView:
 
     def same_payload(self, txn_id: str) -> pd.DataFrame:
         """Other rows with the payload of ``txn_id`` (:data:`warehouse.contract.SAME_PAYLOAD`)."""
+        return self.ledger.iloc[self.same_payload_positions(txn_id)]
+
+    def same_payload_positions(self, txn_id: str) -> np.ndarray:
+        """Ledger positions (ascending) of the rows :meth:`same_payload` returns."""
         pos = self._first.get(txn_id)
         if pos is None:
-            return self.ledger.iloc[0:0]
+            return np.empty(0, dtype=int)
         group, twins = self._payload_groups
-        same = self.ledger.iloc[twins.get(int(group[pos]), np.empty(0, dtype=int))]
-        return same[same["txn_id"] != txn_id]
+        same = twins.get(int(group[pos]), np.empty(0, dtype=int))
+        return same[self.column("txn_id")[same] != txn_id]
 
     @cached_property
     def payload_group(self) -> np.ndarray:
