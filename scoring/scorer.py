@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,16 +251,15 @@ class Scorer:
 
         The event is remembered in the window afterwards.
         """
-        with _small_frames():
-            context = self.window_.context(row, self.catalog_)
-            frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
-            self.window_.add(row, self.catalog_)
-            ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
-            last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
-            rules = self._row_rules(ctx, last)
-            flag_frame, _ = self._detect(ctx, self.skipped_, None, run=set(rules))
-            flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
-            return _to_flags(frame, flag_frame), frozenset().union(*rules.values())
+        context = self.window_.context(row, self.catalog_)
+        frame = _frame(context, self.catalog_, self.window_.opening_for(row["sku"]))
+        self.window_.add(row, self.catalog_)
+        ctx = Context(frame, self.catalog_, self.baselines_, self.params_)
+        last = int(np.flatnonzero(frame["txn_id"].to_numpy() == row["txn_id"])[-1])
+        rules = self._row_rules(ctx, last)
+        flag_frame, _ = self._detect(ctx, self.skipped_, None, run=set(rules))
+        flag_frame = flag_frame[flag_frame["row"].to_numpy() == last]
+        return _to_flags(frame, flag_frame), frozenset().union(*rules.values())
 
     def _settle(self, due: Callable[[Held], bool]) -> list[Flag]:
         """The flags of the held events ``due`` picks, settled on the log around each."""
@@ -272,22 +270,16 @@ class Scorer:
         window.held = [h for h in window.held if not due(h)]
         out: list[Flag] = []
         for h in ready:
-            with _small_frames():
-                out += self._settled(h)
+            frame = _frame(window.around(h.row, self.catalog_), self.catalog_,
+                           window.opening_for(h.row["sku"]))
+            ctx = Context(frame, self.catalog_, self.baselines_, self.params_, now=window.last_t)
+            at = int(np.flatnonzero(frame["txn_id"].to_numpy() == h.row["txn_id"])[-1])
+            run = {d for d, codes in self._row_rules(ctx, at).items() if codes & h.codes}
+            ff, _ = self._detect(ctx, self.skipped_, None, run=run)
+            ff = ff[(ff["row"].to_numpy() == at) & ff["code"].isin(h.codes).to_numpy()]
+            # in the order batch scoring lists a row's flags: by detector, then code
+            out += sorted([*h.flags, *_to_flags(frame, ff)], key=lambda f: (f.detector, f.code))
         return out
-
-    def _settled(self, h: Held) -> list[Flag]:
-        """One held event's flags, settled on the log around it."""
-        window = self.window_
-        frame = _frame(window.around(h.row, self.catalog_), self.catalog_,
-                       window.opening_for(h.row["sku"]))
-        ctx = Context(frame, self.catalog_, self.baselines_, self.params_, now=window.last_t)
-        at = int(np.flatnonzero(frame["txn_id"].to_numpy() == h.row["txn_id"])[-1])
-        run = {d for d, codes in self._row_rules(ctx, at).items() if codes & h.codes}
-        ff, _ = self._detect(ctx, self.skipped_, None, run=run)
-        ff = ff[(ff["row"].to_numpy() == at) & ff["code"].isin(h.codes).to_numpy()]
-        # in the order batch scoring lists a row's flags: by detector, then code
-        return sorted([*h.flags, *_to_flags(frame, ff)], key=lambda f: (f.detector, f.code))
 
     def _row_rules(self, ctx: Context, row: int) -> dict[str, frozenset[str]]:
         """Detector -> the codes of its rules whose ``eligible`` rows include ``row``.
@@ -458,19 +450,6 @@ class Scorer:
                 )
             )
         return out, ids
-
-
-def _small_frames() -> AbstractContextManager[None]:
-    """Text columns stored as Python strings while one event is scored.
-
-    An event's context is tens of rows, where pandas' cost per call is the whole cost:
-    Arrow-backed strings pay a compute-kernel dispatch on every take and comparison that
-    Python-backed ones do not (benchmarks/scorer.py: score_event about 1.6x faster). The
-    values, the dtype (``str``) and the missing values are the same, so are the flags. The
-    option is process-wide while set: a batch scored meanwhile in another thread only gets
-    the other storage.
-    """
-    return pd.option_context("mode.string_storage", "python")
 
 
 def _frame(tx: pd.DataFrame, catalog: Catalog, opening: pd.DataFrame | None) -> pd.DataFrame:

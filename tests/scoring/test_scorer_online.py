@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 
-import pandas as pd
 import pytest
 
-import scoring.scorer
 from api.stream.publish import frame_events
 from scoring import Scorer
 from scoring.detectors import Context
@@ -38,25 +36,6 @@ def test_every_flag_lies_on_a_row_its_rule_considers(profile: str) -> None:
             assert not outside, (det.name, code, outside[:5])
             fired += len(rows)
     assert fired > 50  # the check must cover rules that fire
-
-
-def test_an_event_gets_the_same_flags_whichever_way_its_text_is_stored(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # score_event keeps an event's tiny frames in Python-backed strings (faster there); the
-    # flags must be those the Arrow-backed storage of batch scoring gives, reasons included
-    data = generate(GeneratorConfig(seed=12, days=8, skus=60, anomalies=60))
-    tx = data.transactions.reset_index(drop=True)
-    start = len(tx) * 8 // 10
-    fitted = Scorer().fit(Dataset(data.items, data.locations, tx.iloc[:start]))
-    events = list(frame_events(tx.iloc[start:start + 15]))
-    online = copy.deepcopy(fitted)
-    python = [f for event in events for f in online.score_event(event)]
-    monkeypatch.setattr(scoring.scorer, "_small_frames",
-                        lambda: pd.option_context("mode.string_storage", "pyarrow"))
-    arrow = [f for event in events for f in fitted.score_event(event)]
-    assert len(arrow) >= 3
-    assert python == arrow
 
 
 @pytest.mark.slow
