@@ -118,6 +118,7 @@ def test_a_published_site_is_scored_once_and_ticketed_as_the_batch_run(
     north = store.for_site("north").snapshot().transactions
     assert sorted(north["txn_id"]) == sorted(e["txn_id"] for e in rig.events[:10])
     assert out.flagged == flagged
+    assert not out.failed, f"work given up on: {out.failed}"
     assert not [t for t, n in Counter(out.ticketed).items() if n > 1]
     assert set(out.ticketed) == ticketed
     reasons = {e["field"]: e["message"] for p in parked for e in p["errors"]}
