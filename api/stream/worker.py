@@ -26,14 +26,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from actions.audit import AuditLog
 from api.intake import Intake, RowError
 from api.stream.broker import Transport
 from api.stream.scoring import StreamScorer
 from api.stream_tables import ScoredEvent
-from api.worker import WorkQueue
+from api.worker import WorkQueue, out_of_reach
 from warehouse.errors import UserError
 from warehouse.sites import DEFAULT_SITE, check_site
 
@@ -90,9 +90,13 @@ def decode(body: bytes) -> tuple[str, list[Any]]:
 
 
 def _transient(exc: BaseException) -> bool:
-    """Whether a failure is the database being away (retry), not the message (park)."""
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    """Whether a failure is the database's (retry), not the message's (park).
+
+    The database out of reach (:func:`api.worker.out_of_reach`, the work queue's test too),
+    or any error it answered with as an operational one (a deadlock, a lock timeout): a
+    re-delivery costs nothing, a parked message is lost to the stream.
+    """
+    return isinstance(exc, OperationalError) or out_of_reach(exc)
 
 
 class StreamWorker:
