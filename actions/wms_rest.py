@@ -66,7 +66,9 @@ class RestWmsAdapter:
         base_url = base_url or settings.wms_url
         if not base_url and client is None:
             raise ValueError("no WMS URL: set TALLY_WMS_URL or pass base_url")
-        timeout = httpx.Timeout(timeout_s or settings.wms_timeout_s)
+        # a number, not an httpx.Timeout: an injected client may be another httpx's (httpx2's
+        # TestClient refuses httpx.Timeout objects since 2.17)
+        timeout = float(timeout_s or settings.wms_timeout_s)
         key = api_key if api_key is not None else settings.wms_api_key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._owns_client = client is None
